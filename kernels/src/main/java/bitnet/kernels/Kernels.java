@@ -1,0 +1,164 @@
+package bitnet.kernels;
+
+import bitnet.io.TensorData;
+
+/**
+ * The compute backend: forward/backward pairs in the llm.c style. Argument order is fixed:
+ * outputs (and caches) first, then inputs, then sizes. Backward kernels accumulate parameter
+ * gradients ({@code +=}) and, unless stated otherwise, also accumulate into dinp ({@code +=}), so
+ * residual branches can share a gradient buffer. All compute is FP32.
+ *
+ * <p>Dimension names: B batch, T time, C channels, OC output channels, N = B*T rows, NH query heads,
+ * NKV key/value heads, HS head size, V vocabulary. Activations are row-major (N, C).
+ *
+ * <p>Kernels know nothing of models: no layer names, no configs.
+ */
+public interface Kernels extends AutoCloseable {
+
+    /** A short name for logs ("scalar", "vector", "cuda"). */
+    String name();
+
+    // ---- memory ----------------------------------------------------------------------------
+
+    /** A zeroed buffer of n floats. */
+    Buf alloc(long n);
+
+    /** A buffer holding a copy of host (host may be longer than needed: n elements are copied). */
+    Buf upload(float[] host, int n);
+
+    default Buf upload(float[] host) {
+        return upload(host, host.length);
+    }
+
+    /** Copies the first n elements of buf into host. */
+    void download(Buf buf, float[] host, int n);
+
+    default float[] download(Buf buf) {
+        float[] h = new float[Math.toIntExact(buf.size())];
+        download(buf, h, h.length);
+        return h;
+    }
+
+    /** dst[dstOff .. dstOff+n) = src[srcOff .. srcOff+n). */
+    void copy(Buf dst, long dstOff, Buf src, long srcOff, long n);
+
+    /** buf[0..n) = 0. */
+    void zero(Buf buf);
+
+    /** A trainable FP32 weight (rows, cols) that lives in buf (no copy). */
+    Weight weight(Buf buf, int rows, int cols);
+
+    /** A weight read in place from stored bytes (F32, F16 or BF16), shape (rows, cols). */
+    Weight weight(TensorData stored);
+
+    /** The FP32 buffer behind a weight made by {@link #weight(Buf, int, int)}; null otherwise. */
+    Buf bufOf(Weight w);
+
+    // ---- embeddings ------------------------------------------------------------------------
+
+    /** out (N, C) = wte[ids[n]] (+ wpe[pos0 + n % T] if wpe != null). ids has N = B*T entries. */
+    void embedding(Buf out, int[] ids, Weight wte, Weight wpe, int B, int T, int C, int pos0);
+
+    /** dwte (V, C) += scatter of dout by ids; dwpe (maxT, C) += sum over batch (if dwpe != null). */
+    void embeddingBackward(Buf dwte, Buf dwpe, Buf dout, int[] ids, int B, int T, int C);
+
+    // ---- linear layers ---------------------------------------------------------------------
+
+    /** out (N, OC) = inp (N, C) · wᵀ + bias (OC, may be null); w is (OC, C). Overwrites out. */
+    void matmul(Buf out, Buf inp, Weight w, Buf bias, int N, int C, int OC);
+
+    /**
+     * dinp (N, C) += dout · w (if dinp != null); dweight (OC, C) += doutᵀ · inp (if dweight != null);
+     * dbias (OC) += Σₙ dout (if dbias != null).
+     */
+    void matmulBackward(Buf dinp, Buf dweight, Buf dbias, Buf dout, Buf inp, Weight w, int N, int C, int OC);
+
+    // ---- norms -----------------------------------------------------------------------------
+
+    /** LayerNorm over C: out = (x - mean) * rstd * w + b; caches mean (N) and rstd (N). */
+    void layernorm(Buf out, Buf mean, Buf rstd, Buf inp, Buf w, Buf b, int N, int C, float eps);
+
+    void layernormBackward(Buf dinp, Buf dw, Buf db, Buf dout, Buf inp, Buf w, Buf mean, Buf rstd, int N, int C);
+
+    /** RMSNorm over C, HF's order: out = w * (x * rstd) with rstd = 1/sqrt(mean(x²) + eps); caches rstd (N). */
+    void rmsnorm(Buf out, Buf rstd, Buf inp, Buf w, int N, int C, float eps);
+
+    void rmsnormBackward(Buf dinp, Buf dw, Buf dout, Buf inp, Buf w, Buf rstd, int N, int C);
+
+    // ---- attention -------------------------------------------------------------------------
+
+    /**
+     * Rotary embedding in place on x (B, T, NH, HS), HF's rotate_half convention: for i < HS/2,
+     * (x[i], x[i+HS/2]) rotated by angle (pos0 + t) * invFreq[i]. cos and sin are tables
+     * (maxT, HS/2) precomputed by the caller in double and rounded to float.
+     */
+    void rope(Buf x, Buf cos, Buf sin, int B, int T, int NH, int HS, int pos0);
+
+    /** The transpose of {@link #rope}: rotates dx in place by the negative angle. */
+    void ropeBackward(Buf dx, Buf cos, Buf sin, int B, int T, int NH, int HS, int pos0);
+
+    /**
+     * Causal scaled-dot-product attention with grouped KV heads (query head h reads KV head
+     * h / (NH/NKV)). q (B, T, NH, HS); k, v (B, TK, NKV, HS) where the query at t sits at absolute
+     * position TK - T + t (TK = T without a cache); out (B, T, NH, HS); att (B, NH, T, TK) keeps
+     * the probabilities for backward (may be null at inference). window > 0 limits each query to
+     * the last window keys (Mistral's sliding window); 0 means unlimited.
+     */
+    void attention(Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window);
+
+    /** Gradients of {@link #attention} (TK = T): dq, dk, dv accumulate (+=). */
+    void attentionBackward(Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v,
+                           int B, int T, int NH, int NKV, int HS);
+
+    // ---- elementwise ------------------------------------------------------------------------
+
+    /** out = a + b over n elements (out may alias a). */
+    void add(Buf out, Buf a, Buf b, long n);
+
+    /** GPT-2's gelu_new (tanh approximation). */
+    void gelu(Buf out, Buf inp, long n);
+
+    /** dinp += dout * gelu'(inp). */
+    void geluBackward(Buf dinp, Buf dout, Buf inp, long n);
+
+    /** out = silu(gate) * up (SwiGLU). */
+    void swiglu(Buf out, Buf gate, Buf up, long n);
+
+    /** dgate += dout * up * silu'(gate); dup += dout * silu(gate). */
+    void swigluBackward(Buf dgate, Buf dup, Buf dout, Buf gate, Buf up, long n);
+
+    // ---- loss ------------------------------------------------------------------------------
+
+    /**
+     * Row-wise softmax cross-entropy. logits (N, V). For each row n with targets[n] >= 0:
+     * losses[n] = logsumexp - logit[target]; if dlogits != null, dlogits (N, V) = (softmax - onehot) * dscale
+     * (overwritten; rows with target < 0 get zeros). losses (N) is overwritten (0 for ignored rows).
+     * dlogits may alias logits.
+     */
+    void crossEntropy(Buf losses, Buf dlogits, Buf logits, int[] targets, int N, int V, float dscale);
+
+    // ---- optimizer -------------------------------------------------------------------------
+
+    /**
+     * One AdamW step with PyTorch's semantics on n parameters: p -= lr*wd*p; m = b1 m + (1-b1) g;
+     * v = b2 v + (1-b2) g²; p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), where
+     * bc1 = 1 - b1^step and bc2 = 1 - b2^step (step counts from 1).
+     */
+    void adamw(Buf p, Buf m, Buf v, Buf g, long n, float lr, float b1, float b2, float eps, float wd, int step);
+
+    /** Grokfast EMA: mu = alpha*mu + (1-alpha)*g, then g += lambda*mu (init: the caller copies g into mu first). */
+    void grokfastEma(Buf g, Buf mu, long n, float alpha, float lambda);
+
+    /** out = Σ x² over n elements, accumulated in double. */
+    double sumSquares(Buf x, long n);
+
+    /** x *= s over n elements. */
+    void scale(Buf x, long n, float s);
+
+    /** y += a * x over n elements. */
+    void axpy(Buf y, Buf x, long n, float a);
+
+    @Override
+    default void close() {
+    }
+}
