@@ -1,0 +1,14 @@
+package bitnet.kernels.cpu;
+
+/**
+ * A weight type that brings its own CPU product (for example packed ternary weights, whose
+ * kernel adds and subtracts instead of multiplying). The CPU backends call it for
+ * {@code matmul} instead of the generic path.
+ */
+public interface CpuMatmul {
+    /** out (N, OC) = inp (N, C) · Wᵀ + bias (OC, may be null); overwrites out. */
+    void matmulInto(float[] out, float[] inp, float[] bias, int N, int C, int OC);
+
+    /** dinp (N, C) += dout (N, OC) · W (the input gradient through this weight). */
+    void matmulBackwardInput(float[] dinp, float[] dout, int N, int C, int OC);
+}
