@@ -129,11 +129,11 @@ public class ScalarKernels implements Kernels {
         if (dw != null) {
             for (int oc = 0; oc < OC; oc++) {
                 for (int c = 0; c < C; c++) {
-                    float s = 0f;
+                    double s = 0;
                     for (int n = 0; n < N; n++) {
-                        s += d[n * OC + oc] * x[n * C + c];
+                        s += (double) d[n * OC + oc] * x[n * C + c];
                     }
-                    dw[oc * C + c] += s;
+                    dw[oc * C + c] += (float) s;
                 }
             }
         }

@@ -1,0 +1,24 @@
+package bitnet.engine.model;
+
+import bitnet.io.Checkpoint;
+import bitnet.io.ModelConfig;
+import bitnet.kernels.Kernels;
+
+/** Builds the model class for a config and loads a checkpoint into it. */
+public final class Models {
+    private Models() {
+    }
+
+    public static Model create(ModelConfig cfg, Kernels k) {
+        return switch (cfg.family()) {
+            case GPT2 -> new Gpt2Model(cfg, k);
+            case LLAMA -> new LlamaModel(cfg, k);
+        };
+    }
+
+    public static Model load(Checkpoint ckpt, Kernels k, Model.Mode mode) {
+        Model m = create(ckpt.config(), k);
+        m.load(ckpt, mode);
+        return m;
+    }
+}

@@ -1,0 +1,73 @@
+package bitnet.engine.train;
+
+import bitnet.engine.model.HfTensor;
+import bitnet.engine.model.Model;
+import bitnet.engine.model.Param;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Quantization-aware training with the straight-through estimator: before each forward the
+ * target weights are fake-quantized from their FP32 latents into a separate buffer that the
+ * forward (and the input gradient) use; the weight gradient flows unchanged to the latent.
+ * Targets: 2-D linear weights (not embeddings, positions or the head).
+ */
+public final class Qat {
+    private final Model model;
+    private final FakeQuant quant;
+    private final List<HfTensor> targets = new ArrayList<>();
+
+    public Qat(Model model, FakeQuant quant) {
+        this.model = model;
+        this.quant = quant;
+        for (HfTensor t : model.tensors().values()) {
+            if (isTarget(t)) {
+                targets.add(t);
+            }
+        }
+    }
+
+    /** True for the tensors QAT and compression quantize: 2-D linear weights. */
+    public static boolean isTarget(HfTensor t) {
+        return t.shape().length == 2 && t.parts().get(0).kind == Param.Kind.LINEAR;
+    }
+
+    public List<HfTensor> targets() {
+        return targets;
+    }
+
+    /** Refreshes every target's quantized weight from its latent. */
+    public void quantize() {
+        var k = model.k;
+        for (HfTensor t : targets) {
+            float[] w = model.getHf(t);
+            float[] q = quant.apply(t.name(), w, t.storedRows(), t.storedCols());
+            float[][] parts = t.scatter(q);
+            for (int i = 0; i < parts.length; i++) {
+                Param p = t.parts().get(i);
+                var tmp = k.upload(parts[i], (int) p.size());
+                if (p.quantized == null) {
+                    p.quantized = tmp;
+                } else {
+                    k.copy(p.quantized, 0, tmp, 0, p.size());
+                    tmp.close();
+                }
+                p.weight = k.weight(p.quantized, p.rows, p.cols);
+            }
+        }
+    }
+
+    /** Points the forward back at the latent weights and frees the quantized copies. */
+    public void release() {
+        var k = model.k;
+        for (HfTensor t : targets) {
+            for (Param p : t.parts()) {
+                p.weight = k.weight(p.value, p.rows, p.cols);
+                if (p.quantized != null) {
+                    p.quantized.close();
+                    p.quantized = null;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package bitnet.engine;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+
+/** Locates reference data copied into the engine's test resources. */
+public final class TestData {
+    private TestData() {
+    }
+
+    public static Path resource(String name) {
+        try {
+            var url = TestData.class.getResource("/" + name);
+            if (url == null) {
+                throw new IllegalStateException("test resource missing: " + name);
+            }
+            return Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Every hf-tiny case directory name. */
+    public static final String[] HF_TINY = {"gpt2", "llama", "llama-f16", "llama3rope-bf16-sharded", "mistral", "qwen2"};
+
+    public static Path hfTiny(String c) {
+        return resource("hf-tiny/" + c);
+    }
+}
