@@ -1,0 +1,30 @@
+package bitnet.engine.cli;
+
+import bitnet.kernels.Backends;
+import bitnet.kernels.Kernels;
+import picocli.CommandLine.Option;
+
+/** Options every compute subcommand takes: device, threads, JSON output, debug traces. */
+public class Common {
+    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda (default auto; 'scalar' forces the reference kernels)")
+    public String device;
+
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = all cores)")
+    public int threads;
+
+    @Option(names = "--json", description = "print exactly one JSON object on stdout")
+    public boolean json;
+
+    @Option(names = "--debug", description = "show stack traces")
+    public boolean debug;
+
+    private Kernels kernels;
+
+    /** The backend, chosen once per command and logged to stderr. */
+    public Kernels kernels() {
+        if (kernels == null) {
+            kernels = Backends.log(Backends.select(device, threads));
+        }
+        return kernels;
+    }
+}

@@ -1,0 +1,52 @@
+package bitnet.engine.cli;
+
+import bitnet.engine.model.HfTensor;
+import bitnet.engine.model.Model;
+import bitnet.io.TensorData;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "grads", description = "Forward + backward of the next-token loss; writes loss and grad.<name> for every parameter.")
+public final class GradsCmd implements Callable<Integer> {
+    @Mixin
+    Common common;
+    @Mixin
+    ModelArgs model;
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--ids", required = true, description = "token ids: rows separated by ';', ids by ','")
+    String ids;
+    @Option(names = "--out", required = true, description = "output .safetensors file")
+    Path out;
+    @Option(names = "--overwrite", description = "replace an existing output")
+    boolean overwrite;
+
+    @Override
+    public Integer call() {
+        Ids x = Ids.parse(spec.commandLine(), ids);
+        Outputs.checkWritable(out, overwrite);
+        try (Arena arena = Arena.ofConfined(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+            double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), true);
+            List<TensorData> res = new ArrayList<>();
+            res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));
+            for (HfTensor t : m.tensors().values()) {
+                res.add(TensorData.ofFloats("grad." + t.name(), m.gradHf(t), t.shape()));
+            }
+            Outputs.writeSafetensors(out, res, Map.of());
+            if (common.json) {
+                Outputs.printJson(Map.of("out", out.toString(), "loss", l));
+            }
+        }
+        return 0;
+    }
+}

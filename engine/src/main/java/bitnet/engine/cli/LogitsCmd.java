@@ -1,0 +1,56 @@
+package bitnet.engine.cli;
+
+import bitnet.engine.model.Model;
+import bitnet.io.TensorData;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "logits", description = "One causal forward pass; writes logits F32 [B,T,V] (and the loss with --loss).")
+public final class LogitsCmd implements Callable<Integer> {
+    @Mixin
+    Common common;
+    @Mixin
+    ModelArgs model;
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--ids", required = true, description = "token ids: rows separated by ';', ids by ','")
+    String ids;
+    @Option(names = "--out", required = true, description = "output .safetensors file")
+    Path out;
+    @Option(names = "--loss", description = "also write the mean next-token cross-entropy")
+    boolean loss;
+    @Option(names = "--overwrite", description = "replace an existing output")
+    boolean overwrite;
+
+    @Override
+    public Integer call() {
+        Ids x = Ids.parse(spec.commandLine(), ids);
+        Outputs.checkWritable(out, overwrite);
+        try (Arena arena = Arena.ofConfined(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
+            int V = m.cfg.vocabSize();
+            List<TensorData> res = new ArrayList<>();
+            float[] logits = new float[x.B() * x.T() * V];
+            if (loss) {
+                double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), false);
+                res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));
+            }
+            m.k.download(m.forward(x.flat(), x.B(), x.T(), null), logits, logits.length);
+            res.add(TensorData.ofFloats("logits", logits, x.B(), x.T(), V));
+            Outputs.writeSafetensors(out, res, Map.of());
+            if (common.json) {
+                Outputs.printJson(Map.of("out", out.toString(), "shape", new int[] {x.B(), x.T(), V}));
+            }
+        }
+        return 0;
+    }
+}

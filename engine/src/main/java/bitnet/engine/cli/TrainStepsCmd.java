@@ -1,0 +1,85 @@
+package bitnet.engine.cli;
+
+import bitnet.engine.model.HfTensor;
+import bitnet.engine.model.Model;
+import bitnet.engine.train.FakeQuant;
+import bitnet.engine.train.Grokfast;
+import bitnet.engine.train.Optimizer;
+import bitnet.engine.train.TrainSteps;
+import bitnet.io.TensorData;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "train-steps", description = "N optimizer steps on one batch (constant lr, no clipping); writes loss [N] and param.<name>.")
+public final class TrainStepsCmd implements Callable<Integer> {
+    @Mixin
+    Common common;
+    @Mixin
+    ModelArgs model;
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--ids", required = true, description = "token ids: rows separated by ';', ids by ','")
+    String ids;
+    @Option(names = "--steps", required = true, description = "number of optimizer steps")
+    int steps;
+    @Option(names = "--out", required = true, description = "output .safetensors file")
+    Path out;
+    @Option(names = "--lr", defaultValue = "1e-3")
+    float lr;
+    @Option(names = "--weight-decay", defaultValue = "0.01")
+    float weightDecay;
+    @Option(names = "--betas", defaultValue = "0.9,0.999", split = ",")
+    float[] betas;
+    @Option(names = "--eps", defaultValue = "1e-8")
+    float eps;
+    @Option(names = "--grokfast", defaultValue = "off", description = "off | ema:ALPHA:LAMBDA | ma:WINDOW:LAMBDA")
+    String grokfast;
+    @Option(names = "--qat", defaultValue = "off", description = "off | seed:TAU | absmean | twn")
+    String qat;
+    @Option(names = "--overwrite", description = "replace an existing output")
+    boolean overwrite;
+
+    @Override
+    public Integer call() {
+        Ids x = Ids.parse(spec.commandLine(), ids);
+        if (steps < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--steps must be >= 1");
+        }
+        if (betas.length != 2) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--betas takes two numbers: B1,B2");
+        }
+        Grokfast gf;
+        FakeQuant fq;
+        try {
+            gf = Grokfast.parse(grokfast);
+            fq = QuantSpecs.fakeQuant(qat);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Outputs.checkWritable(out, overwrite);
+        try (Arena arena = Arena.ofConfined(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+            var s = new Optimizer.Settings(lr, weightDecay, betas[0], betas[1], eps, gf);
+            float[] losses = TrainSteps.run(m, x.flat(), x.B(), x.T(), steps, s, fq);
+            List<TensorData> res = new ArrayList<>();
+            res.add(TensorData.ofFloats("loss", losses, steps));
+            for (HfTensor t : m.tensors().values()) {
+                res.add(TensorData.ofFloats("param." + t.name(), m.getHf(t), t.shape()));
+            }
+            Outputs.writeSafetensors(out, res, Map.of("grokfast", gf.toString(), "qat", qat));
+            if (common.json) {
+                Outputs.printJson(Map.of("out", out.toString(), "loss", losses));
+            }
+        }
+        return 0;
+    }
+}
