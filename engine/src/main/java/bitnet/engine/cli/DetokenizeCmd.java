@@ -1,0 +1,39 @@
+package bitnet.engine.cli;
+
+import bitnet.io.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "detokenize", description = "Decode token ids to text.")
+public final class DetokenizeCmd implements Callable<Integer> {
+    @Option(names = "--tokenizer", required = true, description = "tokenizer.json or a directory holding it")
+    Path tokenizer;
+    @Option(names = "--ids", required = true, description = "token ids separated by ','")
+    String ids;
+    @Option(names = "--skip-special", description = "drop special tokens")
+    boolean skipSpecial;
+    @Option(names = "--json", description = "(output is always JSON)")
+    boolean json;
+    @Option(names = "--debug", description = "show stack traces")
+    boolean debug;
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Ids x = Ids.parse(spec.commandLine(), ids);
+        Tokenizer tok = Tokenizer.load(tokenizer);
+        for (int id : x.flat()) {
+            if (id < 0) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--ids: negative id " + id);
+            }
+        }
+        Outputs.printJson(Map.of("text", tok.decode(x.flat(), skipSpecial)));
+        return 0;
+    }
+}

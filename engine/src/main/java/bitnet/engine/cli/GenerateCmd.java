@@ -1,0 +1,89 @@
+package bitnet.engine.cli;
+
+import bitnet.engine.eval.Generator;
+import bitnet.engine.model.Model;
+import bitnet.io.tokenizer.Tokenizer;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "generate", description = "Autoregressive generation with a KV cache (greedy, or temperature + top-p with a seed).")
+public final class GenerateCmd implements Callable<Integer> {
+    @Mixin
+    Common common;
+    @Mixin
+    ModelArgs model;
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--prompt", description = "prompt text (tokenized with the model's tokenizer)")
+    String prompt;
+    @Option(names = "--ids", description = "prompt token ids (rows separated by ';')")
+    String ids;
+    @Option(names = "--max-new", required = true, description = "tokens to generate")
+    int maxNew;
+    @Option(names = "--greedy", description = "argmax decoding (the default without --temperature)")
+    boolean greedy;
+    @Option(names = "--temperature", description = "sampling temperature")
+    Double temperature;
+    @Option(names = "--top-p", defaultValue = "1.0", description = "nucleus sampling mass")
+    double topP;
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+    @Option(names = "--ignore-eos", description = "do not stop at the end-of-sequence token")
+    boolean ignoreEos;
+
+    @Override
+    public Integer call() {
+        if ((prompt == null) == (ids == null)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give exactly one of --prompt or --ids");
+        }
+        if (maxNew < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--max-new must be >= 0");
+        }
+        if (greedy && temperature != null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--greedy and --temperature exclude each other");
+        }
+        var sampling = temperature == null ? Generator.Sampling.GREEDY : new Generator.Sampling(false, temperature, topP, seed);
+        try (Arena arena = Arena.ofConfined(); Model m = ModelRunner.open(model, common, arena)) {
+            Tokenizer tok = Files.exists(model.hfDir().resolve("tokenizer.json")) || prompt != null
+                    ? TokenizerArgs.forModel(model.hfDir()) : null;
+            List<int[]> prompts = new ArrayList<>();
+            if (prompt != null) {
+                prompts.add(tok.encode(prompt));
+            } else {
+                Ids x = Ids.parse(spec.commandLine(), ids);
+                for (int b = 0; b < x.B(); b++) {
+                    prompts.add(x.row(b));
+                }
+            }
+            Integer eos = ignoreEos ? null : TokenizerArgs.eos(model.hfDir(), m.cfg.eosTokenId());
+            List<int[]> outs = new ArrayList<>();
+            for (int[] p : prompts) {
+                outs.add(Generator.generate(m, p, maxNew, sampling, eos));
+            }
+            Map<String, Object> o = new LinkedHashMap<>();
+            if (outs.size() == 1) {
+                o.put("ids", outs.get(0));
+                o.put("text", tok == null ? null : tok.decode(outs.get(0)));
+            } else {
+                o.put("ids", outs);
+                List<String> texts = new ArrayList<>();
+                for (int[] r : outs) {
+                    texts.add(tok == null ? null : tok.decode(r));
+                }
+                o.put("text", texts);
+            }
+            Outputs.printJson(o);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,148 @@
+package bitnet.engine.data;
+
+import bitnet.io.BadInputException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+
+/**
+ * Calibration and evaluation text. A spec is a local file (.txt, or .jsonl with a "text"
+ * field per line), a directory of such files, or one of the seed's dataset names (openwebtext,
+ * c4, wikitext), which resolves to the path in BITNET_DATASET_&lt;NAME&gt; and otherwise falls back,
+ * with a warning, to the public-domain corpus bundled in the repository, and last to synthetic
+ * text (warned: perplexity on it means nothing).
+ */
+public final class TextData {
+    private static final Logger LOG = Logger.getLogger("bitnet");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    public static final List<String> DATASET_NAMES = List.of("openwebtext", "c4", "wikitext");
+
+    /** Where the text came from, for metadata and the report. */
+    public record Text(String text, String source, boolean synthetic) {
+    }
+
+    private TextData() {
+    }
+
+    /** The repository root (set by ./bitnet), for the bundled corpus and demo model. */
+    public static Path home() {
+        String h = System.getProperty("bitnet.home");
+        return h == null ? Path.of(".") : Path.of(h);
+    }
+
+    public static Path bundledCorpus() {
+        return home().resolve("src/data/train.txt");
+    }
+
+    public static Text load(String spec) {
+        if (spec == null || spec.isBlank()) {
+            return fallback("no calibration data given");
+        }
+        String name = spec.toLowerCase(Locale.ROOT);
+        if (DATASET_NAMES.contains(name) && !Files.exists(Path.of(spec))) {
+            String env = System.getenv("BITNET_DATASET_" + name.toUpperCase(Locale.ROOT));
+            if (env != null && !env.isBlank()) {
+                return new Text(read(Path.of(env)), env, false);
+            }
+            return fallback("dataset '" + spec + "' is not available offline (set BITNET_DATASET_" + name.toUpperCase(Locale.ROOT) + " to a local copy)");
+        }
+        Path p = Path.of(spec);
+        return new Text(read(p), p.toString(), false);
+    }
+
+    private static Text fallback(String why) {
+        Path corpus = bundledCorpus();
+        if (Files.isRegularFile(corpus)) {
+            LOG.warning(why + "; using the bundled public-domain corpus " + corpus);
+            return new Text(read(corpus), corpus.toString(), false);
+        }
+        LOG.warning(why + " and the bundled corpus is missing; using SYNTHETIC text: perplexity figures will be meaningless");
+        return new Text(synthetic(200_000, 42), "synthetic", true);
+    }
+
+    /** Reads a .txt / .jsonl file or a directory of them; an empty result is bad input. */
+    public static String read(Path p) {
+        if (!Files.exists(p)) {
+            throw new BadInputException(p, "data file not found");
+        }
+        StringBuilder sb = new StringBuilder();
+        if (Files.isDirectory(p)) {
+            try (Stream<Path> s = Files.walk(p)) {
+                for (Path f : s.filter(Files::isRegularFile).filter(TextData::isText).sorted().toList()) {
+                    appendFile(f, sb);
+                }
+            } catch (IOException e) {
+                throw new BadInputException(p, "cannot list directory: " + e.getMessage(), e);
+            }
+        } else {
+            appendFile(p, sb);
+        }
+        if (sb.toString().isBlank()) {
+            throw new BadInputException(p, "no text in the data (empty file, or no .txt/.jsonl files)");
+        }
+        return sb.toString();
+    }
+
+    private static boolean isText(Path f) {
+        String n = f.getFileName().toString().toLowerCase(Locale.ROOT);
+        return n.endsWith(".txt") || n.endsWith(".jsonl") || n.endsWith(".md");
+    }
+
+    private static void appendFile(Path f, StringBuilder sb) {
+        try {
+            if (f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl")) {
+                int line = 0;
+                for (String l : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                    line++;
+                    if (l.isBlank()) {
+                        continue;
+                    }
+                    JsonNode n;
+                    try {
+                        n = JSON.readTree(l);
+                    } catch (IOException e) {
+                        throw new BadInputException(f, "line " + line + " is not JSON");
+                    }
+                    JsonNode t = n == null ? null : n.get("text");
+                    if (t == null || !t.isTextual()) {
+                        throw new BadInputException(f, "line " + line + " has no string field \"text\"");
+                    }
+                    if (!sb.isEmpty()) {
+                        sb.append("\n\n");
+                    }
+                    sb.append(t.asText());
+                }
+            } else {
+                if (!sb.isEmpty()) {
+                    sb.append("\n\n");
+                }
+                sb.append(Files.readString(f, StandardCharsets.UTF_8));
+            }
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new BadInputException(f, "not UTF-8 text", e);
+        } catch (IOException e) {
+            throw new BadInputException(f, "cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Deterministic pseudo-English for when nothing else exists. */
+    public static String synthetic(int chars, long seed) {
+        String[] words = {"the", "of", "and", "a", "to", "in", "is", "was", "that", "for", "it", "with", "as", "his", "on",
+            "be", "at", "by", "whale", "sea", "ship", "man", "old", "time", "day", "night", "king", "land", "people", "law"};
+        SplittableRandom r = new SplittableRandom(seed);
+        StringBuilder sb = new StringBuilder(chars + 16);
+        while (sb.length() < chars) {
+            sb.append(words[r.nextInt(words.length)]);
+            sb.append(r.nextInt(12) == 0 ? ".\n" : " ");
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,226 @@
+package bitnet.engine.train;
+
+import bitnet.engine.eval.Perplexity;
+import bitnet.engine.model.Model;
+import bitnet.engine.model.Param;
+import bitnet.engine.util.MetricsLog;
+import bitnet.engine.util.Progress;
+import bitnet.kernels.Buf;
+import bitnet.kernels.Kernels;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.logging.Logger;
+
+/**
+ * The training loop: batches of random windows from a token stream (a pure function of seed and
+ * step, so a resumed run sees the same data), gradient accumulation, warmup + cosine schedule,
+ * Grokfast + clipping + AdamW, periodic evaluation, a divergence guard, metrics, progress, and
+ * atomic checkpoints for --resume. With a FakeQuant it is quantization-aware training (STE).
+ */
+public final class Trainer {
+    private static final Logger LOG = Logger.getLogger("bitnet");
+
+    public record Result(int steps, double lastLoss, double bestEvalPpl, List<double[]> evalCurve, double tokensPerSecond,
+                         double seconds, int restarts) {
+    }
+
+    private final Model m;
+    private final Kernels k;
+    private final TrainConfig c;
+    private final int[] train;
+    private final int[] eval;
+    private final MetricsLog metrics;
+    private final Qat qat;
+    private final Optimizer opt;
+    private final Path checkpointDir;
+    private float lrScale = 1f;
+    private int step;
+    private double bestEval = Double.POSITIVE_INFINITY;
+    private int badEvals;
+    private int restarts;
+    private Snapshot good;
+
+    public Trainer(Model m, FakeQuant fq, TrainConfig c, int[] trainIds, int[] evalIds, MetricsLog metrics, Path checkpointDir) {
+        if (trainIds.length < c.seqLen() + 2) {
+            throw new IllegalArgumentException("training text has " + trainIds.length + " tokens, fewer than one sequence of " + (c.seqLen() + 1));
+        }
+        this.m = m;
+        this.k = m.k;
+        this.c = c;
+        this.train = trainIds;
+        this.eval = evalIds;
+        this.metrics = metrics;
+        this.qat = fq == null ? null : new Qat(m, fq);
+        this.opt = new Optimizer(k, TrainSteps.trainable(m), c.optimizer());
+        this.checkpointDir = checkpointDir;
+    }
+
+    public Qat qat() {
+        return qat;
+    }
+
+    /** Fills in[] and tg[] (B*T each) for one micro-batch: random windows, a pure function of (seed, step, micro). */
+    void batch(int stepIdx, int micro, int[] in, int[] tg) {
+        int B = c.batchSize(), T = c.seqLen();
+        SplittableRandom r = new SplittableRandom(c.seed() * 1_000_003L + stepIdx * 257L + micro);
+        for (int b = 0; b < B; b++) {
+            int s = r.nextInt(train.length - T);
+            System.arraycopy(train, s, in, b * T, T);
+            System.arraycopy(train, s + 1, tg, b * T, T);
+        }
+    }
+
+    /** Perplexity of the current (quantized, under QAT) weights on the evaluation ids. */
+    public Perplexity.Result evaluate() {
+        if (qat != null) {
+            qat.quantize();
+        }
+        return Perplexity.compute(m, eval, c.seqLen(), c.evalWindows(), Math.max(1, c.batchSize()));
+    }
+
+    public Result run(boolean resume) {
+        if (resume && checkpointDir != null && Checkpoints.exists(checkpointDir)) {
+            Checkpoints.State st = Checkpoints.load(checkpointDir, m, opt);
+            step = st.step();
+            lrScale = st.lrScale();
+            bestEval = st.bestEval();
+            badEvals = st.badEvals();
+            restarts = st.restarts();
+            LOG.info("resumed from " + checkpointDir + " at step " + step);
+            metrics.log("resume", "step", step);
+        }
+        int B = c.batchSize(), T = c.seqLen();
+        int[] in = new int[B * T], tg = new int[B * T];
+        good = new Snapshot(step);
+        List<double[]> curve = new ArrayList<>();
+        Progress bar = new Progress("fine-tune", c.steps(), "steps");
+        long tokens = 0;
+        long t0 = System.nanoTime();
+        double lastLoss = Double.NaN;
+        int startStep = step;
+        while (step < c.steps()) {
+            float lr = c.lrAt(step) * lrScale;
+            if (qat != null) {
+                qat.quantize();
+            }
+            m.zeroGrad();
+            double loss = 0;
+            for (int micro = 0; micro < c.gradAccum(); micro++) {
+                batch(step, micro, in, tg);
+                loss += m.loss(in, tg, B, T, true) / c.gradAccum();
+            }
+            if (c.gradAccum() > 1) {
+                for (Param p : opt.params()) {
+                    k.scale(p.grad(k), p.size(), 1f / c.gradAccum());
+                }
+            }
+            opt.filter();
+            double norm = opt.clip(c.maxGradNorm());
+            if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                diverged("loss " + loss + ", gradient norm " + norm);
+                continue;
+            }
+            opt.step(lr);
+            tokens += (long) B * T * c.gradAccum();
+            step++;
+            lastLoss = loss;
+            double secs = (System.nanoTime() - t0) / 1e9;
+            double tps = tokens / Math.max(secs, 1e-9);
+            metrics.log("train", "step", step, "loss", loss, "lr", (double) lr, "grad_norm", norm, "tokens_per_s", tps);
+            bar.update(step, String.format(Locale.ROOT, "loss %.4f, lr %.2e, %.0f tok/s", loss, lr, tps));
+            if (eval != null && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == c.steps())) {
+                double ppl = evaluate().ppl();
+                curve.add(new double[] {step, ppl});
+                metrics.log("eval", "step", step, "ppl", ppl);
+                LOG.info(String.format(Locale.ROOT, "step %d: eval perplexity %.3f", step, ppl));
+                if (!Double.isFinite(ppl)) {
+                    diverged("eval perplexity " + ppl);
+                    continue;
+                }
+                if (ppl < bestEval) {
+                    bestEval = ppl;
+                    badEvals = 0;
+                    good.close();
+                    good = new Snapshot(step);
+                } else if (++badEvals >= c.patience()) {
+                    diverged("eval perplexity rose for " + badEvals + " evaluations (best " + bestEval + ")");
+                    continue;
+                }
+            }
+            if (checkpointDir != null && c.checkpointEvery() > 0 && step % c.checkpointEvery() == 0 && step < c.steps()) {
+                Checkpoints.save(checkpointDir, m, opt, new Checkpoints.State(step, lrScale, bestEval, badEvals, restarts));
+            }
+        }
+        bar.finish(String.format(Locale.ROOT, "loss %.4f", lastLoss));
+        double secs = (System.nanoTime() - t0) / 1e9;
+        good.close();
+        if (qat != null) {
+            qat.quantize();
+        }
+        return new Result(step, lastLoss, bestEval, curve, tokens / Math.max(secs, 1e-9), secs, restarts);
+    }
+
+    private void diverged(String why) {
+        restarts++;
+        lrScale *= 0.5f;
+        String msg = String.format(Locale.ROOT, "divergence guard: %s at step %d; restoring step %d and halving the learning rate (scale %.3g)",
+                why, step, good.step, lrScale);
+        LOG.warning(msg);
+        metrics.log("divergence", "step", step, "reason", why, "restored_step", good.step, "lr_scale", (double) lrScale);
+        good.restore();
+        step = good.step;
+        badEvals = 0;
+        if (restarts > 8) {
+            throw new IllegalStateException("training keeps diverging (" + restarts + " restarts); lower the learning rate");
+        }
+    }
+
+    public Optimizer optimizer() {
+        return opt;
+    }
+
+    /** An in-memory copy of parameters and optimizer state (the divergence guard's last good state). */
+    private final class Snapshot implements AutoCloseable {
+        final int step;
+        final int optStep;
+        final int[] counters;
+        final List<Buf> copies = new ArrayList<>();
+        final List<Buf> sources = new ArrayList<>();
+
+        Snapshot(int step) {
+            this.step = step;
+            this.optStep = opt.step;
+            this.counters = opt.filterCounters();
+            for (Param p : opt.params()) {
+                add(p.value);
+            }
+            for (Buf b : opt.stateBuffers()) {
+                add(b);
+            }
+        }
+
+        private void add(Buf b) {
+            Buf c = k.alloc(b.size());
+            k.copy(c, 0, b, 0, b.size());
+            copies.add(c);
+            sources.add(b);
+        }
+
+        void restore() {
+            for (int i = 0; i < copies.size(); i++) {
+                k.copy(sources.get(i), 0, copies.get(i), 0, copies.get(i).size());
+            }
+            opt.restoreCounters(optStep, counters);
+        }
+
+        @Override
+        public void close() {
+            for (Buf b : copies) {
+                b.close();
+            }
+        }
+    }
+}
