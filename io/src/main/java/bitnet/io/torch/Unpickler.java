@@ -181,7 +181,7 @@ final class Unpickler {
                 case 's' -> {
                     Object v = pop();
                     Object k = pop();
-                    putPairs(asMap(peek()), List.of(k, v));
+                    putPairs(asMap(peek()), Arrays.asList(k, v));
                 }
                 case 'u' -> {
                     List<Object> items = popMark();
