@@ -186,7 +186,8 @@ public record ModelConfig(
                 return v.asInt();
             }
         }
-        throw new BadInputException(file, "missing '" + keys[keys.length - 1] + "'");
+        throw new BadInputException(file, "missing '" + keys[0] + "'"
+                + (keys.length > 1 ? " (or '" + String.join("', '", List.of(keys).subList(1, keys.length)) + "')" : ""));
     }
 
     private static String text(JsonNode n, String k, String def) {

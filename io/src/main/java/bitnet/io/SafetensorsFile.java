@@ -2,6 +2,7 @@ package bitnet.io;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.core.JsonFactory;
@@ -35,7 +36,8 @@ public final class SafetensorsFile {
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16)
                     .maxStringLength(Math.toIntExact(MAX_HEADER)).build())
-            .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path path;
     private final Map<String, TensorData> tensors;
@@ -161,12 +163,19 @@ public final class SafetensorsFile {
             tensors.put(name, new TensorData(name, dtype, shape, data.asSlice(begin, bytes)));
         }
         ranges.sort(Comparator.<long[]>comparingLong(r -> r[0]).thenComparingLong(r -> r[1]));
-        for (int i = 1; i < ranges.size(); i++) {
-            long[] a = ranges.get(i - 1);
-            long[] b = ranges.get(i);
-            if (b[0] < a[1] && b[1] > b[0] && a[1] > a[0]) {
-                throw new BadInputException(path, "tensors '" + rangeNames.get((int) a[2]) + "' and '"
+        // Compare each range with the furthest-reaching earlier one, not just its neighbour, so a
+        // range nested inside an earlier long one is caught even with empty tensors in between.
+        long[] reach = null;
+        for (long[] b : ranges) {
+            if (b[1] == b[0]) {
+                continue;
+            }
+            if (reach != null && b[0] < reach[1]) {
+                throw new BadInputException(path, "tensors '" + rangeNames.get((int) reach[2]) + "' and '"
                         + rangeNames.get((int) b[2]) + "' overlap in the data area");
+            }
+            if (reach == null || b[1] > reach[1]) {
+                reach = b;
             }
         }
         return new SafetensorsFile(path, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));

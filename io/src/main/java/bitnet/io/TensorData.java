@@ -13,7 +13,12 @@ public record TensorData(String name, DType dtype, long[] shape, MemorySegment d
 
     public TensorData {
         shape = shape.clone();
-        long expected = numel(shape) * dtype.size();
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException(name + ": negative dimension in " + Arrays.toString(shape));
+            }
+        }
+        long expected = Math.multiplyExact(numel(shape), dtype.size());
         if (data.byteSize() != expected) {
             throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + dtype + Arrays.toString(shape));
         }
