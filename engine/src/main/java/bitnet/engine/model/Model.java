@@ -240,6 +240,16 @@ public abstract class Model implements AutoCloseable {
                 inv[i] = (float) d[i];
             }
         }
+        // HF keeps inv_freq as a module buffer, so casting a model to bf16/f16 rounds it too; a
+        // model stored in half precision was run by HF with the rounded frequencies.
+        String dt = cfg.dtype() == null ? "" : cfg.dtype();
+        for (int i = 0; i < half; i++) {
+            if (dt.equals("bfloat16")) {
+                inv[i] = bitnet.io.DType.bf16ToFloat(bitnet.io.DType.floatToBf16(inv[i]));
+            } else if (dt.equals("float16")) {
+                inv[i] = Float.float16ToFloat(Float.floatToFloat16(inv[i]));
+            }
+        }
         float[] cos = new float[maxT * half];
         float[] sin = new float[maxT * half];
         for (int t = 0; t < maxT; t++) {

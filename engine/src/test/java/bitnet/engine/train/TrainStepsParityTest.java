@@ -65,7 +65,8 @@ class TrainStepsParityTest {
                     }
                 }
                 assertTrue(n > 0, "no parameters compared");
-                assertTrue(illConditioned <= 3, c + ": " + illConditioned + " parameters beyond 1e-5");
+                // only a handful of eps-sized-gradient elements may use the looser bar
+                assertTrue(illConditioned <= Math.max(3, m.parameterCount() / 2000), c + ": " + illConditioned + " parameters beyond 1e-5");
             }
         }
     }
