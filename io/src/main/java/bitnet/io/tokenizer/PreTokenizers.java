@@ -190,10 +190,16 @@ final class PreTokenizers {
         return (s, spans) -> {
             Matcher m = re.matcher(s);
             int k = 0;
-            while (m.find()) {
-                spans.add(m.start());
-                spans.add(m.end());
-                k++;
+            try {
+                while (m.find()) {
+                    spans.add(m.start());
+                    spans.add(m.end());
+                    k++;
+                }
+            } catch (StackOverflowError e) {
+                // java.util.regex recurses per repetition for some patterns; report instead of dying.
+                throw new IllegalArgumentException("input of " + s.length() + " chars is too long for the "
+                        + "java.util.regex fallback of pattern " + re.pattern(), e);
             }
             return k;
         };

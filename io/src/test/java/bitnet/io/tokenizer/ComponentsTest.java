@@ -89,7 +89,7 @@ class ComponentsTest {
     void badInputsNameFileAndProblem(@TempDir Path dir) throws IOException {
         Path missing = dir.resolve("nope.json");
         BadInputException e = assertThrows(BadInputException.class, () -> Tokenizer.load(missing));
-        assertTrue(e.getMessage().contains("nope.json"), e.getMessage());
+        assertTrue(e.getMessage().contains("nope.json") && e.getMessage().contains("no such"), e.getMessage());
 
         Path broken = dir.resolve("broken.json");
         Files.writeString(broken, "{\"model\": {");
@@ -128,5 +128,22 @@ class ComponentsTest {
         assertEquals(5, t.bosId());
         assertEquals(6, t.eosId());
         assertEquals("abb ? a", t.decode(new int[] {4, 0, 1}));
+    }
+
+    @Test
+    void metaspaceFirstSchemeOnlyAtInputStart(@TempDir Path dir) throws IOException {
+        // HF prepends for "first" only when the piece starts at offset 0 of the input, so text right
+        // after a leading added token gets no prefix.
+        Path f = dir.resolve("t.json");
+        Files.writeString(f, "{\"added_tokens\":[{\"id\":8,\"content\":\"<s>\",\"special\":true}],"
+                + "\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"first\",\"split\":false},"
+                + "\"decoder\":{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"first\",\"split\":false},"
+                + "\"model\":{\"type\":\"BPE\",\"vocab\":{\"<unk>\":0,\"H\":1,\"e\":2,\"y\":3,\"\u2581\":4,\"He\":5,\"Hey\":6,\"\u2581Hey\":7},"
+                + "\"merges\":[\"H e\",\"He y\",\"\u2581 Hey\"]}}");
+        Tokenizer t = Tokenizer.load(f);
+        assertArrayEquals(new int[] {7}, t.encode("Hey"));
+        assertArrayEquals(new int[] {8, 6}, t.encode("<s>Hey"));
+        assertArrayEquals(new int[] {7, 8, 6, 7}, t.encode("Hey<s>Hey Hey")); // split=false: "Hey\u2581Hey" is one word
+        assertEquals("Hey", t.decode(new int[] {7}));
     }
 }
