@@ -130,14 +130,12 @@ final class RegexScanners {
             if (end < 0) {
                 int j = (cp == ' ' && i + 1 < n) ? i + 1 : i; // optional leading space
                 int d = c[j];
-                if (j < n && isLetter(d)) {
+                if (isLetter(d)) {
                     end = runLetters(c, j);
                 } else if (isNumber(d)) {
                     end = runNumbers(c, j);
                 } else if (isOther(d)) {
                     end = runOther(c, j);
-                } else if (isLetter(cp)) { // unreachable for ' ', kept for clarity of the alternation order
-                    end = runLetters(c, i);
                 } else {
                     end = whiteTail(c, i);
                 }

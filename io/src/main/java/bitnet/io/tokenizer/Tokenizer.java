@@ -109,7 +109,7 @@ public final class Tokenizer {
     /** Ids of text; addSpecialTokens=false skips the post-processor (HF add_special_tokens=False). */
     public int[] encode(String text, boolean addSpecialTokens) {
         IntList out = new IntList(text.length() / 3 + 4);
-        List<Object> sections = rawMatcher.split(text, 0);
+        List<Object> sections = rawMatcher.split(text);
         int origin = 0; // only whether a section starts at offset 0 matters (Metaspace "first")
         for (Object sec : sections) {
             if (sec instanceof AddedToken t) {
@@ -120,7 +120,7 @@ public final class Tokenizer {
             String s = (String) sec;
             String normalized = normalizer == null ? s : normalizer.apply(s);
             boolean first = true;
-            for (Object sub : normMatcher.split(normalized, 0)) {
+            for (Object sub : normMatcher.split(normalized)) {
                 if (sub instanceof AddedToken t) {
                     out.add(t.id());
                 } else {
@@ -254,7 +254,7 @@ public final class Tokenizer {
             empty = root.next.isEmpty();
         }
 
-        List<Object> split(String s, int unused) {
+        List<Object> split(String s) {
             List<Object> out = new ArrayList<>();
             if (empty) {
                 if (!s.isEmpty()) out.add(s);
