@@ -271,8 +271,15 @@ public final class CudaKernels implements Kernels {
         if (N == 0 || OC == 0) {
             return;
         }
+        if (C == 0) { // an empty product: cuBLAS rejects lda = 0
+            zero(out);
+            if (bias != null) {
+                dev.launch("add_bias", grid((long) N * OC), THREADS, b(out), b(bias), (long) N, OC);
+            }
+            return;
+        }
         // outᵀ (OC, N) = W (OC, C) · inpᵀ (C, N): W's buffer read column-major is Wᵀ, so transpose it
-        blas.sgemm(true, false, OC, N, C, 1f, wbuf(w).addr, C, b(inp).address(), C, 0f, b(out).address(), OC);
+        blas.sgemm(true, false, OC, N, C, 1f, wbuf(w).address(), C, b(inp).address(), C, 0f, b(out).address(), OC);
         if (bias != null) {
             dev.launch("add_bias", grid((long) N * OC), THREADS, b(out), b(bias), (long) N, OC);
         }
@@ -280,18 +287,16 @@ public final class CudaKernels implements Kernels {
 
     @Override
     public void matmulBackward(Buf dinp, Buf dweight, Buf dbias, Buf dout, Buf inp, Weight w, int N, int C, int OC) {
-        if (N == 0 || OC == 0 || C == 0) {
-            return;
-        }
-        if (dinp != null) {
+        boolean gemm = N > 0 && OC > 0 && C > 0;
+        if (dinp != null && gemm) {
             // dinpᵀ (C, N) += Wᵀ (C, OC) · doutᵀ (OC, N)
-            blas.sgemm(false, false, C, N, OC, 1f, wbuf(w).addr, C, b(dout).address(), OC, 1f, b(dinp).address(), C);
+            blas.sgemm(false, false, C, N, OC, 1f, wbuf(w).address(), C, b(dout).address(), OC, 1f, b(dinp).address(), C);
         }
-        if (dweight != null) {
+        if (dweight != null && gemm) {
             // dWᵀ (C, OC) += inpᵀ (C, N) · dout (N, OC)
             blas.sgemm(false, true, C, OC, N, 1f, b(inp).address(), C, b(dout).address(), OC, 1f, b(dweight).address(), C);
         }
-        if (dbias != null) {
+        if (dbias != null && OC > 0) {
             dev.launch("bias_backward", (OC + THREADS - 1) / THREADS, THREADS, b(dbias), b(dout), N, OC);
         }
     }
