@@ -37,13 +37,14 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     private final int cols;
     private final int bytesPerRow;
     private final boolean a8;
+    private final boolean parallel;
 
     /** Wraps packed codes (validated: 2-bit code 3 or base-3 byte > 242 is rejected) with scales of length rows or 1. */
     public TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols) {
-        this(packing, packed, scales, rows, cols, false, true);
+        this(packing, packed, scales, rows, cols, false, true, true);
     }
 
-    private TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols, boolean a8, boolean check) {
+    private TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols, boolean a8, boolean parallel, boolean check) {
         if (rows < 0 || cols < 0) {
             throw new IllegalArgumentException("bad shape (" + rows + ", " + cols + ")");
         }
@@ -61,6 +62,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         this.cols = cols;
         this.bytesPerRow = packing.bytesPerRow(cols);
         this.a8 = a8;
+        this.parallel = parallel;
         if (check) {
             validate();
         }
@@ -78,7 +80,12 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     /** The same weight whose {@link #matmulInto} quantizes activations to int8 (W1.58A8) when a8 is true. */
     public TernaryWeight withA8(boolean a8) {
-        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, false);
+        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false);
+    }
+
+    /** The same weight, its products run on the calling thread only when parallel is false (benchmarks, nested use). */
+    public TernaryWeight withParallel(boolean parallel) {
+        return parallel == this.parallel ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false);
     }
 
     private void validate() {
@@ -200,8 +207,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     }
 
     /** Runs body(chunk) for chunk in [0, chunks): on the common pool (and the caller) when work is large enough. */
-    static void parallelFor(int chunks, long work, IntConsumer body) {
-        if (chunks <= 1 || work < PARALLEL_MIN) {
+    private void parallelFor(int chunks, long work, IntConsumer body) {
+        if (!parallel || chunks <= 1 || work < PARALLEL_MIN) {
             for (int i = 0; i < chunks; i++) {
                 body.accept(i);
             }
