@@ -1,0 +1,166 @@
+package bitnet.bench;
+
+import bitnet.io.packed.Packing;
+import bitnet.io.packed.TernaryPacking;
+import bitnet.kernels.ternary.TernaryScalar;
+import bitnet.kernels.ternary.TernaryWeight;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Packed 2-bit ternary matrix-vector product vs an FP32 one on the same 4096 x 4096 matrix
+ * (W = scale_row * q), single-threaded and on the common pool, plus a plain copy of as many bytes
+ * as the packed matrix holds (the bandwidth yardstick). Report: packed GB/s = 4 MiB / time.
+ * Setup checks both products against the scalar twin before anything is timed.
+ *
+ * <p>Run: {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar TernaryBench}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 4, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class TernaryBench {
+    static final int OC = 4096, C = 4096;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+
+    private Arena arena;
+    private TernaryWeight ternary;       // parallel
+    private TernaryWeight ternarySingle; // calling thread only
+    private float[] dense;               // (OC, C) FP32, the same matrix
+    private float[] x;                   // (C)
+    private float[] out;                 // (OC)
+    private MemorySegment copySrc, copyDst;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        Random r = new Random(42);
+        byte[] q = new byte[OC * C];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (byte) (r.nextInt(3) - 1);
+        }
+        float[] scales = new float[OC];
+        for (int i = 0; i < OC; i++) {
+            scales[i] = 0.01f + r.nextFloat() * 0.05f;
+        }
+        byte[] packed = TernaryPacking.pack2bit(q, OC, C);
+        arena = Arena.ofShared();
+        MemorySegment seg = arena.allocate(packed.length, 64);
+        MemorySegment.copy(MemorySegment.ofArray(packed), 0, seg, 0, packed.length);
+        ternary = new TernaryWeight(Packing.TWO_BIT, seg, scales, OC, C);
+        ternarySingle = ternary.withParallel(false);
+        dense = new float[OC * C];
+        for (int i = 0; i < dense.length; i++) {
+            dense[i] = scales[i / C] * q[i];
+        }
+        x = new float[C];
+        for (int i = 0; i < C; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        out = new float[OC];
+        copySrc = arena.allocate(packed.length, 64);
+        copyDst = arena.allocate(packed.length, 64);
+        MemorySegment.copy(seg, 0, copySrc, 0, packed.length);
+
+        // agreement before timing: ternary (both) and FP32 vs the scalar twin
+        float[] ref = new float[OC];
+        TernaryScalar.matmul(ternary, ref, x, null, 1, C, OC);
+        check("ternary", ref, run(ternary));
+        check("ternary single", ref, run(ternarySingle));
+        float[] f = new float[OC];
+        fp32Matvec(f, dense, x, 0, OC);
+        check("fp32", ref, f);
+    }
+
+    private float[] run(TernaryWeight w) {
+        float[] o = new float[OC];
+        w.matmulInto(o, x, null, 1, C, OC);
+        return o;
+    }
+
+    private static void check(String what, float[] want, float[] got) {
+        for (int i = 0; i < want.length; i++) {
+            float tol = 1e-3f * (1f + Math.abs(want[i]));
+            if (!(Math.abs(want[i] - got[i]) <= tol)) {
+                throw new IllegalStateException(what + " disagrees with the scalar twin at row " + i + ": " + got[i] + " vs " + want[i]);
+            }
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    /** The FP32 yardstick: per row a 4-accumulator FMA dot product. */
+    static void fp32Matvec(float[] out, float[] w, float[] x, int r0, int r1) {
+        int vl = FS.length();
+        for (int r = r0; r < r1; r++) {
+            int base = r * C;
+            FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+            int j = 0;
+            for (; j + 4 * vl <= C; j += 4 * vl) {
+                a0 = FloatVector.fromArray(FS, w, base + j).fma(FloatVector.fromArray(FS, x, j), a0);
+                a1 = FloatVector.fromArray(FS, w, base + j + vl).fma(FloatVector.fromArray(FS, x, j + vl), a1);
+                a2 = FloatVector.fromArray(FS, w, base + j + 2 * vl).fma(FloatVector.fromArray(FS, x, j + 2 * vl), a2);
+                a3 = FloatVector.fromArray(FS, w, base + j + 3 * vl).fma(FloatVector.fromArray(FS, x, j + 3 * vl), a3);
+            }
+            float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            for (; j < C; j++) {
+                s += w[base + j] * x[j];
+            }
+            out[r] = s;
+        }
+    }
+
+    @Benchmark
+    public float[] ternaryMatvecSingle() {
+        ternarySingle.matmulInto(out, x, null, 1, C, OC);
+        return out;
+    }
+
+    @Benchmark
+    public float[] ternaryMatvecParallel() {
+        ternary.matmulInto(out, x, null, 1, C, OC);
+        return out;
+    }
+
+    @Benchmark
+    public float[] fp32MatvecSingle() {
+        fp32Matvec(out, dense, x, 0, OC);
+        return out;
+    }
+
+    @Benchmark
+    public float[] fp32MatvecParallel() {
+        int chunks = 64;
+        IntStream.range(0, chunks).parallel().forEach(ch -> fp32Matvec(out, dense, x, OC * ch / chunks, OC * (ch + 1) / chunks));
+        return out;
+    }
+
+    /** Copies as many bytes as the packed matrix holds (4 MiB): the bandwidth yardstick. */
+    @Benchmark
+    public MemorySegment copyPackedSize() {
+        MemorySegment.copy(copySrc, 0, copyDst, 0, copySrc.byteSize());
+        return copyDst;
+    }
+}

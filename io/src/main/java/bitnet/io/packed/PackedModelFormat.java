@@ -1,0 +1,192 @@
+package bitnet.io.packed;
+
+import bitnet.io.DType;
+import bitnet.io.SafetensorsWriter;
+import bitnet.io.TensorData;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The packed ternary model file, {@code bitnet_quantized_model.safetensors}: an ordinary
+ * safetensors file whose {@code __metadata__} says how to read each original tensor back.
+ *
+ * <p>For a ternary tensor NAME (rows, cols): {@code NAME.ternary} U8 (rows, bytesPerRow) and
+ * {@code NAME.scale} F32 (rows) per row or (1) per tensor. Embeddings / lm_head are either F16 under
+ * their own name or per-row symmetric int8: {@code NAME.int8} I8 (rows, cols) plus
+ * {@code NAME.int8_scale} F32 (rows), scale = absmax/127. Everything else is kept as given.
+ * Metadata: "format" = "bitnet-ternary", "format_version" = "1", "packing" = "2bit" | "base3",
+ * "tensors" = JSON {name: {kind, shape, dtype, scale?}} and any caller entries.
+ *
+ * <p>This class writes the file and opens it ({@link PackedModel} reads and validates); it does not
+ * choose what to quantize nor quantize to ternary (that is the engine's quantizers).
+ */
+public final class PackedModelFormat {
+    public static final String FILE_NAME = "bitnet_quantized_model.safetensors";
+    public static final String FORMAT = "bitnet-ternary";
+    public static final String FORMAT_VERSION = "1";
+    public static final String TERNARY_SUFFIX = ".ternary";
+    public static final String SCALE_SUFFIX = ".scale";
+    public static final String INT8_SUFFIX = ".int8";
+    public static final String INT8_SCALE_SUFFIX = ".int8_scale";
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private PackedModelFormat() {
+    }
+
+    /** How an original tensor is stored; {@link #id} is its metadata name. */
+    public enum Kind {
+        TERNARY("ternary"), INT8("int8"), PLAIN("plain");
+
+        private final String id;
+
+        Kind(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        static Kind parse(String s) {
+            for (Kind k : values()) {
+                if (k.id.equals(s)) {
+                    return k;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** Opens and validates a packed model file (mapped into arena, no weight bytes copied). */
+    public static PackedModel open(Path file, Arena arena) {
+        return PackedModel.open(file, arena);
+    }
+
+    public static Writer writer(Packing packing) {
+        return new Writer(packing);
+    }
+
+    /** Collects tensors, then writes the file in one go. Not thread-safe. */
+    public static final class Writer {
+        private final Packing packing;
+        private final List<TensorData> tensors = new ArrayList<>();
+        private final ObjectNode entries = JSON.createObjectNode();
+
+        private Writer(Packing packing) {
+            this.packing = packing;
+        }
+
+        public Packing packing() {
+            return packing;
+        }
+
+        /**
+         * A ternary tensor (rows, cols): q holds -1/0/+1 row-major; scale has rows entries (perRow)
+         * or one. originalDtype is the dtype the source model stored (recorded for the reader).
+         */
+        public Writer addTernary(String name, int rows, int cols, DType originalDtype, byte[] q, float[] scale, boolean perRow) {
+            if (scale.length != (perRow ? rows : 1)) {
+                throw new IllegalArgumentException(name + ": " + scale.length + " scales for " + rows + " rows, perRow=" + perRow);
+            }
+            byte[] packed = TernaryPacking.pack(packing, q, rows, cols);
+            tensors.add(TensorData.ofBytes(name + TERNARY_SUFFIX, DType.U8, packed, rows, packing.bytesPerRow(cols)));
+            tensors.add(TensorData.ofFloats(name + SCALE_SUFFIX, scale.clone(), scale.length));
+            entry(name, Kind.TERNARY, new long[] {rows, cols}, originalDtype).put("scale", perRow ? "per_row" : "per_tensor");
+            return this;
+        }
+
+        /** A 2-D float tensor stored as per-row symmetric int8 (scale = absmax/127, round half to even). */
+        public Writer addInt8(TensorData t) {
+            if (t.rank() != 2 || !t.dtype().isFloat()) {
+                throw new IllegalArgumentException(t.name() + ": int8 storage needs a 2-D float tensor");
+            }
+            int rows = t.dim(0), cols = t.dim(1);
+            float[] w = t.toFloatArray();
+            byte[] q = new byte[w.length];
+            float[] scale = new float[rows];
+            quantizeInt8(w, rows, cols, q, scale);
+            tensors.add(TensorData.ofBytes(t.name() + INT8_SUFFIX, DType.I8, q, rows, cols));
+            tensors.add(TensorData.ofFloats(t.name() + INT8_SCALE_SUFFIX, scale, rows));
+            entry(t.name(), Kind.INT8, t.shape(), t.dtype()).put("scale", "per_row");
+            return this;
+        }
+
+        /** A float tensor stored as F16 under its own name (embeddings, lm_head). */
+        public Writer addF16(TensorData t) {
+            if (!t.dtype().isFloat()) {
+                throw new IllegalArgumentException(t.name() + ": F16 storage needs a float tensor");
+            }
+            tensors.add(t.dtype() == DType.F16 ? t : t.convert(DType.F16, null));
+            entry(t.name(), Kind.PLAIN, t.shape(), t.dtype());
+            return this;
+        }
+
+        /** A tensor kept exactly as given (norms, biases, anything not quantized). */
+        public Writer addPlain(TensorData t) {
+            tensors.add(t);
+            entry(t.name(), Kind.PLAIN, t.shape(), t.dtype());
+            return this;
+        }
+
+        private ObjectNode entry(String name, Kind kind, long[] shape, DType dtype) {
+            if (entries.has(name)) {
+                throw new IllegalArgumentException("tensor " + name + " added twice");
+            }
+            ObjectNode e = entries.putObject(name);
+            e.put("kind", kind.id());
+            var sh = e.putArray("shape");
+            for (long d : shape) {
+                sh.add(d);
+            }
+            e.put("dtype", dtype.safetensorsName());
+            return e;
+        }
+
+        /** Writes the file; extra metadata entries may not override the format's own keys. */
+        public void write(Path file, Map<String, String> extraMetadata) throws IOException {
+            Map<String, String> meta = new LinkedHashMap<>();
+            if (extraMetadata != null) {
+                meta.putAll(extraMetadata);
+            }
+            for (String k : new String[] {"format", "format_version", "packing", "tensors"}) {
+                if (meta.containsKey(k)) {
+                    throw new IllegalArgumentException("metadata key '" + k + "' is reserved");
+                }
+            }
+            meta.put("format", FORMAT);
+            meta.put("format_version", FORMAT_VERSION);
+            meta.put("packing", packing.id());
+            try {
+                meta.put("tensors", JSON.writeValueAsString(entries));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            SafetensorsWriter.write(file, tensors, meta);
+        }
+    }
+
+    /** Per-row symmetric int8: scale[r] = absmax/127, q = rint(w/scale) clamped to ±127 (0 for an all-zero row). */
+    public static void quantizeInt8(float[] w, int rows, int cols, byte[] q, float[] scale) {
+        for (int r = 0; r < rows; r++) {
+            float amax = 0f;
+            for (int c = 0; c < cols; c++) {
+                amax = Math.max(amax, Math.abs(w[r * cols + c]));
+            }
+            float s = amax / 127f;
+            scale[r] = s;
+            for (int c = 0; c < cols; c++) {
+                float v = s == 0f ? 0f : (float) Math.rint(w[r * cols + c] / s);
+                q[r * cols + c] = (byte) Math.max(-127, Math.min(127, v));
+            }
+        }
+    }
+}

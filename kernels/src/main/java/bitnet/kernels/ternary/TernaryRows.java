@@ -1,0 +1,193 @@
+package bitnet.kernels.ternary;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API row kernels over one 2-bit packed ternary row (code = q+1 in 2 bits, weight j in
+ * byte j/4 at bit 2*(j%4)). No weight is ever multiplied: each group of VL codes is broadcast,
+ * shifted per lane and compared into a "+1" mask and a "-1" mask, and x is added under those masks
+ * to two separate sums. Scales and bias are the caller's business (applied once per row).
+ *
+ * <p>Codes must be valid (never 3); {@link TernaryWeight} checks that on construction. Not threaded,
+ * no base-3 (callers decode base-3 rows to 2-bit first).
+ */
+final class TernaryRows {
+    static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
+    static final int VL = FS.length();
+    /** Lane i reads bits 2i..2i+1 of the broadcast group. */
+    private static final IntVector SHIFTS = IntVector.fromArray(IS, shifts(), 0);
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private TernaryRows() {
+    }
+
+    private static int[] shifts() {
+        int[] s = new int[IntVector.SPECIES_MAX.length()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = 2 * i;
+        }
+        return s;
+    }
+
+    /** The 2*VL code bits of weights j..j+VL-1 (j a multiple of 4); reads only bytes of those weights. */
+    private static int bits(MemorySegment w, long byteOff) {
+        if (VL == 16) {
+            return w.get(LE_INT, byteOff);
+        } else if (VL == 8) {
+            return w.get(LE_SHORT, byteOff) & 0xffff;
+        } else if (VL == 4) {
+            return w.get(ValueLayout.JAVA_BYTE, byteOff) & 0xff;
+        }
+        long v = 0;
+        for (int i = 0; i < VL / 4; i++) {
+            v |= (long) (w.get(ValueLayout.JAVA_BYTE, byteOff + i) & 0xff) << (8 * i);
+        }
+        return (int) v;
+    }
+
+    private static IntVector codes(int bits) {
+        return IntVector.broadcast(IS, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3);
+    }
+
+    /** The 2-bit code of weight j of the row at byteOff. */
+    static int code(MemorySegment w, long rowOff, int j) {
+        return (w.get(ValueLayout.JAVA_BYTE, rowOff + (j >>> 2)) >>> (2 * (j & 3))) & 3;
+    }
+
+    /** Σ_j q_j x[xOff + j] over j < C (FP32, two plus/minus sums per unrolled half). */
+    static float dot(MemorySegment w, long rowOff, float[] x, int xOff, int C) {
+        FloatVector p0 = FloatVector.zero(FS), m0 = FloatVector.zero(FS);
+        FloatVector p1 = FloatVector.zero(FS), m1 = FloatVector.zero(FS);
+        int j = 0;
+        for (; j + 2 * VL <= C; j += 2 * VL) {
+            IntVector c0 = codes(bits(w, rowOff + (j >>> 2)));
+            IntVector c1 = codes(bits(w, rowOff + ((j + VL) >>> 2)));
+            FloatVector x0 = FloatVector.fromArray(FS, x, xOff + j);
+            FloatVector x1 = FloatVector.fromArray(FS, x, xOff + j + VL);
+            p0 = p0.add(x0, c0.eq(2).cast(FS));
+            m0 = m0.add(x0, c0.eq(0).cast(FS));
+            p1 = p1.add(x1, c1.eq(2).cast(FS));
+            m1 = m1.add(x1, c1.eq(0).cast(FS));
+        }
+        if (j + VL <= C) {
+            IntVector c0 = codes(bits(w, rowOff + (j >>> 2)));
+            FloatVector x0 = FloatVector.fromArray(FS, x, xOff + j);
+            p0 = p0.add(x0, c0.eq(2).cast(FS));
+            m0 = m0.add(x0, c0.eq(0).cast(FS));
+            j += VL;
+        }
+        float s = p0.add(p1).sub(m0.add(m1)).reduceLanes(VectorOperators.ADD);
+        for (; j < C; j++) {
+            int c = code(w, rowOff, j);
+            if (c == 2) {
+                s += x[xOff + j];
+            } else if (c == 0) {
+                s -= x[xOff + j];
+            }
+        }
+        return s;
+    }
+
+    /** Four dot products of one row with x rows at xOff0..3 (decoding the row once for all four). */
+    static void dot4(MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C, float[] res) {
+        FloatVector p0 = FloatVector.zero(FS), m0 = FloatVector.zero(FS);
+        FloatVector p1 = FloatVector.zero(FS), m1 = FloatVector.zero(FS);
+        FloatVector p2 = FloatVector.zero(FS), m2 = FloatVector.zero(FS);
+        FloatVector p3 = FloatVector.zero(FS), m3 = FloatVector.zero(FS);
+        int j = 0;
+        for (; j + VL <= C; j += VL) {
+            IntVector c = codes(bits(w, rowOff + (j >>> 2)));
+            VectorMask<Float> plus = c.eq(2).cast(FS);
+            VectorMask<Float> minus = c.eq(0).cast(FS);
+            FloatVector x0 = FloatVector.fromArray(FS, x, xOff0 + j);
+            FloatVector x1 = FloatVector.fromArray(FS, x, xOff1 + j);
+            FloatVector x2 = FloatVector.fromArray(FS, x, xOff2 + j);
+            FloatVector x3 = FloatVector.fromArray(FS, x, xOff3 + j);
+            p0 = p0.add(x0, plus);
+            m0 = m0.add(x0, minus);
+            p1 = p1.add(x1, plus);
+            m1 = m1.add(x1, minus);
+            p2 = p2.add(x2, plus);
+            m2 = m2.add(x2, minus);
+            p3 = p3.add(x3, plus);
+            m3 = m3.add(x3, minus);
+        }
+        float s0 = p0.sub(m0).reduceLanes(VectorOperators.ADD);
+        float s1 = p1.sub(m1).reduceLanes(VectorOperators.ADD);
+        float s2 = p2.sub(m2).reduceLanes(VectorOperators.ADD);
+        float s3 = p3.sub(m3).reduceLanes(VectorOperators.ADD);
+        for (; j < C; j++) {
+            int c = code(w, rowOff, j);
+            if (c == 2) {
+                s0 += x[xOff0 + j];
+                s1 += x[xOff1 + j];
+                s2 += x[xOff2 + j];
+                s3 += x[xOff3 + j];
+            } else if (c == 0) {
+                s0 -= x[xOff0 + j];
+                s1 -= x[xOff1 + j];
+                s2 -= x[xOff2 + j];
+                s3 -= x[xOff3 + j];
+            }
+        }
+        res[0] = s0;
+        res[1] = s1;
+        res[2] = s2;
+        res[3] = s3;
+    }
+
+    /** Σ_j q_j xq[xOff + j] in exact int arithmetic (xq holds int8 activations widened to int). */
+    static int dotInt(MemorySegment w, long rowOff, int[] xq, int xOff, int C) {
+        IntVector p0 = IntVector.zero(IS), m0 = IntVector.zero(IS);
+        IntVector p1 = IntVector.zero(IS), m1 = IntVector.zero(IS);
+        int j = 0;
+        for (; j + 2 * VL <= C; j += 2 * VL) {
+            IntVector c0 = codes(bits(w, rowOff + (j >>> 2)));
+            IntVector c1 = codes(bits(w, rowOff + ((j + VL) >>> 2)));
+            IntVector x0 = IntVector.fromArray(IS, xq, xOff + j);
+            IntVector x1 = IntVector.fromArray(IS, xq, xOff + j + VL);
+            p0 = p0.add(x0, c0.eq(2));
+            m0 = m0.add(x0, c0.eq(0));
+            p1 = p1.add(x1, c1.eq(2));
+            m1 = m1.add(x1, c1.eq(0));
+        }
+        int s = p0.add(p1).sub(m0.add(m1)).reduceLanes(VectorOperators.ADD);
+        for (; j < C; j++) {
+            int c = code(w, rowOff, j);
+            if (c == 2) {
+                s += xq[xOff + j];
+            } else if (c == 0) {
+                s -= xq[xOff + j];
+            }
+        }
+        return s;
+    }
+
+    /** d[dOff + j] += q_j * g for j in [c0, c1) (c0 a multiple of 4): one row's share of dinp += dout·W. */
+    static void axpy(float[] d, int dOff, MemorySegment w, long rowOff, float g, int c0, int c1) {
+        FloatVector gv = FloatVector.broadcast(FS, g);
+        int j = c0;
+        for (; j + VL <= c1; j += VL) {
+            IntVector c = codes(bits(w, rowOff + (j >>> 2)));
+            FloatVector dv = FloatVector.fromArray(FS, d, dOff + j);
+            dv.add(gv, c.eq(2).cast(FS)).sub(gv, c.eq(0).cast(FS)).intoArray(d, dOff + j);
+        }
+        for (; j < c1; j++) {
+            int c = code(w, rowOff, j);
+            if (c == 2) {
+                d[dOff + j] += g;
+            } else if (c == 0) {
+                d[dOff + j] -= g;
+            }
+        }
+    }
+}

@@ -1,0 +1,324 @@
+package bitnet.kernels.ternary;
+
+import bitnet.io.packed.PackedModel;
+import bitnet.io.packed.Packing;
+import bitnet.io.packed.TernaryPacking;
+import bitnet.kernels.Weight;
+import bitnet.kernels.cpu.CpuMatmul;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
+
+/**
+ * A packed ternary weight (rows = OC, cols = C) for CPU inference: 2-bit or base-3 codes read in
+ * place (usually a slice of the mapped packed model file) and one FP32 scale per row or per tensor;
+ * W[r][c] = scale * q with q in {-1, 0, +1}.
+ *
+ * <p>Its products never multiply by a weight: rows are decoded into +1/-1 lane masks and the input
+ * is added or subtracted ({@link TernaryRows}); the scale is applied once per row. Two forward
+ * variants: FP32 activations ({@link #matmulInto}) and BitNet's W1.58A8 ({@link #matmulA8Into}:
+ * per-token absmax int8 activations, integer accumulation). {@link #withA8} makes the CpuMatmul
+ * entry point use the latter. Work is split over rows (forward) or columns (backward) on the
+ * common ForkJoinPool, so the packed segment must be readable from any thread (a shared, global
+ * or automatic arena, not a confined one). Scalar twins live in {@link TernaryScalar}. Not trainable: no dweight.
+ */
+public final class TernaryWeight implements Weight, CpuMatmul {
+    /** Below this many weights a product runs on the calling thread (forking costs more than it saves). */
+    private static final long PARALLEL_MIN = 1L << 16;
+    /** Backward column blocks: a multiple of 4 (byte aligned) and of any vector length. */
+    private static final int COL_BLOCK = 512;
+
+    private final Packing packing;
+    private final MemorySegment packed; // (rows, bytesPerRow)
+    private final float[] scales;       // (rows) or (1)
+    private final int rows;
+    private final int cols;
+    private final int bytesPerRow;
+    private final boolean a8;
+    private final boolean parallel;
+
+    /** Wraps packed codes (validated: 2-bit code 3 or base-3 byte > 242 is rejected) with scales of length rows or 1. */
+    public TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols) {
+        this(packing, packed, scales, rows, cols, false, true, true);
+    }
+
+    private TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols, boolean a8, boolean parallel, boolean check) {
+        if (rows < 0 || cols < 0) {
+            throw new IllegalArgumentException("bad shape (" + rows + ", " + cols + ")");
+        }
+        if (scales.length != rows && scales.length != 1) {
+            throw new IllegalArgumentException(scales.length + " scales for " + rows + " rows (need rows or 1)");
+        }
+        long expect = TernaryPacking.packedBytes(packing, rows, cols);
+        if (packed.byteSize() != expect) {
+            throw new IllegalArgumentException(packed.byteSize() + " packed bytes for (" + rows + ", " + cols + ") " + packing.id() + ", expected " + expect);
+        }
+        this.packing = packing;
+        this.packed = packed;
+        this.scales = scales;
+        this.rows = rows;
+        this.cols = cols;
+        this.bytesPerRow = packing.bytesPerRow(cols);
+        this.a8 = a8;
+        this.parallel = parallel;
+        if (check) {
+            validate();
+        }
+    }
+
+    /** A weight over a tensor of an opened packed model file (no copy of the packed bytes). */
+    public static TernaryWeight of(PackedModel.Ternary t) {
+        return new TernaryWeight(t.packing(), t.packed(), t.scales(), t.rows(), t.cols());
+    }
+
+    /** Packs q (-1/0/+1, row-major (rows, cols)) onto the heap. */
+    public static TernaryWeight pack(Packing packing, byte[] q, float[] scales, int rows, int cols) {
+        return new TernaryWeight(packing, MemorySegment.ofArray(TernaryPacking.pack(packing, q, rows, cols)), scales, rows, cols);
+    }
+
+    /** The same weight whose {@link #matmulInto} quantizes activations to int8 (W1.58A8) when a8 is true. */
+    public TernaryWeight withA8(boolean a8) {
+        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false);
+    }
+
+    /** The same weight, its products run on the calling thread only when parallel is false (benchmarks, nested use). */
+    public TernaryWeight withParallel(boolean parallel) {
+        return parallel == this.parallel ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false);
+    }
+
+    private void validate() {
+        long n = packed.byteSize();
+        for (long i = 0; i < n; i++) {
+            int b = packed.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+            if (packing == Packing.TWO_BIT ? ((b & (b >>> 1)) & 0x55) != 0 : b > 242) {
+                throw new IllegalArgumentException("invalid " + packing.id() + " byte " + b + " at offset " + i);
+            }
+        }
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    public Packing packing() {
+        return packing;
+    }
+
+    public MemorySegment packed() {
+        return packed;
+    }
+
+    /** True when there is one scale per row (a single row's one scale counts as per row). */
+    public boolean perRow() {
+        return scales.length == rows;
+    }
+
+    public boolean a8() {
+        return a8;
+    }
+
+    public float scale(int r) {
+        return scales.length == 1 ? scales[0] : scales[r];
+    }
+
+    /** q[r][c] in {-1, 0, +1}. */
+    public int q(int r, int c) {
+        long rowOff = (long) r * bytesPerRow;
+        if (packing == Packing.TWO_BIT) {
+            return TernaryRows.code(packed, rowOff, c) - 1;
+        }
+        int v = packed.get(ValueLayout.JAVA_BYTE, rowOff + c / 5) & 0xff;
+        for (int i = c % 5; i > 0; i--) {
+            v /= 3;
+        }
+        return v % 3 - 1;
+    }
+
+    @Override
+    public float get(int r, int c) {
+        return scale(r) * q(r, c);
+    }
+
+    // ---- row access: 2-bit rows in place, base-3 rows decoded to 2-bit in a per-thread buffer ---
+
+    /** 10-bit 2-bit packing of the five base-3 digits of each byte value. */
+    private static final short[] BASE3_TO_2BIT = new short[243];
+
+    static {
+        for (int v = 0; v < 243; v++) {
+            int x = v, bits = 0;
+            for (int i = 0; i < 5; i++) {
+                bits |= (x % 3) << (2 * i);
+                x /= 3;
+            }
+            BASE3_TO_2BIT[v] = (short) bits;
+        }
+    }
+
+    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+    /** The 2-bit segment holding row r and the row's offset in it. */
+    private MemorySegment rowSegment(int r) {
+        if (packing == Packing.TWO_BIT) {
+            return packed;
+        }
+        MemorySegment[] holder = SCRATCH.get();
+        int need = (bytesPerRow * 5 + 3) / 4 + 4;
+        if (holder[0] == null || holder[0].byteSize() < need) {
+            holder[0] = MemorySegment.ofArray(new byte[Math.max(need, 64)]);
+        }
+        MemorySegment out = holder[0];
+        long src = (long) r * bytesPerRow;
+        long acc = 0;
+        int nb = 0, o = 0;
+        for (int k = 0; k < bytesPerRow; k++) {
+            acc |= (long) BASE3_TO_2BIT[packed.get(ValueLayout.JAVA_BYTE, src + k) & 0xff] << nb;
+            nb += 10;
+            while (nb >= 8) {
+                out.set(ValueLayout.JAVA_BYTE, o++, (byte) acc);
+                acc >>>= 8;
+                nb -= 8;
+            }
+        }
+        if (nb > 0) {
+            out.set(ValueLayout.JAVA_BYTE, o, (byte) acc);
+        }
+        return out;
+    }
+
+    private long rowOffset(int r) {
+        return packing == Packing.TWO_BIT ? (long) r * bytesPerRow : 0;
+    }
+
+    // ---- products --------------------------------------------------------------------------
+
+    private void check(int N, int C, int OC) {
+        if (C != cols || OC != rows) {
+            throw new IllegalArgumentException("weight is (" + rows + ", " + cols + "), call says (OC " + OC + ", C " + C + ")");
+        }
+    }
+
+    /** Runs body(chunk) for chunk in [0, chunks): on the common pool (and the caller) when work is large enough. */
+    private void parallelFor(int chunks, long work, IntConsumer body) {
+        if (!parallel || chunks <= 1 || work < PARALLEL_MIN) {
+            for (int i = 0; i < chunks; i++) {
+                body.accept(i);
+            }
+        } else {
+            IntStream.range(0, chunks).parallel().forEach(body);
+        }
+    }
+
+    private int rowChunks() {
+        // a parallel stream runs on the pool's workers plus the calling thread
+        int par = ForkJoinPool.getCommonPoolParallelism() + 1;
+        return Math.max(1, Math.min(rows, par * 8));
+    }
+
+    /** out (N, OC) = inp (N, C) · Wᵀ + bias; W1.58A8 when this weight was made {@link #withA8}. */
+    @Override
+    public void matmulInto(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+        if (a8) {
+            matmulA8Into(out, inp, bias, N, C, OC);
+        } else {
+            matmulF32Into(out, inp, bias, N, C, OC);
+        }
+    }
+
+    /** out (N, OC) = inp (N, C) · Wᵀ + bias with FP32 activations. */
+    public void matmulF32Into(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+        check(N, C, OC);
+        int chunks = rowChunks();
+        parallelFor(chunks, (long) N * C * OC, ch -> {
+            int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
+            float[] res = new float[4];
+            for (int r = r0; r < r1; r++) {
+                MemorySegment w = rowSegment(r);
+                long off = rowOffset(r);
+                float s = scale(r);
+                float b = bias == null ? 0f : bias[r];
+                int n = 0;
+                for (; n + 4 <= N; n += 4) {
+                    TernaryRows.dot4(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, res);
+                    for (int k = 0; k < 4; k++) {
+                        out[(n + k) * OC + r] = res[k] * s + b;
+                    }
+                }
+                for (; n < N; n++) {
+                    out[n * OC + r] = TernaryRows.dot(w, off, inp, n * C, C) * s + b;
+                }
+            }
+        });
+    }
+
+    /**
+     * BitNet W1.58A8: each input row is quantized to int8 with its own absmax
+     * (xq = clamp(rint(x * 127 / max(absmax, 1e-5)), -128, 127)), products accumulate in int, and
+     * out = acc * scale_row * (absmax / 127) + bias.
+     */
+    public void matmulA8Into(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+        check(N, C, OC);
+        int[] xq = new int[N * C];
+        float[] xs = new float[N];
+        quantizeActivations(inp, N, C, xq, xs);
+        int chunks = rowChunks();
+        parallelFor(chunks, (long) N * C * OC, ch -> {
+            int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
+            for (int r = r0; r < r1; r++) {
+                MemorySegment w = rowSegment(r);
+                long off = rowOffset(r);
+                float s = scale(r);
+                float b = bias == null ? 0f : bias[r];
+                for (int n = 0; n < N; n++) {
+                    out[n * OC + r] = TernaryRows.dotInt(w, off, xq, n * C, C) * s * xs[n] + b;
+                }
+            }
+        });
+    }
+
+    /** Per-row absmax int8 quantization; xs[n] = absmax/127 is the factor back to FP32. */
+    public static void quantizeActivations(float[] inp, int N, int C, int[] xq, float[] xs) {
+        for (int n = 0; n < N; n++) {
+            float amax = 0f;
+            for (int c = 0; c < C; c++) {
+                amax = Math.max(amax, Math.abs(inp[n * C + c]));
+            }
+            amax = Math.max(amax, 1e-5f);
+            float k = 127f / amax;
+            for (int c = 0; c < C; c++) {
+                float v = (float) Math.rint(inp[n * C + c] * k);
+                xq[n * C + c] = (int) Math.max(-128f, Math.min(127f, v));
+            }
+            xs[n] = amax / 127f;
+        }
+    }
+
+    /** dinp (N, C) += dout (N, OC) · W: each row adds ±dout·scale into dinp, split over column blocks. */
+    @Override
+    public void matmulBackwardInput(float[] dinp, float[] dout, int N, int C, int OC) {
+        check(N, C, OC);
+        int blocks = Math.max(1, (C + COL_BLOCK - 1) / COL_BLOCK);
+        parallelFor(blocks, (long) N * C * OC, blk -> {
+            int c0 = blk * COL_BLOCK, c1 = Math.min(C, c0 + COL_BLOCK);
+            for (int r = 0; r < rows; r++) {
+                MemorySegment w = rowSegment(r);
+                long off = rowOffset(r);
+                float s = scale(r);
+                for (int n = 0; n < N; n++) {
+                    float g = dout[n * OC + r] * s;
+                    if (g != 0f) {
+                        TernaryRows.axpy(dinp, n * C, w, off, g, c0, c1);
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,201 @@
+package bitnet.kernels.ternary;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import bitnet.io.packed.Packing;
+import bitnet.kernels.cpu.CpuMatmul;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class TernaryWeightTest {
+    private static final int[] COLS = {1, 7, 13, 255, 4097};
+
+    private static byte[] codes(int n, Random r) {
+        byte[] q = new byte[n];
+        for (int i = 0; i < n; i++) {
+            q[i] = (byte) (r.nextInt(3) - 1);
+        }
+        return q;
+    }
+
+    private static float[] gauss(int n, Random r) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) r.nextGaussian();
+        }
+        return f;
+    }
+
+    private static float[] scales(int rows, boolean perRow, Random r) {
+        float[] s = new float[perRow ? rows : 1];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = 0.01f + r.nextFloat();
+        }
+        return s;
+    }
+
+    /** |a - b| <= 1e-6 * Σ|terms| + 1e-6, the FP32 rounding bound scaled to the row. */
+    private static void close(float[] want, float[] got, float[] mag, String what) {
+        for (int i = 0; i < want.length; i++) {
+            float tol = 1e-6f * (mag[i] + 1f) * 4;
+            assertEquals(want[i], got[i], tol, what + " at " + i);
+        }
+    }
+
+    /** Independent dense FP32 reference from the signed codes, plus Σ|x·w| per output for tolerances. */
+    private static float[][] dense(byte[] q, float[] s, float[] x, float[] bias, int N, int C, int OC) {
+        float[] out = new float[N * OC];
+        float[] mag = new float[N * OC];
+        for (int n = 0; n < N; n++) {
+            for (int r = 0; r < OC; r++) {
+                double acc = 0, m = 0;
+                float sc = s.length == 1 ? s[0] : s[r];
+                for (int c = 0; c < C; c++) {
+                    acc += (double) x[n * C + c] * q[r * C + c] * sc;
+                    m += Math.abs((double) x[n * C + c] * sc);
+                }
+                out[n * OC + r] = (float) (acc + (bias == null ? 0 : bias[r]));
+                mag[n * OC + r] = (float) m;
+            }
+        }
+        return new float[][] {out, mag};
+    }
+
+    @Test
+    void forwardParityOddSizes() {
+        Random rnd = new Random(11);
+        for (Packing p : Packing.values()) {
+            for (int C : COLS) {
+                for (int N : new int[] {1, 2, 5}) {
+                    int OC = C > 1000 ? 17 : 13;
+                    boolean perRow = N != 2;
+                    byte[] q = codes(OC * C, rnd);
+                    float[] s = scales(OC, perRow, rnd);
+                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C);
+                    float[] x = gauss(N * C, rnd);
+                    float[] bias = N == 5 ? null : gauss(OC, rnd);
+                    float[] fast = new float[N * OC], slow = new float[N * OC];
+                    w.matmulInto(fast, x, bias, N, C, OC);
+                    TernaryScalar.matmul(w, slow, x, bias, N, C, OC);
+                    float[][] ref = dense(q, s, x, bias, N, C, OC);
+                    String what = p + " N=" + N + " C=" + C;
+                    close(slow, fast, ref[1], what + " vector vs scalar");
+                    close(ref[0], slow, ref[1], what + " scalar vs dense");
+                    for (int r = 0; r < OC; r++) {
+                        for (int c = 0; c < C; c += 97) {
+                            assertEquals(s[perRow ? r : 0] * q[r * C + c], w.get(r, c));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void a8ParityAndAccuracy() {
+        Random rnd = new Random(12);
+        for (Packing p : Packing.values()) {
+            for (int C : COLS) {
+                for (int N : new int[] {1, 3}) {
+                    int OC = 9;
+                    byte[] q = codes(OC * C, rnd);
+                    float[] s = scales(OC, true, rnd);
+                    CpuMatmul w = TernaryWeight.pack(p, q, s, OC, C).withA8(true);
+                    float[] x = gauss(N * C, rnd);
+                    float[] bias = gauss(OC, rnd);
+                    float[] fast = new float[N * OC], slow = new float[N * OC];
+                    w.matmulInto(fast, x, bias, N, C, OC);
+                    TernaryScalar.matmulA8((TernaryWeight) w, slow, x, bias, N, C, OC);
+                    // integer accumulation: the vector and scalar paths agree bit for bit
+                    assertArrayEquals(slow, fast, p + " C=" + C);
+                    // and the int8 rounding error is at most half a step per element
+                    float[][] ref = dense(q, s, x, bias, N, C, OC);
+                    for (int n = 0; n < N; n++) {
+                        float amax = 0f;
+                        for (int c = 0; c < C; c++) {
+                            amax = Math.max(amax, Math.abs(x[n * C + c]));
+                        }
+                        for (int r = 0; r < OC; r++) {
+                            float tol = 0.5f * amax / 127f * s[r] * C * 1.0001f + 1e-4f;
+                            assertEquals(ref[0][n * OC + r], fast[n * OC + r], tol);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void backwardInputParity() {
+        Random rnd = new Random(13);
+        for (Packing p : Packing.values()) {
+            for (int C : COLS) {
+                for (int N : new int[] {1, 4}) {
+                    int OC = C > 1000 ? 19 : 11;
+                    byte[] q = codes(OC * C, rnd);
+                    float[] s = scales(OC, N == 1, rnd);
+                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C);
+                    float[] dout = gauss(N * OC, rnd);
+                    float[] init = gauss(N * C, rnd);
+                    float[] fast = init.clone(), slow = init.clone();
+                    w.matmulBackwardInput(fast, dout, N, C, OC);
+                    TernaryScalar.matmulBackwardInput(w, slow, dout, N, C, OC);
+                    float[] mag = new float[N * C];
+                    for (int n = 0; n < N; n++) {
+                        for (int c = 0; c < C; c++) {
+                            double m = Math.abs(init[n * C + c]);
+                            double acc = init[n * C + c];
+                            for (int r = 0; r < OC; r++) {
+                                float g = dout[n * OC + r] * s[s.length == 1 ? 0 : r];
+                                m += Math.abs(g);
+                                acc += (double) g * q[r * C + c];
+                            }
+                            mag[n * C + c] = (float) m;
+                            assertEquals(acc, slow[n * C + c], 1e-5 * (m + 1), "scalar vs dense");
+                        }
+                    }
+                    close(slow, fast, mag, p + " backward N=" + N + " C=" + C);
+                }
+            }
+        }
+    }
+
+    @Test
+    void largeParallelMatvecOnNativeSegment() {
+        Random rnd = new Random(14);
+        int OC = 301, C = 1027;
+        byte[] q = codes(OC * C, rnd);
+        float[] s = scales(OC, true, rnd);
+        byte[] packed = bitnet.io.packed.TernaryPacking.pack2bit(q, OC, C);
+        // kernels read from pool threads: the segment must come from a shared (or global/auto) arena
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(packed.length);
+            MemorySegment.copy(MemorySegment.ofArray(packed), 0, seg, 0, packed.length);
+            TernaryWeight w = new TernaryWeight(Packing.TWO_BIT, seg, s, OC, C);
+            float[] x = gauss(C, rnd);
+            float[] fast = new float[OC], slow = new float[OC];
+            w.matmulInto(fast, x, null, 1, C, OC);
+            TernaryScalar.matmul(w, slow, x, null, 1, C, OC);
+            float[][] ref = dense(q, s, x, null, 1, C, OC);
+            close(slow, fast, ref[1], "native matvec");
+        }
+    }
+
+    @Test
+    void rejectsBadInput() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new TernaryWeight(Packing.TWO_BIT, MemorySegment.ofArray(new byte[] {3}), new float[] {1f}, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new TernaryWeight(Packing.BASE3, MemorySegment.ofArray(new byte[] {(byte) 250}), new float[] {1f}, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new TernaryWeight(Packing.TWO_BIT, MemorySegment.ofArray(new byte[2]), new float[] {1f}, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> TernaryWeight.pack(Packing.TWO_BIT, new byte[6], new float[2], 3, 2));
+        TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, new byte[6], new float[3], 3, 2);
+        assertThrows(IllegalArgumentException.class, () -> w.matmulInto(new float[3], new float[3], null, 1, 3, 3));
+    }
+}
