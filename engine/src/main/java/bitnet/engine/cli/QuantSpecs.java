@@ -1,17 +1,22 @@
 package bitnet.engine.cli;
 
+import bitnet.engine.quant.Quantizer;
 import bitnet.engine.train.FakeQuant;
 
 /** Maps --qat / quantizer specs onto the quantizers. */
-final class QuantSpecs {
+public final class QuantSpecs {
     private QuantSpecs() {
     }
 
-    /** null for "off". */
-    static FakeQuant fakeQuant(String spec) {
+    /** null for "off"; IllegalArgumentException for an unknown spec. */
+    public static FakeQuant fakeQuant(String spec) {
         if (spec == null || spec.equals("off") || spec.equals("none")) {
             return null;
         }
-        throw new IllegalArgumentException("--qat " + spec + ": quantizers not yet available");
+        return fakeQuant(Quantizer.parse(spec));
+    }
+
+    public static FakeQuant fakeQuant(Quantizer q) {
+        return (name, w, rows, cols) -> q.quantize(name, w, rows, cols).dequantize();
     }
 }

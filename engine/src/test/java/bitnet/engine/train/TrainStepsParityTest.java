@@ -79,6 +79,12 @@ class TrainStepsParityTest {
 
     @ParameterizedTest
     @MethodSource("cases")
+    void qatSeed(String c) {
+        checkTrajectory(c, "qat", Grokfast.parse("ema:0.98:2.0"), bitnet.engine.cli.QuantSpecs.fakeQuant("seed:0.1"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
     void grokfast(String c) {
         checkTrajectory(c, "grokfast", Grokfast.parse("ema:0.98:2.0"), null);
     }
