@@ -28,7 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Packed 2-bit ternary matrix-vector product vs an FP32 one on the same 4096 x 4096 matrix
  * (W = scale_row * q), single-threaded and on the common pool, plus a plain copy of as many bytes
- * as the packed matrix holds (the bandwidth yardstick). Report: packed GB/s = 4 MiB / time.
+ * as the packed matrix holds (the bandwidth yardstick); the ternary product runs with FP32
+ * activations and as W1.58A8 (int8 activations, int16/int32 sums). Report: packed GB/s = 4 MiB / time.
  * Setup checks both products against the scalar twin before anything is timed.
  *
  * <p>Run: {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar TernaryBench}.
@@ -46,6 +47,7 @@ public class TernaryBench {
     private Arena arena;
     private TernaryWeight ternary;       // parallel
     private TernaryWeight ternarySingle; // calling thread only
+    private TernaryWeight a8, a8Single;  // W1.58A8: int8 activations, integer sums
     private float[] dense;               // (OC, C) FP32, the same matrix
     private float[] x;                   // (C)
     private float[] out;                 // (OC)
@@ -68,6 +70,8 @@ public class TernaryBench {
         MemorySegment.copy(MemorySegment.ofArray(packed), 0, seg, 0, packed.length);
         ternary = new TernaryWeight(Packing.TWO_BIT, seg, scales, OC, C);
         ternarySingle = ternary.withParallel(false);
+        a8 = ternary.withA8(true);
+        a8Single = ternarySingle.withA8(true);
         dense = new float[OC * C];
         for (int i = 0; i < dense.length; i++) {
             dense[i] = scales[i / C] * q[i];
@@ -86,6 +90,10 @@ public class TernaryBench {
         TernaryScalar.matmul(ternary, ref, x, null, 1, C, OC);
         check("ternary", ref, run(ternary));
         check("ternary single", ref, run(ternarySingle));
+        float[] refA8 = new float[OC];
+        TernaryScalar.matmulA8(ternary, refA8, x, null, 1, C, OC);
+        check("a8", refA8, run(a8));
+        check("a8 single", refA8, run(a8Single));
         float[] f = new float[OC];
         fp32Matvec(f, dense, x, 0, OC);
         check("fp32", ref, f);
@@ -141,6 +149,18 @@ public class TernaryBench {
     @Benchmark
     public float[] ternaryMatvecParallel() {
         ternary.matmulInto(out, x, null, 1, C, OC);
+        return out;
+    }
+
+    @Benchmark
+    public float[] ternaryA8MatvecSingle() {
+        a8Single.matmulInto(out, x, null, 1, C, OC);
+        return out;
+    }
+
+    @Benchmark
+    public float[] ternaryA8MatvecParallel() {
+        a8.matmulInto(out, x, null, 1, C, OC);
         return out;
     }
 

@@ -269,6 +269,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         int[] xq = new int[N * C];
         float[] xs = new float[N];
         quantizeActivations(inp, N, C, xq, xs);
+        short[] xT = new short[N * C]; // (N, C) permuted per full block for the int16 kernel
+        for (int n = 0; n < N; n++) {
+            TernaryRows.permuteInt16(xq, n * C, C, xT, n * C);
+        }
         int chunks = rowChunks();
         parallelFor(chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
@@ -278,7 +282,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float s = scale(r);
                 float b = bias == null ? 0f : bias[r];
                 for (int n = 0; n < N; n++) {
-                    out[n * OC + r] = TernaryRows.dotInt(w, off, xq, n * C, C) * s * xs[n] + b;
+                    out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C) * s * xs[n] + b;
                 }
             }
         });
