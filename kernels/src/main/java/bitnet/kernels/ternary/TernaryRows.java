@@ -68,11 +68,11 @@ final class TernaryRows {
         return (w.get(ValueLayout.JAVA_BYTE, rowOff + (j >>> 2)) >>> (2 * (j & 3))) & 3;
     }
 
-    /** Σ_j q_j x[xOff + j] over j < C (FP32, two plus/minus sums per unrolled half). */
-    static float dot(MemorySegment w, long rowOff, float[] x, int xOff, int C) {
+    /** Σ_{j0 <= j < C} q_j x[xOff + j] (FP32, plus/minus sums per unrolled half; j0 a multiple of 4). */
+    static float dot(MemorySegment w, long rowOff, float[] x, int xOff, int j0, int C) {
         FloatVector p0 = FloatVector.zero(FS), m0 = FloatVector.zero(FS);
         FloatVector p1 = FloatVector.zero(FS), m1 = FloatVector.zero(FS);
-        int j = 0;
+        int j = j0;
         for (; j + 2 * VL <= C; j += 2 * VL) {
             IntVector c0 = codes(bits(w, rowOff + (j >>> 2)));
             IntVector c1 = codes(bits(w, rowOff + ((j + VL) >>> 2)));
@@ -100,6 +100,46 @@ final class TernaryRows {
             }
         }
         return s;
+    }
+
+    /** Weights per block of {@link #dotPermuted}: VL int lanes x 16 codes (64 bytes on AVX-512). */
+    static final int BLK32 = 16 * VL;
+
+    /** Lays out x for {@link #dotPermuted}: in each full block position t*VL + L holds column 16L + t. */
+    static void permuteF32(float[] x, int xOff, int C, float[] dst, int dOff) {
+        for (int j = 0; j + BLK32 <= C; j += BLK32) {
+            for (int L = 0; L < VL; L++) {
+                for (int t = 0; t < 16; t++) {
+                    dst[dOff + j + t * VL + L] = x[xOff + j + 16 * L + t];
+                }
+            }
+        }
+    }
+
+    /**
+     * The matrix-vector kernel: Σ_j q_j x[j] with x also given permuted (xT, {@link #permuteF32}).
+     * A full block loads one vector of packed codes (lane L: 16 codes); shifting code t to the top
+     * two bits makes "+1" a sign test and "-1" an unsigned compare below 2^30, with no per-lane
+     * shift or lane broadcast: 5 vector ops per VL weights instead of 7 in {@link #dot}.
+     */
+    static float dotPermuted(MemorySegment w, long rowOff, float[] xT, int xTOff, float[] x, int xOff, int C) {
+        FloatVector p0 = FloatVector.zero(FS), m0 = FloatVector.zero(FS);
+        FloatVector p1 = FloatVector.zero(FS), m1 = FloatVector.zero(FS);
+        int j = 0;
+        for (; j + BLK32 <= C; j += BLK32) {
+            IntVector v = IntVector.fromMemorySegment(IS, w, rowOff + (j >>> 2), ByteOrder.LITTLE_ENDIAN);
+            for (int t = 0; t < 16; t += 2) {
+                IntVector a = v.lanewise(VectorOperators.LSHL, 30 - 2 * t);
+                IntVector b = v.lanewise(VectorOperators.LSHL, 28 - 2 * t);
+                FloatVector x0 = FloatVector.fromArray(FS, xT, xTOff + j + t * VL);
+                FloatVector x1 = FloatVector.fromArray(FS, xT, xTOff + j + (t + 1) * VL);
+                p0 = p0.add(x0, a.lt(0).cast(FS));
+                m0 = m0.add(x0, a.compare(VectorOperators.ULT, 0x40000000).cast(FS));
+                p1 = p1.add(x1, b.lt(0).cast(FS));
+                m1 = m1.add(x1, b.compare(VectorOperators.ULT, 0x40000000).cast(FS));
+            }
+        }
+        return p0.add(p1).sub(m0.add(m1)).reduceLanes(VectorOperators.ADD) + dot(w, rowOff, x, xOff, j, C);
     }
 
     /** Four dot products of one row with x rows at xOff0..3 (decoding the row once for all four). */

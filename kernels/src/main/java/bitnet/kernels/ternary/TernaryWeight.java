@@ -237,6 +237,11 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     public void matmulF32Into(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
         check(N, C, OC);
         int chunks = rowChunks();
+        int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
+        float[] xT = new float[tailN * C]; // (tailN, C)
+        for (int k = 0; k < tailN; k++) {
+            TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
+        }
         parallelFor(chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
             float[] res = new float[4];
@@ -252,8 +257,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                         out[(n + k) * OC + r] = res[k] * s + b;
                     }
                 }
-                for (; n < N; n++) {
-                    out[n * OC + r] = TernaryRows.dot(w, off, inp, n * C, C) * s + b;
+                for (int k = 0; n < N; n++, k++) {
+                    out[n * OC + r] = TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C) * s + b;
                 }
             }
         });
