@@ -28,10 +28,13 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Packed 2-bit ternary matrix-vector product vs an FP32 one on the same 4096 x 4096 matrix
  * (W = scale_row * q), single-threaded and on the common pool, plus a plain copy of as many bytes
- * as the packed matrix holds (the bandwidth yardstick). Report: packed GB/s = 4 MiB / time.
+ * as the packed matrix holds (the bandwidth yardstick); the ternary product runs with FP32
+ * activations and as W1.58A8 (int8 activations, int16/int32 sums). Report: packed GB/s = 4 MiB / time.
  * Setup checks both products against the scalar twin before anything is timed.
  *
  * <p>Run: {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar TernaryBench}.
+ * On a machine shared with other jobs JMH's means are noisy; {@link #main} prints the best of
+ * many timed calls instead ({@code java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar bitnet.bench.TernaryBench}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -46,6 +49,7 @@ public class TernaryBench {
     private Arena arena;
     private TernaryWeight ternary;       // parallel
     private TernaryWeight ternarySingle; // calling thread only
+    private TernaryWeight a8, a8Single;  // W1.58A8: int8 activations, integer sums
     private float[] dense;               // (OC, C) FP32, the same matrix
     private float[] x;                   // (C)
     private float[] out;                 // (OC)
@@ -68,6 +72,8 @@ public class TernaryBench {
         MemorySegment.copy(MemorySegment.ofArray(packed), 0, seg, 0, packed.length);
         ternary = new TernaryWeight(Packing.TWO_BIT, seg, scales, OC, C);
         ternarySingle = ternary.withParallel(false);
+        a8 = ternary.withA8(true);
+        a8Single = ternarySingle.withA8(true);
         dense = new float[OC * C];
         for (int i = 0; i < dense.length; i++) {
             dense[i] = scales[i / C] * q[i];
@@ -86,6 +92,10 @@ public class TernaryBench {
         TernaryScalar.matmul(ternary, ref, x, null, 1, C, OC);
         check("ternary", ref, run(ternary));
         check("ternary single", ref, run(ternarySingle));
+        float[] refA8 = new float[OC];
+        TernaryScalar.matmulA8(ternary, refA8, x, null, 1, C, OC);
+        check("a8", refA8, run(a8));
+        check("a8 single", refA8, run(a8Single));
         float[] f = new float[OC];
         fp32Matvec(f, dense, x, 0, OC);
         check("fp32", ref, f);
@@ -145,6 +155,18 @@ public class TernaryBench {
     }
 
     @Benchmark
+    public float[] ternaryA8MatvecSingle() {
+        a8Single.matmulInto(out, x, null, 1, C, OC);
+        return out;
+    }
+
+    @Benchmark
+    public float[] ternaryA8MatvecParallel() {
+        a8.matmulInto(out, x, null, 1, C, OC);
+        return out;
+    }
+
+    @Benchmark
     public float[] fp32MatvecSingle() {
         fp32Matvec(out, dense, x, 0, OC);
         return out;
@@ -155,6 +177,38 @@ public class TernaryBench {
         int chunks = 64;
         IntStream.range(0, chunks).parallel().forEach(ch -> fp32Matvec(out, dense, x, OC * ch / chunks, OC * (ch + 1) / chunks));
         return out;
+    }
+
+    /** Best-of-N timing of every benchmark (after warm-up), with packed GB/s and speed-ups. */
+    public static void main(String[] args) {
+        TernaryBench b = new TernaryBench();
+        b.setup();
+        String[] names = {"copyPackedSize", "fp32MatvecSingle", "fp32MatvecParallel", "ternaryMatvecSingle",
+            "ternaryMatvecParallel", "ternaryA8MatvecSingle", "ternaryA8MatvecParallel"};
+        Runnable[] runs = {b::copyPackedSize, b::fp32MatvecSingle, b::fp32MatvecParallel, b::ternaryMatvecSingle,
+            b::ternaryMatvecParallel, b::ternaryA8MatvecSingle, b::ternaryA8MatvecParallel};
+        int reps = args.length > 0 ? Integer.parseInt(args[0]) : 300;
+        double[] best = new double[runs.length];
+        for (int round = 0; round < 2; round++) { // round 0 warms the JIT up
+            for (int i = 0; i < runs.length; i++) {
+                long min = Long.MAX_VALUE;
+                for (int r = 0; r < reps; r++) {
+                    long t0 = System.nanoTime();
+                    runs[i].run();
+                    min = Math.min(min, System.nanoTime() - t0);
+                }
+                best[i] = min / 1e3;
+            }
+        }
+        double packedBytes = (double) OC * C / 4;
+        for (int i = 0; i < runs.length; i++) {
+            System.out.printf("%-26s %9.1f us  %6.2f GB/s of packed-size bytes%n", names[i], best[i], packedBytes / best[i] / 1e3);
+        }
+        System.out.printf("speed-up vs fp32: ternary single %.2fx, parallel %.2fx; A8 single %.2fx, parallel %.2fx%n",
+                best[1] / best[3], best[2] / best[4], best[1] / best[5], best[2] / best[6]);
+        System.out.printf("fraction of copy bandwidth: ternary %.0f%% / %.0f%%, A8 %.0f%% / %.0f%% (single / parallel)%n",
+                100 * best[0] / best[3], 100 * best[0] / best[4], 100 * best[0] / best[5], 100 * best[0] / best[6]);
+        b.tearDown();
     }
 
     /** Copies as many bytes as the packed matrix holds (4 MiB): the bandwidth yardstick. */

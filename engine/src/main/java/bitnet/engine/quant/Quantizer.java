@@ -30,6 +30,10 @@ public interface Quantizer {
         if (s.equals("twn")) {
             return Quantizers.TWN;
         }
+        if (s.equals("twn-aw")) {
+            throw new IllegalArgumentException("quantizer 'twn-aw' needs calibration statistics: build it with "
+                    + "Quantizer.twnActivationAware (valid specs here: " + VALID_SPECS + ")");
+        }
         if (s.startsWith("seed:")) {
             float tau;
             try {

@@ -194,6 +194,7 @@ class QuantizerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("int4"));
         assertTrue(e.getMessage().contains("seed:TAU") && e.getMessage().contains("absmean") && e.getMessage().contains("twn"));
         assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("seed:x"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("twn-aw")).getMessage().contains("calibration"));
         assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("seed:-1"));
 
         float[] w = {1f, -2f, 0.05f, 0f, 3f, -3f};

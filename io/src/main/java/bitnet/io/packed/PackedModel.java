@@ -170,14 +170,14 @@ public final class PackedModel {
                 long rows = e.shape()[0];
                 long cols = e.shape()[1];
                 part(path, f, e, PackedModelFormat.TERNARY_SUFFIX, DType.U8, rows, packing.bytesPerRow((int) cols), used);
-                float[] s = scales(path, part(path, f, e, PackedModelFormat.SCALE_SUFFIX, DType.F32, e.perRow() ? rows : 1, -1, used));
+                float[] s = part(path, f, e, PackedModelFormat.SCALE_SUFFIX, DType.F32, e.perRow() ? rows : 1, -1, used).toFloatArray();
                 checkFinite(path, e, s);
                 TensorData packed = f.get(e.name() + PackedModelFormat.TERNARY_SUFFIX);
                 checkCodes(path, e, packing, packed.data());
             }
             case INT8 -> {
                 part(path, f, e, PackedModelFormat.INT8_SUFFIX, DType.I8, e.shape()[0], e.shape()[1], used);
-                float[] s = scales(path, part(path, f, e, PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, e.shape()[0], -1, used));
+                float[] s = part(path, f, e, PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, e.shape()[0], -1, used).toFloatArray();
                 checkFinite(path, e, s);
             }
             case PLAIN -> {
@@ -208,10 +208,6 @@ public final class PackedModel {
         }
         used.add(n);
         return t;
-    }
-
-    private static float[] scales(Path path, TensorData t) {
-        return t.toFloatArray();
     }
 
     private static void checkFinite(Path path, Entry e, float[] s) {

@@ -237,6 +237,11 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     public void matmulF32Into(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
         check(N, C, OC);
         int chunks = rowChunks();
+        int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
+        float[] xT = new float[tailN * C]; // (tailN, C)
+        for (int k = 0; k < tailN; k++) {
+            TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
+        }
         parallelFor(chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
             float[] res = new float[4];
@@ -252,8 +257,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                         out[(n + k) * OC + r] = res[k] * s + b;
                     }
                 }
-                for (; n < N; n++) {
-                    out[n * OC + r] = TernaryRows.dot(w, off, inp, n * C, C) * s + b;
+                for (int k = 0; n < N; n++, k++) {
+                    out[n * OC + r] = TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C) * s + b;
                 }
             }
         });
@@ -269,6 +274,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         int[] xq = new int[N * C];
         float[] xs = new float[N];
         quantizeActivations(inp, N, C, xq, xs);
+        short[] xT = new short[N * C]; // (N, C) permuted per full block for the int16 kernel
+        for (int n = 0; n < N; n++) {
+            TernaryRows.permuteInt16(xq, n * C, C, xT, n * C);
+        }
         int chunks = rowChunks();
         parallelFor(chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
@@ -278,7 +287,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float s = scale(r);
                 float b = bias == null ? 0f : bias[r];
                 for (int n = 0; n < N; n++) {
-                    out[n * OC + r] = TernaryRows.dotInt(w, off, xq, n * C, C) * s * xs[n] + b;
+                    out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C) * s * xs[n] + b;
                 }
             }
         });

@@ -130,6 +130,30 @@ class TernaryWeightTest {
     }
 
     @Test
+    void a8WideRowsDoNotOverflow() {
+        // rows of all +1 (or all -1) against activations at the int8 extremes: the int16 partial sums
+        // sit at their largest, across many flushes (C spans more than 16 blocks of any vector size)
+        int C = 8195, OC = 3;
+        byte[] q = new byte[OC * C];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (byte) (i / C == 0 ? 1 : i / C == 1 ? -1 : (i % 2 == 0 ? 1 : -1));
+        }
+        float[] x = new float[2 * C];
+        for (int c = 0; c < C; c++) {
+            x[c] = 1f;
+            x[C + c] = c % 2 == 0 ? -1f : 1f;
+        }
+        TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, new float[] {1f}, OC, C);
+        float[] fast = new float[2 * OC], slow = new float[2 * OC];
+        w.matmulA8Into(fast, x, null, 2, C, OC);
+        TernaryScalar.matmulA8(w, slow, x, null, 2, C, OC);
+        assertArrayEquals(slow, fast);
+        assertEquals(C, fast[0], 1e-2f);
+        assertEquals(-C, fast[1], 1e-2f);
+        assertEquals(-C, fast[OC + 2], 1e-2f);
+    }
+
+    @Test
     void backwardInputParity() {
         Random rnd = new Random(13);
         for (Packing p : Packing.values()) {
