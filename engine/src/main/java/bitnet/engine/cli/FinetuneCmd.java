@@ -67,7 +67,7 @@ public final class FinetuneCmd implements Callable<Integer> {
             text.append(TextData.read(Path.of(d)));
         }
         try (OutputDir out = OutputDir.begin(output, overwrite, resume);
-             Arena arena = Arena.ofConfined();
+             Arena arena = Arena.ofShared();
              Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
             int[] all = tok.encode(text.toString());

@@ -53,7 +53,7 @@ public final class GenerateCmd implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--greedy and --temperature exclude each other");
         }
         var sampling = temperature == null ? Generator.Sampling.GREEDY : new Generator.Sampling(false, temperature, topP, seed);
-        try (Arena arena = Arena.ofConfined(); Model m = ModelRunner.open(model, common, arena)) {
+        try (Arena arena = Arena.ofShared(); Model m = ModelRunner.open(model, common, arena)) {
             Tokenizer tok = Files.exists(model.hfDir().resolve("tokenizer.json")) || prompt != null
                     ? TokenizerArgs.forModel(model.hfDir()) : null;
             List<int[]> prompts = new ArrayList<>();

@@ -35,7 +35,7 @@ public final class GradsCmd implements Callable<Integer> {
     public Integer call() {
         Ids x = Ids.parse(spec.commandLine(), ids);
         Outputs.checkWritable(out, overwrite);
-        try (Arena arena = Arena.ofConfined(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), true);
             List<TensorData> res = new ArrayList<>();
             res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));

@@ -28,7 +28,7 @@ public final class InspectCmd implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             Checkpoint ck = model.checkpoint(arena);
             long params;
             try (Model m = Models.create(ck.config(), new ScalarKernels())) {

@@ -36,7 +36,7 @@ public final class LogitsCmd implements Callable<Integer> {
     public Integer call() {
         Ids x = Ids.parse(spec.commandLine(), ids);
         Outputs.checkWritable(out, overwrite);
-        try (Arena arena = Arena.ofConfined(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
+        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
             int V = m.cfg.vocabSize();
             List<TensorData> res = new ArrayList<>();
             float[] logits = new float[x.B() * x.T() * V];

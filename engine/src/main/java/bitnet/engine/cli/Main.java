@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
 @Command(name = "bitnet", mixinStandardHelpOptions = true, version = "bitnet 0.1.0",
         description = "Pure-JVM ternary (BitNet b1.58) compression of HuggingFace causal LMs.",
         subcommands = {InspectCmd.class, TokenizeCmd.class, DetokenizeCmd.class, LogitsCmd.class, GradsCmd.class,
-            TrainStepsCmd.class, PplCmd.class, GenerateCmd.class, FinetuneCmd.class})
+            TrainStepsCmd.class, PplCmd.class, GenerateCmd.class, FinetuneCmd.class,
+            CompressCmd.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -1,5 +1,6 @@
 package bitnet.engine.cli;
 
+import bitnet.engine.compress.PackedLoader;
 import bitnet.engine.model.Model;
 import bitnet.engine.model.Models;
 import bitnet.io.BadInputException;
@@ -25,7 +26,7 @@ public class ModelArgs {
         if (!Files.isDirectory(model)) {
             throw new BadInputException(model, "model directory not found");
         }
-        Path fp16 = model.resolve("bitnet_dequantized_fp16");
+        Path fp16 = model.resolve(PackedLoader.FP16_DIR);
         if (!Files.exists(model.resolve("config.json")) && Files.isDirectory(fp16)) {
             return fp16;
         }
@@ -33,6 +34,9 @@ public class ModelArgs {
     }
 
     public Model load(Kernels k, Arena arena, Model.Mode mode) {
+        if (mode == Model.Mode.INFER && Files.isDirectory(model) && PackedLoader.isCompressOutput(model)) {
+            return PackedLoader.load(model, k, arena);
+        }
         return Models.load(checkpoint(arena), k, mode);
     }
 }

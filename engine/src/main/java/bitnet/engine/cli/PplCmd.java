@@ -33,7 +33,7 @@ public final class PplCmd implements Callable<Integer> {
             throw new IllegalArgumentException("--seq-len, --windows and --batch must be >= 1");
         }
         String s = TokenizeCmd.read(text);
-        try (Arena arena = Arena.ofConfined(); Model m = ModelRunner.open(model, common, arena)) {
+        try (Arena arena = Arena.ofShared(); Model m = ModelRunner.open(model, common, arena)) {
             Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
             int[] ids = tok.encode(s);
             Perplexity.Result r = Perplexity.compute(m, ids, seqLen, windows, batch);

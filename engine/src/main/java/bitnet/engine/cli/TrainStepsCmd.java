@@ -67,7 +67,7 @@ public final class TrainStepsCmd implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Outputs.checkWritable(out, overwrite);
-        try (Arena arena = Arena.ofConfined(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             var s = new Optimizer.Settings(lr, weightDecay, betas[0], betas[1], eps, gf);
             float[] losses = TrainSteps.run(m, x.flat(), x.B(), x.T(), steps, s, fq);
             List<TensorData> res = new ArrayList<>();

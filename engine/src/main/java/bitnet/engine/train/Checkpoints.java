@@ -63,7 +63,7 @@ public final class Checkpoints {
     public static State load(Path dir, Model m, Optimizer opt) {
         Path f = dir.resolve(FILE);
         Kernels k = m.k;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             SafetensorsFile sf = SafetensorsFile.open(f, arena);
             Map<String, String> meta = sf.metadata();
             if (!opt.settings.grokfast().toString().equals(meta.get("grokfast"))) {

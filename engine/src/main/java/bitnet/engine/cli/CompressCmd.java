@@ -1,0 +1,169 @@
+package bitnet.engine.cli;
+
+import bitnet.engine.compress.CompressConfig;
+import bitnet.engine.compress.Pipeline;
+import bitnet.engine.data.TextData;
+import bitnet.io.BadInputException;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "compress", description = "The whole pipeline: quantize to ternary, measure, fine-tune, save packed + FP16 outputs, verify.")
+public final class CompressCmd implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--model", description = "HF model directory (default: the bundled demo model)")
+    Path model;
+    @Option(names = "--output", description = "output directory (default: bitnet-output)")
+    Path output;
+    @Option(names = "--config", description = "JSON settings file (snake_case keys; see README)")
+    Path config;
+    @Option(names = "--calibration-data", description = "text for calibration and fine-tuning: .txt, .jsonl, a directory, or openwebtext|c4|wikitext")
+    String calibration;
+    @Option(names = "--eval-data", description = "held-out text for perplexity (default: the demo's heldout.txt for the demo, else 2% held out)")
+    String evalData;
+    @Option(names = "--overwrite", description = "replace an existing output directory")
+    boolean overwrite;
+    @Option(names = "--quantizer", description = "twn (default) | seed[:TAU] | absmean")
+    String quantizer;
+    @Option(names = "--packing", description = "2bit (default) | base3")
+    String packing;
+    @Option(names = "--embedding-precision", description = "fp16 (default) | int8")
+    String embeddingPrecision;
+    @Option(names = "--fine-tune-steps", description = "fine-tuning step budget")
+    Integer steps;
+    @Option(names = "--fine-tune-lr", description = "peak fine-tuning learning rate")
+    Double lr;
+    @Option(names = "--no-fine-tune", description = "skip fine-tuning")
+    boolean noFineTune;
+    @Option(names = "--target-ratio", description = "compression-ratio gate")
+    Double targetRatio;
+    @Option(names = "--max-accuracy-drop", description = "degradation gate (relative increase of held-out cross-entropy)")
+    Double maxDrop;
+    @Option(names = "--sparsity-threshold", description = "TAU of the seed rule")
+    Double tau;
+    @Option(names = "--eval-windows", description = "perplexity windows (default 64)")
+    Integer evalWindows;
+    @Option(names = "--seed", description = "random seed (default 42)")
+    Long seed;
+    @Option(names = "--device", description = "auto | cpu | cuda")
+    String device;
+    @Option(names = "--threads", description = "CPU threads (0 = all cores)")
+    Integer threads;
+    @Option(names = "--json", description = "print the results object as JSON on stdout")
+    boolean json;
+    @Option(names = "--debug", description = "show stack traces")
+    boolean debug;
+
+    @Override
+    public Integer call() throws Exception {
+        CompressConfig c = new CompressConfig();
+        try {
+            if (config != null) {
+                c.loadFile(config);
+            }
+            var f = JsonNodeFactory.instance;
+            if (model != null) {
+                c.set("model_path", f.textNode(model.toString()));
+            }
+            if (output != null) {
+                c.set("output_path", f.textNode(output.toString()));
+            }
+            if (calibration != null) {
+                c.set("calibration_dataset", f.textNode(calibration));
+            }
+            if (evalData != null) {
+                c.set("eval_data", f.textNode(evalData));
+            }
+            if (quantizer != null) {
+                c.set("quantizer", f.textNode(quantizer));
+            }
+            if (packing != null) {
+                c.set("packing", f.textNode(packing));
+            }
+            if (embeddingPrecision != null) {
+                c.set("embedding_precision", f.textNode(embeddingPrecision));
+            }
+            if (steps != null) {
+                c.set("fine_tune_steps", f.numberNode(steps));
+            }
+            if (lr != null) {
+                c.set("fine_tune_lr", f.numberNode(lr));
+            }
+            if (noFineTune) {
+                c.set("enable_fine_tuning", f.booleanNode(false));
+            }
+            if (targetRatio != null) {
+                c.set("target_compression_ratio", f.numberNode(targetRatio));
+            }
+            if (maxDrop != null) {
+                c.set("max_accuracy_drop", f.numberNode(maxDrop));
+            }
+            if (tau != null) {
+                c.set("sparsity_threshold", f.numberNode(tau));
+            }
+            if (evalWindows != null) {
+                c.set("eval_windows", f.numberNode(evalWindows));
+            }
+            if (seed != null) {
+                c.set("seed", f.numberNode(seed));
+            }
+            if (device != null) {
+                c.set("device", f.textNode(device));
+            }
+            if (threads != null) {
+                c.set("threads", f.numberNode(threads));
+            }
+            if (c.model_path == null) {
+                Path demo = TextData.home().resolve("src/demo/model");
+                c.model_path = demo.toString();
+                if (c.eval_data == null && Files.isRegularFile(TextData.home().resolve("src/demo/heldout.txt"))) {
+                    c.eval_data = TextData.home().resolve("src/demo/heldout.txt").toString();
+                }
+            }
+            c.validate();
+            bitnet.engine.quant.Quantizer.parse(c.quantizerSpec());
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Common common = new Common();
+        common.device = c.device;
+        common.threads = c.threads;
+        Map<String, Object> results;
+        try {
+            results = new Pipeline(c, common.kernels(), overwrite).run();
+        } catch (BadInputException e) {
+            if (json) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("success", false);
+                r.put("error", e.getMessage());
+                Outputs.printJson(r);
+            }
+            throw e;
+        }
+        if (json) {
+            Outputs.printJson(results);
+        } else {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) results.get("metrics");
+            System.err.printf(Locale.ROOT, "compress: %.2fx smaller than FP32, sparsity %.1f%%, perplexity %.2f -> %.2f (quantized) -> %.2f (final)%n",
+                    m.get("compression_ratio"), 100 * (double) m.get("sparsity_ratio"), m.get("ppl_original"), m.get("ppl_quantized"),
+                    m.get("ppl_final"));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> paths = (Map<String, Object>) results.get("output_paths");
+            System.err.println("compress: wrote " + paths.get("output_dir"));
+        }
+        if (!Boolean.TRUE.equals(results.get("success"))) {
+            throw new QualityGateException(String.valueOf(results.get("error")));
+        }
+        return 0;
+    }
+}

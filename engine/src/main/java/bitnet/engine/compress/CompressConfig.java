@@ -1,0 +1,229 @@
+package bitnet.engine.compress;
+
+import bitnet.io.BadInputException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Every compress setting, with its default; read from a JSON file (--config, snake_case keys as
+ * below), then flags, then adapted to the model's size for whatever the user did not set.
+ * The whole object is echoed into compression_metadata.json.
+ *
+ * <p>Defaults that differ from the seed's, because they measured better on the demo model (see
+ * the README): quantizer twn (per-row MSE-optimal, ppl 201 before fine-tuning vs the seed rule's
+ * 2535), fine_tune_lr 5e-4 with warmup and cosine decay (1e-5 barely moves in the time budget),
+ * and an explicit step budget.
+ */
+public final class CompressConfig {
+    public String model_path;
+    public String output_path = "bitnet-output";
+    public String device = "auto";
+    public int threads = 0;
+    /** seed:TAU (TAU from sparsity_threshold when written as "seed"), absmean, twn. */
+    public String quantizer = "twn";
+    public double sparsity_threshold = 0.1;
+    public boolean per_channel = true;
+    public List<String> preserve_patterns = new ArrayList<>(List.of("embed", "wte", "wpe", "lm_head", "norm", "ln_", "bias"));
+    public int preserve_min_elements = 1024;
+    public String embedding_precision = "fp16";
+    public String packing = "2bit";
+    public double target_compression_ratio = 8.0;
+    public String calibration_dataset;
+    public int calibration_samples = 1000;
+    public int calibration_sequence_length = 512;
+    public int calibration_batch_size = 4;
+    public String eval_data;
+    public int eval_sequence_length = 256;
+    public int eval_windows = 64;
+    public boolean enable_fine_tuning = true;
+    public double fine_tune_epochs = 2;
+    /** When > 0, the step budget (overrides fine_tune_epochs). */
+    public int fine_tune_steps = 0;
+    public int fine_tune_batch_size = 16;
+    public int fine_tune_sequence_length = 256;
+    public double fine_tune_lr = 5e-4;
+    public double fine_tune_min_lr_ratio = 0.1;
+    public int warmup_steps = 50;
+    public String grokfast = "ema:0.98:2.0";
+    public double max_grad_norm = 1.0;
+    public double weight_decay = 0.0;
+    public int eval_every = 100;
+    public double max_accuracy_drop = 0.10;
+    public double fine_tune_threshold = 0.05;
+    public long seed = 42;
+    public boolean write_metrics = true;
+    public boolean write_report = true;
+    public boolean allow_nonfinite = false;
+
+    /** Keys the user set (file or flags): size adaptation leaves them alone. */
+    public final transient Set<String> explicit = new LinkedHashSet<>();
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Reads a JSON config file: unknown keys and wrong types are bad input naming the file. */
+    public void loadFile(Path file) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(Files.readString(file));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new BadInputException(file, "config file not found", e);
+        } catch (IOException e) {
+            throw new BadInputException(file, "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        if (n == null || !n.isObject()) {
+            throw new BadInputException(file, "a compress config must be a JSON object");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            var e = it.next();
+            try {
+                set(e.getKey(), e.getValue());
+            } catch (IllegalArgumentException ex) {
+                throw new BadInputException(file, ex.getMessage());
+            }
+        }
+    }
+
+    /** Sets one key from JSON; IllegalArgumentException on an unknown key or a wrong type. */
+    public void set(String key, JsonNode v) {
+        Field f;
+        try {
+            f = CompressConfig.class.getField(key);
+        } catch (NoSuchFieldException e) {
+            throw new IllegalArgumentException("unknown setting '" + key + "' (known: " + String.join(", ", keys()) + ")");
+        }
+        try {
+            Class<?> t = f.getType();
+            if (v == null || v.isNull()) {
+                if (t.isPrimitive()) {
+                    throw new IllegalArgumentException("'" + key + "' cannot be null");
+                }
+                f.set(this, null);
+            } else if (t == String.class) {
+                f.set(this, v.asText());
+            } else if (t == int.class) {
+                require(v.isIntegralNumber() && v.canConvertToInt(), key, "an integer");
+                f.setInt(this, v.asInt());
+            } else if (t == long.class) {
+                require(v.isIntegralNumber(), key, "an integer");
+                f.setLong(this, v.asLong());
+            } else if (t == double.class) {
+                require(v.isNumber(), key, "a number");
+                f.setDouble(this, v.asDouble());
+            } else if (t == boolean.class) {
+                require(v.isBoolean(), key, "true or false");
+                f.setBoolean(this, v.asBoolean());
+            } else if (t == List.class) {
+                require(v.isArray(), key, "a list of strings");
+                List<String> l = new ArrayList<>();
+                v.forEach(x -> l.add(x.asText()));
+                f.set(this, l);
+            }
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+        explicit.add(key);
+    }
+
+    private static void require(boolean ok, String key, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException("'" + key + "' must be " + what);
+        }
+    }
+
+    public static List<String> keys() {
+        List<String> k = new ArrayList<>();
+        for (Field f : CompressConfig.class.getFields()) {
+            if (!Modifier.isStatic(f.getModifiers()) && !Modifier.isTransient(f.getModifiers())) {
+                k.add(f.getName());
+            }
+        }
+        return k;
+    }
+
+    /** Size category by parameter count (tiny < 50M, small < 500M, medium < 2B, large). */
+    public static String category(long params) {
+        if (params < 50_000_000L) {
+            return "tiny";
+        }
+        if (params < 500_000_000L) {
+            return "small";
+        }
+        if (params < 2_000_000_000L) {
+            return "medium";
+        }
+        return "large";
+    }
+
+    /** Adapts sparsity_threshold and target_compression_ratio to the category, unless set explicitly. */
+    public String adaptToSize(long params) {
+        String c = category(params);
+        double tau = switch (c) {
+            case "tiny" -> 0.05;
+            case "small" -> 0.10;
+            case "medium" -> 0.15;
+            default -> 0.20;
+        };
+        double target = switch (c) {
+            case "tiny" -> 6.0;
+            case "small" -> 8.0;
+            case "medium" -> 10.0;
+            default -> 12.0;
+        };
+        if (!explicit.contains("sparsity_threshold")) {
+            sparsity_threshold = tau;
+        }
+        if (!explicit.contains("target_compression_ratio")) {
+            target_compression_ratio = target;
+        }
+        return c;
+    }
+
+    /** The quantizer spec to parse ("seed" alone takes sparsity_threshold). */
+    public String quantizerSpec() {
+        String q = quantizer.trim().toLowerCase(Locale.ROOT);
+        return q.equals("seed") ? "seed:" + sparsity_threshold : q;
+    }
+
+    /** All settings as a map (for metadata). */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String k : keys()) {
+            try {
+                m.put(k, CompressConfig.class.getField(k).get(this));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        m.put("explicitly_set", List.copyOf(explicit));
+        return m;
+    }
+
+    /** Checks values; IllegalArgumentException (exit 2) for nonsense. */
+    public void validate() {
+        if (!List.of("fp16", "int8").contains(embedding_precision)) {
+            throw new IllegalArgumentException("embedding_precision must be fp16 or int8, not '" + embedding_precision + "'");
+        }
+        if (!List.of("2bit", "base3").contains(packing)) {
+            throw new IllegalArgumentException("packing must be 2bit or base3, not '" + packing + "'");
+        }
+        if (eval_windows < 1 || eval_sequence_length < 1 || fine_tune_batch_size < 1 || fine_tune_sequence_length < 1) {
+            throw new IllegalArgumentException("window, batch and sequence sizes must be >= 1");
+        }
+        if (!(sparsity_threshold >= 0) || !(fine_tune_lr > 0) || fine_tune_steps < 0 || fine_tune_epochs < 0) {
+            throw new IllegalArgumentException("sparsity_threshold and fine-tune budgets must be >= 0, fine_tune_lr > 0");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package bitnet.engine.compress;
+
+import bitnet.io.BadInputException;
+import bitnet.io.Checkpoint;
+import bitnet.io.TensorData;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Logger;
+
+/** Finds NaN/Inf in a checkpoint's float tensors: refused (bad input) unless allowed, reported either way. */
+final class NonFinite {
+    private static final Logger LOG = Logger.getLogger("bitnet");
+
+    private NonFinite() {
+    }
+
+    static List<String> scan(Checkpoint ck) {
+        List<String> bad = new ArrayList<>();
+        for (TensorData t : ck.tensors().values()) {
+            if (!t.dtype().isFloat()) {
+                continue;
+            }
+            long n = t.numel();
+            long count = 0;
+            for (long i = 0; i < n; i++) {
+                if (!Float.isFinite(t.getFloat(i))) {
+                    count++;
+                }
+            }
+            if (count > 0) {
+                bad.add(t.name() + " (" + count + " of " + n + ")");
+            }
+        }
+        return bad;
+    }
+
+    static void check(Checkpoint ck, boolean allow) {
+        List<String> bad = scan(ck);
+        if (bad.isEmpty()) {
+            return;
+        }
+        String msg = "weights with NaN/Inf values: " + String.join(", ", bad);
+        if (!allow) {
+            throw new BadInputException(ck.weightFile(), msg + " (set allow_nonfinite to compress anyway)");
+        }
+        LOG.warning(msg + " (allowed by allow_nonfinite)");
+    }
+}

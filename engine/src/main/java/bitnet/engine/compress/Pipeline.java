@@ -1,0 +1,397 @@
+package bitnet.engine.compress;
+
+import bitnet.engine.data.TextData;
+import bitnet.engine.eval.Perplexity;
+import bitnet.engine.model.HfTensor;
+import bitnet.engine.model.HfWriter;
+import bitnet.engine.model.Model;
+import bitnet.engine.model.Models;
+import bitnet.engine.quant.LayerStats;
+import bitnet.engine.quant.QuantResult;
+import bitnet.engine.quant.Quantizer;
+import bitnet.engine.train.GradientFlow;
+import bitnet.engine.train.Grokfast;
+import bitnet.engine.train.Qat;
+import bitnet.engine.train.TrainConfig;
+import bitnet.engine.train.Trainer;
+import bitnet.engine.util.MetricsLog;
+import bitnet.engine.util.OutputDir;
+import bitnet.io.BadInputException;
+import bitnet.io.Checkpoint;
+import bitnet.io.DType;
+import bitnet.io.TensorData;
+import bitnet.io.packed.Packing;
+import bitnet.io.packed.PackedModelFormat;
+import bitnet.io.tokenizer.Tokenizer;
+import bitnet.kernels.Kernels;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * The compression pipeline: load, size-adapt, measure, quantize, measure, fine-tune (QAT with
+ * STE + Grokfast + AdamW) when the degradation exceeds the threshold, save both outputs
+ * atomically, check gradient flow through the FP16 output, apply the quality gates. Every
+ * figure it reports is measured on the files it wrote.
+ */
+public final class Pipeline {
+    private static final Logger LOG = Logger.getLogger("bitnet");
+
+    private final CompressConfig c;
+    private final Kernels k;
+    private final boolean overwrite;
+    private final Map<String, Double> timings = new LinkedHashMap<>();
+    private long t0 = System.nanoTime();
+
+    public Pipeline(CompressConfig c, Kernels k, boolean overwrite) {
+        this.c = c;
+        this.k = k;
+        this.overwrite = overwrite;
+    }
+
+    private void lap(String name) {
+        long now = System.nanoTime();
+        timings.put(name, (now - t0) / 1e9);
+        t0 = now;
+    }
+
+    /** Runs everything; returns the results object (success false when a gate failed). */
+    public Map<String, Object> run() throws IOException {
+        long start = System.nanoTime();
+        Path modelDir = Path.of(c.model_path);
+        if (!Files.isDirectory(modelDir)) {
+            throw new BadInputException(modelDir, "model directory not found");
+        }
+        Quantizer quantizer = Quantizer.parse(c.quantizerSpec());
+        // data first: bad data must fail before anything is written
+        TextData.Text calib = TextData.load(c.calibration_dataset);
+        String evalText = c.eval_data == null ? null : TextData.read(Path.of(c.eval_data));
+        Map<String, Object> results = new LinkedHashMap<>();
+        try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false);
+             Arena arena = Arena.ofShared()) {
+            Checkpoint ckpt = Checkpoint.open(modelDir, arena);
+            Tokenizer tok = Tokenizer.load(modelDir.resolve("tokenizer.json"));
+            NonFinite.check(ckpt, c.allow_nonfinite);
+            Model m = Models.load(ckpt, k, Model.Mode.TRAIN);
+            long params = m.parameterCount();
+            String category = c.adaptToSize(params);
+            if (c.quantizer.equalsIgnoreCase("seed")) {
+                quantizer = Quantizer.parse(c.quantizerSpec());
+            }
+            LOG.info(String.format(Locale.ROOT, "%s: %,d parameters (%s): quantizer %s, target %.1fx", modelDir, params, category,
+                    quantizer.name(), c.target_compression_ratio));
+            // token streams: eval is held out from fine-tuning
+            int[] calibIds = tok.encode(calib.text());
+            int[] evalIds;
+            if (evalText != null) {
+                evalIds = tok.encode(evalText);
+            } else {
+                int cut = (int) (calibIds.length * 0.98);
+                evalIds = Arrays.copyOfRange(calibIds, cut, calibIds.length);
+                calibIds = Arrays.copyOfRange(calibIds, 0, cut);
+                LOG.info("no eval data: holding out the last 2% of the calibration text for evaluation");
+            }
+            int L = Math.min(c.eval_sequence_length, m.cfg.maxPositions() - 1);
+            if (Perplexity.windowsFor(evalIds.length, L, c.eval_windows) == 0) {
+                throw new BadInputException(c.eval_data == null ? calib.source() : c.eval_data,
+                        "evaluation text has " + evalIds.length + " tokens, fewer than one window of " + (L + 1), null);
+            }
+            lap("load");
+            MetricsLog metrics = new MetricsLog(c.write_metrics ? out.dir().resolve("metrics.jsonl") : null, false);
+            metrics.log("start", "model", modelDir.toString(), "parameters", params, "category", category,
+                    "calibration_tokens", calibIds.length, "eval_tokens", evalIds.length);
+
+            Perplexity.Result pOrig = ppl(m, evalIds, L, "original");
+            metrics.log("eval", "stage", "original", "ppl", pOrig.ppl());
+            lap("eval_original");
+
+            // quantize
+            Qat qat = new Qat(m, (name, w, r, cc) -> w); // targets only; the fake-quant is set below
+            List<HfTensor> targets = new ArrayList<>();
+            for (HfTensor t : qat.targets()) {
+                if (!preserved(t)) {
+                    targets.add(t);
+                }
+            }
+            Quantizer qz = quantizer;
+            Qat active = new Qat(m, (name, w, r, cc) -> isTarget(targets, name) ? qz.quantize(name, w, r, cc).dequantize() : w);
+            Map<String, QuantResult> quant = quantizeAll(m, targets, qz);
+            List<LayerStats> statsBefore = stats(m, targets, quant);
+            active.quantize();
+            Perplexity.Result pQuant = ppl(m, evalIds, L, "quantized");
+            metrics.log("eval", "stage", "quantized", "ppl", pQuant.ppl());
+            lap("quantize");
+
+            double degQ = degradation(pOrig, pQuant);
+            Trainer.Result ft = null;
+            if (c.enable_fine_tuning && degQ > c.fine_tune_threshold && !targets.isEmpty()) {
+                TrainConfig tc = trainConfig(calibIds.length);
+                LOG.info(String.format(Locale.ROOT, "degradation %.1f%% > %.1f%%: fine-tuning %d steps of %dx%d tokens (lr %.1e, grokfast %s)",
+                        100 * degQ, 100 * c.fine_tune_threshold, tc.steps(), tc.batchSize(), tc.seqLen(), tc.lr(), tc.grokfast()));
+                active.release();
+                Trainer tr = new Trainer(m, (name, w, r, cc) -> isTarget(targets, name) ? qz.quantize(name, w, r, cc).dequantize() : w,
+                        tc, calibIds, evalIds, metrics, null);
+                ft = tr.run(false);
+                quant = quantizeAll(m, targets, qz);
+            } else {
+                LOG.info(String.format(Locale.ROOT, "degradation %.1f%%: no fine-tuning (%s)", 100 * degQ,
+                        c.enable_fine_tuning ? "below fine_tune_threshold" : "disabled"));
+            }
+            lap("fine_tune");
+            List<LayerStats> statsFinal = stats(m, targets, quant);
+
+            // save
+            Path packedFile = out.dir().resolve(PackedModelFormat.FILE_NAME);
+            Path fp16Dir = out.dir().resolve(PackedLoader.FP16_DIR);
+            Map<String, QuantResult> finalQuant = quant;
+            writePacked(m, ckpt, targets, finalQuant, packedFile);
+            HfWriter.write(m, modelDir, fp16Dir, DType.F16, t -> finalQuant.containsKey(t.name())
+                    ? finalQuant.get(t.name()).dequantize() : m.getHf(t), Map.of("format", "pt"));
+            lap("save");
+            m.close();
+
+            // measure the outputs themselves
+            Perplexity.Result pFinal;
+            Perplexity.Result pPacked;
+            GradientFlow.Report flow;
+            try (Arena a2 = Arena.ofShared()) {
+                try (Model fp16 = Models.load(Checkpoint.open(fp16Dir, a2), k, Model.Mode.INFER)) {
+                    pFinal = ppl(fp16, evalIds, L, "final (FP16 output)");
+                }
+                metrics.log("eval", "stage", "final", "ppl", pFinal.ppl());
+                try (Model packed = PackedLoader.load(out.dir(), k, a2)) {
+                    pPacked = ppl(packed, evalIds, L, "packed ternary output");
+                }
+                metrics.log("eval", "stage", "packed", "ppl", pPacked.ppl());
+                lap("eval_outputs");
+                try (Model fp16t = Models.load(Checkpoint.open(fp16Dir, a2), k, Model.Mode.TRAIN)) {
+                    int T = Math.min(L, 128);
+                    int B = Math.max(1, Math.min(4, (evalIds.length - 1) / T));
+                    flow = GradientFlow.check(fp16t, Arrays.copyOf(evalIds, B * T), B, T);
+                }
+                metrics.log("gradient_flow", "passed", flow.passed(), "problems", flow.problems());
+                lap("gradient_flow");
+            }
+
+            // sizes and gates
+            long packedBytes = Files.size(packedFile);
+            long fp32Bytes = 4L * params;
+            long storedBytes = storedBytes(ckpt, m);
+            double ratio = fp32Bytes / (double) packedBytes;
+            double degFinal = degradation(pOrig, pFinal);
+            List<String> failures = new ArrayList<>();
+            if (ratio < c.target_compression_ratio) {
+                failures.add(String.format(Locale.ROOT, "compression ratio %.2f below the target %.1f", ratio, c.target_compression_ratio));
+            }
+            if (degFinal > c.max_accuracy_drop) {
+                failures.add(String.format(Locale.ROOT, "degradation %.1f%% above max_accuracy_drop %.1f%%", 100 * degFinal, 100 * c.max_accuracy_drop));
+            }
+            if (!flow.passed()) {
+                failures.add("gradient flow check failed: " + String.join("; ", flow.problems()));
+            }
+            timings.put("total", (System.nanoTime() - start) / 1e9);
+
+            Map<String, Object> metricsOut = new LinkedHashMap<>();
+            metricsOut.put("compression_ratio", ratio);
+            metricsOut.put("compression_ratio_vs_stored", storedBytes / (double) packedBytes);
+            metricsOut.put("sparsity_ratio", sparsity(quant));
+            metricsOut.put("ppl_original", pOrig.ppl());
+            metricsOut.put("ppl_quantized", pQuant.ppl());
+            metricsOut.put("ppl_final", pFinal.ppl());
+            metricsOut.put("ppl_packed", pPacked.ppl());
+            metricsOut.put("degradation_quantized", degQ);
+            metricsOut.put("degradation_final", degFinal);
+            metricsOut.put("ppl_ratio_final", pFinal.ppl() / pOrig.ppl());
+            metricsOut.put("layers_quantized", targets.size());
+            metricsOut.put("layers_preserved", m.tensors().size() - targets.size());
+            metricsOut.put("parameters", params);
+            metricsOut.put("size_category", category);
+            metricsOut.put("original_fp32_bytes", fp32Bytes);
+            metricsOut.put("original_stored_bytes", storedBytes);
+            metricsOut.put("packed_bytes", packedBytes);
+            metricsOut.put("eval_tokens", pOrig.tokens());
+            metricsOut.put("eval_windows", pOrig.windows());
+            if (ft != null) {
+                metricsOut.put("fine_tune_steps", ft.steps());
+                metricsOut.put("fine_tune_tokens_per_s", ft.tokensPerSecond());
+                metricsOut.put("fine_tune_restarts", ft.restarts());
+            }
+            Map<String, Object> paths = new LinkedHashMap<>();
+            Path fin = out.finalPath();
+            paths.put("output_dir", fin.toString());
+            paths.put("quantized_model", fin.resolve(PackedModelFormat.FILE_NAME).toString());
+            paths.put("dequantized_fp16", fin.resolve(PackedLoader.FP16_DIR).toString());
+            paths.put("metadata", fin.resolve("compression_metadata.json").toString());
+            if (c.write_metrics) {
+                paths.put("metrics", fin.resolve("metrics.jsonl").toString());
+            }
+            if (c.write_report) {
+                paths.put("report", fin.resolve("report.html").toString());
+            }
+            results.put("success", failures.isEmpty());
+            results.put("error", failures.isEmpty() ? null : String.join("; ", failures));
+            results.put("metrics", metricsOut);
+            results.put("gradient_flow", flow.toMap());
+            results.put("output_paths", paths);
+            results.put("timings_s", timings);
+            results.put("quality_gates", Map.of("target_compression_ratio", c.target_compression_ratio,
+                    "max_accuracy_drop", c.max_accuracy_drop, "failures", failures,
+                    "degradation_definition", "relative increase of held-out cross-entropy: ln(ppl)/ln(ppl_original) - 1"));
+
+            Map<String, Object> meta = new LinkedHashMap<>();
+            meta.put("method", "BitNet b1.58 ternary {-1,0,+1} with scales, quantization-aware fine-tuning (STE, Grokfast, AdamW)");
+            meta.put("quantizer", quantizer.name());
+            meta.put("packing", c.packing);
+            meta.put("bits_per_weight", Packing.parse(c.packing) == Packing.BASE3 ? 1.6 : 2.0);
+            meta.put("config", c.toMap());
+            meta.put("model", Map.of("path", modelDir.toString(), "architecture", m.cfg.architecture(), "parameters", params));
+            meta.put("calibration", Map.of("source", calib.source(), "synthetic", calib.synthetic(),
+                    "tokens", calibIds.length, "eval_source", c.eval_data == null ? "held-out 2% of calibration" : c.eval_data));
+            meta.put("layers", layerTable(statsBefore, statsFinal));
+            meta.put("results", results);
+            meta.put("fine_tune_eval_curve", ft == null ? List.of() : ft.evalCurve());
+            meta.put("versions", Map.of("bitnet", "0.1.0", "java", System.getProperty("java.version"), "backend", k.name()));
+            Files.writeString(out.dir().resolve("compression_metadata.json"),
+                    bitnet.engine.cli.Outputs.JSON.writeValueAsString(meta));
+            if (c.write_report) {
+                Files.writeString(out.dir().resolve("report.html"), Report.html(meta, metrics.events()));
+            }
+            metrics.log("done", "success", failures.isEmpty());
+            metrics.close();
+            out.commit();
+        }
+        return results;
+    }
+
+    private boolean preserved(HfTensor t) {
+        if (t.numel() < c.preserve_min_elements) {
+            return true;
+        }
+        for (String p : c.preserve_patterns) {
+            if (t.name().contains(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isTarget(List<HfTensor> targets, String name) {
+        for (HfTensor t : targets) {
+            if (t.name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Perplexity.Result ppl(Model m, int[] ids, int L, String what) {
+        long s = System.nanoTime();
+        Perplexity.Result r = Perplexity.compute(m, ids, L, c.eval_windows, 8);
+        LOG.info(String.format(Locale.ROOT, "perplexity %s: %.3f (%d windows of %d, %.1fs)", what, r.ppl(), r.windows(), L,
+                (System.nanoTime() - s) / 1e9));
+        return r;
+    }
+
+    static double degradation(Perplexity.Result base, Perplexity.Result x) {
+        return x.meanNll() / base.meanNll() - 1;
+    }
+
+    private TrainConfig trainConfig(int calibTokens) {
+        int B = c.fine_tune_batch_size, T = c.fine_tune_sequence_length;
+        int steps = c.fine_tune_steps > 0 ? c.fine_tune_steps
+                : (int) Math.ceil(c.fine_tune_epochs * Math.min((double) calibTokens, (double) c.calibration_samples * c.calibration_sequence_length) / (B * T));
+        steps = Math.max(steps, 1);
+        return new TrainConfig(steps, B, T, 1, (float) c.fine_tune_lr, (float) c.fine_tune_min_lr_ratio,
+                Math.min(c.warmup_steps, steps / 2), (float) c.max_grad_norm, (float) c.weight_decay, 0.9f, 0.95f, 1e-8f,
+                Grokfast.parse(c.grokfast), c.eval_every, Math.min(16, c.eval_windows), 1000, 0, c.seed);
+    }
+
+    private static Map<String, QuantResult> quantizeAll(Model m, List<HfTensor> targets, Quantizer q) {
+        Map<String, QuantResult> res = new LinkedHashMap<>();
+        for (HfTensor t : targets) {
+            res.put(t.name(), q.quantize(t.name(), m.getHf(t), t.storedRows(), t.storedCols()));
+        }
+        return res;
+    }
+
+    private static List<LayerStats> stats(Model m, List<HfTensor> targets, Map<String, QuantResult> quant) {
+        List<LayerStats> s = new ArrayList<>();
+        for (HfTensor t : targets) {
+            s.add(LayerStats.of(t.name(), m.getHf(t), quant.get(t.name())));
+        }
+        return s;
+    }
+
+    private static List<Map<String, Object>> layerTable(List<LayerStats> before, List<LayerStats> after) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < before.size(); i++) {
+            LayerStats b = before.get(i), a = after.get(i);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("name", b.name());
+            r.put("mse", b.mse());
+            r.put("rel_error", b.relError());
+            r.put("sparsity", b.sparsity());
+            r.put("scale_min", b.scaleMin());
+            r.put("scale_max", b.scaleMax());
+            r.put("final_rel_error", a.relError());
+            r.put("final_sparsity", a.sparsity());
+            rows.add(r);
+        }
+        return rows;
+    }
+
+    private static double sparsity(Map<String, QuantResult> quant) {
+        long zeros = 0, n = 0;
+        for (QuantResult r : quant.values()) {
+            for (byte b : r.q()) {
+                if (b == 0) {
+                    zeros++;
+                }
+            }
+            n += r.q().length;
+        }
+        return n == 0 ? 0 : zeros / (double) n;
+    }
+
+    private static long storedBytes(Checkpoint ck, Model m) {
+        long b = 0;
+        for (HfTensor t : m.tensors().values()) {
+            b += ck.has(t.name()) ? ck.get(t.name()).data().byteSize() : 4 * t.numel();
+        }
+        return b;
+    }
+
+    private void writePacked(Model m, Checkpoint ck, List<HfTensor> targets, Map<String, QuantResult> quant, Path file) throws IOException {
+        var w = PackedModelFormat.writer(Packing.parse(c.packing));
+        for (HfTensor t : m.tensors().values()) {
+            DType stored = ck.has(t.name()) ? ck.get(t.name()).dtype() : DType.F32;
+            QuantResult q = quant.get(t.name());
+            if (q != null) {
+                w.addTernary(t.name(), t.storedRows(), t.storedCols(), stored, q.q(), q.scale(), q.perRow());
+                continue;
+            }
+            TensorData v = TensorData.ofFloats(t.name(), m.getHf(t), t.shape());
+            var kind = t.parts().get(0).kind;
+            boolean embedding = kind == bitnet.engine.model.Param.Kind.EMBEDDING || kind == bitnet.engine.model.Param.Kind.HEAD
+                    || kind == bitnet.engine.model.Param.Kind.POSITION;
+            if (embedding && t.shape().length == 2) {
+                if (c.embedding_precision.equals("int8")) {
+                    w.addInt8(v);
+                } else {
+                    w.addF16(v);
+                }
+            } else {
+                w.addPlain(stored == DType.F32 ? v : v.convert(stored == DType.F64 ? DType.F32 : stored, null));
+            }
+        }
+        w.write(file, Map.of("quantizer", quant.isEmpty() ? "none" : c.quantizerSpec()));
+    }
+}
