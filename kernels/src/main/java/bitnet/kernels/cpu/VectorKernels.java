@@ -144,7 +144,7 @@ public class VectorKernels extends ScalarKernels {
             Sgemm.gemm(par, OC, C, N, d, 0, OC, true, PackB.rowMajor(x, C), dw, C, false, null);
         }
         if (db != null) {
-            // column sums in the reference's order (n ascending per column)
+            // column sums, n ascending per column, added straight into db (parallel over columns)
             par.forChunks(OC, 256, (chunk, lo, hi) -> {
                 for (int n = 0; n < N; n++) {
                     VectorMath.addTo(db, lo, d, n * OC + lo, hi - lo);
