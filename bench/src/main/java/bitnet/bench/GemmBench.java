@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * FP32 GEMM through {@link VectorKernels}: the three products of a linear layer, out = inp·Wᵀ
  * (op NT, the forward), dinp += dout·W (NN) and dW += doutᵀ·inp (TN), on 2048³ and the demo
- * model's shapes. shape is "N,C,OC": inp (N, C), W (OC, C). GFLOP/s = 2·N·C·OC / time (bench/compare
+ * model's shapes. shape is "NxCxOC": inp (N, C), W (OC, C). GFLOP/s = 2·N·C·OC / time (bench/compare
  * prints it). Setup checks a slice of the result against the scalar reference before timing.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -31,7 +31,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
 public class GemmBench {
-    @Param({"2048,2048,2048", "4096,192,8192", "4096,192,512", "4096,512,192"})
+    @Param({"2048x2048x2048", "4096x192x8192", "4096x192x512", "4096x512x192"})
     public String shape;
 
     @Param({"NT", "NN", "TN"})
@@ -47,7 +47,7 @@ public class GemmBench {
 
     @Setup(Level.Trial)
     public void setup() {
-        String[] s = shape.split(",");
+        String[] s = shape.split("x");
         N = Integer.parseInt(s[0]);
         C = Integer.parseInt(s[1]);
         OC = Integer.parseInt(s[2]);
