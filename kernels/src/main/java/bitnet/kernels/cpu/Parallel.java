@@ -1,0 +1,177 @@
+package bitnet.kernels.cpu;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A small fixed pool of daemon worker threads (threads - 1 of them; the calling thread is the
+ * last worker) that runs index-parallel loops for the CPU kernels. It is not a general executor:
+ * one loop at a time, no futures; a nested or concurrent call simply runs on the calling thread,
+ * which keeps kernels that call kernels deadlock-free.
+ *
+ * <p>Two shapes of loop: {@link #forTasks} hands task indices out dynamically (GEMM tiles, attention
+ * heads: uneven costs), {@link #forChunks} splits a range statically into at most
+ * {@link #threads()} contiguous chunks, so reductions that keep one partial per chunk give the same
+ * result on every run with the same thread count.
+ */
+public final class Parallel implements AutoCloseable {
+
+    /** A loop body over task indices. */
+    @FunctionalInterface
+    public interface Tasks {
+        void run(int task);
+    }
+
+    /** A loop body over one contiguous chunk [lo, hi) of a range; chunk is its index. */
+    @FunctionalInterface
+    public interface Chunks {
+        void run(int chunk, int lo, int hi);
+    }
+
+    private final int threads;
+    private final Worker[] workers;
+    private final AtomicBoolean busy = new AtomicBoolean();
+
+    // the loop being run: published by the volatile write to generation
+    private Tasks job;
+    private int jobTasks;
+    private final AtomicInteger next = new AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile int generation;
+    private volatile Throwable failure;
+    private volatile Thread caller;
+    private volatile boolean closed;
+
+    /** @param threads worker count including the caller; 0 means all available processors */
+    public Parallel(int threads) {
+        this.threads = threads <= 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        workers = new Worker[this.threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker(i);
+            workers[i].start();
+        }
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Runs body(0 .. n-1), each index exactly once, spread over the pool; returns when all are done. */
+    public void forTasks(int n, Tasks body) {
+        if (n <= 0) {
+            return;
+        }
+        if (n == 1 || workers.length == 0 || !busy.compareAndSet(false, true)) {
+            for (int i = 0; i < n; i++) {
+                body.run(i);
+            }
+            return;
+        }
+        try {
+            job = body;
+            jobTasks = n;
+            failure = null;
+            next.set(0);
+            pending.set(workers.length);
+            caller = Thread.currentThread();
+            generation++;
+            for (Worker w : workers) {
+                LockSupport.unpark(w);
+            }
+            drain(body, n);
+            while (pending.get() > 0) {
+                LockSupport.park(this);
+            }
+            job = null;
+            Throwable f = failure;
+            if (f instanceof RuntimeException re) {
+                throw re;
+            }
+            if (f instanceof Error e) {
+                throw e;
+            }
+            if (f != null) {
+                throw new RuntimeException(f);
+            }
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    /**
+     * Splits [0, n) into at most threads() contiguous chunks of at least minChunk elements and runs
+     * body on each. The split depends only on n, minChunk and the thread count.
+     */
+    public void forChunks(int n, int minChunk, Chunks body) {
+        int chunks = chunkCount(n, minChunk);
+        if (chunks <= 1) {
+            if (n > 0) {
+                body.run(0, 0, n);
+            }
+            return;
+        }
+        forTasks(chunks, c -> body.run(c, chunkLo(n, chunks, c), chunkLo(n, chunks, c + 1)));
+    }
+
+    /** How many chunks {@link #forChunks} uses for (n, minChunk). */
+    public int chunkCount(int n, int minChunk) {
+        return (int) Math.max(1, Math.min(threads, n / Math.max(1, (long) minChunk)));
+    }
+
+    private static int chunkLo(int n, int chunks, int c) {
+        return (int) ((long) n * c / chunks);
+    }
+
+    private void drain(Tasks body, int n) {
+        for (int i; (i = next.getAndIncrement()) < n; ) {
+            body.run(i);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Worker w : workers) {
+            LockSupport.unpark(w);
+        }
+    }
+
+    private final class Worker extends Thread {
+        private int seen;
+
+        Worker(int i) {
+            super("bitnet-cpu-" + i);
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            int spins = 0;
+            while (!closed) {
+                int g = generation;
+                if (g == seen) {
+                    // spin briefly: kernels are called back to back, a park/unpark costs ~10-50 µs
+                    if (++spins < 4_000) {
+                        Thread.onSpinWait();
+                    } else {
+                        LockSupport.park(this);
+                    }
+                    continue;
+                }
+                spins = 0;
+                seen = g;
+                try {
+                    drain(job, jobTasks);
+                } catch (Throwable t) {
+                    failure = t;
+                    next.set(Integer.MAX_VALUE / 2);
+                } finally {
+                    if (pending.decrementAndGet() == 0) {
+                        LockSupport.unpark(caller);
+                    }
+                }
+            }
+        }
+    }
+}

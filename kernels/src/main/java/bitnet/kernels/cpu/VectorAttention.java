@@ -1,0 +1,175 @@
+package bitnet.kernels.cpu;
+
+import static bitnet.kernels.cpu.VectorMath.L;
+import static bitnet.kernels.cpu.VectorMath.S;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * Causal attention for {@link VectorKernels}, the semantics of {@link ScalarKernels#attention}
+ * (KV cache TK > T, GQA, sliding window, the probabilities cache) restructured for vectors:
+ * K (and V in backward) is transposed per head into (HS, TK) scratch so a row of scores is
+ * broadcast-FMAs over HS for L keys at a time (no horizontal reductions), and weighted sums of
+ * rows (P·V, dS·K, Pᵀ·dO, dSᵀ·Q) keep up to 4 vectors of HS in registers. Softmax stays scalar
+ * with Math.exp and a double sum, as in the reference. Threads take (b, h) forward and
+ * (b, KV head) backward, so each dk, dv row has one writer. Training keeps the (T, TK)
+ * probabilities; without them (att == null) only one score row per head exists at a time.
+ */
+final class VectorAttention {
+    private VectorAttention() {
+    }
+
+    static int pad(int n) {
+        return (n + L - 1) / L * L;
+    }
+
+    /** dst (HS, np) = rows of src (rows n at base + j*stride, HS floats each) transposed; np = pad(n). */
+    private static void transpose(float[] dst, float[] src, int base, int stride, int n, int HS) {
+        int np = pad(n);
+        for (int j = 0; j < n; j++) {
+            int s = base + j * stride;
+            for (int i = 0; i < HS; i++) {
+                dst[i * np + j] = src[s + i];
+            }
+        }
+        for (int i = 0; i < HS; i++) {
+            java.util.Arrays.fill(dst, i * np + n, i * np + np, 0f);
+        }
+    }
+
+    /** row[j] = Σ_i x[xo+i] * kt[i*np + j] for the vector blocks covering [lo, hi]. */
+    private static void scores(float[] row, float[] x, int xo, float[] kt, int np, int HS, int lo, int hi) {
+        for (int j = lo / L * L; j <= hi; j += L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0;
+            int i = 0;
+            for (; i + 1 < HS; i += 2) {
+                a0 = FloatVector.fromArray(S, kt, i * np + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
+                a1 = FloatVector.fromArray(S, kt, (i + 1) * np + j).fma(FloatVector.broadcast(S, x[xo + i + 1]), a1);
+            }
+            if (i < HS) {
+                a0 = FloatVector.fromArray(S, kt, i * np + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
+            }
+            a0.add(a1).intoArray(row, j);
+        }
+    }
+
+    /**
+     * dst[doff .. doff+HS) (+)= Σ_{j in [lo, hi]} coef[cOff + j*cStride] * src[sBase + j*sStride ..],
+     * four vectors of HS at a time held in registers.
+     */
+    private static void accum(float[] dst, int doff, boolean add, float[] coef, int cOff, int cStride, int lo, int hi,
+                              float[] src, int sBase, int sStride, int HS) {
+        for (int i0 = 0; i0 < HS; i0 += 4 * L) {
+            VectorMask<Float> m0 = S.indexInRange(i0, HS), m1 = S.indexInRange(i0 + L, HS);
+            VectorMask<Float> m2 = S.indexInRange(i0 + 2 * L, HS), m3 = S.indexInRange(i0 + 3 * L, HS);
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = lo; j <= hi; j++) {
+                float p = coef[cOff + j * cStride];
+                if (p == 0f) {
+                    continue;
+                }
+                FloatVector pv = FloatVector.broadcast(S, p);
+                int s = sBase + j * sStride + i0;
+                a0 = FloatVector.fromArray(S, src, s, m0).fma(pv, a0);
+                a1 = FloatVector.fromArray(S, src, s + L, m1).fma(pv, a1);
+                a2 = FloatVector.fromArray(S, src, s + 2 * L, m2).fma(pv, a2);
+                a3 = FloatVector.fromArray(S, src, s + 3 * L, m3).fma(pv, a3);
+            }
+            int d = doff + i0;
+            if (add) {
+                a0 = a0.add(FloatVector.fromArray(S, dst, d, m0));
+                a1 = a1.add(FloatVector.fromArray(S, dst, d + L, m1));
+                a2 = a2.add(FloatVector.fromArray(S, dst, d + 2 * L, m2));
+                a3 = a3.add(FloatVector.fromArray(S, dst, d + 3 * L, m3));
+            }
+            a0.intoArray(dst, d, m0);
+            a1.intoArray(dst, d + L, m1);
+            a2.intoArray(dst, d + 2 * L, m2);
+            a3.intoArray(dst, d + 3 * L, m3);
+        }
+    }
+
+    static void forward(Parallel par, float[] o, float[] p, float[] qa, float[] ka, float[] va,
+                        int B, int T, int TK, int NH, int NKV, int HS, int window) {
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        int g = NH / NKV;
+        int np = pad(TK);
+        par.forTasks(B * NH, bh -> {
+            int b = bh / NH, h = bh % NH, kvh = h / g;
+            float[] kt = new float[HS * np]; // per-task scratch: K of this head transposed
+            float[] row = new float[np];
+            int kvBase = (b * TK * NKV + kvh) * HS, kvStride = NKV * HS;
+            transpose(kt, ka, kvBase, kvStride, TK, HS);
+            for (int t = 0; t < T; t++) {
+                int qpos = TK - T + t;
+                int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
+                int qoff = ((b * T + t) * NH + h) * HS;
+                scores(row, qa, qoff, kt, np, HS, lo, qpos);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = lo; j <= qpos; j++) {
+                    float s = row[j] * scale;
+                    row[j] = s;
+                    max = Math.max(max, s);
+                }
+                double sum = 0;
+                for (int j = lo; j <= qpos; j++) {
+                    float e = (float) Math.exp(row[j] - max);
+                    row[j] = e;
+                    sum += e;
+                }
+                float inv = (float) (1.0 / sum);
+                for (int j = lo; j <= qpos; j++) {
+                    row[j] *= inv;
+                }
+                if (p != null) {
+                    int prow = ((b * NH + h) * T + t) * TK;
+                    java.util.Arrays.fill(p, prow, prow + lo, 0f);
+                    System.arraycopy(row, lo, p, prow + lo, qpos + 1 - lo);
+                    java.util.Arrays.fill(p, prow + qpos + 1, prow + TK, 0f);
+                }
+                accum(o, qoff, false, row, 0, 1, lo, qpos, va, kvBase, kvStride, HS);
+            }
+        });
+    }
+
+    static void backward(Parallel par, float[] dqa, float[] dka, float[] dva, float[] d, float[] p,
+                         float[] qa, float[] ka, float[] va, int B, int T, int NH, int NKV, int HS) {
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        int g = NH / NKV;
+        int np = pad(T);
+        par.forTasks(B * NKV, bk -> {
+            int b = bk / NKV, kvh = bk % NKV;
+            float[] vt = new float[HS * np]; // per-task scratch: V transposed, dS of one head
+            float[] ds = new float[T * np];
+            float[] row = new float[np];
+            int kvBase = (b * T * NKV + kvh) * HS, kvStride = NKV * HS, qStride = NH * HS;
+            transpose(vt, va, kvBase, kvStride, T, HS);
+            for (int h = kvh * g; h < (kvh + 1) * g; h++) {
+                int qBase = (b * T * NH + h) * HS;
+                int pBase = (b * NH + h) * T * T;
+                for (int t = 0; t < T; t++) {
+                    int qoff = qBase + t * qStride;
+                    int prow = pBase + t * T;
+                    int srow = t * np;
+                    // dP row = dout_t · Vᵀ, then the softmax backward into dS
+                    scores(row, d, qoff, vt, np, HS, 0, t);
+                    double dot = 0;
+                    for (int j = 0; j <= t; j++) {
+                        dot += (double) p[prow + j] * row[j];
+                    }
+                    float dotf = (float) dot;
+                    for (int j = 0; j <= t; j++) {
+                        ds[srow + j] = p[prow + j] * (row[j] - dotf) * scale;
+                    }
+                    accum(dqa, qoff, true, ds, srow, 1, 0, t, ka, kvBase, kvStride, HS);
+                }
+                for (int j = 0; j < T; j++) {
+                    int koff = kvBase + j * kvStride;
+                    accum(dva, koff, true, p, pBase + j, T, j, T - 1, d, qBase, qStride, HS);
+                    accum(dka, koff, true, ds, j, np, j, T - 1, qa, qBase, qStride, HS);
+                }
+            }
+        });
+    }
+}

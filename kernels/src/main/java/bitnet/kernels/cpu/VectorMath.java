@@ -1,0 +1,107 @@
+package bitnet.kernels.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Small Vector API building blocks shared by the CPU kernels (dot, axpy, sums). Each has the
+ * idiom of design.md: a static final species, a loopBound main loop with several accumulators
+ * and fma, a scalar tail, one reduceLanes. Not kernels themselves: no threads, no Bufs.
+ */
+final class VectorMath {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+
+    private VectorMath() {
+    }
+
+    /** Σ a[ao+i] * b[bo+i] for i < n, FP32 with 2 vector accumulators. */
+    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int i = 0;
+        int bound2 = n - 2 * L;
+        for (; i <= bound2; i += 2 * L) {
+            s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
+            s1 = FloatVector.fromArray(S, a, ao + i + L).fma(FloatVector.fromArray(S, b, bo + i + L), s1);
+        }
+        for (; i <= n - L; i += L) {
+            s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[ao + i] * b[bo + i];
+        }
+        return s;
+    }
+
+    /** y[yo+i] += a * x[xo+i]: a multiply then an add (no fma), so it rounds like the scalar loop. */
+    static void axpy(float[] y, int yo, float[] x, int xo, int n, float a) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            FloatVector.fromArray(S, y, yo + i).add(FloatVector.fromArray(S, x, xo + i).mul(a)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += a * x[xo + i];
+        }
+    }
+
+    /** y[yo+i] += x[xo+i]. */
+    static void addTo(float[] y, int yo, float[] x, int xo, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            FloatVector.fromArray(S, y, yo + i).add(FloatVector.fromArray(S, x, xo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += x[xo + i];
+        }
+    }
+
+    /** Σ x[o+i] over n, FP32 lanes. */
+    static float sum(float[] x, int o, int n) {
+        FloatVector s0 = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            s0 = s0.add(FloatVector.fromArray(S, x, o + i));
+        }
+        float s = s0.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += x[o + i];
+        }
+        return s;
+    }
+
+    /** Σ x[o+i]² over n, FP32 lanes. */
+    static float sumSq(float[] x, int o, int n) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int i = 0;
+        for (; i <= n - 2 * L; i += 2 * L) {
+            FloatVector a = FloatVector.fromArray(S, x, o + i), b = FloatVector.fromArray(S, x, o + i + L);
+            s0 = a.fma(a, s0);
+            s1 = b.fma(b, s1);
+        }
+        for (; i <= n - L; i += L) {
+            FloatVector a = FloatVector.fromArray(S, x, o + i);
+            s0 = a.fma(a, s0);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += x[o + i] * x[o + i];
+        }
+        return s;
+    }
+
+    /** max of x[o .. o+n), n >= 1. */
+    static float max(float[] x, int o, int n) {
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            m = m.max(FloatVector.fromArray(S, x, o + i));
+        }
+        float r = m.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            r = Math.max(r, x[o + i]);
+        }
+        return r;
+    }
+}

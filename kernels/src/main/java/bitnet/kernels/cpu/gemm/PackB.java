@@ -1,0 +1,125 @@
+package bitnet.kernels.cpu.gemm;
+
+import bitnet.io.DType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * Where the right-hand operand B (K, N) of {@link Sgemm} comes from, and how to copy one block of
+ * it into the packed panel layout the micro-kernel reads: panel-major, then k, then NR columns
+ * ({@code dst[k * NR + j]}), zero-padded past the last column. Stored weights (F32, F16, BF16 in a
+ * MemorySegment) are converted here, one block at a time, so no full FP32 copy of a weight exists.
+ * Not a tensor type: only packing.
+ */
+public abstract class PackB {
+    static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Packs B[k0 .. k0+kc) x [n0 .. n0+nr) (nr <= NR) into dst[off ..) as kc rows of NR floats. */
+    abstract void pack(float[] dst, int off, int k0, int kc, int n0, int nr);
+
+    /** B(k, n) = b[k * ld + n]: row-major, the layout of W in dinp = dout·W and of inp in dW = doutᵀ·inp. */
+    public static PackB rowMajor(float[] b, int ld) {
+        return new PackB() {
+            @Override
+            void pack(float[] dst, int off, int k0, int kc, int n0, int nr) {
+                for (int k = 0; k < kc; k++) {
+                    int d = off + k * Sgemm.NR;
+                    System.arraycopy(b, (k0 + k) * ld + n0, dst, d, nr);
+                    if (nr < Sgemm.NR) {
+                        Arrays.fill(dst, d + nr, d + Sgemm.NR, 0f);
+                    }
+                }
+            }
+        };
+    }
+
+    /** B(k, n) = b[n * ld + k]: W (OC, C) seen as Wᵀ, the layout of the forward out = inp·Wᵀ. */
+    public static PackB transposed(float[] b, int ld) {
+        return new PackB() {
+            @Override
+            void pack(float[] dst, int off, int k0, int kc, int n0, int nr) {
+                if (nr < Sgemm.NR) {
+                    Arrays.fill(dst, off, off + kc * Sgemm.NR, 0f);
+                }
+                for (int j = 0; j < nr; j++) {
+                    int src = (n0 + j) * ld + k0;
+                    int d = off + j;
+                    for (int k = 0; k < kc; k++) {
+                        dst[d + k * Sgemm.NR] = b[src + k];
+                    }
+                }
+            }
+        };
+    }
+
+    /** Row-major B read from stored bytes (dtype F32, F16 or BF16), element (k, n) at index k * ld + n. */
+    public static PackB rowMajor(MemorySegment seg, DType dtype, int ld) {
+        return new PackB() {
+            @Override
+            void pack(float[] dst, int off, int k0, int kc, int n0, int nr) {
+                for (int k = 0; k < kc; k++) {
+                    int d = off + k * Sgemm.NR;
+                    convert(seg, dtype, (long) (k0 + k) * ld + n0, dst, d, nr);
+                    if (nr < Sgemm.NR) {
+                        Arrays.fill(dst, d + nr, d + Sgemm.NR, 0f);
+                    }
+                }
+            }
+        };
+    }
+
+    /** Transposed B read from stored bytes: element (k, n) at index n * ld + k. */
+    public static PackB transposed(MemorySegment seg, DType dtype, int ld) {
+        return new PackB() {
+            @Override
+            void pack(float[] dst, int off, int k0, int kc, int n0, int nr) {
+                if (nr < Sgemm.NR) {
+                    Arrays.fill(dst, off, off + kc * Sgemm.NR, 0f);
+                }
+                for (int j = 0; j < nr; j++) {
+                    long src = (long) (n0 + j) * ld + k0;
+                    int d = off + j;
+                    switch (dtype) {
+                        case F32 -> {
+                            for (int k = 0; k < kc; k++) {
+                                dst[d + k * Sgemm.NR] = seg.get(LE_F32, (src + k) * 4);
+                            }
+                        }
+                        case BF16 -> {
+                            for (int k = 0; k < kc; k++) {
+                                dst[d + k * Sgemm.NR] = Float.intBitsToFloat(seg.get(LE_I16, (src + k) * 2) << 16);
+                            }
+                        }
+                        case F16 -> {
+                            for (int k = 0; k < kc; k++) {
+                                dst[d + k * Sgemm.NR] = Float.float16ToFloat(seg.get(LE_I16, (src + k) * 2));
+                            }
+                        }
+                        default -> throw new IllegalArgumentException("stored weight dtype " + dtype);
+                    }
+                }
+            }
+        };
+    }
+
+    /** dst[d .. d+n) = FP32 of the n stored elements starting at element index src. */
+    public static void convert(MemorySegment seg, DType dtype, long src, float[] dst, int d, int n) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(seg, LE_F32, src * 4, dst, d, n);
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[d + i] = Float.intBitsToFloat(seg.get(LE_I16, (src + i) * 2) << 16);
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[d + i] = Float.float16ToFloat(seg.get(LE_I16, (src + i) * 2));
+                }
+            }
+            default -> throw new IllegalArgumentException("stored weight dtype " + dtype);
+        }
+    }
+}
