@@ -147,6 +147,9 @@ public final class Pipeline {
             }
             lap("fine_tune");
             List<LayerStats> statsFinal = stats(m, targets, quant);
+            if (c.embedding_precision.equals("int8")) {
+                roundEmbeddingsToInt8(m);
+            }
 
             // save
             Path packedFile = out.dir().resolve(PackedModelFormat.FILE_NAME);
@@ -346,6 +349,30 @@ public final class Pipeline {
             rows.add(r);
         }
         return rows;
+    }
+
+    /**
+     * With int8 embeddings the packed file holds per-row int8 values: the FP16 output gets the
+     * same values, so both outputs are the same model (within FP16 rounding).
+     */
+    private static void roundEmbeddingsToInt8(Model m) {
+        for (HfTensor t : m.tensors().values()) {
+            var kind = t.parts().get(0).kind;
+            if (t.shape().length == 2 && (kind == bitnet.engine.model.Param.Kind.EMBEDDING
+                    || kind == bitnet.engine.model.Param.Kind.HEAD || kind == bitnet.engine.model.Param.Kind.POSITION)) {
+                int rows = t.storedRows(), cols = t.storedCols();
+                float[] w = m.getHf(t);
+                byte[] q = new byte[w.length];
+                float[] sc = new float[rows];
+                PackedModelFormat.quantizeInt8(w, rows, cols, q, sc);
+                for (int r = 0; r < rows; r++) {
+                    for (int j = 0; j < cols; j++) {
+                        w[r * cols + j] = q[r * cols + j] * sc[r];
+                    }
+                }
+                m.setHf(t, w);
+            }
+        }
     }
 
     private static double sparsity(Map<String, QuantResult> quant) {

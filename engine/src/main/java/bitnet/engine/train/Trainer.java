@@ -42,6 +42,12 @@ public final class Trainer {
     private int badEvals;
     private int restarts;
     private Snapshot good;
+    private java.util.function.IntConsumer listener = s -> { };
+
+    /** Called after each completed step (and its checkpoint, if one was due) with the step count. */
+    public void onStep(java.util.function.IntConsumer l) {
+        this.listener = l;
+    }
 
     public Trainer(Model m, FakeQuant fq, TrainConfig c, int[] trainIds, int[] evalIds, MetricsLog metrics, Path checkpointDir) {
         if (trainIds.length < c.seqLen() + 2) {
@@ -153,6 +159,7 @@ public final class Trainer {
             if (checkpointDir != null && c.checkpointEvery() > 0 && step % c.checkpointEvery() == 0 && step < c.steps()) {
                 Checkpoints.save(checkpointDir, m, opt, new Checkpoints.State(step, lrScale, bestEval, badEvals, restarts));
             }
+            listener.accept(step);
         }
         bar.finish(String.format(Locale.ROOT, "loss %.4f", lastLoss));
         double secs = (System.nanoTime() - t0) / 1e9;

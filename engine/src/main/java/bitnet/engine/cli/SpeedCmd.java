@@ -1,0 +1,81 @@
+package bitnet.engine.cli;
+
+import bitnet.engine.eval.Generator;
+import bitnet.engine.model.Model;
+import bitnet.engine.train.Grokfast;
+import bitnet.engine.train.Optimizer;
+import bitnet.engine.train.Qat;
+import bitnet.engine.train.TrainSteps;
+import java.lang.foreign.Arena;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Throughput of whole-model work (for bench/compare): a QAT training step (forward + backward +
+ * Grokfast + AdamW) and batch-1 generation, after warm-up steps so the JIT has compiled the
+ * kernels. Prints one JSON object.
+ */
+@Command(name = "speed", description = "Measure training and generation tokens/s on a model (JSON).")
+public final class SpeedCmd implements Callable<Integer> {
+    @Mixin
+    Common common;
+    @Mixin
+    ModelArgs model;
+    @Option(names = "--batch-size", defaultValue = "16")
+    int batch;
+    @Option(names = "--seq-len", defaultValue = "256")
+    int seqLen;
+    @Option(names = "--steps", defaultValue = "5", description = "timed training steps")
+    int steps;
+    @Option(names = "--warmup", defaultValue = "2", description = "untimed training steps first")
+    int warmup;
+    @Option(names = "--qat", defaultValue = "twn")
+    String qat;
+    @Option(names = "--gen-tokens", defaultValue = "128")
+    int genTokens;
+
+    @Override
+    public Integer call() {
+        Map<String, Object> o = new LinkedHashMap<>();
+        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+            int T = Math.min(seqLen, m.cfg.maxPositions());
+            int[] ids = new int[batch * T];
+            SplittableRandom r = new SplittableRandom(1);
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = r.nextInt(m.cfg.vocabSize());
+            }
+            var s = new Optimizer.Settings(1e-4f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.parse("ema:0.98:2.0"));
+            var fq = QuantSpecs.fakeQuant(qat);
+            TrainSteps.run(m, ids, batch, T, warmup, s, fq);
+            long t0 = System.nanoTime();
+            TrainSteps.run(m, ids, batch, T, steps, s, fq);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            o.put("backend", m.k.name());
+            o.put("train_batch", batch + "x" + T);
+            o.put("train_tokens_per_s", (double) steps * batch * T / secs);
+            o.put("train_step_s", secs / steps);
+            int[] prompt = {ids[0]};
+            Generator.generate(m, prompt, Math.min(16, genTokens), Generator.Sampling.GREEDY, null);
+            long g0 = System.nanoTime();
+            int[] out = Generator.generate(m, prompt, genTokens, Generator.Sampling.GREEDY, null);
+            double gs = (System.nanoTime() - g0) / 1e9;
+            o.put("generate_fp32_tokens_per_s", (out.length - 1) / gs);
+        }
+        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
+            int[] prompt = {1 % m.cfg.vocabSize()};
+            Generator.generate(m, prompt, Math.min(16, genTokens), Generator.Sampling.GREEDY, null);
+            long g0 = System.nanoTime();
+            int[] out = Generator.generate(m, prompt, genTokens, Generator.Sampling.GREEDY, null);
+            double gs = (System.nanoTime() - g0) / 1e9;
+            o.put("generate_tokens_per_s", (out.length - 1) / gs);
+            o.put("generate_weights", bitnet.engine.compress.PackedLoader.isCompressOutput(model.model) ? "packed ternary" : "as stored");
+        }
+        Outputs.printJson(o);
+        return 0;
+    }
+}
