@@ -98,7 +98,8 @@ final class Cli {
         }
         Result r = new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         if (r.code != 0 && !Boolean.getBoolean("cli.quiet")) {
-            oldErr.println("[cli] exit " + r.code + ": " + String.join(" ", args) + "\n" + r.err.lines().limit(6).reduce("", (a, b) -> a + "  " + b + "\n"));
+            oldErr.println("[cli] exit " + r.code + ": " + String.join(" ", args) + "\n" + r.err.lines().filter(l -> l.startsWith("bitnet:"))
+                    .reduce("", (a, b) -> a + "  " + b + "\n"));
         }
         return r;
     }
