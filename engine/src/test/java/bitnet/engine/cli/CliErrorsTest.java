@@ -74,6 +74,9 @@ class CliErrorsTest {
         Cli.run("train-steps", "--model", m, "--ids", "1,2", "--steps", "1", "--out", out, "--grokfast", "fast").usage();
         Cli.run("train-steps", "--model", m, "--ids", "1,2", "--steps", "1", "--out", out, "--qat", "octal").usage();
         Cli.run("generate", "--model", m, "--max-new", "3").usage(); // neither --prompt nor --ids
+        Cli.run("logits", "--model", m, "--ids", "1,2", "--out", out, "--device", "bogus").usage();
+        Cli.run("logits", "--model", m, "--ids", "1,2", "--out", out, "--threads", "-3").usage();
+        Cli.run("logits", "--model", m, "--ids", "1,2,300", "--out", out).usage(); // vocab is 300
         Cli.run("frobnicate").usage();
         Cli.run().usage();
         assertFalse(Files.exists(Path.of(out)));
@@ -224,6 +227,20 @@ class CliErrorsTest {
         Cli.run("tokenize", "--tokenizer", tmp.resolve("tok.json").toString(), "--text", "hi").badInput("tok.json");
         // hf-tiny has no tokenizer.json: text input names the file it needs
         Cli.run("generate", "--model", Cli.hfTiny("llama").toString(), "--prompt", "hi", "--max-new", "2").badInput("tokenizer.json");
+    }
+
+    @Test
+    void unusableTextFilesAreBadInput() throws IOException {
+        Path shortText = tmp.resolve("short.txt");
+        Files.writeString(shortText, "Hello there.");
+        Cli.run("ppl", "--model", Cli.demoModel().toString(), "--text", shortText.toString()).badInput("short.txt");
+        Path jl = tmp.resolve("broken.jsonl");
+        Files.writeString(jl, "\"fine\"\n{broken\n");
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", jl.toString()).badInput("broken.jsonl");
+        assertTrue(r.errorLine().contains("line 2"), r.errorLine());
+        assertEquals("", r.out(), "no partial output on stdout");
+        Files.writeString(jl, "\"fine\"\n42\n");
+        Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", jl.toString()).badInput("broken.jsonl");
     }
 
     static String[] concat(String[] a, String... b) {
