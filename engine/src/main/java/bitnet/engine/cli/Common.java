@@ -23,6 +23,13 @@ public class Common {
     /** The backend, chosen once per command and logged to stderr. */
     public Kernels kernels() {
         if (kernels == null) {
+            // a bad flag value is a usage error (exit 2), not bad input
+            if (device != null && !java.util.Set.of("auto", "cpu", "cuda", "scalar").contains(device)) {
+                throw new IllegalArgumentException("--device: unknown device '" + device + "' (auto, cpu, cuda)");
+            }
+            if (threads < 0) {
+                throw new IllegalArgumentException("--threads must be >= 0 (0 = all cores)");
+            }
             kernels = Backends.log(Backends.select(device, threads));
         }
         return kernels;

@@ -36,6 +36,11 @@ public final class PplCmd implements Callable<Integer> {
         try (Arena arena = Arena.ofShared(); Model m = ModelRunner.open(model, common, arena)) {
             Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
             int[] ids = tok.encode(s);
+            if (Perplexity.windowsFor(ids.length, seqLen, windows) == 0) {
+                // the text file is what is wrong: bad input (exit 3) naming it
+                throw new bitnet.io.BadInputException(text, "text has " + ids.length + " tokens, fewer than one window of "
+                        + (seqLen + 1) + " (--seq-len " + seqLen + ")");
+            }
             Perplexity.Result r = Perplexity.compute(m, ids, seqLen, windows, batch);
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("ppl", r.ppl());

@@ -47,7 +47,13 @@ public final class TokenizeCmd implements Callable<Integer> {
                 if (line.isEmpty()) {
                     continue;
                 }
-                var node = Outputs.JSON.readTree(line);
+                com.fasterxml.jackson.databind.JsonNode node;
+                try {
+                    node = Outputs.JSON.readTree(line);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    // a malformed line is bad input (exit 3 naming the file), not an internal failure
+                    throw new BadInputException(in.jsonl, "line " + n + " is not valid JSON: " + e.getOriginalMessage(), e);
+                }
                 if (node == null || !node.isTextual()) {
                     throw new BadInputException(in.jsonl, "line " + n + " is not a JSON string");
                 }
