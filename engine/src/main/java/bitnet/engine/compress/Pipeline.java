@@ -137,9 +137,22 @@ public final class Pipeline {
                 LOG.info(String.format(Locale.ROOT, "degradation %.1f%% > %.1f%%: fine-tuning %d steps of %dx%d tokens (lr %.1e, grokfast %s)",
                         100 * degQ, 100 * c.fine_tune_threshold, tc.steps(), tc.batchSize(), tc.seqLen(), tc.lr(), tc.grokfast()));
                 active.release();
+                Map<HfTensor, float[]> before = new LinkedHashMap<>();
+                for (HfTensor t : m.tensors().values()) {
+                    before.put(t, m.getHf(t));
+                }
                 Trainer tr = new Trainer(m, (name, w, r, cc) -> isTarget(targets, name) ? qz.quantize(name, w, r, cc).dequantize() : w,
                         tc, calibIds, evalIds, metrics, null);
                 ft = tr.run(false);
+                Perplexity.Result pTuned = ppl(m, evalIds, L, "after fine-tuning");
+                tr.qat().release();
+                if (pTuned.meanNll() > pQuant.meanNll()) {
+                    // never ship a model that fine-tuning made worse: keep the quantized starting point
+                    LOG.warning(String.format(Locale.ROOT, "fine-tuning made held-out perplexity worse (%.3f > %.3f): keeping the weights from before it",
+                            pTuned.ppl(), pQuant.ppl()));
+                    metrics.log("fine_tune_reverted", "ppl_after", pTuned.ppl(), "ppl_before", pQuant.ppl());
+                    before.forEach(m::setHf);
+                }
                 quant = quantizeAll(m, targets, qz);
             } else {
                 LOG.info(String.format(Locale.ROOT, "degradation %.1f%%: no fine-tuning (%s)", 100 * degQ,
