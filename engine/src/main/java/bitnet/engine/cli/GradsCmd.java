@@ -4,7 +4,6 @@ import bitnet.engine.model.HfTensor;
 import bitnet.engine.model.Model;
 import bitnet.io.TensorData;
 import java.lang.foreign.Arena;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,20 +20,15 @@ public final class GradsCmd implements Callable<Integer> {
     Common common;
     @Mixin
     ModelArgs model;
+    @Mixin
+    IdsOut io;
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--ids", required = true, description = "token ids: rows separated by ';', ids by ','")
-    String ids;
-    @Option(names = "--out", required = true, description = "output .safetensors file")
-    Path out;
-    @Option(names = "--overwrite", description = "replace an existing output")
-    boolean overwrite;
 
     @Override
     public Integer call() {
-        Ids x = Ids.parse(spec.commandLine(), ids);
-        Outputs.checkWritable(out, overwrite);
+        Ids x = io.prepare(spec.commandLine());
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), true);
             List<TensorData> res = new ArrayList<>();
@@ -42,9 +36,9 @@ public final class GradsCmd implements Callable<Integer> {
             for (HfTensor t : m.tensors().values()) {
                 res.add(TensorData.ofFloats("grad." + t.name(), m.gradHf(t), t.shape()));
             }
-            Outputs.writeSafetensors(out, res, Map.of());
+            Outputs.writeSafetensors(io.out, res, Map.of());
             if (common.json) {
-                Outputs.printJson(Map.of("out", out.toString(), "loss", l));
+                Outputs.printJson(Map.of("out", io.out.toString(), "loss", l));
             }
         }
         return 0;

@@ -3,7 +3,6 @@ package bitnet.engine.cli;
 import bitnet.engine.model.Model;
 import bitnet.io.TensorData;
 import java.lang.foreign.Arena;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,22 +19,17 @@ public final class LogitsCmd implements Callable<Integer> {
     Common common;
     @Mixin
     ModelArgs model;
+    @Mixin
+    IdsOut io;
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--ids", required = true, description = "token ids: rows separated by ';', ids by ','")
-    String ids;
-    @Option(names = "--out", required = true, description = "output .safetensors file")
-    Path out;
     @Option(names = "--loss", description = "also write the mean next-token cross-entropy")
     boolean loss;
-    @Option(names = "--overwrite", description = "replace an existing output")
-    boolean overwrite;
 
     @Override
     public Integer call() {
-        Ids x = Ids.parse(spec.commandLine(), ids);
-        Outputs.checkWritable(out, overwrite);
+        Ids x = io.prepare(spec.commandLine());
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
             int V = m.cfg.vocabSize();
             List<TensorData> res = new ArrayList<>();
@@ -46,9 +40,9 @@ public final class LogitsCmd implements Callable<Integer> {
             }
             m.k.download(m.forward(x.flat(), x.B(), x.T(), null), logits, logits.length);
             res.add(TensorData.ofFloats("logits", logits, x.B(), x.T(), V));
-            Outputs.writeSafetensors(out, res, Map.of());
+            Outputs.writeSafetensors(io.out, res, Map.of());
             if (common.json) {
-                Outputs.printJson(Map.of("out", out.toString(), "shape", new int[] {x.B(), x.T(), V}));
+                Outputs.printJson(Map.of("out", io.out.toString(), "shape", new int[] {x.B(), x.T(), V}));
             }
         }
         return 0;

@@ -8,7 +8,6 @@ import bitnet.engine.train.Optimizer;
 import bitnet.engine.train.TrainSteps;
 import bitnet.io.TensorData;
 import java.lang.foreign.Arena;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,15 +24,13 @@ public final class TrainStepsCmd implements Callable<Integer> {
     Common common;
     @Mixin
     ModelArgs model;
+    @Mixin
+    IdsOut io;
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--ids", required = true, description = "token ids: rows separated by ';', ids by ','")
-    String ids;
     @Option(names = "--steps", required = true, description = "number of optimizer steps")
     int steps;
-    @Option(names = "--out", required = true, description = "output .safetensors file")
-    Path out;
     @Option(names = "--lr", defaultValue = "1e-3")
     float lr;
     @Option(names = "--weight-decay", defaultValue = "0.01")
@@ -46,12 +43,9 @@ public final class TrainStepsCmd implements Callable<Integer> {
     String grokfast;
     @Option(names = "--qat", defaultValue = "off", description = "off | seed:TAU | absmean | twn")
     String qat;
-    @Option(names = "--overwrite", description = "replace an existing output")
-    boolean overwrite;
 
     @Override
     public Integer call() {
-        Ids x = Ids.parse(spec.commandLine(), ids);
         if (steps < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--steps must be >= 1");
         }
@@ -66,7 +60,7 @@ public final class TrainStepsCmd implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        Outputs.checkWritable(out, overwrite);
+        Ids x = io.prepare(spec.commandLine());
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             var s = new Optimizer.Settings(lr, weightDecay, betas[0], betas[1], eps, gf);
             float[] losses = TrainSteps.run(m, x.flat(), x.B(), x.T(), steps, s, fq);
@@ -75,9 +69,9 @@ public final class TrainStepsCmd implements Callable<Integer> {
             for (HfTensor t : m.tensors().values()) {
                 res.add(TensorData.ofFloats("param." + t.name(), m.getHf(t), t.shape()));
             }
-            Outputs.writeSafetensors(out, res, Map.of("grokfast", gf.toString(), "qat", qat));
+            Outputs.writeSafetensors(io.out, res, Map.of("grokfast", gf.toString(), "qat", qat));
             if (common.json) {
-                Outputs.printJson(Map.of("out", out.toString(), "loss", losses));
+                Outputs.printJson(Map.of("out", io.out.toString(), "loss", losses));
             }
         }
         return 0;

@@ -48,11 +48,7 @@ public final class Gpt2Model extends Model {
         }
 
         private Buf[] bufs(long n) {
-            Buf[] b = new Buf[L];
-            for (int l = 0; l < L; l++) {
-                b[l] = k.alloc(n);
-            }
-            return b;
+            return perLayer(L, n);
         }
 
         void close() {
@@ -218,13 +214,7 @@ public final class Gpt2Model extends Model {
 
     @Override
     public KvCache newCache(int maxLen) {
-        int m = Math.min(maxLen, maxT);
-        Buf[] ks = new Buf[L], vs = new Buf[L];
-        for (int l = 0; l < L; l++) {
-            ks[l] = k.alloc((long) m * C);
-            vs[l] = k.alloc((long) m * C);
-        }
-        return new KvCache(ks, vs, m);
+        return newCache(L, C, maxLen);
     }
 
     @Override

@@ -58,11 +58,7 @@ public final class LlamaModel extends Model {
         }
 
         private Buf[] bufs(long n) {
-            Buf[] b = new Buf[L];
-            for (int l = 0; l < L; l++) {
-                b[l] = k.alloc(n);
-            }
-            return b;
+            return perLayer(L, n);
         }
 
         void close() {
@@ -243,13 +239,7 @@ public final class LlamaModel extends Model {
 
     @Override
     public KvCache newCache(int maxLen) {
-        int m = Math.min(maxLen, maxT);
-        Buf[] ks = new Buf[L], vs = new Buf[L];
-        for (int l = 0; l < L; l++) {
-            ks[l] = k.alloc((long) m * KVD);
-            vs[l] = k.alloc((long) m * KVD);
-        }
-        return new KvCache(ks, vs, m);
+        return newCache(L, KVD, maxLen);
     }
 
     @Override

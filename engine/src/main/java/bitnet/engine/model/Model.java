@@ -168,6 +168,26 @@ public abstract class Model implements AutoCloseable {
     /** A KV cache for generation up to maxT positions (batch 1). */
     public abstract KvCache newCache(int maxT);
 
+    /** A cache of `layers` key and value buffers of (min(maxLen, maxPositions), kvDim) each. */
+    protected KvCache newCache(int layers, int kvDim, int maxLen) {
+        int m = Math.min(maxLen, cfg.maxPositions());
+        Buf[] ks = new Buf[layers], vs = new Buf[layers];
+        for (int l = 0; l < layers; l++) {
+            ks[l] = k.alloc((long) m * kvDim);
+            vs[l] = k.alloc((long) m * kvDim);
+        }
+        return new KvCache(ks, vs, m);
+    }
+
+    /** One buffer of n floats per layer. */
+    protected Buf[] perLayer(int layers, long n) {
+        Buf[] b = new Buf[layers];
+        for (int l = 0; l < layers; l++) {
+            b[l] = k.alloc(n);
+        }
+        return b;
+    }
+
     /**
      * Mean cross-entropy of predicting targets (B*T, -1 = ignore) from inputs (B*T); with grad,
      * also backward into the parameter gradients (accumulating).
