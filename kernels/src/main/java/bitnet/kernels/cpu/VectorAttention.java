@@ -21,6 +21,17 @@ final class VectorAttention {
     private VectorAttention() {
     }
 
+    /** Per-thread scratch that grows and is reused; callers overwrite what they read. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    private static float[] scratch(int slot, int n) {
+        float[][] s = SCRATCH.get();
+        if (s[slot].length < n) {
+            s[slot] = new float[n];
+        }
+        return s[slot];
+    }
+
     static int pad(int n) {
         return (n + L - 1) / L * L;
     }
@@ -119,8 +130,8 @@ final class VectorAttention {
         int np = pad(TK);
         par.forTasks(B * NH, bh -> {
             int b = bh / NH, h = bh % NH, kvh = h / g;
-            float[] kt = new float[HS * np]; // per-task scratch: K of this head transposed
-            float[] row = new float[np];
+            float[] kt = scratch(0, HS * np); // K of this head transposed
+            float[] row = scratch(1, np);
             int kvBase = (b * TK * NKV + kvh) * HS, kvStride = NKV * HS;
             transpose(kt, ka, kvBase, kvStride, TK, HS);
             for (int t = 0; t < T; t++) {
@@ -169,9 +180,9 @@ final class VectorAttention {
         int np = pad(T);
         par.forTasks(B * NKV, bk -> {
             int b = bk / NKV, kvh = bk % NKV;
-            float[] vt = new float[HS * np]; // per-task scratch: V transposed, dS of one head
-            float[] ds = new float[T * np];
-            float[] row = new float[np];
+            float[] vt = scratch(0, HS * np); // V transposed
+            float[] row = scratch(1, np);
+            float[] ds = scratch(2, T * np); // dS of one head
             int kvBase = (b * T * NKV + kvh) * HS, kvStride = NKV * HS, qStride = NH * HS;
             transpose(vt, va, kvBase, kvStride, T, HS);
             for (int h = kvh * g; h < (kvh + 1) * g; h++) {
