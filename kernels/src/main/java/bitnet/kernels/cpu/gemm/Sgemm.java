@@ -30,6 +30,7 @@ public final class Sgemm {
     static final int KC = 256;
     static final int MC = 192;
     static final int NC = 1024;
+    static final boolean DIRECT = !Boolean.getBoolean("bitnet.gemm.packA");
 
     private Sgemm() {
     }
@@ -110,14 +111,27 @@ public final class Sgemm {
                 for (int mb = m0; mb < m1; mb += MC) {
                     int mc = Math.min(MC, m1 - mb);
                     int ns = (mc + MR - 1) / MR;
-                    packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
+                    // Row-major A is read in place (6 rows stream through L1; packing cost ~10% when
+                    // N is small); only a short last strip, or a transposed A, is packed.
+                    boolean direct = DIRECT && !aTrans;
+                    if (!direct) {
+                        packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
+                    } else if (mc % MR != 0) {
+                        packA(ap, a, aOff, lda, false, mb + (ns - 1) * MR, mc - (ns - 1) * MR, k0, kc);
+                    }
                     for (int p = 0; p < np; p++) {
                         int n = nb + p * NR;
                         int cols = Math.min(NR, nc - p * NR);
                         for (int st = 0; st < ns; st++) {
                             int m = mb + st * MR;
-                            kernel(kc, ap, st * kc * MR, bp, p * kc * NR, c, m * ldc + n, ldc,
-                                    Math.min(MR, mc - st * MR), cols, first, bias, n);
+                            int rows = Math.min(MR, mc - st * MR);
+                            if (!direct) {
+                                kernel(kc, ap, st * kc * MR, 1, MR, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            } else if (rows == MR) {
+                                kernel(kc, a, aOff + m * lda + k0, lda, 1, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            } else {
+                                kernel(kc, ap, 0, 1, MR, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            }
                         }
                     }
                 }
@@ -160,31 +174,34 @@ public final class Sgemm {
         }
     }
 
-    /** The 6 x 2-vector micro-kernel: C tile (+)= strip · panel over kc. */
-    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc,
+    /**
+     * The 6 x 2-vector micro-kernel: C tile (+)= A strip · B panel over kc. A(i, k) is
+     * ap[ao + i*rs + k*ks]: (1, MR) for a packed strip, (lda, 1) for row-major A in place.
+     */
+    static void kernel(int kc, float[] ap, int ao, int rs, int ks, float[] bp, int bo, float[] c, int co, int ldc,
                        int rows, int cols, boolean first, float[] bias, int n) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR, ak = ao + k * MR;
+            int bk = bo + k * NR, ak = ao + k * ks;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
             FloatVector x = FloatVector.broadcast(S, ap[ak]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[ak + 1]);
+            x = FloatVector.broadcast(S, ap[ak + rs]);
             c10 = b0.fma(x, c10);
             c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[ak + 2]);
+            x = FloatVector.broadcast(S, ap[ak + 2 * rs]);
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[ak + 3]);
+            x = FloatVector.broadcast(S, ap[ak + 3 * rs]);
             c30 = b0.fma(x, c30);
             c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[ak + 4]);
+            x = FloatVector.broadcast(S, ap[ak + 4 * rs]);
             c40 = b0.fma(x, c40);
             c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[ak + 5]);
+            x = FloatVector.broadcast(S, ap[ak + 5 * rs]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
