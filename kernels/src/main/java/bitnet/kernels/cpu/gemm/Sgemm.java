@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * A blocked, packed, multi-threaded FP32 GEMM on the Vector API: C (M, N) = or += A (M, K) · B (K, N).
  * Goto/BLIS structure: K is cut in KC blocks; per task, B is packed in panels of NR = 2 vectors
- * of columns and A in strips of MR = 6 rows; a 6 x 2-vector broadcast-FMA micro-kernel keeps its
- * 12 accumulators in registers. A is always a float[] (activations), either row-major or
+ * of columns; A is read in place 6 rows at a time (a short last strip is packed); a 6 x 2-vector
+ * broadcast-FMA micro-kernel keeps its 12 accumulators in registers. A is always a float[] (activations), either row-major or
  * transposed; B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
  *
  * <p>Threads take whole (row range x column range) tasks, each packing its own B: no barrier
@@ -27,10 +27,12 @@ public final class Sgemm {
     public static final int MR = 6;
     /** Columns per micro-tile: two vectors. */
     public static final int NR = 2 * L;
-    static final int KC = 256;
-    static final int MC = 192;
-    static final int NC = 1024;
+    // block sizes; the properties exist for tuning runs only
+    static final int KC = Integer.getInteger("bitnet.gemm.kc", 256);
+    static final int MC = Integer.getInteger("bitnet.gemm.mc", 192) / MR * MR;
+    static final int NC = Integer.getInteger("bitnet.gemm.nc", 1024) / NR * NR;
     static final boolean DIRECT = !Boolean.getBoolean("bitnet.gemm.packA");
+    static final boolean DIRECT_T = !Boolean.getBoolean("bitnet.gemm.packAT");
 
     private Sgemm() {
     }
@@ -111,13 +113,15 @@ public final class Sgemm {
                 for (int mb = m0; mb < m1; mb += MC) {
                     int mc = Math.min(MC, m1 - mb);
                     int ns = (mc + MR - 1) / MR;
-                    // Row-major A is read in place (6 rows stream through L1; packing cost ~10% when
-                    // N is small); only a short last strip, or a transposed A, is packed.
-                    boolean direct = DIRECT && !aTrans;
+                    // A is read in place, row-major or transposed (measured by thread CPU time on the
+                    // demo shapes: 72 -> 88-90 GFLOP/s on one core, since packing A costs ~15% when N
+                    // is small); only a short last strip is packed. -Dbitnet.gemm.packA / packAT
+                    // restore packing for tuning runs.
+                    boolean direct = DIRECT && (!aTrans || DIRECT_T);
                     if (!direct) {
                         packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
                     } else if (mc % MR != 0) {
-                        packA(ap, a, aOff, lda, false, mb + (ns - 1) * MR, mc - (ns - 1) * MR, k0, kc);
+                        packA(ap, a, aOff, lda, aTrans, mb + (ns - 1) * MR, mc - (ns - 1) * MR, k0, kc);
                     }
                     for (int p = 0; p < np; p++) {
                         int n = nb + p * NR;
@@ -127,6 +131,8 @@ public final class Sgemm {
                             int rows = Math.min(MR, mc - st * MR);
                             if (!direct) {
                                 kernel(kc, ap, st * kc * MR, 1, MR, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            } else if (rows == MR && aTrans) {
+                                kernel(kc, a, aOff + k0 * lda + m, 1, lda, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
                             } else if (rows == MR) {
                                 kernel(kc, a, aOff + m * lda + k0, lda, 1, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
                             } else {
