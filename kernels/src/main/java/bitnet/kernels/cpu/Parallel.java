@@ -79,7 +79,13 @@ public final class Parallel implements AutoCloseable {
             for (Worker w : workers) {
                 LockSupport.unpark(w);
             }
-            drain(body, n);
+            try {
+                drain(body, n);
+            } catch (Throwable t) {
+                // workers may still be inside this loop: stop handing out tasks, wait for them
+                failure = t;
+                next.set(Integer.MAX_VALUE / 2);
+            }
             while (pending.get() > 0) {
                 LockSupport.park(this);
             }

@@ -4,20 +4,32 @@ import static bitnet.kernels.cpu.VectorMath.L;
 import static bitnet.kernels.cpu.VectorMath.S;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Causal attention for {@link VectorKernels}, the semantics of {@link ScalarKernels#attention}
  * (KV cache TK > T, GQA, sliding window, the probabilities cache) restructured for vectors:
  * K (and V in backward) is transposed per head into (HS, TK) scratch so a row of scores is
  * broadcast-FMAs over HS for L keys at a time (no horizontal reductions), and weighted sums of
- * rows (P·V, dS·K, Pᵀ·dO, dSᵀ·Q) keep up to 4 vectors of HS in registers. Softmax stays scalar
- * with Math.exp and a double sum, as in the reference. Threads take (b, h) forward and
+ * rows (P·V, dS·K, Pᵀ·dO, dSᵀ·Q) keep up to 4 vectors of HS in registers. The forward softmax uses
+ * VectorOperators.EXP in float lanes (the reference: Math.exp and a double sum), which
+ * dominated the time otherwise. Threads take (b, h) forward and
  * (b, KV head) backward, so each dk, dv row has one writer. Training keeps the (T, TK)
  * probabilities; without them (att == null) only one score row per head exists at a time.
  */
 final class VectorAttention {
     private VectorAttention() {
+    }
+
+    /** Per-thread scratch that grows and is reused; callers overwrite what they read. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    private static float[] scratch(int slot, int n) {
+        float[][] s = SCRATCH.get();
+        if (s[slot].length < n) {
+            s[slot] = new float[n];
+        }
+        return s[slot];
     }
 
     static int pad(int n) {
@@ -56,38 +68,59 @@ final class VectorAttention {
 
     /**
      * dst[doff .. doff+HS) (+)= Σ_{j in [lo, hi]} coef[cOff + j*cStride] * src[sBase + j*sStride ..],
-     * four vectors of HS at a time held in registers.
+     * up to four full vectors of HS at a time held in registers, then a scalar tail (no masks:
+     * masked loads were far slower here).
      */
     private static void accum(float[] dst, int doff, boolean add, float[] coef, int cOff, int cStride, int lo, int hi,
                               float[] src, int sBase, int sStride, int HS) {
-        for (int i0 = 0; i0 < HS; i0 += 4 * L) {
-            VectorMask<Float> m0 = S.indexInRange(i0, HS), m1 = S.indexInRange(i0 + L, HS);
-            VectorMask<Float> m2 = S.indexInRange(i0 + 2 * L, HS), m3 = S.indexInRange(i0 + 3 * L, HS);
+        int full = HS / L * L;
+        int i0 = 0;
+        for (; i0 + 2 * L <= full; ) {
+            int nv = Math.min(4, (full - i0) / L);
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             for (int j = lo; j <= hi; j++) {
                 float p = coef[cOff + j * cStride];
-                if (p == 0f) {
-                    continue;
-                }
                 FloatVector pv = FloatVector.broadcast(S, p);
                 int s = sBase + j * sStride + i0;
-                a0 = FloatVector.fromArray(S, src, s, m0).fma(pv, a0);
-                a1 = FloatVector.fromArray(S, src, s + L, m1).fma(pv, a1);
-                a2 = FloatVector.fromArray(S, src, s + 2 * L, m2).fma(pv, a2);
-                a3 = FloatVector.fromArray(S, src, s + 3 * L, m3).fma(pv, a3);
+                a0 = FloatVector.fromArray(S, src, s).fma(pv, a0);
+                a1 = FloatVector.fromArray(S, src, s + L).fma(pv, a1);
+                if (nv > 2) {
+                    a2 = FloatVector.fromArray(S, src, s + 2 * L).fma(pv, a2);
+                    if (nv > 3) {
+                        a3 = FloatVector.fromArray(S, src, s + 3 * L).fma(pv, a3);
+                    }
+                }
             }
             int d = doff + i0;
-            if (add) {
-                a0 = a0.add(FloatVector.fromArray(S, dst, d, m0));
-                a1 = a1.add(FloatVector.fromArray(S, dst, d + L, m1));
-                a2 = a2.add(FloatVector.fromArray(S, dst, d + 2 * L, m2));
-                a3 = a3.add(FloatVector.fromArray(S, dst, d + 3 * L, m3));
+            store(dst, d, a0, add);
+            store(dst, d + L, a1, add);
+            if (nv > 2) {
+                store(dst, d + 2 * L, a2, add);
+                if (nv > 3) {
+                    store(dst, d + 3 * L, a3, add);
+                }
             }
-            a0.intoArray(dst, d, m0);
-            a1.intoArray(dst, d + L, m1);
-            a2.intoArray(dst, d + 2 * L, m2);
-            a3.intoArray(dst, d + 3 * L, m3);
+            i0 += nv * L;
         }
+        if (i0 < full) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int j = lo; j <= hi; j++) {
+                a0 = FloatVector.fromArray(S, src, sBase + j * sStride + i0).fma(FloatVector.broadcast(S, coef[cOff + j * cStride]), a0);
+            }
+            store(dst, doff + i0, a0, add);
+            i0 = full;
+        }
+        for (int i = i0; i < HS; i++) {
+            float acc = 0f;
+            for (int j = lo; j <= hi; j++) {
+                acc += coef[cOff + j * cStride] * src[sBase + j * sStride + i];
+            }
+            dst[doff + i] = add ? dst[doff + i] + acc : acc;
+        }
+    }
+
+    private static void store(float[] dst, int d, FloatVector v, boolean add) {
+        (add ? v.add(FloatVector.fromArray(S, dst, d)) : v).intoArray(dst, d);
     }
 
     static void forward(Parallel par, float[] o, float[] p, float[] qa, float[] ka, float[] va,
@@ -97,8 +130,8 @@ final class VectorAttention {
         int np = pad(TK);
         par.forTasks(B * NH, bh -> {
             int b = bh / NH, h = bh % NH, kvh = h / g;
-            float[] kt = new float[HS * np]; // per-task scratch: K of this head transposed
-            float[] row = new float[np];
+            float[] kt = scratch(0, HS * np); // K of this head transposed
+            float[] row = scratch(1, np);
             int kvBase = (b * TK * NKV + kvh) * HS, kvStride = NKV * HS;
             transpose(kt, ka, kvBase, kvStride, TK, HS);
             for (int t = 0; t < T; t++) {
@@ -106,21 +139,28 @@ final class VectorAttention {
                 int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
                 int qoff = ((b * T + t) * NH + h) * HS;
                 scores(row, qa, qoff, kt, np, HS, lo, qpos);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = lo; j <= qpos; j++) {
-                    float s = row[j] * scale;
-                    row[j] = s;
-                    max = Math.max(max, s);
+                // whole vector blocks around [lo, qpos]; keys outside get -inf, so exp makes them 0
+                int j0 = lo / L * L, j1 = pad(qpos + 1);
+                java.util.Arrays.fill(row, j0, lo, Float.NEGATIVE_INFINITY);
+                java.util.Arrays.fill(row, qpos + 1, j1, Float.NEGATIVE_INFINITY);
+                FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+                for (int j = j0; j < j1; j += L) {
+                    FloatVector sv = FloatVector.fromArray(S, row, j).mul(scale);
+                    sv.intoArray(row, j);
+                    mx = mx.max(sv);
                 }
-                double sum = 0;
-                for (int j = lo; j <= qpos; j++) {
-                    float e = (float) Math.exp(row[j] - max);
-                    row[j] = e;
-                    sum += e;
+                float max = mx.reduceLanes(VectorOperators.MAX);
+                // exp in float lanes (VectorOperators.EXP, within an ulp or two of (float) Math.exp),
+                // summed per row in float lanes, then in double
+                FloatVector sum = FloatVector.zero(S);
+                for (int j = j0; j < j1; j += L) {
+                    FloatVector e = FloatVector.fromArray(S, row, j).sub(max).lanewise(VectorOperators.EXP);
+                    e.intoArray(row, j);
+                    sum = sum.add(e);
                 }
-                float inv = (float) (1.0 / sum);
-                for (int j = lo; j <= qpos; j++) {
-                    row[j] *= inv;
+                float inv = (float) (1.0 / (double) sum.reduceLanes(VectorOperators.ADD));
+                for (int j = j0; j < j1; j += L) {
+                    FloatVector.fromArray(S, row, j).mul(inv).intoArray(row, j);
                 }
                 if (p != null) {
                     int prow = ((b * NH + h) * T + t) * TK;
@@ -140,9 +180,9 @@ final class VectorAttention {
         int np = pad(T);
         par.forTasks(B * NKV, bk -> {
             int b = bk / NKV, kvh = bk % NKV;
-            float[] vt = new float[HS * np]; // per-task scratch: V transposed, dS of one head
-            float[] ds = new float[T * np];
-            float[] row = new float[np];
+            float[] vt = scratch(0, HS * np); // V transposed
+            float[] row = scratch(1, np);
+            float[] ds = scratch(2, T * np); // dS of one head
             int kvBase = (b * T * NKV + kvh) * HS, kvStride = NKV * HS, qStride = NH * HS;
             transpose(vt, va, kvBase, kvStride, T, HS);
             for (int h = kvh * g; h < (kvh + 1) * g; h++) {

@@ -356,4 +356,12 @@ class VectorKernelsTest {
         assertArrayEquals(a(dpR), a(dpV));
         assertTrue(VK.name().equals("vector"));
     }
+
+    @Test
+    void backendsPickThisClassForCpu() {
+        try (var k = bitnet.kernels.Backends.select("cpu", 2).kernels()) {
+            assertEquals("vector", k.name());
+            assertEquals(2, ((VectorKernels) k).threads());
+        }
+    }
 }

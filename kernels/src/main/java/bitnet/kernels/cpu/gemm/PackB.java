@@ -5,6 +5,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Where the right-hand operand B (K, N) of {@link Sgemm} comes from, and how to copy one block of
@@ -110,7 +115,14 @@ public abstract class PackB {
         switch (dtype) {
             case F32 -> MemorySegment.copy(seg, LE_F32, src * 4, dst, d, n);
             case BF16 -> {
-                for (int i = 0; i < n; i++) {
+                // widen 16 shorts to ints and shift: BF16 is the top half of an FP32
+                int i = 0;
+                for (int bound = BF16_IN.loopBound(n); i < bound; i += BF16_IN.length()) {
+                    ((IntVector) ShortVector.fromMemorySegment(BF16_IN, seg, (src + i) * 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, BF16_OUT, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, d + i);
+                }
+                for (; i < n; i++) {
                     dst[d + i] = Float.intBitsToFloat(seg.get(LE_I16, (src + i) * 2) << 16);
                 }
             }
@@ -122,4 +134,8 @@ public abstract class PackB {
             default -> throw new IllegalArgumentException("stored weight dtype " + dtype);
         }
     }
+
+    private static final VectorSpecies<Integer> BF16_OUT = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> BF16_IN = VectorSpecies.of(short.class,
+            VectorShape.forBitSize(BF16_OUT.vectorBitSize() / 2));
 }

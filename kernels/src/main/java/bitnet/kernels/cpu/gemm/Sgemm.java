@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * A blocked, packed, multi-threaded FP32 GEMM on the Vector API: C (M, N) = or += A (M, K) · B (K, N).
  * Goto/BLIS structure: K is cut in KC blocks; per task, B is packed in panels of NR = 2 vectors
- * of columns and A in strips of MR = 6 rows; a 6 x 2-vector broadcast-FMA micro-kernel keeps its
- * 12 accumulators in registers. A is always a float[] (activations), either row-major or
+ * of columns; A is read in place 6 rows at a time (a short last strip is packed); a 6 x 2-vector
+ * broadcast-FMA micro-kernel keeps its 12 accumulators in registers. A is always a float[] (activations), either row-major or
  * transposed; B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
  *
  * <p>Threads take whole (row range x column range) tasks, each packing its own B: no barrier
@@ -27,9 +27,12 @@ public final class Sgemm {
     public static final int MR = 6;
     /** Columns per micro-tile: two vectors. */
     public static final int NR = 2 * L;
-    static final int KC = 256;
-    static final int MC = 192;
-    static final int NC = 1024;
+    // block sizes; the properties exist for tuning runs only
+    static final int KC = Integer.getInteger("bitnet.gemm.kc", 256);
+    static final int MC = Integer.getInteger("bitnet.gemm.mc", 192) / MR * MR;
+    static final int NC = Integer.getInteger("bitnet.gemm.nc", 1024) / NR * NR;
+    static final boolean DIRECT = !Boolean.getBoolean("bitnet.gemm.packA");
+    static final boolean DIRECT_T = !Boolean.getBoolean("bitnet.gemm.packAT");
 
     private Sgemm() {
     }
@@ -110,14 +113,31 @@ public final class Sgemm {
                 for (int mb = m0; mb < m1; mb += MC) {
                     int mc = Math.min(MC, m1 - mb);
                     int ns = (mc + MR - 1) / MR;
-                    packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
+                    // A is read in place, row-major or transposed (measured by thread CPU time on the
+                    // demo shapes: 72 -> 88-90 GFLOP/s on one core, since packing A costs ~15% when N
+                    // is small); only a short last strip is packed. -Dbitnet.gemm.packA / packAT
+                    // restore packing for tuning runs.
+                    boolean direct = DIRECT && (!aTrans || DIRECT_T);
+                    if (!direct) {
+                        packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
+                    } else if (mc % MR != 0) {
+                        packA(ap, a, aOff, lda, aTrans, mb + (ns - 1) * MR, mc - (ns - 1) * MR, k0, kc);
+                    }
                     for (int p = 0; p < np; p++) {
                         int n = nb + p * NR;
                         int cols = Math.min(NR, nc - p * NR);
                         for (int st = 0; st < ns; st++) {
                             int m = mb + st * MR;
-                            kernel(kc, ap, st * kc * MR, bp, p * kc * NR, c, m * ldc + n, ldc,
-                                    Math.min(MR, mc - st * MR), cols, first, bias, n);
+                            int rows = Math.min(MR, mc - st * MR);
+                            if (!direct) {
+                                kernel(kc, ap, st * kc * MR, 1, MR, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            } else if (rows == MR && aTrans) {
+                                kernel(kc, a, aOff + k0 * lda + m, 1, lda, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            } else if (rows == MR) {
+                                kernel(kc, a, aOff + m * lda + k0, lda, 1, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            } else {
+                                kernel(kc, ap, 0, 1, MR, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                            }
                         }
                     }
                 }
@@ -160,31 +180,34 @@ public final class Sgemm {
         }
     }
 
-    /** The 6 x 2-vector micro-kernel: C tile (+)= strip · panel over kc. */
-    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc,
+    /**
+     * The 6 x 2-vector micro-kernel: C tile (+)= A strip · B panel over kc. A(i, k) is
+     * ap[ao + i*rs + k*ks]: (1, MR) for a packed strip, (lda, 1) for row-major A in place.
+     */
+    static void kernel(int kc, float[] ap, int ao, int rs, int ks, float[] bp, int bo, float[] c, int co, int ldc,
                        int rows, int cols, boolean first, float[] bias, int n) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR, ak = ao + k * MR;
+            int bk = bo + k * NR, ak = ao + k * ks;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
             FloatVector x = FloatVector.broadcast(S, ap[ak]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[ak + 1]);
+            x = FloatVector.broadcast(S, ap[ak + rs]);
             c10 = b0.fma(x, c10);
             c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[ak + 2]);
+            x = FloatVector.broadcast(S, ap[ak + 2 * rs]);
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[ak + 3]);
+            x = FloatVector.broadcast(S, ap[ak + 3 * rs]);
             c30 = b0.fma(x, c30);
             c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[ak + 4]);
+            x = FloatVector.broadcast(S, ap[ak + 4 * rs]);
             c40 = b0.fma(x, c40);
             c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[ak + 5]);
+            x = FloatVector.broadcast(S, ap[ak + 5 * rs]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
