@@ -8,11 +8,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LAYERS=${1:-28}
-for d in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25*; do [ -x "$d/bin/javac" ] && export JAVA_HOME="$d" && break; done
+if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"2[5-9]'; then
+  for d in /usr/lib/jvm/temurin-25* /usr/lib/jvm/*25*; do [ -x "$d/bin/javac" ] && export JAVA_HOME="$d" && break; done
+fi
 WORK=${WORK:-$(mktemp -d /tmp/bitnet-stream.XXXXXX)}
 cd "$ROOT"
 mvn -o -q -B test-compile -pl io,kernels,engine -am >&2
-mvn -o -q -B dependency:build-classpath -pl engine -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
+mvn -o -q -B dependency:build-classpath -pl engine -am -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
 CP="engine/target/test-classes:engine/target/classes:kernels/target/classes:io/target/classes:$(cat "$WORK/cp.txt")"
 JAVA=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC)
 df -h "$WORK" | tail -1 >&2
