@@ -75,7 +75,15 @@ public final class PackedModel {
     }
 
     static PackedModel open(Path path, Arena arena) {
-        SafetensorsFile f = SafetensorsFile.open(path, arena);
+        return of(path, SafetensorsFile.open(path, arena));
+    }
+
+    /** Validates an in-memory packed file image (tests and fuzzing; path names it in messages). */
+    public static PackedModel parse(Path path, MemorySegment image) {
+        return of(path, SafetensorsFile.parse(path, image));
+    }
+
+    private static PackedModel of(Path path, SafetensorsFile f) {
         Map<String, String> meta = f.metadata();
         if (!PackedModelFormat.FORMAT.equals(meta.get("format"))) {
             throw new BadInputException(path, "not a packed ternary model: metadata 'format' is "

@@ -5,7 +5,6 @@ import bitnet.io.Checkpoint;
 import bitnet.io.ModelConfig;
 import bitnet.io.SafetensorsFile;
 import bitnet.io.packed.PackedModel;
-import bitnet.io.packed.PackedModelFormat;
 import bitnet.io.tokenizer.Tokenizer;
 import bitnet.io.torch.TorchCheckpoint;
 import bitnet.io.torch.ZipArchive;
@@ -103,13 +102,9 @@ public final class FuzzTargets {
     /** A packed ternary model file (safetensors plus its metadata 'tensors' JSON and code checks). */
     public static void packed(byte[] data) {
         guarded(data, () -> {
-            Path f = scratch().resolve(PackedModelFormat.FILE_NAME);
-            Files.write(f, data);
-            try (Arena arena = Arena.ofConfined()) {
-                PackedModel m = PackedModelFormat.open(f, arena);
-                for (String n : m.names()) {
-                    m.dequantize(n);
-                }
+            PackedModel m = PackedModel.parse(NAME, MemorySegment.ofArray(data));
+            for (String n : m.names()) {
+                m.dequantize(n);
             }
         });
     }
