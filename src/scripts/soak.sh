@@ -7,7 +7,10 @@
 #     to an uninterrupted run's.
 # Usage: src/scripts/soak.sh [COMPRESS_KILLS=20] [FINETUNE_KILLS=5]
 # Env: MODEL (default /work/shared/models/demo/model), DATA (text; default the demo heldout.txt),
-#      WORK (scratch dir; default a mktemp dir, deleted at the end), FT_STEPS (default 40).
+#      WORK (scratch dir; default a mktemp dir, deleted at the end), FT_STEPS (default 12),
+#      FT_DEVICE (default scalar: the vector backend is not run-to-run deterministic (found
+#      2026-11-26: two identical uninterrupted runs differ at step 1 by ~1e-10 in the loss, even
+#      with --threads 1), so bit-identity can only be asked of the scalar reference).
 # It expects engine/target/bitnet.jar to be built (mvn -q package -DskipTests -pl io,kernels,engine -am)
 # and never rebuilds (BITNET_NO_BUILD=1), so that a kill cannot land in a build.
 set -uo pipefail
@@ -18,14 +21,15 @@ NC=${1:-20}
 NF=${2:-5}
 MODEL=${MODEL:-/work/shared/models/demo/model}
 DATA=${DATA:-/work/shared/models/demo/heldout.txt}
-FT_STEPS=${FT_STEPS:-40}
+FT_STEPS=${FT_STEPS:-12}
+FT_DEVICE=${FT_DEVICE:-scalar}
 WORK=${WORK:-$(mktemp -d /tmp/bitnet-soak.XXXXXX)}
 mkdir -p "$WORK"
 [ -f "$ROOT/engine/target/bitnet.jar" ] || { echo "soak: build engine/target/bitnet.jar first" >&2; exit 1; }
 
 COMPRESS=(compress --model "$MODEL" --calibration-data "$DATA" --fine-tune-steps 5 --eval-windows 4 --threads 2)
-FINETUNE=(finetune --model "$MODEL" --data "$DATA" --steps "$FT_STEPS" --batch-size 4 --seq-len 128 --checkpoint-every 5
-          --eval-every 20 --eval-windows 2 --warmup 5 --threads 2)
+FINETUNE=(finetune --model "$MODEL" --data "$DATA" --steps "$FT_STEPS" --batch-size 2 --seq-len 64 --checkpoint-every 3
+          --eval-every 100 --eval-windows 1 --warmup 2 --device "$FT_DEVICE")
 fail=0
 log() { echo "soak: $*" >&2; }
 
@@ -37,8 +41,8 @@ run_and_kill() {
   local pid=$!
   local ms=$(( RANDOM * 32768 + RANDOM ))
   ms=$(( ms % maxms ))
-  local waited=0
-  while [ $waited -lt $ms ] && kill -0 $pid 2>/dev/null; do sleep 0.1; waited=$((waited + 100)); done
+  local t0=$(date +%s%N)
+  while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt $ms ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
   if kill -0 $pid 2>/dev/null; then
     kill -9 -- -$pid 2>/dev/null
     wait $pid 2>/dev/null
