@@ -105,4 +105,20 @@ class HostileFilesTest {
         Files.writeString(hugeId, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":2147483647},\"merges\":[]}}");
         failsFast(() -> Tokenizer.load(hugeId), "vocab id 2147483647 exceeds the limit");
     }
+
+    @Test
+    void packedFileWithAnEmptyMatrixOfHugeRowCount() {
+        // Found while fuzzing: a ternary entry of shape (2^31-1, 0) needs no data bytes, and decoding
+        // it looped over 2^31 empty rows (about 1 s per call); such an entry is now refused on open.
+        String tensors = "{\"w\":{\"kind\":\"ternary\",\"shape\":[2147483647,0],\"dtype\":\"F32\",\"scale\":\"per_tensor\"}}";
+        String h = "{\"__metadata__\":{\"format\":\"bitnet-ternary\",\"format_version\":\"1\",\"packing\":\"2bit\",\"tensors\":"
+                + com.fasterxml.jackson.databind.node.TextNode.valueOf(tensors) + "},"
+                + "\"w.ternary\":{\"dtype\":\"U8\",\"shape\":[2147483647,0],\"data_offsets\":[0,0]},"
+                + "\"w.scale\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        byte[] hb = h.getBytes(StandardCharsets.US_ASCII);
+        ByteBuffer b = ByteBuffer.allocate(8 + hb.length + 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(hb.length).put(hb).putFloat(1f);
+        failsFast(() -> bitnet.io.packed.PackedModel.parse(Path.of("empty-matrix"), java.lang.foreign.MemorySegment.ofArray(b.array())),
+                "must be 2-D and non-empty");
+    }
 }

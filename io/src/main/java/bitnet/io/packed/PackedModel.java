@@ -157,8 +157,9 @@ public final class PackedModel {
         }
         boolean perRow = false;
         if (kind != Kind.PLAIN) {
-            if (shape.length != 2) {
-                throw new BadInputException(path, where + kind.id() + " tensors must be 2-D, shape is " + sh);
+            if (shape.length != 2 || shape[0] == 0 || shape[1] == 0) {
+                // An empty quantized matrix never occurs; (2^31-1, 0) would cost seconds of empty loops.
+                throw new BadInputException(path, where + kind.id() + " tensors must be 2-D and non-empty, shape is " + sh);
             }
             String scale = v.path("scale").asText("");
             if (!scale.equals("per_row") && !scale.equals("per_tensor")) {
