@@ -12,6 +12,7 @@ if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"
   for d in /usr/lib/jvm/temurin-25* /usr/lib/jvm/*25*; do [ -x "$d/bin/javac" ] && export JAVA_HOME="$d" && break; done
 fi
 WORK=${WORK:-$(mktemp -d /tmp/bitnet-stream.XXXXXX)}
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
 mvn -o -q -B test-compile -pl io,kernels,engine -am >&2
 mvn -o -q -B dependency:build-classpath -pl engine -am -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
@@ -33,4 +34,3 @@ print(f"model {m['bytes_read']/1e9:.2f} GB read, {m['parameters']:,} parameters,
 print(f"peak RSS {rss/1024:.0f} MB (-Xmx512m), wall {wall}, streaming total {r['timings_s']['total']:.1f} s, "
       f"{m['read_gb_per_s']:.3f} GB/s of input, compression ratio {m['compression_ratio']:.2f}")
 PY
-[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
