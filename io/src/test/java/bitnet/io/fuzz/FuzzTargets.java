@@ -169,16 +169,28 @@ public final class FuzzTargets {
         return new String(data, from, data.length - from, StandardCharsets.UTF_8);
     }
 
-    /** Encoding must stay linear: a generous bound of 50 µs per char plus 200 ms for JIT and GC. */
+    /**
+     * Encoding must stay linear: a generous bound of 50 µs per char plus 200 ms. A slow first call
+     * is timed again (cold JIT of instrumented code on a loaded machine once made 4,050 chars take
+     * 540 ms, then 8 ms); only an input slow twice is a finding.
+     */
     static void encodeChecked(Tokenizer t, String s) {
+        long limit = 200_000_000L + 50_000L * s.length();
+        long ns = timedEncode(t, s);
+        if (ns > limit) {
+            ns = timedEncode(t, s);
+        }
+        if (ns > limit) {
+            throw new IllegalStateException("encoding " + s.length() + " chars took " + ns / 1_000_000 + " ms");
+        }
+    }
+
+    private static long timedEncode(Tokenizer t, String s) {
         long t0 = System.nanoTime();
         int[] ids = t.encode(s, true);
         long ns = System.nanoTime() - t0;
         t.decode(ids);
         t.decode(ids, true);
-        long limit = 200_000_000L + 50_000L * s.length();
-        if (ns > limit) {
-            throw new IllegalStateException("encoding " + s.length() + " chars took " + ns / 1_000_000 + " ms");
-        }
+        return ns;
     }
 }
