@@ -75,7 +75,15 @@ public final class PackedModel {
     }
 
     static PackedModel open(Path path, Arena arena) {
-        SafetensorsFile f = SafetensorsFile.open(path, arena);
+        return of(path, SafetensorsFile.open(path, arena));
+    }
+
+    /** Validates an in-memory packed file image (tests and fuzzing; path names it in messages). */
+    public static PackedModel parse(Path path, MemorySegment image) {
+        return of(path, SafetensorsFile.parse(path, image));
+    }
+
+    private static PackedModel of(Path path, SafetensorsFile f) {
         Map<String, String> meta = f.metadata();
         if (!PackedModelFormat.FORMAT.equals(meta.get("format"))) {
             throw new BadInputException(path, "not a packed ternary model: metadata 'format' is "
@@ -149,8 +157,9 @@ public final class PackedModel {
         }
         boolean perRow = false;
         if (kind != Kind.PLAIN) {
-            if (shape.length != 2) {
-                throw new BadInputException(path, where + kind.id() + " tensors must be 2-D, shape is " + sh);
+            if (shape.length != 2 || shape[0] == 0 || shape[1] == 0) {
+                // An empty quantized matrix never occurs; (2^31-1, 0) would cost seconds of empty loops.
+                throw new BadInputException(path, where + kind.id() + " tensors must be 2-D and non-empty, shape is " + sh);
             }
             String scale = v.path("scale").asText("");
             if (!scale.equals("per_row") && !scale.equals("per_tensor")) {

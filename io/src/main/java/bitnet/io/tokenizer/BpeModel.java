@@ -21,6 +21,14 @@ import java.util.concurrent.ConcurrentHashMap;
 final class BpeModel {
     private static final int CACHE_WORD_MAX = 256;
     private static final int CACHE_ENTRIES_MAX = 20_000;
+    /**
+     * Longest token accepted. Real vocabularies stay under a few hundred chars; the bound keeps a
+     * hostile file from holding a 10 MB token, and keeps added-token matching (a trie walk of at
+     * most this many chars per position) linear in the text.
+     */
+    static final int MAX_TOKEN_CHARS = 1024;
+    /** Largest token id accepted: ids index dense arrays, so a tiny file must not claim id 2^31. */
+    static final int MAX_ID = (1 << 24) - 1;
 
     final Map<String, Integer> vocab;
     final String[] idToToken; // index = id; null for gaps
@@ -46,6 +54,13 @@ final class BpeModel {
                 throw new BadInputException(file, "BPE vocab id of '" + e.getKey() + "' is not a non-negative int");
             }
             int id = e.getValue().asInt();
+            if (id > MAX_ID) {
+                throw new BadInputException(file, "BPE vocab id " + id + " exceeds the limit of " + MAX_ID);
+            }
+            if (e.getKey().length() > MAX_TOKEN_CHARS) {
+                throw new BadInputException(file, "BPE vocab token of " + e.getKey().length() + " chars exceeds the limit of "
+                        + MAX_TOKEN_CHARS);
+            }
             vocab.put(e.getKey(), id);
             maxId = Math.max(maxId, id);
         }
@@ -81,6 +96,9 @@ final class BpeModel {
         }
 
         JsonNode mj = m.get("merges");
+        if (mj != null && !mj.isNull() && !mj.isArray()) {
+            throw new BadInputException(file, "BPE merges is not an array");
+        }
         int nm = mj == null || mj.isNull() ? 0 : mj.size();
         merges = new LongLongMap(Math.max(16, nm * 2));
         for (int r = 0; r < nm; r++) {

@@ -58,7 +58,12 @@ public final class Tokenizer {
         List<AddedToken> raw = new ArrayList<>(), norm = new ArrayList<>();
         for (JsonNode a : root.path("added_tokens")) {
             if (!a.path("id").canConvertToInt() || !a.path("content").isTextual()) {
-                throw new BadInputException(file, "added token without int id and string content: " + a);
+                throw new BadInputException(file, "added token without int id and string content: " + abbreviate(a.toString()));
+            }
+            if (a.get("id").asInt() < 0 || a.get("id").asInt() > BpeModel.MAX_ID
+                    || a.get("content").asText().length() > BpeModel.MAX_TOKEN_CHARS) {
+                throw new BadInputException(file, "added token id " + a.get("id").asInt() + " is out of range (0.."
+                        + BpeModel.MAX_ID + ") or its content is longer than " + BpeModel.MAX_TOKEN_CHARS + " chars");
             }
             AddedToken t = new AddedToken(a.get("id").asInt(), a.get("content").asText(),
                     a.path("single_word").asBoolean(false), a.path("lstrip").asBoolean(false),
@@ -93,6 +98,10 @@ public final class Tokenizer {
         if (root == null || !root.isObject()) throw new BadInputException(f, "tokenizer JSON is not an object");
         if (!root.has("model")) throw new BadInputException(f, "tokenizer JSON has no 'model'");
         return new Tokenizer(f, root);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "...";
     }
 
     private static String firstLine(String msg) {
