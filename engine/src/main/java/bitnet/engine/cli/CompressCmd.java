@@ -58,6 +58,8 @@ public final class CompressCmd implements Callable<Integer> {
     String device;
     @Option(names = "--threads", description = "CPU threads (0 = all cores)")
     Integer threads;
+    @Option(names = "--streaming", description = "auto (default) | on | off: tensor-by-tensor compression without fine-tuning")
+    String streaming;
     @Option(names = "--json", description = "print the results object as JSON on stdout")
     boolean json;
     @Option(names = "--debug", description = "show stack traces")
@@ -116,6 +118,9 @@ public final class CompressCmd implements Callable<Integer> {
             if (seed != null) {
                 c.set("seed", f.numberNode(seed));
             }
+            if (streaming != null) {
+                c.set("streaming", f.textNode(streaming));
+            }
             if (device != null) {
                 c.set("device", f.textNode(device));
             }
@@ -139,7 +144,8 @@ public final class CompressCmd implements Callable<Integer> {
         common.threads = c.threads;
         Map<String, Object> results;
         try {
-            results = new Pipeline(c, common.kernels(), overwrite).run();
+            results = Pipeline.streams(c) ? bitnet.engine.compress.StreamingCompressor.run(c, common.kernels(), overwrite)
+                    : new Pipeline(c, common.kernels(), overwrite).run();
         } catch (BadInputException e) {
             if (json) {
                 Map<String, Object> r = new LinkedHashMap<>();
@@ -154,9 +160,10 @@ public final class CompressCmd implements Callable<Integer> {
         } else {
             @SuppressWarnings("unchecked")
             Map<String, Object> m = (Map<String, Object>) results.get("metrics");
-            System.err.printf(Locale.ROOT, "compress: %.2fx smaller than FP32, sparsity %.1f%%, perplexity %.2f -> %.2f (quantized) -> %.2f (final)%n",
-                    m.get("compression_ratio"), 100 * (double) m.get("sparsity_ratio"), m.get("ppl_original"), m.get("ppl_quantized"),
-                    m.get("ppl_final"));
+            System.err.printf(Locale.ROOT, "compress: %.2fx smaller than FP32, sparsity %.1f%%%s%n",
+                    m.get("compression_ratio"), 100 * (double) m.get("sparsity_ratio"), m.get("ppl_original") == null ? " (streaming: no perplexity measured)"
+                            : String.format(Locale.ROOT, ", perplexity %.2f -> %.2f (quantized) -> %.2f (final)", m.get("ppl_original"),
+                            m.get("ppl_quantized"), m.get("ppl_final")));
             @SuppressWarnings("unchecked")
             Map<String, Object> paths = (Map<String, Object>) results.get("output_paths");
             System.err.println("compress: wrote " + paths.get("output_dir"));

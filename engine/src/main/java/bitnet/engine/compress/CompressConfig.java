@@ -68,6 +68,12 @@ public final class CompressConfig {
     public boolean write_metrics = true;
     public boolean write_report = true;
     public boolean allow_nonfinite = false;
+    /**
+     * auto | on | off. Streaming (fine-tuning off only) reads, quantizes and writes tensor by
+     * tensor with memory independent of the model's size, but measures no perplexity. auto streams
+     * when fine-tuning is off and the weights exceed a quarter of the heap.
+     */
+    public String streaming = "auto";
 
     /** Keys the user set (file or flags): size adaptation leaves them alone. */
     public final transient Set<String> explicit = new LinkedHashSet<>();
@@ -216,6 +222,12 @@ public final class CompressConfig {
     public void validate() {
         if (!List.of("fp16", "int8").contains(embedding_precision)) {
             throw new IllegalArgumentException("embedding_precision must be fp16 or int8, not '" + embedding_precision + "'");
+        }
+        if (!List.of("auto", "on", "off").contains(streaming)) {
+            throw new IllegalArgumentException("streaming must be auto, on or off, not '" + streaming + "'");
+        }
+        if (streaming.equals("on") && enable_fine_tuning) {
+            throw new IllegalArgumentException("streaming compression needs enable_fine_tuning false (--no-fine-tune)");
         }
         if (!List.of("2bit", "base3").contains(packing)) {
             throw new IllegalArgumentException("packing must be 2bit or base3, not '" + packing + "'");

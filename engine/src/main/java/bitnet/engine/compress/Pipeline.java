@@ -63,6 +63,30 @@ public final class Pipeline {
         t0 = now;
     }
 
+    /** Whether this config takes the streaming path (fine-tuning off, and large weights or asked for). */
+    public static boolean streams(CompressConfig c) {
+        if (c.enable_fine_tuning || c.streaming.equals("off")) {
+            return false;
+        }
+        if (c.streaming.equals("on")) {
+            return true;
+        }
+        Path dir = Path.of(c.model_path);
+        if (Files.exists(dir.resolve(bitnet.io.Checkpoint.TORCH_BIN)) && !Files.exists(dir.resolve(bitnet.io.Checkpoint.SAFETENSORS))
+                && !Files.exists(dir.resolve(bitnet.io.Checkpoint.SAFETENSORS_INDEX))) {
+            return false; // pytorch_model.bin is not streamed
+        }
+        long bytes = 0;
+        try (var s = Files.list(dir)) {
+            for (Path f : s.filter(f -> f.getFileName().toString().endsWith(".safetensors")).toList()) {
+                bytes += Files.size(f);
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return bytes > Runtime.getRuntime().maxMemory() / 4;
+    }
+
     /** Runs everything; returns the results object (success false when a gate failed). */
     public Map<String, Object> run() throws IOException {
         long start = System.nanoTime();
