@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorOperators;
  * K (and V in backward) is transposed per head into (HS, TK) scratch so a row of scores is
  * broadcast-FMAs over HS for L keys at a time (no horizontal reductions), and weighted sums of
  * rows (P·V, dS·K, Pᵀ·dO, dSᵀ·Q) keep up to 4 vectors of HS in registers. The forward softmax uses
- * VectorOperators.EXP in float lanes (the reference: Math.exp and a double sum), which
+ * DetMath.exp in float lanes (the reference: Math.exp and a double sum), which
  * dominated the time otherwise. Threads take (b, h) forward and
  * (b, KV head) backward, so each dk, dv row has one writer. Training keeps the (T, TK)
  * probabilities; without them (att == null) only one score row per head exists at a time.
@@ -150,15 +150,15 @@ final class VectorAttention {
                     mx = mx.max(sv);
                 }
                 float max = mx.reduceLanes(VectorOperators.MAX);
-                // exp in float lanes (VectorOperators.EXP, within an ulp or two of (float) Math.exp),
+                // exp in float lanes (DetMath.exp: an ulp or two from Math.exp, the same bits in every JIT tier),
                 // summed per row in float lanes, then in double
                 FloatVector sum = FloatVector.zero(S);
                 for (int j = j0; j < j1; j += L) {
-                    FloatVector e = FloatVector.fromArray(S, row, j).sub(max).lanewise(VectorOperators.EXP);
+                    FloatVector e = DetMath.exp(FloatVector.fromArray(S, row, j).sub(max));
                     e.intoArray(row, j);
                     sum = sum.add(e);
                 }
-                float inv = (float) (1.0 / (double) sum.reduceLanes(VectorOperators.ADD));
+                float inv = (float) (1.0 / (double) DetMath.sumLanes(sum));
                 for (int j = j0; j < j1; j += L) {
                     FloatVector.fromArray(S, row, j).mul(inv).intoArray(row, j);
                 }

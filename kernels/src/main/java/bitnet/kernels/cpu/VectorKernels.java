@@ -236,7 +236,7 @@ public class VectorKernels extends ScalarKernels {
                     acc = FloatVector.fromArray(S, d, off + c).mul(FloatVector.fromArray(S, wt, c))
                             .fma(FloatVector.fromArray(S, x, off + c), acc);
                 }
-                float dot = acc.reduceLanes(VectorOperators.ADD);
+                float dot = DetMath.sumLanes(acc);
                 for (; c < C; c++) {
                     dot += d[off + c] * wt[c] * x[off + c];
                 }
@@ -270,7 +270,7 @@ public class VectorKernels extends ScalarKernels {
                     FloatVector dl = FloatVector.fromArray(S, x, off + c).sub(mf);
                     acc = dl.fma(dl, acc);
                 }
-                float v = acc.reduceLanes(VectorOperators.ADD);
+                float v = DetMath.sumLanes(acc);
                 for (; c < C; c++) {
                     float dl = x[off + c] - mf;
                     v += dl * dl;
@@ -314,7 +314,7 @@ public class VectorKernels extends ScalarKernels {
                     s1 = s1.add(dnorm);
                     s2 = dnorm.fma(norm, s2);
                 }
-                float a = s1.reduceLanes(VectorOperators.ADD), bb = s2.reduceLanes(VectorOperators.ADD);
+                float a = DetMath.sumLanes(s1), bb = DetMath.sumLanes(s2);
                 for (; c < C; c++) {
                     float norm = (x[off + c] - m) * r;
                     float dnorm = wt[c] * d[off + c];
@@ -419,11 +419,11 @@ public class VectorKernels extends ScalarKernels {
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector v = FloatVector.fromArray(S, x, i);
                 FloatVector u = v.add(v.mul(v).mul(v).mul(0.044715f)).mul(GELU_K);
-                v.mul(0.5f).mul(u.lanewise(VectorOperators.TANH).add(1f)).intoArray(o, i);
+                v.mul(0.5f).mul(DetMath.tanh(u).add(1f)).intoArray(o, i);
             }
             for (; i < hi; i++) {
                 float v = x[i];
-                o[i] = 0.5f * v * (1f + (float) Math.tanh(GELU_K * (v + 0.044715f * v * v * v)));
+                o[i] = 0.5f * v * (1f + DetMath.tanh(GELU_K * (v + 0.044715f * v * v * v)));
             }
         });
     }
@@ -436,7 +436,7 @@ public class VectorKernels extends ScalarKernels {
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector v = FloatVector.fromArray(S, x, i);
                 FloatVector v2 = v.mul(v);
-                FloatVector th = v.add(v2.mul(v).mul(0.044715f)).mul(GELU_K).lanewise(VectorOperators.TANH);
+                FloatVector th = DetMath.tanh(v.add(v2.mul(v).mul(0.044715f)).mul(GELU_K));
                 FloatVector sech2 = th.mul(th).neg().add(1f);
                 FloatVector grad = th.add(1f).mul(0.5f)
                         .add(v.mul(0.5f).mul(sech2).mul(GELU_K).mul(v2.mul(3f * 0.044715f).add(1f)));
@@ -444,7 +444,7 @@ public class VectorKernels extends ScalarKernels {
             }
             for (; i < hi; i++) {
                 float v = x[i];
-                float th = (float) Math.tanh(GELU_K * (v + 0.044715f * v * v * v));
+                float th = DetMath.tanh(GELU_K * (v + 0.044715f * v * v * v));
                 float sech2 = 1f - th * th;
                 float grad = 0.5f * (1f + th) + 0.5f * v * sech2 * GELU_K * (1f + 3f * 0.044715f * v * v);
                 dx[i] += grad * d[i];
@@ -459,12 +459,12 @@ public class VectorKernels extends ScalarKernels {
             int i = lo;
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(S, ga, i);
-                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector s = DetMath.sigmoid(x);
                 x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(o, i);
             }
             for (; i < hi; i++) {
                 float x = ga[i];
-                o[i] = x * sigmoid(x) * u[i];
+                o[i] = x * DetMath.sigmoid(x) * u[i];
             }
         });
     }
@@ -476,7 +476,7 @@ public class VectorKernels extends ScalarKernels {
             int i = lo;
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(S, ga, i);
-                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector s = DetMath.sigmoid(x);
                 FloatVector dv = FloatVector.fromArray(S, d, i);
                 FloatVector dsilu = s.mul(x.mul(s.neg().add(1f)).add(1f));
                 FloatVector.fromArray(S, dg, i).add(dv.mul(FloatVector.fromArray(S, u, i)).mul(dsilu)).intoArray(dg, i);
@@ -484,7 +484,7 @@ public class VectorKernels extends ScalarKernels {
             }
             for (; i < hi; i++) {
                 float x = ga[i];
-                float s = sigmoid(x);
+                float s = DetMath.sigmoid(x);
                 dg[i] += d[i] * u[i] * (s * (1f + x * (1f - s)));
                 du[i] += d[i] * (x * s);
             }
@@ -517,11 +517,11 @@ public class VectorKernels extends ScalarKernels {
                     int end = Math.min(V, i + CE_BLOCK);
                     FloatVector acc = FloatVector.zero(S);
                     for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                        acc = acc.add(FloatVector.fromArray(S, z, off + i).sub(max).lanewise(VectorOperators.EXP));
+                        acc = acc.add(DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
                     }
-                    double s = acc.reduceLanes(VectorOperators.ADD);
+                    double s = DetMath.sumLanes(acc);
                     for (; i < end; i++) {
-                        s += Math.exp(z[off + i] - max);
+                        s += DetMath.exp(z[off + i] - max);
                     }
                     sum += s;
                 }
@@ -534,11 +534,11 @@ public class VectorKernels extends ScalarKernels {
                     float inv = (float) (1.0 / sum);
                     i = 0;
                     for (int bound = S.loopBound(V); i < bound; i += L) {
-                        FloatVector.fromArray(S, z, off + i).sub(max).lanewise(VectorOperators.EXP)
+                        DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max))
                                 .mul(inv).mul(dscale).intoArray(dl, off + i);
                     }
                     for (; i < V; i++) {
-                        dl[off + i] = (float) Math.exp(z[off + i] - lse) * dscale;
+                        dl[off + i] = DetMath.exp(z[off + i] - max) * inv * dscale;
                     }
                     dl[off + tgt] = (pt - 1f) * dscale;
                 }
@@ -614,7 +614,7 @@ public class VectorKernels extends ScalarKernels {
                 DoubleVector dv = (DoubleVector) FloatVector.fromArray(SH, a, i).convertShape(VectorOperators.F2D, SD, 0);
                 acc = dv.fma(dv, acc);
             }
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            double s = DetMath.sumLanes(acc);
             for (; i < hi; i++) {
                 s += (double) a[i] * a[i];
             }

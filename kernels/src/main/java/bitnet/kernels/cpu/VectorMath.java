@@ -28,7 +28,7 @@ final class VectorMath {
         for (; i <= n - L; i += L) {
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = DetMath.sumLanes(s0.add(s1));
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }
@@ -64,7 +64,7 @@ final class VectorMath {
         for (int bound = S.loopBound(n); i < bound; i += L) {
             s0 = s0.add(FloatVector.fromArray(S, x, o + i));
         }
-        float s = s0.reduceLanes(VectorOperators.ADD);
+        float s = DetMath.sumLanes(s0);
         for (; i < n; i++) {
             s += x[o + i];
         }
@@ -84,7 +84,7 @@ final class VectorMath {
             FloatVector a = FloatVector.fromArray(S, x, o + i);
             s0 = a.fma(a, s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = DetMath.sumLanes(s0.add(s1));
         for (; i < n; i++) {
             s += x[o + i] * x[o + i];
         }

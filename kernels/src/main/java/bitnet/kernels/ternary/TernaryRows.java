@@ -1,5 +1,6 @@
 package bitnet.kernels.ternary;
 
+import bitnet.kernels.cpu.DetMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -90,7 +91,7 @@ final class TernaryRows {
             m0 = m0.add(x0, c0.eq(0).cast(FS));
             j += VL;
         }
-        float s = p0.add(p1).sub(m0.add(m1)).reduceLanes(VectorOperators.ADD);
+        float s = DetMath.sumLanes(p0.add(p1).sub(m0.add(m1)));
         for (; j < C; j++) {
             int c = code(w, rowOff, j);
             if (c == 2) {
@@ -139,7 +140,7 @@ final class TernaryRows {
                 m1 = m1.add(x1, b.compare(VectorOperators.ULT, 0x40000000).cast(FS));
             }
         }
-        return p0.add(p1).sub(m0.add(m1)).reduceLanes(VectorOperators.ADD) + dot(w, rowOff, x, xOff, j, C);
+        return DetMath.sumLanes(p0.add(p1).sub(m0.add(m1))) + dot(w, rowOff, x, xOff, j, C);
     }
 
     /** Four dot products of one row with x rows at xOff0..3 (decoding the row once for all four). */
@@ -166,10 +167,10 @@ final class TernaryRows {
             p3 = p3.add(x3, plus);
             m3 = m3.add(x3, minus);
         }
-        float s0 = p0.sub(m0).reduceLanes(VectorOperators.ADD);
-        float s1 = p1.sub(m1).reduceLanes(VectorOperators.ADD);
-        float s2 = p2.sub(m2).reduceLanes(VectorOperators.ADD);
-        float s3 = p3.sub(m3).reduceLanes(VectorOperators.ADD);
+        float s0 = DetMath.sumLanes(p0.sub(m0));
+        float s1 = DetMath.sumLanes(p1.sub(m1));
+        float s2 = DetMath.sumLanes(p2.sub(m2));
+        float s3 = DetMath.sumLanes(p3.sub(m3));
         for (; j < C; j++) {
             int c = code(w, rowOff, j);
             if (c == 2) {
