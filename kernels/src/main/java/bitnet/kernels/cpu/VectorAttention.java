@@ -50,19 +50,33 @@ final class VectorAttention {
         }
     }
 
-    /** row[j] = Σ_i x[xo+i] * kt[i*np + j] for the vector blocks covering [lo, hi]. */
+    /**
+     * row[j] = Σ_i x[xo+i] * kt[i*np + j] for the vector blocks covering [lo, hi]: four blocks of L
+     * keys per pass share each broadcast of x[i] and keep four independent FMA chains.
+     */
     private static void scores(float[] row, float[] x, int xo, float[] kt, int np, int HS, int lo, int hi) {
-        for (int j = lo / L * L; j <= hi; j += L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0;
-            int i = 0;
-            for (; i + 1 < HS; i += 2) {
-                a0 = FloatVector.fromArray(S, kt, i * np + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
-                a1 = FloatVector.fromArray(S, kt, (i + 1) * np + j).fma(FloatVector.broadcast(S, x[xo + i + 1]), a1);
+        int j = lo / L * L;
+        for (; j + 3 * L <= hi; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < HS; i++) {
+                FloatVector xv = FloatVector.broadcast(S, x[xo + i]);
+                int k = i * np + j;
+                a0 = FloatVector.fromArray(S, kt, k).fma(xv, a0);
+                a1 = FloatVector.fromArray(S, kt, k + L).fma(xv, a1);
+                a2 = FloatVector.fromArray(S, kt, k + 2 * L).fma(xv, a2);
+                a3 = FloatVector.fromArray(S, kt, k + 3 * L).fma(xv, a3);
             }
-            if (i < HS) {
+            a0.intoArray(row, j);
+            a1.intoArray(row, j + L);
+            a2.intoArray(row, j + 2 * L);
+            a3.intoArray(row, j + 3 * L);
+        }
+        for (; j <= hi; j += L) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int i = 0; i < HS; i++) {
                 a0 = FloatVector.fromArray(S, kt, i * np + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
             }
-            a0.add(a1).intoArray(row, j);
+            a0.intoArray(row, j);
         }
     }
 
@@ -78,9 +92,28 @@ final class VectorAttention {
         for (; i0 + 2 * L <= full; ) {
             int nv = Math.min(4, (full - i0) / L);
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int j = lo; j <= hi; j++) {
-                float p = coef[cOff + j * cStride];
-                FloatVector pv = FloatVector.broadcast(S, p);
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int j = lo;
+            // two j per pass into separate accumulators: twice the independent FMA chains
+            for (; j < hi; j += 2) {
+                FloatVector pv = FloatVector.broadcast(S, coef[cOff + j * cStride]);
+                FloatVector qv = FloatVector.broadcast(S, coef[cOff + (j + 1) * cStride]);
+                int s = sBase + j * sStride + i0, s2 = s + sStride;
+                a0 = FloatVector.fromArray(S, src, s).fma(pv, a0);
+                b0 = FloatVector.fromArray(S, src, s2).fma(qv, b0);
+                a1 = FloatVector.fromArray(S, src, s + L).fma(pv, a1);
+                b1 = FloatVector.fromArray(S, src, s2 + L).fma(qv, b1);
+                if (nv > 2) {
+                    a2 = FloatVector.fromArray(S, src, s + 2 * L).fma(pv, a2);
+                    b2 = FloatVector.fromArray(S, src, s2 + 2 * L).fma(qv, b2);
+                    if (nv > 3) {
+                        a3 = FloatVector.fromArray(S, src, s + 3 * L).fma(pv, a3);
+                        b3 = FloatVector.fromArray(S, src, s2 + 3 * L).fma(qv, b3);
+                    }
+                }
+            }
+            if (j == hi) {
+                FloatVector pv = FloatVector.broadcast(S, coef[cOff + j * cStride]);
                 int s = sBase + j * sStride + i0;
                 a0 = FloatVector.fromArray(S, src, s).fma(pv, a0);
                 a1 = FloatVector.fromArray(S, src, s + L).fma(pv, a1);
@@ -91,6 +124,10 @@ final class VectorAttention {
                     }
                 }
             }
+            a0 = a0.add(b0);
+            a1 = a1.add(b1);
+            a2 = a2.add(b2);
+            a3 = a3.add(b3);
             int d = doff + i0;
             store(dst, d, a0, add);
             store(dst, d + L, a1, add);
@@ -123,6 +160,36 @@ final class VectorAttention {
         (add ? v.add(FloatVector.fromArray(S, dst, d)) : v).intoArray(dst, d);
     }
 
+    /**
+     * row[lo..qpos] = softmax(scale * row[lo..qpos]) over whole vector blocks (keys outside get -inf,
+     * so exp makes them 0). A method of its own so C2 compiles it with its vector intrinsics early,
+     * whatever happens to the long-running per-head loop around it.
+     */
+    private static void softmaxRow(float[] row, int lo, int qpos, float scale) {
+        int j0 = lo / L * L, j1 = pad(qpos + 1);
+        java.util.Arrays.fill(row, j0, lo, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(row, qpos + 1, j1, Float.NEGATIVE_INFINITY);
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = j0; j < j1; j += L) {
+            FloatVector sv = FloatVector.fromArray(S, row, j).mul(scale);
+            sv.intoArray(row, j);
+            mx = mx.max(sv);
+        }
+        float max = mx.reduceLanes(VectorOperators.MAX);
+        // exp in float lanes (DetMath.exp: an ulp or two from Math.exp, the same bits in every JIT tier),
+        // summed per row in float lanes, then in double
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = j0; j < j1; j += L) {
+            FloatVector e = DetMath.exp(FloatVector.fromArray(S, row, j).sub(max));
+            e.intoArray(row, j);
+            sum = sum.add(e);
+        }
+        float inv = (float) (1.0 / (double) DetMath.sumLanes(sum));
+        for (int j = j0; j < j1; j += L) {
+            FloatVector.fromArray(S, row, j).mul(inv).intoArray(row, j);
+        }
+    }
+
     static void forward(Parallel par, float[] o, float[] p, float[] qa, float[] ka, float[] va,
                         int B, int T, int TK, int NH, int NKV, int HS, int window) {
         float scale = (float) (1.0 / Math.sqrt(HS));
@@ -139,29 +206,7 @@ final class VectorAttention {
                 int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
                 int qoff = ((b * T + t) * NH + h) * HS;
                 scores(row, qa, qoff, kt, np, HS, lo, qpos);
-                // whole vector blocks around [lo, qpos]; keys outside get -inf, so exp makes them 0
-                int j0 = lo / L * L, j1 = pad(qpos + 1);
-                java.util.Arrays.fill(row, j0, lo, Float.NEGATIVE_INFINITY);
-                java.util.Arrays.fill(row, qpos + 1, j1, Float.NEGATIVE_INFINITY);
-                FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-                for (int j = j0; j < j1; j += L) {
-                    FloatVector sv = FloatVector.fromArray(S, row, j).mul(scale);
-                    sv.intoArray(row, j);
-                    mx = mx.max(sv);
-                }
-                float max = mx.reduceLanes(VectorOperators.MAX);
-                // exp in float lanes (DetMath.exp: an ulp or two from Math.exp, the same bits in every JIT tier),
-                // summed per row in float lanes, then in double
-                FloatVector sum = FloatVector.zero(S);
-                for (int j = j0; j < j1; j += L) {
-                    FloatVector e = DetMath.exp(FloatVector.fromArray(S, row, j).sub(max));
-                    e.intoArray(row, j);
-                    sum = sum.add(e);
-                }
-                float inv = (float) (1.0 / (double) DetMath.sumLanes(sum));
-                for (int j = j0; j < j1; j += L) {
-                    FloatVector.fromArray(S, row, j).mul(inv).intoArray(row, j);
-                }
+                softmaxRow(row, lo, qpos, scale);
                 if (p != null) {
                     int prow = ((b * NH + h) * T + t) * TK;
                     java.util.Arrays.fill(p, prow, prow + lo, 0f);

@@ -393,8 +393,21 @@ public class VectorKernels extends ScalarKernels {
 
     // ---- elementwise ------------------------------------------------------------------------
 
+    /** Elements per call of an elementwise body (a multiple of every vector length). */
+    private static final int SUB_CHUNK = 1 << 13;
+
+    /**
+     * Elementwise loops: a static split over threads, each chunk run as many short body calls.
+     * Short calls get the body compiled by C2 as a method, with its vector intrinsics; one long
+     * call per chunk left it in on-stack-replacement code where vectors could stay boxed.
+     * Bodies must be purely elementwise (no per-chunk state).
+     */
     private void chunks(long n, Parallel.Chunks body) {
-        par.forChunks(Math.toIntExact(n), MIN_CHUNK, body);
+        par.forChunks(Math.toIntExact(n), MIN_CHUNK, (ch, lo, hi) -> {
+            for (int a = lo; a < hi; a += SUB_CHUNK) {
+                body.run(ch, a, Math.min(hi, a + SUB_CHUNK));
+            }
+        });
     }
 
     @Override
@@ -501,49 +514,69 @@ public class VectorKernels extends ScalarKernels {
         float[] l = arr(losses), dl = arr(dlogits), z = arr(logits);
         par.forChunks(N, 1, (ch, lo, hi) -> {
             for (int n = lo; n < hi; n++) {
-                int off = n * V;
-                int tgt = targets[n];
-                if (tgt < 0) {
-                    l[n] = 0f;
-                    if (dl != null) {
-                        java.util.Arrays.fill(dl, off, off + V, 0f);
-                    }
-                    continue;
-                }
-                float max = VectorMath.max(z, off, V);
-                double sum = 0;
-                int i = 0;
-                while (i < V) {
-                    int end = Math.min(V, i + CE_BLOCK);
-                    FloatVector acc = FloatVector.zero(S);
-                    for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                        acc = acc.add(DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
-                    }
-                    double s = DetMath.sumLanes(acc);
-                    for (; i < end; i++) {
-                        s += DetMath.exp(z[off + i] - max);
-                    }
-                    sum += s;
-                }
-                double lse = max + Math.log(sum);
-                float zt = z[off + tgt];
-                l[n] = (float) (lse - zt);
-                if (dl != null) {
-                    float pt = (float) Math.exp(zt - lse);
-                    // softmax as exp(z - max) / sum: the subtraction stays exact in float
-                    float inv = (float) (1.0 / sum);
-                    i = 0;
-                    for (int bound = S.loopBound(V); i < bound; i += L) {
-                        DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max))
-                                .mul(inv).mul(dscale).intoArray(dl, off + i);
-                    }
-                    for (; i < V; i++) {
-                        dl[off + i] = DetMath.exp(z[off + i] - max) * inv * dscale;
-                    }
-                    dl[off + tgt] = (pt - 1f) * dscale;
-                }
+                crossEntropyRow(l, dl, z, n, targets[n], V, dscale);
             }
         });
+    }
+
+    /**
+     * One row of the fused softmax cross-entropy. A method of its own so that C2 compiles it (with
+     * the vector intrinsics) after a few rows: inlined into the per-chunk loop, which runs only
+     * twice per call, it stayed in on-stack-replacement code that left DetMath.exp's vectors boxed.
+     * exp(z - max) is computed once: stored into dl while summed, then scaled in place.
+     */
+    private static void crossEntropyRow(float[] l, float[] dl, float[] z, int n, int tgt, int V, float dscale) {
+        int off = n * V;
+        if (tgt < 0) {
+            l[n] = 0f;
+            if (dl != null) {
+                java.util.Arrays.fill(dl, off, off + V, 0f);
+            }
+            return;
+        }
+        float max = VectorMath.max(z, off, V);
+        float zt = z[off + tgt]; // before dl (which may alias z) overwrites it
+        double sum = 0;
+        int i = 0;
+        while (i < V) {
+            int end = Math.min(V, i + CE_BLOCK);
+            FloatVector acc = FloatVector.zero(S);
+            if (dl != null) {
+                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
+                    FloatVector e = DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max));
+                    e.intoArray(dl, off + i);
+                    acc = acc.add(e);
+                }
+            } else {
+                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
+                    acc = acc.add(DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
+                }
+            }
+            double s = DetMath.sumLanes(acc);
+            for (; i < end; i++) {
+                float e = DetMath.exp(z[off + i] - max);
+                if (dl != null) {
+                    dl[off + i] = e;
+                }
+                s += e;
+            }
+            sum += s;
+        }
+        double lse = max + Math.log(sum);
+        l[n] = (float) (lse - zt);
+        if (dl != null) {
+            float pt = (float) Math.exp(zt - lse);
+            // softmax as exp(z - max) / sum: the subtraction stays exact in float
+            float inv = (float) (1.0 / sum);
+            i = 0;
+            for (int bound = S.loopBound(V); i < bound; i += L) {
+                FloatVector.fromArray(S, dl, off + i).mul(inv).mul(dscale).intoArray(dl, off + i);
+            }
+            for (; i < V; i++) {
+                dl[off + i] = dl[off + i] * inv * dscale;
+            }
+            dl[off + tgt] = (pt - 1f) * dscale;
+        }
     }
 
     // ---- optimizer -------------------------------------------------------------------------
