@@ -117,30 +117,42 @@ final class TernaryRows {
         }
     }
 
+    /** Σ x[xOff + j] over the columns that {@link #dotPermuted}'s full blocks cover (double, in order). */
+    static float fullBlockSum(float[] x, int xOff, int C) {
+        double s = 0;
+        for (int j = 0, end = C / BLK32 * BLK32; j < end; j++) {
+            s += x[xOff + j];
+        }
+        return (float) s;
+    }
+
     /**
-     * The matrix-vector kernel: Σ_j q_j x[j] with x also given permuted (xT, {@link #permuteF32}).
-     * A full block loads one vector of packed codes (lane L: 16 codes); shifting code t to the top
-     * two bits makes "+1" a sign test and "-1" an unsigned compare below 2^30, with no per-lane
-     * shift or lane broadcast: 5 vector ops per VL weights instead of 7 in {@link #dot}.
+     * The matrix-vector kernel: Σ_j q_j x[j] with x also given permuted (xT, {@link #permuteF32})
+     * and sumFull = {@link #fullBlockSum}. A full block loads one vector of packed codes (lane L:
+     * 16 codes); code t of each lane is shifted down, masked and converted to float c in {0, 1, 2}
+     * and FMA'd with x: Σ q x = Σ c x - Σ x, 4 vector ops per VL weights (compare-and-masked-add
+     * of the +1 and -1 sets took 6).
      */
-    static float dotPermuted(MemorySegment w, long rowOff, float[] xT, int xTOff, float[] x, int xOff, int C) {
-        FloatVector p0 = FloatVector.zero(FS), m0 = FloatVector.zero(FS);
-        FloatVector p1 = FloatVector.zero(FS), m1 = FloatVector.zero(FS);
+    static float dotPermuted(MemorySegment w, long rowOff, float[] xT, int xTOff, float sumFull, float[] x, int xOff, int C) {
+        // four accumulators: with two, the 4-cycle FMA latency was the limit
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         int j = 0;
         for (; j + BLK32 <= C; j += BLK32) {
             IntVector v = IntVector.fromMemorySegment(IS, w, rowOff + (j >>> 2), ByteOrder.LITTLE_ENDIAN);
-            for (int t = 0; t < 16; t += 2) {
-                IntVector a = v.lanewise(VectorOperators.LSHL, 30 - 2 * t);
-                IntVector b = v.lanewise(VectorOperators.LSHL, 28 - 2 * t);
-                FloatVector x0 = FloatVector.fromArray(FS, xT, xTOff + j + t * VL);
-                FloatVector x1 = FloatVector.fromArray(FS, xT, xTOff + j + (t + 1) * VL);
-                p0 = p0.add(x0, a.lt(0).cast(FS));
-                m0 = m0.add(x0, a.compare(VectorOperators.ULT, 0x40000000).cast(FS));
-                p1 = p1.add(x1, b.lt(0).cast(FS));
-                m1 = m1.add(x1, b.compare(VectorOperators.ULT, 0x40000000).cast(FS));
+            int xb = xTOff + j;
+            for (int t = 0; t < 16; t += 4) {
+                a0 = FloatVector.fromArray(FS, xT, xb + t * VL).fma(codeF(v, t), a0);
+                a1 = FloatVector.fromArray(FS, xT, xb + (t + 1) * VL).fma(codeF(v, t + 1), a1);
+                a2 = FloatVector.fromArray(FS, xT, xb + (t + 2) * VL).fma(codeF(v, t + 2), a2);
+                a3 = FloatVector.fromArray(FS, xT, xb + (t + 3) * VL).fma(codeF(v, t + 3), a3);
             }
         }
-        return DetMath.sumLanes(p0.add(p1).sub(m0.add(m1))) + dot(w, rowOff, x, xOff, j, C);
+        return (DetMath.sumLanes(a0.add(a1).add(a2.add(a3))) - sumFull) + dot(w, rowOff, x, xOff, j, C);
+    }
+
+    /** Code t (0..15) of each int lane of v, as a float in {0, 1, 2}. */
+    private static FloatVector codeF(IntVector v, int t) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHR, 2 * t).and(3).convert(VectorOperators.I2F, 0);
     }
 
     /** Four dot products of one row with x rows at xOff0..3 (decoding the row once for all four). */

@@ -239,8 +239,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         int chunks = rowChunks();
         int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
         float[] xT = new float[tailN * C]; // (tailN, C)
+        float[] sumFull = new float[tailN];
         for (int k = 0; k < tailN; k++) {
             TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
+            sumFull[k] = TernaryRows.fullBlockSum(inp, (N - tailN + k) * C, C);
         }
         parallelFor(chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
@@ -258,7 +260,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                     }
                 }
                 for (int k = 0; n < N; n++, k++) {
-                    out[n * OC + r] = TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C) * s + b;
+                    out[n * OC + r] = TernaryRows.dotPermuted(w, off, xT, k * C, sumFull[k], inp, n * C, C) * s + b;
                 }
             }
         });
