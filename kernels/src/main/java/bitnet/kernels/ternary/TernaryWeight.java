@@ -277,8 +277,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         float[] xs = new float[N];
         quantizeActivations(inp, N, C, xq, xs);
         short[] xT = new short[N * C]; // (N, C) permuted per full block for the int16 kernel
+        int[] sumFull = new int[N];
         for (int n = 0; n < N; n++) {
             TernaryRows.permuteInt16(xq, n * C, C, xT, n * C);
+            sumFull[n] = TernaryRows.fullBlockSumInt(xq, n * C, C);
         }
         int chunks = rowChunks();
         parallelFor(chunks, (long) N * C * OC, ch -> {
@@ -289,7 +291,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float s = scale(r);
                 float b = bias == null ? 0f : bias[r];
                 for (int n = 0; n < N; n++) {
-                    out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C) * s * xs[n] + b;
+                    out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, sumFull[n], xq, n * C, C) * s * xs[n] + b;
                 }
             }
         });
