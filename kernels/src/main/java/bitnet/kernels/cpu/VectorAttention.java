@@ -9,13 +9,14 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Causal attention for {@link VectorKernels}, the semantics of {@link ScalarKernels#attention}
  * (KV cache TK > T, GQA, sliding window, the probabilities cache) restructured for vectors:
- * K (and V in backward) is transposed per head into (HS, TK) scratch so a row of scores is
- * broadcast-FMAs over HS for L keys at a time (no horizontal reductions), and weighted sums of
- * rows (P·V, dS·K, Pᵀ·dO, dSᵀ·Q) keep up to 4 vectors of HS in registers. The forward softmax uses
- * DetMath.exp in float lanes (the reference: Math.exp and a double sum), which
- * dominated the time otherwise. Threads take (b, h) forward and
- * (b, KV head) backward, so each dk, dv row has one writer. Training keeps the (T, TK)
- * probabilities; without them (att == null) only one score row per head exists at a time.
+ * K (and V in backward) is transposed per head into (HS, TK) scratch so scores are
+ * broadcast-FMAs over HS for L keys at a time (no horizontal reductions). Rows go four at a time
+ * (GEMM-like register tiles: 4 query rows x 4 key blocks for scores, 4 destination rows x up to 3
+ * vectors of HS for the weighted sums P·V, dS·K, Pᵀ·dO, dSᵀ·Q), with one-row kernels for the
+ * remainder. The softmax uses DetMath.exp in float lanes (the reference: Math.exp and a double
+ * sum; the same bits in every JIT tier). Threads take (b, h) forward and (b, KV head) backward,
+ * so each dk, dv row has one writer. Training keeps the (T, TK) probabilities; without them
+ * (att == null) at most four score rows per head exist at a time.
  */
 final class VectorAttention {
     private VectorAttention() {

@@ -7,7 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Small Vector API building blocks shared by the CPU kernels (dot, axpy, sums). Each has the
  * idiom of design.md: a static final species, a loopBound main loop with several accumulators
- * and fma, a scalar tail, one reduceLanes. Not kernels themselves: no threads, no Bufs.
+ * and fma, a scalar tail, one lane sum (DetMath.sumLanes: a fixed order, so the same bits in
+ * every JIT tier). Not kernels themselves: no threads, no Bufs.
  */
 final class VectorMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
