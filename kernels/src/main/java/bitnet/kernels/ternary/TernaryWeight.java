@@ -240,6 +240,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
         float[] xT = new float[tailN * C]; // (tailN, C)
         float[] sumFull = new float[tailN];
+        float[] sx = new float[N - tailN]; // per input row, for dot4
+        for (int n = 0; n < N - tailN; n++) {
+            sx[n] = TernaryRows.fullVectorSum(inp, n * C, C);
+        }
         for (int k = 0; k < tailN; k++) {
             TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
             sumFull[k] = TernaryRows.fullBlockSum(inp, (N - tailN + k) * C, C);
@@ -254,7 +258,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float b = bias == null ? 0f : bias[r];
                 int n = 0;
                 for (; n + 4 <= N; n += 4) {
-                    TernaryRows.dot4(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, res);
+                    TernaryRows.dot4(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, sx, n, res);
                     for (int k = 0; k < 4; k++) {
                         out[(n + k) * OC + r] = res[k] * s + b;
                     }
