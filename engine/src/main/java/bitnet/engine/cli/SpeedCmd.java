@@ -52,13 +52,17 @@ public final class SpeedCmd implements Callable<Integer> {
             var s = new Optimizer.Settings(1e-4f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.parse("ema:0.98:2.0"));
             var fq = QuantSpecs.fakeQuant(qat);
             TrainSteps.run(m, ids, batch, T, warmup, s, fq);
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), cpu0 = processCpuNanos();
             TrainSteps.run(m, ids, batch, T, steps, s, fq);
             double secs = (System.nanoTime() - t0) / 1e9;
+            double cpuSecs = (processCpuNanos() - cpu0) / 1e9;
             o.put("backend", m.k.name());
             o.put("train_batch", batch + "x" + T);
             o.put("train_tokens_per_s", (double) steps * batch * T / secs);
             o.put("train_step_s", secs / steps);
+            // CPU seconds of this process per step (all threads, idle-spinning workers included):
+            // steadier than wall time when other processes share the cores
+            o.put("train_cpu_s_per_step", cpuSecs / steps);
             int[] prompt = {ids[0]};
             Generator.generate(m, prompt, Math.min(16, genTokens), Generator.Sampling.GREEDY, null);
             long g0 = System.nanoTime();
@@ -77,5 +81,10 @@ public final class SpeedCmd implements Callable<Integer> {
         }
         Outputs.printJson(o);
         return 0;
+    }
+
+    private static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0L;
     }
 }

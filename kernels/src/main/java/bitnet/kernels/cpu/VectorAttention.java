@@ -9,20 +9,21 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Causal attention for {@link VectorKernels}, the semantics of {@link ScalarKernels#attention}
  * (KV cache TK > T, GQA, sliding window, the probabilities cache) restructured for vectors:
- * K (and V in backward) is transposed per head into (HS, TK) scratch so a row of scores is
- * broadcast-FMAs over HS for L keys at a time (no horizontal reductions), and weighted sums of
- * rows (P·V, dS·K, Pᵀ·dO, dSᵀ·Q) keep up to 4 vectors of HS in registers. The forward softmax uses
- * VectorOperators.EXP in float lanes (the reference: Math.exp and a double sum), which
- * dominated the time otherwise. Threads take (b, h) forward and
- * (b, KV head) backward, so each dk, dv row has one writer. Training keeps the (T, TK)
- * probabilities; without them (att == null) only one score row per head exists at a time.
+ * K (and V in backward) is transposed per head into (HS, TK) scratch so scores are
+ * broadcast-FMAs over HS for L keys at a time (no horizontal reductions). Rows go four at a time
+ * (GEMM-like register tiles: 4 query rows x 4 key blocks for scores, 4 destination rows x up to 3
+ * vectors of HS for the weighted sums P·V, dS·K, Pᵀ·dO, dSᵀ·Q), with one-row kernels for the
+ * remainder. The softmax uses DetMath.exp in float lanes (the reference: Math.exp and a double
+ * sum; the same bits in every JIT tier). Threads take (b, h) forward and (b, KV head) backward,
+ * so each dk, dv row has one writer. Training keeps the (T, TK) probabilities; without them
+ * (att == null) at most four score rows per head exist at a time.
  */
 final class VectorAttention {
     private VectorAttention() {
     }
 
     /** Per-thread scratch that grows and is reused; callers overwrite what they read. */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
 
     private static float[] scratch(int slot, int n) {
         float[][] s = SCRATCH.get();
@@ -50,19 +51,33 @@ final class VectorAttention {
         }
     }
 
-    /** row[j] = Σ_i x[xo+i] * kt[i*np + j] for the vector blocks covering [lo, hi]. */
+    /**
+     * row[j] = Σ_i x[xo+i] * kt[i*np + j] for the vector blocks covering [lo, hi]: four blocks of L
+     * keys per pass share each broadcast of x[i] and keep four independent FMA chains.
+     */
     private static void scores(float[] row, float[] x, int xo, float[] kt, int np, int HS, int lo, int hi) {
-        for (int j = lo / L * L; j <= hi; j += L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0;
-            int i = 0;
-            for (; i + 1 < HS; i += 2) {
-                a0 = FloatVector.fromArray(S, kt, i * np + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
-                a1 = FloatVector.fromArray(S, kt, (i + 1) * np + j).fma(FloatVector.broadcast(S, x[xo + i + 1]), a1);
+        int j = lo / L * L;
+        for (; j + 3 * L <= hi; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < HS; i++) {
+                FloatVector xv = FloatVector.broadcast(S, x[xo + i]);
+                int k = i * np + j;
+                a0 = FloatVector.fromArray(S, kt, k).fma(xv, a0);
+                a1 = FloatVector.fromArray(S, kt, k + L).fma(xv, a1);
+                a2 = FloatVector.fromArray(S, kt, k + 2 * L).fma(xv, a2);
+                a3 = FloatVector.fromArray(S, kt, k + 3 * L).fma(xv, a3);
             }
-            if (i < HS) {
+            a0.intoArray(row, j);
+            a1.intoArray(row, j + L);
+            a2.intoArray(row, j + 2 * L);
+            a3.intoArray(row, j + 3 * L);
+        }
+        for (; j <= hi; j += L) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int i = 0; i < HS; i++) {
                 a0 = FloatVector.fromArray(S, kt, i * np + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
             }
-            a0.add(a1).intoArray(row, j);
+            a0.intoArray(row, j);
         }
     }
 
@@ -78,9 +93,28 @@ final class VectorAttention {
         for (; i0 + 2 * L <= full; ) {
             int nv = Math.min(4, (full - i0) / L);
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int j = lo; j <= hi; j++) {
-                float p = coef[cOff + j * cStride];
-                FloatVector pv = FloatVector.broadcast(S, p);
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int j = lo;
+            // two j per pass into separate accumulators: twice the independent FMA chains
+            for (; j < hi; j += 2) {
+                FloatVector pv = FloatVector.broadcast(S, coef[cOff + j * cStride]);
+                FloatVector qv = FloatVector.broadcast(S, coef[cOff + (j + 1) * cStride]);
+                int s = sBase + j * sStride + i0, s2 = s + sStride;
+                a0 = FloatVector.fromArray(S, src, s).fma(pv, a0);
+                b0 = FloatVector.fromArray(S, src, s2).fma(qv, b0);
+                a1 = FloatVector.fromArray(S, src, s + L).fma(pv, a1);
+                b1 = FloatVector.fromArray(S, src, s2 + L).fma(qv, b1);
+                if (nv > 2) {
+                    a2 = FloatVector.fromArray(S, src, s + 2 * L).fma(pv, a2);
+                    b2 = FloatVector.fromArray(S, src, s2 + 2 * L).fma(qv, b2);
+                    if (nv > 3) {
+                        a3 = FloatVector.fromArray(S, src, s + 3 * L).fma(pv, a3);
+                        b3 = FloatVector.fromArray(S, src, s2 + 3 * L).fma(qv, b3);
+                    }
+                }
+            }
+            if (j == hi) {
+                FloatVector pv = FloatVector.broadcast(S, coef[cOff + j * cStride]);
                 int s = sBase + j * sStride + i0;
                 a0 = FloatVector.fromArray(S, src, s).fma(pv, a0);
                 a1 = FloatVector.fromArray(S, src, s + L).fma(pv, a1);
@@ -91,6 +125,10 @@ final class VectorAttention {
                     }
                 }
             }
+            a0 = a0.add(b0);
+            a1 = a1.add(b1);
+            a2 = a2.add(b2);
+            a3 = a3.add(b3);
             int d = doff + i0;
             store(dst, d, a0, add);
             store(dst, d + L, a1, add);
@@ -123,6 +161,167 @@ final class VectorAttention {
         (add ? v.add(FloatVector.fromArray(S, dst, d)) : v).intoArray(dst, d);
     }
 
+    /**
+     * rows[r*np + j] = Σ_i x[xo + r*xs + i] * kt[i*np + j] for four query rows r and the vector
+     * blocks covering [lo, hi]: a 4-row x 4-block register tile (16 accumulators), so each load
+     * of kt and each broadcast of x feeds four FMAs, as in a GEMM micro-kernel.
+     */
+    private static void scores4(float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int lo, int hi) {
+        int j = lo / L * L;
+        int x1 = xo + xs, x2 = xo + 2 * xs, x3 = xo + 3 * xs;
+        for (; j + 3 * L <= hi; j += 4 * L) {
+            FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+            for (int i = 0; i < HS; i++) {
+                int k = i * np + j;
+                FloatVector k0 = FloatVector.fromArray(S, kt, k), k1 = FloatVector.fromArray(S, kt, k + L);
+                FloatVector k2 = FloatVector.fromArray(S, kt, k + 2 * L), k3 = FloatVector.fromArray(S, kt, k + 3 * L);
+                FloatVector xv = FloatVector.broadcast(S, x[xo + i]);
+                a00 = k0.fma(xv, a00);
+                a01 = k1.fma(xv, a01);
+                a02 = k2.fma(xv, a02);
+                a03 = k3.fma(xv, a03);
+                xv = FloatVector.broadcast(S, x[x1 + i]);
+                a10 = k0.fma(xv, a10);
+                a11 = k1.fma(xv, a11);
+                a12 = k2.fma(xv, a12);
+                a13 = k3.fma(xv, a13);
+                xv = FloatVector.broadcast(S, x[x2 + i]);
+                a20 = k0.fma(xv, a20);
+                a21 = k1.fma(xv, a21);
+                a22 = k2.fma(xv, a22);
+                a23 = k3.fma(xv, a23);
+                xv = FloatVector.broadcast(S, x[x3 + i]);
+                a30 = k0.fma(xv, a30);
+                a31 = k1.fma(xv, a31);
+                a32 = k2.fma(xv, a32);
+                a33 = k3.fma(xv, a33);
+            }
+            store4(rows, j, a00, a01, a02, a03);
+            store4(rows, np + j, a10, a11, a12, a13);
+            store4(rows, 2 * np + j, a20, a21, a22, a23);
+            store4(rows, 3 * np + j, a30, a31, a32, a33);
+        }
+        for (; j <= hi; j += L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < HS; i++) {
+                FloatVector k0 = FloatVector.fromArray(S, kt, i * np + j);
+                a0 = k0.fma(FloatVector.broadcast(S, x[xo + i]), a0);
+                a1 = k0.fma(FloatVector.broadcast(S, x[x1 + i]), a1);
+                a2 = k0.fma(FloatVector.broadcast(S, x[x2 + i]), a2);
+                a3 = k0.fma(FloatVector.broadcast(S, x[x3 + i]), a3);
+            }
+            a0.intoArray(rows, j);
+            a1.intoArray(rows, np + j);
+            a2.intoArray(rows, 2 * np + j);
+            a3.intoArray(rows, 3 * np + j);
+        }
+    }
+
+    private static void store4(float[] d, int o, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
+        v0.intoArray(d, o);
+        v1.intoArray(d, o + L);
+        v2.intoArray(d, o + 2 * L);
+        v3.intoArray(d, o + 3 * L);
+    }
+
+    /**
+     * Four destination rows r (at dst[dOff + r*dStr ..+HS]) (+)= Σ_{j in [lo, hi]}
+     * coef[cOff + r*cRow + j*cStr] * src[sBase + j*sStr ..+HS]: each src vector loaded once feeds
+     * four rows; up to 3 vectors of HS x 4 rows (12 accumulators) per pass, a scalar tail for HS % L.
+     */
+    private static void accum4(float[] dst, int dOff, int dStr, boolean add, float[] coef, int cOff, int cRow, int cStr,
+                               int lo, int hi, float[] src, int sBase, int sStr, int HS) {
+        int full = HS / L * L;
+        for (int i0 = 0; i0 < full; ) {
+            int nv = Math.min(3, (full - i0) / L);
+            FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+            FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+            for (int j = lo; j <= hi; j++) {
+                int c = cOff + j * cStr;
+                FloatVector p0 = FloatVector.broadcast(S, coef[c]);
+                FloatVector p1 = FloatVector.broadcast(S, coef[c + cRow]);
+                FloatVector p2 = FloatVector.broadcast(S, coef[c + 2 * cRow]);
+                FloatVector p3 = FloatVector.broadcast(S, coef[c + 3 * cRow]);
+                int so = sBase + j * sStr + i0;
+                FloatVector v = FloatVector.fromArray(S, src, so);
+                a00 = v.fma(p0, a00);
+                a10 = v.fma(p1, a10);
+                a20 = v.fma(p2, a20);
+                a30 = v.fma(p3, a30);
+                if (nv > 1) {
+                    v = FloatVector.fromArray(S, src, so + L);
+                    a01 = v.fma(p0, a01);
+                    a11 = v.fma(p1, a11);
+                    a21 = v.fma(p2, a21);
+                    a31 = v.fma(p3, a31);
+                    if (nv > 2) {
+                        v = FloatVector.fromArray(S, src, so + 2 * L);
+                        a02 = v.fma(p0, a02);
+                        a12 = v.fma(p1, a12);
+                        a22 = v.fma(p2, a22);
+                        a32 = v.fma(p3, a32);
+                    }
+                }
+            }
+            storeRow(dst, dOff + i0, add, nv, a00, a01, a02);
+            storeRow(dst, dOff + dStr + i0, add, nv, a10, a11, a12);
+            storeRow(dst, dOff + 2 * dStr + i0, add, nv, a20, a21, a22);
+            storeRow(dst, dOff + 3 * dStr + i0, add, nv, a30, a31, a32);
+            i0 += nv * L;
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int i = full; i < HS; i++) {
+                float acc = 0f;
+                for (int j = lo; j <= hi; j++) {
+                    acc += coef[cOff + r * cRow + j * cStr] * src[sBase + j * sStr + i];
+                }
+                int di = dOff + r * dStr + i;
+                dst[di] = add ? dst[di] + acc : acc;
+            }
+        }
+    }
+
+    private static void storeRow(float[] dst, int d, boolean add, int nv, FloatVector v0, FloatVector v1, FloatVector v2) {
+        store(dst, d, v0, add);
+        if (nv > 1) {
+            store(dst, d + L, v1, add);
+            if (nv > 2) {
+                store(dst, d + 2 * L, v2, add);
+            }
+        }
+    }
+
+    /**
+     * row[lo..qpos] = softmax(scale * row[lo..qpos]) over whole vector blocks (keys outside get -inf,
+     * so exp makes them 0). A method of its own so C2 compiles it with its vector intrinsics early,
+     * whatever happens to the long-running per-head loop around it.
+     */
+    private static void softmaxRow(float[] row, int ro, int lo, int qpos, float scale) {
+        int j0 = ro + lo / L * L, j1 = ro + pad(qpos + 1);
+        java.util.Arrays.fill(row, j0, ro + lo, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(row, ro + qpos + 1, j1, Float.NEGATIVE_INFINITY);
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = j0; j < j1; j += L) {
+            FloatVector sv = FloatVector.fromArray(S, row, j).mul(scale);
+            sv.intoArray(row, j);
+            mx = mx.max(sv);
+        }
+        float max = mx.reduceLanes(VectorOperators.MAX);
+        // exp in float lanes (DetMath.exp: an ulp or two from Math.exp, the same bits in every JIT tier),
+        // summed per row in float lanes, then in double
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = j0; j < j1; j += L) {
+            FloatVector e = DetMath.exp(FloatVector.fromArray(S, row, j).sub(max));
+            e.intoArray(row, j);
+            sum = sum.add(e);
+        }
+        float inv = (float) (1.0 / (double) DetMath.sumLanes(sum));
+        for (int j = j0; j < j1; j += L) {
+            FloatVector.fromArray(S, row, j).mul(inv).intoArray(row, j);
+        }
+    }
+
     static void forward(Parallel par, float[] o, float[] p, float[] qa, float[] ka, float[] va,
                         int B, int T, int TK, int NH, int NKV, int HS, int window) {
         float scale = (float) (1.0 / Math.sqrt(HS));
@@ -134,34 +333,38 @@ final class VectorAttention {
             float[] row = scratch(1, np);
             int kvBase = (b * TK * NKV + kvh) * HS, kvStride = NKV * HS;
             transpose(kt, ka, kvBase, kvStride, TK, HS);
-            for (int t = 0; t < T; t++) {
+            float[] rows = scratch(2, 4 * np);
+            int qs = NH * HS;
+            int t = 0;
+            // four query rows at a time: scores, four softmaxes, then P·V for the four rows
+            for (; t + 4 <= T; t += 4) {
+                int qpos0 = TK - T + t, hiMax = qpos0 + 3;
+                int loMin = window > 0 ? Math.max(0, qpos0 - window + 1) : 0;
+                int qoff = ((b * T + t) * NH + h) * HS;
+                scores4(rows, qa, qoff, qs, kt, np, HS, loMin, hiMax);
+                for (int r = 0; r < 4; r++) {
+                    int qpos = qpos0 + r;
+                    int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
+                    int ro = r * np;
+                    softmaxRow(rows, ro, lo, qpos, scale);
+                    // zeros where this row's keys end before the block's range does
+                    java.util.Arrays.fill(rows, ro + loMin, ro + lo, 0f);
+                    java.util.Arrays.fill(rows, ro + qpos + 1, ro + hiMax + 1, 0f);
+                    if (p != null) {
+                        int prow = ((b * NH + h) * T + t + r) * TK;
+                        java.util.Arrays.fill(p, prow, prow + lo, 0f);
+                        System.arraycopy(rows, ro + lo, p, prow + lo, qpos + 1 - lo);
+                        java.util.Arrays.fill(p, prow + qpos + 1, prow + TK, 0f);
+                    }
+                }
+                accum4(o, qoff, qs, false, rows, 0, np, 1, loMin, hiMax, va, kvBase, kvStride, HS);
+            }
+            for (; t < T; t++) {
                 int qpos = TK - T + t;
                 int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
                 int qoff = ((b * T + t) * NH + h) * HS;
                 scores(row, qa, qoff, kt, np, HS, lo, qpos);
-                // whole vector blocks around [lo, qpos]; keys outside get -inf, so exp makes them 0
-                int j0 = lo / L * L, j1 = pad(qpos + 1);
-                java.util.Arrays.fill(row, j0, lo, Float.NEGATIVE_INFINITY);
-                java.util.Arrays.fill(row, qpos + 1, j1, Float.NEGATIVE_INFINITY);
-                FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-                for (int j = j0; j < j1; j += L) {
-                    FloatVector sv = FloatVector.fromArray(S, row, j).mul(scale);
-                    sv.intoArray(row, j);
-                    mx = mx.max(sv);
-                }
-                float max = mx.reduceLanes(VectorOperators.MAX);
-                // exp in float lanes (VectorOperators.EXP, within an ulp or two of (float) Math.exp),
-                // summed per row in float lanes, then in double
-                FloatVector sum = FloatVector.zero(S);
-                for (int j = j0; j < j1; j += L) {
-                    FloatVector e = FloatVector.fromArray(S, row, j).sub(max).lanewise(VectorOperators.EXP);
-                    e.intoArray(row, j);
-                    sum = sum.add(e);
-                }
-                float inv = (float) (1.0 / (double) sum.reduceLanes(VectorOperators.ADD));
-                for (int j = j0; j < j1; j += L) {
-                    FloatVector.fromArray(S, row, j).mul(inv).intoArray(row, j);
-                }
+                softmaxRow(row, 0, lo, qpos, scale);
                 if (p != null) {
                     int prow = ((b * NH + h) * T + t) * TK;
                     java.util.Arrays.fill(p, prow, prow + lo, 0f);
@@ -171,6 +374,23 @@ final class VectorAttention {
                 accum(o, qoff, false, row, 0, 1, lo, qpos, va, kvBase, kvStride, HS);
             }
         });
+    }
+
+    /**
+     * dS row t = P_t ∘ (dP_t - P_t·dP_t) * scale from the dP row at dp[dpo ..], and zeros for the
+     * next three keys past t (the 4-key dK pass reads them).
+     */
+    private static void dsRow(float[] ds, float[] dp, int dpo, float[] p, int pBase, int t, int T, int np, float scale) {
+        int prow = pBase + t * T, srow = t * np;
+        double dot = 0;
+        for (int j = 0; j <= t; j++) {
+            dot += (double) p[prow + j] * dp[dpo + j];
+        }
+        float dotf = (float) dot;
+        for (int j = 0; j <= t; j++) {
+            ds[srow + j] = p[prow + j] * (dp[dpo + j] - dotf) * scale;
+        }
+        java.util.Arrays.fill(ds, srow + t + 1, srow + Math.min(np, t + 4), 0f);
     }
 
     static void backward(Parallel par, float[] dqa, float[] dka, float[] dva, float[] d, float[] p,
@@ -183,28 +403,35 @@ final class VectorAttention {
             float[] vt = scratch(0, HS * np); // V transposed
             float[] row = scratch(1, np);
             float[] ds = scratch(2, T * np); // dS of one head
+            float[] rows = scratch(3, 4 * np); // four dP rows
             int kvBase = (b * T * NKV + kvh) * HS, kvStride = NKV * HS, qStride = NH * HS;
             transpose(vt, va, kvBase, kvStride, T, HS);
             for (int h = kvh * g; h < (kvh + 1) * g; h++) {
                 int qBase = (b * T * NH + h) * HS;
                 int pBase = (b * NH + h) * T * T;
-                for (int t = 0; t < T; t++) {
-                    int qoff = qBase + t * qStride;
-                    int prow = pBase + t * T;
-                    int srow = t * np;
-                    // dP row = dout_t · Vᵀ, then the softmax backward into dS
-                    scores(row, d, qoff, vt, np, HS, 0, t);
-                    double dot = 0;
-                    for (int j = 0; j <= t; j++) {
-                        dot += (double) p[prow + j] * row[j];
+                int t = 0;
+                for (; t + 4 <= T; t += 4) {
+                    // dP rows = dout_t · Vᵀ for four t, the softmax backward into dS, dQ for the four rows
+                    scores4(rows, d, qBase + t * qStride, qStride, vt, np, HS, 0, t + 3);
+                    for (int r = 0; r < 4; r++) {
+                        dsRow(ds, rows, r * np, p, pBase, t + r, T, np, scale);
                     }
-                    float dotf = (float) dot;
-                    for (int j = 0; j <= t; j++) {
-                        ds[srow + j] = p[prow + j] * (row[j] - dotf) * scale;
-                    }
-                    accum(dqa, qoff, true, ds, srow, 1, 0, t, ka, kvBase, kvStride, HS);
+                    accum4(dqa, qBase + t * qStride, qStride, true, ds, t * np, np, 1, 0, t + 3, ka, kvBase, kvStride, HS);
                 }
-                for (int j = 0; j < T; j++) {
+                for (; t < T; t++) {
+                    int qoff = qBase + t * qStride;
+                    scores(row, d, qoff, vt, np, HS, 0, t);
+                    dsRow(ds, row, 0, p, pBase, t, T, np, scale);
+                    accum(dqa, qoff, true, ds, t * np, 1, 0, t, ka, kvBase, kvStride, HS);
+                }
+                // dV, dK for four keys at a time (P and dS are 0 where t < j)
+                int j = 0;
+                for (; j + 4 <= T; j += 4) {
+                    int koff = kvBase + j * kvStride;
+                    accum4(dva, koff, kvStride, true, p, pBase + j, 1, T, j, T - 1, d, qBase, qStride, HS);
+                    accum4(dka, koff, kvStride, true, ds, j, 1, np, j, T - 1, qa, qBase, qStride, HS);
+                }
+                for (; j < T; j++) {
                     int koff = kvBase + j * kvStride;
                     accum(dva, koff, true, p, pBase + j, T, j, T - 1, d, qBase, qStride, HS);
                     accum(dka, koff, true, ds, j, np, j, T - 1, qa, qBase, qStride, HS);

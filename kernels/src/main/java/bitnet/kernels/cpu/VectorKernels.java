@@ -236,7 +236,7 @@ public class VectorKernels extends ScalarKernels {
                     acc = FloatVector.fromArray(S, d, off + c).mul(FloatVector.fromArray(S, wt, c))
                             .fma(FloatVector.fromArray(S, x, off + c), acc);
                 }
-                float dot = acc.reduceLanes(VectorOperators.ADD);
+                float dot = DetMath.sumLanes(acc);
                 for (; c < C; c++) {
                     dot += d[off + c] * wt[c] * x[off + c];
                 }
@@ -270,7 +270,7 @@ public class VectorKernels extends ScalarKernels {
                     FloatVector dl = FloatVector.fromArray(S, x, off + c).sub(mf);
                     acc = dl.fma(dl, acc);
                 }
-                float v = acc.reduceLanes(VectorOperators.ADD);
+                float v = DetMath.sumLanes(acc);
                 for (; c < C; c++) {
                     float dl = x[off + c] - mf;
                     v += dl * dl;
@@ -314,7 +314,7 @@ public class VectorKernels extends ScalarKernels {
                     s1 = s1.add(dnorm);
                     s2 = dnorm.fma(norm, s2);
                 }
-                float a = s1.reduceLanes(VectorOperators.ADD), bb = s2.reduceLanes(VectorOperators.ADD);
+                float a = DetMath.sumLanes(s1), bb = DetMath.sumLanes(s2);
                 for (; c < C; c++) {
                     float norm = (x[off + c] - m) * r;
                     float dnorm = wt[c] * d[off + c];
@@ -393,8 +393,21 @@ public class VectorKernels extends ScalarKernels {
 
     // ---- elementwise ------------------------------------------------------------------------
 
+    /** Elements per call of an elementwise body (a multiple of every vector length). */
+    private static final int SUB_CHUNK = 1 << 13;
+
+    /**
+     * Elementwise loops: a static split over threads, each chunk run as many short body calls.
+     * Short calls get the body compiled by C2 as a method, with its vector intrinsics; one long
+     * call per chunk left it in on-stack-replacement code where vectors could stay boxed.
+     * Bodies must be purely elementwise (no per-chunk state).
+     */
     private void chunks(long n, Parallel.Chunks body) {
-        par.forChunks(Math.toIntExact(n), MIN_CHUNK, body);
+        par.forChunks(Math.toIntExact(n), MIN_CHUNK, (ch, lo, hi) -> {
+            for (int a = lo; a < hi; a += SUB_CHUNK) {
+                body.run(ch, a, Math.min(hi, a + SUB_CHUNK));
+            }
+        });
     }
 
     @Override
@@ -419,11 +432,11 @@ public class VectorKernels extends ScalarKernels {
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector v = FloatVector.fromArray(S, x, i);
                 FloatVector u = v.add(v.mul(v).mul(v).mul(0.044715f)).mul(GELU_K);
-                v.mul(0.5f).mul(u.lanewise(VectorOperators.TANH).add(1f)).intoArray(o, i);
+                v.mul(0.5f).mul(DetMath.tanh(u).add(1f)).intoArray(o, i);
             }
             for (; i < hi; i++) {
                 float v = x[i];
-                o[i] = 0.5f * v * (1f + (float) Math.tanh(GELU_K * (v + 0.044715f * v * v * v)));
+                o[i] = 0.5f * v * (1f + DetMath.tanh(GELU_K * (v + 0.044715f * v * v * v)));
             }
         });
     }
@@ -436,7 +449,7 @@ public class VectorKernels extends ScalarKernels {
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector v = FloatVector.fromArray(S, x, i);
                 FloatVector v2 = v.mul(v);
-                FloatVector th = v.add(v2.mul(v).mul(0.044715f)).mul(GELU_K).lanewise(VectorOperators.TANH);
+                FloatVector th = DetMath.tanh(v.add(v2.mul(v).mul(0.044715f)).mul(GELU_K));
                 FloatVector sech2 = th.mul(th).neg().add(1f);
                 FloatVector grad = th.add(1f).mul(0.5f)
                         .add(v.mul(0.5f).mul(sech2).mul(GELU_K).mul(v2.mul(3f * 0.044715f).add(1f)));
@@ -444,7 +457,7 @@ public class VectorKernels extends ScalarKernels {
             }
             for (; i < hi; i++) {
                 float v = x[i];
-                float th = (float) Math.tanh(GELU_K * (v + 0.044715f * v * v * v));
+                float th = DetMath.tanh(GELU_K * (v + 0.044715f * v * v * v));
                 float sech2 = 1f - th * th;
                 float grad = 0.5f * (1f + th) + 0.5f * v * sech2 * GELU_K * (1f + 3f * 0.044715f * v * v);
                 dx[i] += grad * d[i];
@@ -459,12 +472,12 @@ public class VectorKernels extends ScalarKernels {
             int i = lo;
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(S, ga, i);
-                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector s = DetMath.sigmoid(x);
                 x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(o, i);
             }
             for (; i < hi; i++) {
                 float x = ga[i];
-                o[i] = x * sigmoid(x) * u[i];
+                o[i] = x * DetMath.sigmoid(x) * u[i];
             }
         });
     }
@@ -476,7 +489,7 @@ public class VectorKernels extends ScalarKernels {
             int i = lo;
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(S, ga, i);
-                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector s = DetMath.sigmoid(x);
                 FloatVector dv = FloatVector.fromArray(S, d, i);
                 FloatVector dsilu = s.mul(x.mul(s.neg().add(1f)).add(1f));
                 FloatVector.fromArray(S, dg, i).add(dv.mul(FloatVector.fromArray(S, u, i)).mul(dsilu)).intoArray(dg, i);
@@ -484,7 +497,7 @@ public class VectorKernels extends ScalarKernels {
             }
             for (; i < hi; i++) {
                 float x = ga[i];
-                float s = sigmoid(x);
+                float s = DetMath.sigmoid(x);
                 dg[i] += d[i] * u[i] * (s * (1f + x * (1f - s)));
                 du[i] += d[i] * (x * s);
             }
@@ -501,49 +514,69 @@ public class VectorKernels extends ScalarKernels {
         float[] l = arr(losses), dl = arr(dlogits), z = arr(logits);
         par.forChunks(N, 1, (ch, lo, hi) -> {
             for (int n = lo; n < hi; n++) {
-                int off = n * V;
-                int tgt = targets[n];
-                if (tgt < 0) {
-                    l[n] = 0f;
-                    if (dl != null) {
-                        java.util.Arrays.fill(dl, off, off + V, 0f);
-                    }
-                    continue;
-                }
-                float max = VectorMath.max(z, off, V);
-                double sum = 0;
-                int i = 0;
-                while (i < V) {
-                    int end = Math.min(V, i + CE_BLOCK);
-                    FloatVector acc = FloatVector.zero(S);
-                    for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                        acc = acc.add(FloatVector.fromArray(S, z, off + i).sub(max).lanewise(VectorOperators.EXP));
-                    }
-                    double s = acc.reduceLanes(VectorOperators.ADD);
-                    for (; i < end; i++) {
-                        s += Math.exp(z[off + i] - max);
-                    }
-                    sum += s;
-                }
-                double lse = max + Math.log(sum);
-                float zt = z[off + tgt];
-                l[n] = (float) (lse - zt);
-                if (dl != null) {
-                    float pt = (float) Math.exp(zt - lse);
-                    // softmax as exp(z - max) / sum: the subtraction stays exact in float
-                    float inv = (float) (1.0 / sum);
-                    i = 0;
-                    for (int bound = S.loopBound(V); i < bound; i += L) {
-                        FloatVector.fromArray(S, z, off + i).sub(max).lanewise(VectorOperators.EXP)
-                                .mul(inv).mul(dscale).intoArray(dl, off + i);
-                    }
-                    for (; i < V; i++) {
-                        dl[off + i] = (float) Math.exp(z[off + i] - lse) * dscale;
-                    }
-                    dl[off + tgt] = (pt - 1f) * dscale;
-                }
+                crossEntropyRow(l, dl, z, n, targets[n], V, dscale);
             }
         });
+    }
+
+    /**
+     * One row of the fused softmax cross-entropy. A method of its own so that C2 compiles it (with
+     * the vector intrinsics) after a few rows: inlined into the per-chunk loop, which runs only
+     * twice per call, it stayed in on-stack-replacement code that left DetMath.exp's vectors boxed.
+     * exp(z - max) is computed once: stored into dl while summed, then scaled in place.
+     */
+    private static void crossEntropyRow(float[] l, float[] dl, float[] z, int n, int tgt, int V, float dscale) {
+        int off = n * V;
+        if (tgt < 0) {
+            l[n] = 0f;
+            if (dl != null) {
+                java.util.Arrays.fill(dl, off, off + V, 0f);
+            }
+            return;
+        }
+        float max = VectorMath.max(z, off, V);
+        float zt = z[off + tgt]; // before dl (which may alias z) overwrites it
+        double sum = 0;
+        int i = 0;
+        while (i < V) {
+            int end = Math.min(V, i + CE_BLOCK);
+            FloatVector acc = FloatVector.zero(S);
+            if (dl != null) {
+                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
+                    FloatVector e = DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max));
+                    e.intoArray(dl, off + i);
+                    acc = acc.add(e);
+                }
+            } else {
+                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
+                    acc = acc.add(DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
+                }
+            }
+            double s = DetMath.sumLanes(acc);
+            for (; i < end; i++) {
+                float e = DetMath.exp(z[off + i] - max);
+                if (dl != null) {
+                    dl[off + i] = e;
+                }
+                s += e;
+            }
+            sum += s;
+        }
+        double lse = max + Math.log(sum);
+        l[n] = (float) (lse - zt);
+        if (dl != null) {
+            float pt = (float) Math.exp(zt - lse);
+            // softmax as exp(z - max) / sum: the subtraction stays exact in float
+            float inv = (float) (1.0 / sum);
+            i = 0;
+            for (int bound = S.loopBound(V); i < bound; i += L) {
+                FloatVector.fromArray(S, dl, off + i).mul(inv).mul(dscale).intoArray(dl, off + i);
+            }
+            for (; i < V; i++) {
+                dl[off + i] = dl[off + i] * inv * dscale;
+            }
+            dl[off + tgt] = (pt - 1f) * dscale;
+        }
     }
 
     // ---- optimizer -------------------------------------------------------------------------
@@ -614,7 +647,7 @@ public class VectorKernels extends ScalarKernels {
                 DoubleVector dv = (DoubleVector) FloatVector.fromArray(SH, a, i).convertShape(VectorOperators.F2D, SD, 0);
                 acc = dv.fma(dv, acc);
             }
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            double s = DetMath.sumLanes(acc);
             for (; i < hi; i++) {
                 s += (double) a[i] * a[i];
             }

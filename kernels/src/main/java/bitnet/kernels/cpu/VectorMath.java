@@ -7,7 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Small Vector API building blocks shared by the CPU kernels (dot, axpy, sums). Each has the
  * idiom of design.md: a static final species, a loopBound main loop with several accumulators
- * and fma, a scalar tail, one reduceLanes. Not kernels themselves: no threads, no Bufs.
+ * and fma, a scalar tail, one lane sum (DetMath.sumLanes: a fixed order, so the same bits in
+ * every JIT tier). Not kernels themselves: no threads, no Bufs.
  */
 final class VectorMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -28,7 +29,7 @@ final class VectorMath {
         for (; i <= n - L; i += L) {
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = DetMath.sumLanes(s0.add(s1));
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }
@@ -64,7 +65,7 @@ final class VectorMath {
         for (int bound = S.loopBound(n); i < bound; i += L) {
             s0 = s0.add(FloatVector.fromArray(S, x, o + i));
         }
-        float s = s0.reduceLanes(VectorOperators.ADD);
+        float s = DetMath.sumLanes(s0);
         for (; i < n; i++) {
             s += x[o + i];
         }
@@ -84,7 +85,7 @@ final class VectorMath {
             FloatVector a = FloatVector.fromArray(S, x, o + i);
             s0 = a.fma(a, s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = DetMath.sumLanes(s0.add(s1));
         for (; i < n; i++) {
             s += x[o + i] * x[o + i];
         }

@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""bench/compare's default end-to-end hooks: one line each, from the files bench/compare wrote in
+$OUT for thread count $T (TernaryBench's ternary.txt, `./bitnet speed --threads $T` as speed$T.json
+with the load average in speedload$T.txt). Not a benchmark itself: it only formats."""
+import json, os, re, sys
+
+out, t, what = os.environ["OUT"], os.environ["T"], sys.argv[1]
+if what == "ternary":
+    txt = open(os.path.join(out, "ternary.txt")).read()
+    gb = {k: float(v) for k, v in re.findall(r"^(\w+)\s+[\d.]+ us\s+([\d.]+) GB/s", txt, re.M)}
+    suf = "Single" if t == "1" else "Parallel"
+    tern, a8, fp, cp = gb["ternaryMatvec" + suf], gb["ternaryA8Matvec" + suf], gb["fp32Matvec" + suf], gb["copyPackedSize"]
+    print(f"{tern:.1f} GB/s packed ({100 * tern / cp:.0f}% of copy {cp:.1f}); A8 {a8:.1f}; "
+          f"fp32 matvec {fp:.1f} GB/s of packed-size bytes ({tern / fp:.1f}x)"
+          + ("" if t == "1" else " [common pool]"))
+else:
+    d = json.load(open(os.path.join(out, f"speed{t}.json")))
+    load = open(os.path.join(out, f"speedload{t}.txt")).read().strip()
+    if not d:
+        print("failed (./bitnet speed)")
+    elif what == "train":
+        print(f"{d['train_tokens_per_s']:.0f} tokens/s ({d['train_batch']}, {d['train_step_s']:.2f} s/step, "
+              f"{d['train_cpu_s_per_step']:.2f} CPU s/step; {load})")
+    else:
+        print(f"{d['generate_tokens_per_s']:.0f} tokens/s batch 1 ({d['generate_weights']} weights; "
+              f"FP32 train-mode weights {d['generate_fp32_tokens_per_s']:.0f})")
