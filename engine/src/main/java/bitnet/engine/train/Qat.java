@@ -39,10 +39,20 @@ public final class Qat {
     /** Refreshes every target's quantized weight from its latent. */
     public void quantize() {
         var k = model.k;
-        for (HfTensor t : targets) {
-            float[] w = model.getHf(t);
-            float[] q = quant.apply(t.name(), w, t.storedRows(), t.storedCols());
-            float[][] parts = t.scatter(q);
+        // the quantizers are pure Java and independent per tensor: run them in parallel, then
+        // hand the results to the backend from this thread (backends need not be thread-safe)
+        float[][] latents = new float[targets.size()][];
+        for (int i = 0; i < targets.size(); i++) {
+            latents[i] = model.getHf(targets.get(i));
+        }
+        float[][] quantized = new float[targets.size()][];
+        java.util.stream.IntStream.range(0, targets.size()).parallel().forEach(i -> {
+            HfTensor t = targets.get(i);
+            quantized[i] = quant.apply(t.name(), latents[i], t.storedRows(), t.storedCols());
+        });
+        for (int ti = 0; ti < targets.size(); ti++) {
+            HfTensor t = targets.get(ti);
+            float[][] parts = t.scatter(quantized[ti]);
             for (int i = 0; i < parts.length; i++) {
                 Param p = t.parts().get(i);
                 var tmp = k.upload(parts[i], (int) p.size());
