@@ -11,11 +11,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -51,19 +48,7 @@ public final class SafetensorsFile {
 
     /** Maps and validates the file; the mapping lives as long as the arena. */
     public static SafetensorsFile open(Path path, Arena arena) {
-        MemorySegment all;
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < 8) {
-                throw new BadInputException(path, "not a safetensors file: " + size + " bytes, shorter than the 8-byte header length");
-            }
-            all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-        } catch (NoSuchFileException e) {
-            throw new BadInputException(path, "file not found", e);
-        } catch (IOException e) {
-            throw new BadInputException(path, "cannot read: " + e.getMessage(), e);
-        }
-        return parse(path, all);
+        return parse(path, bitnet.io.MappedFiles.map(path, arena));
     }
 
     /** Parses an in-memory safetensors image (used by tests and fuzzing). */

@@ -1,16 +1,12 @@
 package bitnet.io.torch;
 
 import bitnet.io.BadInputException;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -56,19 +52,7 @@ public final class ZipArchive {
 
     /** Maps and indexes the archive; the mapping lives as long as the arena. */
     public static ZipArchive open(Path path, Arena arena) {
-        MemorySegment all;
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < 22) {
-                throw new BadInputException(path, "not a zip archive: " + size + " bytes, too short for an end-of-central-directory record");
-            }
-            all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-        } catch (NoSuchFileException e) {
-            throw new BadInputException(path, "file not found", e);
-        } catch (IOException e) {
-            throw new BadInputException(path, "cannot read: " + e.getMessage(), e);
-        }
-        return parse(path, all);
+        return parse(path, bitnet.io.MappedFiles.map(path, arena));
     }
 
     /** Indexes an in-memory archive image (tests, fuzzing). */
