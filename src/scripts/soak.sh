@@ -6,7 +6,7 @@
 #  2. a finetune killed and then continued with --resume ends with a model.safetensors bit-identical
 #     to an uninterrupted run's.
 # Usage: src/scripts/soak.sh [COMPRESS_KILLS=20] [FINETUNE_KILLS=5]
-# Env: MODEL (default /work/shared/models/demo/model), DATA (text; default the demo heldout.txt),
+# Env: MODEL (default src/demo/model), DATA (text; default the demo heldout.txt),
 #      WORK (scratch dir; default a mktemp dir, deleted at the end), FT_STEPS (default 12),
 #      FT_DEVICE (default scalar: the vector backend is not run-to-run deterministic (found
 #      2026-11-26: two identical uninterrupted runs differ at step 1 by ~1e-10 in the loss, even
@@ -19,10 +19,10 @@ BITNET="$ROOT/bitnet"
 export BITNET_NO_BUILD=1
 NC=${1:-20}
 NF=${2:-5}
-MODEL=${MODEL:-/work/shared/models/demo/model}
-DATA=${DATA:-/work/shared/models/demo/heldout.txt}
+MODEL=${MODEL:-$ROOT/src/demo/model}
+DATA=${DATA:-$ROOT/src/demo/heldout.txt}
 FT_STEPS=${FT_STEPS:-12}
-FT_DEVICE=${FT_DEVICE:-scalar}
+FT_DEVICE=${FT_DEVICE:-cpu}
 WORK=${WORK:-$(mktemp -d /tmp/bitnet-soak.XXXXXX)}
 mkdir -p "$WORK"
 [ -f "$ROOT/engine/target/bitnet.jar" ] || { echo "soak: build engine/target/bitnet.jar first" >&2; exit 1; }
