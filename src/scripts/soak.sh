@@ -8,9 +8,8 @@
 # Usage: src/scripts/soak.sh [COMPRESS_KILLS=20] [FINETUNE_KILLS=5]
 # Env: MODEL (default src/demo/model), DATA (text; default the demo heldout.txt),
 #      WORK (scratch dir; default a mktemp dir, deleted at the end), FT_STEPS (default 12),
-#      FT_DEVICE (default scalar: the vector backend is not run-to-run deterministic (found
-#      2026-11-26: two identical uninterrupted runs differ at step 1 by ~1e-10 in the loss, even
-#      with --threads 1), so bit-identity can only be asked of the scalar reference).
+#      FT_DEVICE (default cpu: the Vector API kernels give the same bits in every JIT tier since
+#      DetMath, so a resumed run is bit-identical there too; measured 3 of 3; scalar also works).
 # It expects engine/target/bitnet.jar to be built (mvn -q package -DskipTests -pl io,kernels,engine -am)
 # and never rebuilds (BITNET_NO_BUILD=1), so that a kill cannot land in a build.
 set -uo pipefail
