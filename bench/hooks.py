@@ -9,10 +9,14 @@ if what == "ternary":
     txt = open(os.path.join(out, "ternary.txt")).read()
     gb = {k: float(v) for k, v in re.findall(r"^(\w+)\s+[\d.]+ us\s+([\d.]+) GB/s", txt, re.M)}
     suf = "Single" if t == "1" else "Parallel"
-    tern, a8, fp, cp = gb["ternaryMatvec" + suf], gb["ternaryA8Matvec" + suf], gb["fp32Matvec" + suf], gb["copyPackedSize"]
-    print(f"{tern:.1f} GB/s packed ({100 * tern / cp:.0f}% of copy {cp:.1f}); A8 {a8:.1f}; "
-          f"fp32 matvec {fp:.1f} GB/s of packed-size bytes ({tern / fp:.1f}x)"
-          + ("" if t == "1" else " [common pool]"))
+    tern, a8, fp = gb["ternaryMatvec" + suf], gb["ternaryA8Matvec" + suf], gb["fp32Matvec" + suf]
+    cp = gb["copyPackedSize" + ("" if t == "1" else "Parallel")]
+    m = re.search(r"GB/s=([\d.]+)", open(os.path.join(out, f"stream{t}.txt")).read())
+    st = float(m.group(1)) if m else float("nan")
+    # two yardsticks: a copy of the same 4 MiB (packed bytes per s) and the 256 MiB STREAM copy
+    # (read + written bytes per s, as STREAM counts)
+    print(f"FP32 act {tern:.1f} GB/s packed = {100 * tern / cp:.0f}% of 4 MiB copy {cp:.1f}, {100 * tern / st:.0f}% of STREAM {st:.1f}; "
+          f"A8 {a8:.1f} = {100 * a8 / cp:.0f}% / {100 * a8 / st:.0f}%; fp32 matvec {fp:.1f} ({tern / fp:.1f}x, A8 {a8 / fp:.1f}x)")
 else:
     d = json.load(open(os.path.join(out, f"speed{t}.json")))
     load = open(os.path.join(out, f"speedload{t}.txt")).read().strip()

@@ -72,6 +72,11 @@ public final class GemmVsBlas {
                                 String[] res = from.readLine().trim().split(" ");
                                 bb = Math.min(bb, Double.parseDouble(res[0]));
                                 bm = Math.min(bm, Double.parseDouble(res[1]));
+                                // OpenBLAS's idle worker threads busy-wait for 2^28 cycles (~0.1 s)
+                                // after each call; timed right away, a 2-thread run of ours would
+                                // share its second core with them (small shapes then showed no
+                                // scaling at all: 7.9 ms on 1 thread, 7.7 ms on 2)
+                                Thread.sleep(300);
                                 double[] ts = new double[5];
                                 for (int i = 0; i < 8; i++) {
                                     long t0 = System.nanoTime();

@@ -3,12 +3,12 @@ package bitnet.bench;
 import bitnet.io.packed.Packing;
 import bitnet.io.packed.TernaryPacking;
 import bitnet.kernels.ternary.TernaryScalar;
+import bitnet.kernels.cpu.Parallel;
 import bitnet.kernels.ternary.TernaryWeight;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -27,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Packed 2-bit ternary matrix-vector product vs an FP32 one on the same 4096 x 4096 matrix
- * (W = scale_row * q), single-threaded and on the common pool, plus a plain copy of as many bytes
+ * (W = scale_row * q), single-threaded and on a {@link Parallel} pool of -Dbench.threads (2), plus a plain copy of as many bytes
  * as the packed matrix holds (the bandwidth yardstick); the ternary product runs with FP32
  * activations and as W1.58A8 (int8 activations, int16/int32 sums). Report: packed GB/s = 4 MiB / time.
  * Setup checks both products against the scalar twin before anything is timed.
@@ -46,6 +46,8 @@ public class TernaryBench {
     static final int OC = 4096, C = 4096;
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
 
+    /** The pool of the "Parallel" variants: -Dbench.threads (default 2), like the CPU backend's. */
+    private final Parallel pool = new Parallel(Integer.getInteger("bench.threads", 2));
     private Arena arena;
     private TernaryWeight ternary;       // parallel
     private TernaryWeight ternarySingle; // calling thread only
@@ -103,7 +105,7 @@ public class TernaryBench {
 
     private float[] run(TernaryWeight w) {
         float[] o = new float[OC];
-        w.matmulInto(o, x, null, 1, C, OC);
+        w.matmulInto(pool, o, x, null, 1, C, OC);
         return o;
     }
 
@@ -119,6 +121,7 @@ public class TernaryBench {
     @TearDown(Level.Trial)
     public void tearDown() {
         arena.close();
+        pool.close();
     }
 
     /** The FP32 yardstick: per row a 4-accumulator FMA dot product. */
@@ -150,7 +153,7 @@ public class TernaryBench {
 
     @Benchmark
     public float[] ternaryMatvecParallel() {
-        ternary.matmulInto(out, x, null, 1, C, OC);
+        ternary.matmulInto(pool, out, x, null, 1, C, OC);
         return out;
     }
 
@@ -162,7 +165,7 @@ public class TernaryBench {
 
     @Benchmark
     public float[] ternaryA8MatvecParallel() {
-        a8.matmulInto(out, x, null, 1, C, OC);
+        a8.matmulInto(pool, out, x, null, 1, C, OC);
         return out;
     }
 
@@ -174,8 +177,7 @@ public class TernaryBench {
 
     @Benchmark
     public float[] fp32MatvecParallel() {
-        int chunks = 64;
-        IntStream.range(0, chunks).parallel().forEach(ch -> fp32Matvec(out, dense, x, OC * ch / chunks, OC * (ch + 1) / chunks));
+        pool.forChunks(OC, 64, (ch, lo, hi) -> fp32Matvec(out, dense, x, lo, hi));
         return out;
     }
 
@@ -184,9 +186,9 @@ public class TernaryBench {
         TernaryBench b = new TernaryBench();
         b.setup();
         String[] names = {"copyPackedSize", "fp32MatvecSingle", "fp32MatvecParallel", "ternaryMatvecSingle",
-            "ternaryMatvecParallel", "ternaryA8MatvecSingle", "ternaryA8MatvecParallel"};
+            "ternaryMatvecParallel", "ternaryA8MatvecSingle", "ternaryA8MatvecParallel", "copyPackedSizeParallel"};
         Runnable[] runs = {b::copyPackedSize, b::fp32MatvecSingle, b::fp32MatvecParallel, b::ternaryMatvecSingle,
-            b::ternaryMatvecParallel, b::ternaryA8MatvecSingle, b::ternaryA8MatvecParallel};
+            b::ternaryMatvecParallel, b::ternaryA8MatvecSingle, b::ternaryA8MatvecParallel, b::copyPackedSizeParallel};
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 300;
         double[] best = new double[runs.length];
         for (int round = 0; round < 2; round++) { // round 0 warms the JIT up
@@ -206,8 +208,8 @@ public class TernaryBench {
         }
         System.out.printf("speed-up vs fp32: ternary single %.2fx, parallel %.2fx; A8 single %.2fx, parallel %.2fx%n",
                 best[1] / best[3], best[2] / best[4], best[1] / best[5], best[2] / best[6]);
-        System.out.printf("fraction of copy bandwidth: ternary %.0f%% / %.0f%%, A8 %.0f%% / %.0f%% (single / parallel)%n",
-                100 * best[0] / best[3], 100 * best[0] / best[4], 100 * best[0] / best[5], 100 * best[0] / best[6]);
+        System.out.printf("fraction of copy bandwidth (same thread count): ternary %.0f%% / %.0f%%, A8 %.0f%% / %.0f%% (single / %d threads)%n",
+                100 * best[0] / best[3], 100 * best[7] / best[4], 100 * best[0] / best[5], 100 * best[7] / best[6], b.pool.threads());
         b.tearDown();
     }
 
@@ -215,6 +217,18 @@ public class TernaryBench {
     @Benchmark
     public MemorySegment copyPackedSize() {
         MemorySegment.copy(copySrc, 0, copyDst, 0, copySrc.byteSize());
+        return copyDst;
+    }
+
+    /** The same copy split over the pool's threads. */
+    @Benchmark
+    public MemorySegment copyPackedSizeParallel() {
+        long n = copySrc.byteSize();
+        int parts = pool.threads();
+        pool.forTasks(parts, p -> {
+            long lo = n * p / parts / 64 * 64, hi = p == parts - 1 ? n : n * (p + 1) / parts / 64 * 64;
+            MemorySegment.copy(copySrc, lo, copyDst, lo, hi - lo);
+        });
         return copyDst;
     }
 }

@@ -88,7 +88,7 @@ public class VectorKernels extends ScalarKernels {
     public void matmul(Buf out, Buf inp, Weight w, Buf bias, int N, int C, int OC) {
         float[] o = arr(out), x = arr(inp), b = arr(bias);
         if (w instanceof CpuMatmul cm) {
-            cm.matmulInto(o, x, b, N, C, OC);
+            cm.matmulInto(par, o, x, b, N, C, OC);
             return;
         }
         PackB pb = transposedOf(w);
@@ -131,7 +131,7 @@ public class VectorKernels extends ScalarKernels {
         if (dx != null) {
             PackB pb = rowMajorOf(w);
             if (w instanceof CpuMatmul cm) {
-                cm.matmulBackwardInput(dx, d, N, C, OC);
+                cm.matmulBackwardInput(par, dx, d, N, C, OC);
             } else if (pb == null) {
                 super.matmulBackward(dinp, null, null, dout, inp, w, N, C, OC);
             } else {

@@ -5,6 +5,7 @@ import bitnet.io.packed.Packing;
 import bitnet.io.packed.TernaryPacking;
 import bitnet.kernels.Weight;
 import bitnet.kernels.cpu.CpuMatmul;
+import bitnet.kernels.cpu.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.ForkJoinPool;
@@ -21,8 +22,14 @@ import java.util.stream.IntStream;
  * variants: FP32 activations ({@link #matmulInto}) and BitNet's W1.58A8 ({@link #matmulA8Into}:
  * per-token absmax int8 activations, integer accumulation). {@link #withA8} makes the CpuMatmul
  * entry point use the latter. Work is split over rows (forward) or columns (backward) on the
- * common ForkJoinPool, so the packed segment must be readable from any thread (a shared, global
- * or automatic arena, not a confined one). Scalar twins live in {@link TernaryScalar}. Not trainable: no dweight.
+ * caller's {@link Parallel} pool when one is passed (the CPU backends do), else on the common
+ * ForkJoinPool, so the packed segment must be readable from any thread (a shared, global or
+ * automatic arena, not a confined one). Scalar twins live in {@link TernaryScalar}. Not trainable: no dweight.
+ *
+ * <p>Input rows that are not part of a group of four (all of them in batch-1 generation) go
+ * through the table-lookup kernels of {@link TernaryLut} where 512-bit vectors are native. Those
+ * read a row-tiled copy of the codes, built on first use and shared by the {@link #withA8} /
+ * {@link #withParallel} views: one more 2 bits per weight on the heap.
  */
 public final class TernaryWeight implements Weight, CpuMatmul {
     /** Below this many weights a product runs on the calling thread (forking costs more than it saves). */
@@ -38,13 +45,22 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     private final int bytesPerRow;
     private final boolean a8;
     private final boolean parallel;
+    private final LutHolder lut;
+    /** Table kernels: -1 where {@link TernaryLut#enabled} says, 0 never, 1 always (tests). */
+    private final int tables;
+
+    /** The lazily built tiled copy, shared by the views of one weight. */
+    private static final class LutHolder {
+        private volatile TernaryLut lut;
+    }
 
     /** Wraps packed codes (validated: 2-bit code 3 or base-3 byte > 242 is rejected) with scales of length rows or 1. */
     public TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols) {
-        this(packing, packed, scales, rows, cols, false, true, true);
+        this(packing, packed, scales, rows, cols, false, true, true, new LutHolder(), -1);
     }
 
-    private TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols, boolean a8, boolean parallel, boolean check) {
+    private TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols, boolean a8, boolean parallel,
+                          boolean check, LutHolder lut, int tables) {
         if (rows < 0 || cols < 0) {
             throw new IllegalArgumentException("bad shape (" + rows + ", " + cols + ")");
         }
@@ -63,6 +79,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         this.bytesPerRow = packing.bytesPerRow(cols);
         this.a8 = a8;
         this.parallel = parallel;
+        this.lut = lut;
+        this.tables = tables;
         if (check) {
             validate();
         }
@@ -80,12 +98,17 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     /** The same weight whose {@link #matmulInto} quantizes activations to int8 (W1.58A8) when a8 is true. */
     public TernaryWeight withA8(boolean a8) {
-        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false);
+        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables);
     }
 
     /** The same weight, its products run on the calling thread only when parallel is false (benchmarks, nested use). */
     public TernaryWeight withParallel(boolean parallel) {
-        return parallel == this.parallel ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false);
+        return parallel == this.parallel ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables);
+    }
+
+    /** The same weight with the table-lookup kernels forced on or off, whatever the CPU (for tests). */
+    TernaryWeight withTables(boolean on) {
+        return new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, on ? 1 : 0);
     }
 
     private void validate() {
@@ -206,37 +229,81 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         }
     }
 
-    /** Runs body(chunk) for chunk in [0, chunks): on the common pool (and the caller) when work is large enough. */
-    private void parallelFor(int chunks, long work, IntConsumer body) {
-        if (!parallel || chunks <= 1 || work < PARALLEL_MIN) {
+    /**
+     * Runs body(chunk) for chunk in [0, chunks): on par when given, else on the common pool (and the
+     * caller), when work is large enough.
+     */
+    private void parallelFor(Parallel par, int chunks, long work, IntConsumer body) {
+        if (!parallel || chunks <= 1 || work < PARALLEL_MIN || (par != null && par.threads() == 1)) {
             for (int i = 0; i < chunks; i++) {
                 body.accept(i);
             }
+        } else if (par != null) {
+            par.forTasks(chunks, body::accept);
         } else {
             IntStream.range(0, chunks).parallel().forEach(body);
         }
     }
 
-    private int rowChunks() {
+    /** About 8 chunks per thread of the pool that will run them: uneven rows balance out. */
+    private static int chunks(Parallel par, int units) {
         // a parallel stream runs on the pool's workers plus the calling thread
-        int par = ForkJoinPool.getCommonPoolParallelism() + 1;
-        return Math.max(1, Math.min(rows, par * 8));
+        int threads = par != null ? par.threads() : ForkJoinPool.getCommonPoolParallelism() + 1;
+        return Math.max(1, Math.min(units, threads * 8));
+    }
+
+    /** The tiled copy for the table kernels, built on first use; null where they are not used. */
+    private TernaryLut lut() {
+        if (tables == 0 || (tables < 0 && !TernaryLut.enabled())) {
+            return null;
+        }
+        TernaryLut t = lut.lut;
+        if (t == null) {
+            synchronized (lut) {
+                t = lut.lut;
+                if (t == null) {
+                    t = TernaryLut.build(rows, cols, this::rowSegment, this::rowOffset);
+                    lut.lut = t;
+                }
+            }
+        }
+        return t;
     }
 
     /** out (N, OC) = inp (N, C) · Wᵀ + bias; W1.58A8 when this weight was made {@link #withA8}. */
     @Override
     public void matmulInto(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+        matmulInto(null, out, inp, bias, N, C, OC);
+    }
+
+    @Override
+    public void matmulInto(Parallel par, float[] out, float[] inp, float[] bias, int N, int C, int OC) {
         if (a8) {
-            matmulA8Into(out, inp, bias, N, C, OC);
+            matmulA8Into(par, out, inp, bias, N, C, OC);
         } else {
-            matmulF32Into(out, inp, bias, N, C, OC);
+            matmulF32Into(par, out, inp, bias, N, C, OC);
         }
     }
 
     /** out (N, OC) = inp (N, C) · Wᵀ + bias with FP32 activations. */
     public void matmulF32Into(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+        matmulF32Into(null, out, inp, bias, N, C, OC);
+    }
+
+    /** {@link #matmulF32Into(float[], float[], float[], int, int, int)} split over par (null: the common pool). */
+    public void matmulF32Into(Parallel par, float[] out, float[] inp, float[] bias, int N, int C, int OC) {
         check(N, C, OC);
-        int chunks = rowChunks();
+        TernaryLut t = N % 4 != 0 ? lut() : null;
+        if (t != null) {
+            // groups of four rows through dot4 (below, with none left over), the rest by table lookup
+            int n0 = N - N % 4;
+            if (n0 > 0) {
+                matmulF32Into(par, out, inp, bias, n0, C, OC);
+            }
+            lutF32(par, t, out, inp, bias, n0, N, C, OC);
+            return;
+        }
+        int chunks = chunks(par, rows);
         int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
         float[] xT = new float[tailN * C]; // (tailN, C)
         float[] sumFull = new float[tailN];
@@ -248,7 +315,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
             TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
             sumFull[k] = TernaryRows.fullBlockSum(inp, (N - tailN + k) * C, C);
         }
-        parallelFor(chunks, (long) N * C * OC, ch -> {
+        parallelFor(par, chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
             float[] res = new float[4];
             for (int r = r0; r < r1; r++) {
@@ -276,18 +343,28 @@ public final class TernaryWeight implements Weight, CpuMatmul {
      * out = acc * scale_row * (absmax / 127) + bias.
      */
     public void matmulA8Into(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+        matmulA8Into(null, out, inp, bias, N, C, OC);
+    }
+
+    /** {@link #matmulA8Into(float[], float[], float[], int, int, int)} split over par (null: the common pool). */
+    public void matmulA8Into(Parallel par, float[] out, float[] inp, float[] bias, int N, int C, int OC) {
         check(N, C, OC);
         int[] xq = new int[N * C];
         float[] xs = new float[N];
         quantizeActivations(inp, N, C, xq, xs);
+        TernaryLut t = lut();
+        if (t != null) {
+            lutA8(par, t, out, xq, xs, bias, N, C, OC);
+            return;
+        }
         short[] xT = new short[N * C]; // (N, C) permuted per full block for the int16 kernel
         int[] sumFull = new int[N];
         for (int n = 0; n < N; n++) {
             TernaryRows.permuteInt16(xq, n * C, C, xT, n * C);
             sumFull[n] = TernaryRows.fullBlockSumInt(xq, n * C, C);
         }
-        int chunks = rowChunks();
-        parallelFor(chunks, (long) N * C * OC, ch -> {
+        int chunks = chunks(par, rows);
+        parallelFor(par, chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
             for (int r = r0; r < r1; r++) {
                 MemorySegment w = rowSegment(r);
@@ -296,6 +373,53 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float b = bias == null ? 0f : bias[r];
                 for (int n = 0; n < N; n++) {
                     out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, sumFull[n], xq, n * C, C) * s * xs[n] + b;
+                }
+            }
+        });
+    }
+
+    /** Input rows [n0, n1) by FP32 table lookup: tables per input row, then tiles of 16 output rows per task. */
+    private void lutF32(Parallel par, TernaryLut t, float[] out, float[] inp, float[] bias, int n0, int n1, int C, int OC) {
+        int nr = n1 - n0, ts = t.tableF32Size();
+        int[] tab = new int[nr * ts];
+        for (int k = 0; k < nr; k++) {
+            t.tableF32(inp, (n0 + k) * C, tab, k * ts);
+        }
+        int chunks = chunks(par, t.tiles);
+        parallelFor(par, chunks, (long) nr * C * OC, ch -> {
+            int t0 = (int) ((long) t.tiles * ch / chunks), t1 = (int) ((long) t.tiles * (ch + 1) / chunks);
+            float[] sums = new float[TernaryLut.TILE];
+            for (int tile = t0; tile < t1; tile++) {
+                int r0 = tile * TernaryLut.TILE, r1 = Math.min(rows, r0 + TernaryLut.TILE);
+                for (int k = 0; k < nr; k++) {
+                    t.rowsF32(tile, tab, k * ts, sums, 0);
+                    int o = (n0 + k) * OC;
+                    for (int r = r0; r < r1; r++) {
+                        out[o + r] = sums[r - r0] * scale(r) + (bias == null ? 0f : bias[r]);
+                    }
+                }
+            }
+        });
+    }
+
+    /** All input rows by int16 table lookup: exact integer sums, scaled as {@link #matmulA8Into} states. */
+    private void lutA8(Parallel par, TernaryLut t, float[] out, int[] xq, float[] xs, float[] bias, int N, int C, int OC) {
+        int ts = t.tableA8Size();
+        short[] tab = new short[N * ts];
+        for (int n = 0; n < N; n++) {
+            t.tableA8(xq, n * C, tab, n * ts);
+        }
+        int chunks = chunks(par, t.tiles);
+        parallelFor(par, chunks, (long) N * C * OC, ch -> {
+            int t0 = (int) ((long) t.tiles * ch / chunks), t1 = (int) ((long) t.tiles * (ch + 1) / chunks);
+            int[] sums = new int[TernaryLut.TILE];
+            for (int tile = t0; tile < t1; tile++) {
+                int r0 = tile * TernaryLut.TILE, r1 = Math.min(rows, r0 + TernaryLut.TILE);
+                for (int n = 0; n < N; n++) {
+                    t.rowsA8(tile, tab, n * ts, sums, 0);
+                    for (int r = r0; r < r1; r++) {
+                        out[n * OC + r] = sums[r - r0] * scale(r) * xs[n] + (bias == null ? 0f : bias[r]);
+                    }
                 }
             }
         });
@@ -321,9 +445,14 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     /** dinp (N, C) += dout (N, OC) · W: each row adds ±dout·scale into dinp, split over column blocks. */
     @Override
     public void matmulBackwardInput(float[] dinp, float[] dout, int N, int C, int OC) {
+        matmulBackwardInput(null, dinp, dout, N, C, OC);
+    }
+
+    @Override
+    public void matmulBackwardInput(Parallel par, float[] dinp, float[] dout, int N, int C, int OC) {
         check(N, C, OC);
         int blocks = Math.max(1, (C + COL_BLOCK - 1) / COL_BLOCK);
-        parallelFor(blocks, (long) N * C * OC, blk -> {
+        parallelFor(par, blocks, (long) N * C * OC, blk -> {
             int c0 = blk * COL_BLOCK, c1 = Math.min(C, c0 + COL_BLOCK);
             for (int r = 0; r < rows; r++) {
                 MemorySegment w = rowSegment(r);

@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import bitnet.io.packed.Packing;
 import bitnet.kernels.cpu.CpuMatmul;
+import bitnet.kernels.cpu.Parallel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TernaryWeightTest {
     private static final int[] COLS = {1, 7, 13, 255, 4097};
@@ -65,8 +68,10 @@ class TernaryWeightTest {
         return new float[][] {out, mag};
     }
 
-    @Test
-    void forwardParityOddSizes() {
+    /** Both forward paths, whatever this CPU would pick: row decoding and table lookup. */
+    @ParameterizedTest(name = "tables={0}")
+    @ValueSource(booleans = {false, true})
+    void forwardParityOddSizes(boolean tables) {
         Random rnd = new Random(11);
         for (Packing p : Packing.values()) {
             for (int C : COLS) {
@@ -75,7 +80,7 @@ class TernaryWeightTest {
                     boolean perRow = N != 2;
                     byte[] q = codes(OC * C, rnd);
                     float[] s = scales(OC, perRow, rnd);
-                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C);
+                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables);
                     float[] x = gauss(N * C, rnd);
                     float[] bias = N == 5 ? null : gauss(OC, rnd);
                     float[] fast = new float[N * OC], slow = new float[N * OC];
@@ -95,8 +100,9 @@ class TernaryWeightTest {
         }
     }
 
-    @Test
-    void a8ParityAndAccuracy() {
+    @ParameterizedTest(name = "tables={0}")
+    @ValueSource(booleans = {false, true})
+    void a8ParityAndAccuracy(boolean tables) {
         Random rnd = new Random(12);
         for (Packing p : Packing.values()) {
             for (int C : COLS) {
@@ -104,7 +110,7 @@ class TernaryWeightTest {
                     int OC = 9;
                     byte[] q = codes(OC * C, rnd);
                     float[] s = scales(OC, true, rnd);
-                    CpuMatmul w = TernaryWeight.pack(p, q, s, OC, C).withA8(true);
+                    CpuMatmul w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables).withA8(true);
                     float[] x = gauss(N * C, rnd);
                     float[] bias = gauss(OC, rnd);
                     float[] fast = new float[N * OC], slow = new float[N * OC];
@@ -129,8 +135,9 @@ class TernaryWeightTest {
         }
     }
 
-    @Test
-    void a8WideRowsDoNotOverflow() {
+    @ParameterizedTest(name = "tables={0}")
+    @ValueSource(booleans = {false, true})
+    void a8WideRowsDoNotOverflow(boolean tables) {
         // rows of all +1 (or all -1) against activations at the int8 extremes: the int16 partial sums
         // sit at their largest, across many flushes (C spans more than 16 blocks of any vector size)
         int C = 8195, OC = 3;
@@ -143,7 +150,7 @@ class TernaryWeightTest {
             x[c] = 1f;
             x[C + c] = c % 2 == 0 ? -1f : 1f;
         }
-        TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, new float[] {1f}, OC, C);
+        TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, new float[] {1f}, OC, C).withTables(tables);
         float[] fast = new float[2 * OC], slow = new float[2 * OC];
         w.matmulA8Into(fast, x, null, 2, C, OC);
         TernaryScalar.matmulA8(w, slow, x, null, 2, C, OC);
@@ -188,24 +195,36 @@ class TernaryWeightTest {
         }
     }
 
-    @Test
-    void largeParallelMatvecOnNativeSegment() {
+    @ParameterizedTest(name = "tables={0}")
+    @ValueSource(booleans = {false, true})
+    void largeParallelMatvecOnNativeSegment(boolean tables) {
         Random rnd = new Random(14);
         int OC = 301, C = 1027;
         byte[] q = codes(OC * C, rnd);
         float[] s = scales(OC, true, rnd);
         byte[] packed = bitnet.io.packed.TernaryPacking.pack2bit(q, OC, C);
         // kernels read from pool threads: the segment must come from a shared (or global/auto) arena
-        try (Arena arena = Arena.ofShared()) {
+        try (Arena arena = Arena.ofShared(); Parallel par = new Parallel(2)) {
             MemorySegment seg = arena.allocate(packed.length);
             MemorySegment.copy(MemorySegment.ofArray(packed), 0, seg, 0, packed.length);
-            TernaryWeight w = new TernaryWeight(Packing.TWO_BIT, seg, s, OC, C);
-            float[] x = gauss(C, rnd);
-            float[] fast = new float[OC], slow = new float[OC];
-            w.matmulInto(fast, x, null, 1, C, OC);
-            TernaryScalar.matmul(w, slow, x, null, 1, C, OC);
-            float[][] ref = dense(q, s, x, null, 1, C, OC);
-            close(slow, fast, ref[1], "native matvec");
+            TernaryWeight w = new TernaryWeight(Packing.TWO_BIT, seg, s, OC, C).withTables(tables);
+            for (int N : new int[] {1, 6}) {
+                float[] x = gauss(N * C, rnd);
+                float[] slow = new float[N * OC], common = new float[N * OC], pool = new float[N * OC], one = new float[N * OC];
+                TernaryScalar.matmul(w, slow, x, null, N, C, OC);
+                w.matmulInto(common, x, null, N, C, OC);            // common ForkJoinPool
+                w.matmulInto(par, pool, x, null, N, C, OC);         // the backend's pool
+                w.withParallel(false).matmulInto(one, x, null, N, C, OC);
+                float[][] ref = dense(q, s, x, null, N, C, OC);
+                close(slow, common, ref[1], "native matvec N=" + N);
+                // each output row is computed whole by one thread: the split never changes a bit
+                assertArrayEquals(one, common, "common pool vs one thread, N=" + N);
+                assertArrayEquals(one, pool, "Parallel(2) vs one thread, N=" + N);
+                float[] a8one = new float[N * OC], a8pool = new float[N * OC];
+                w.withA8(true).withParallel(false).matmulInto(a8one, x, null, N, C, OC);
+                w.withA8(true).matmulInto(par, a8pool, x, null, N, C, OC);
+                assertArrayEquals(a8one, a8pool, "A8 Parallel(2) vs one thread, N=" + N);
+            }
         }
     }
 
