@@ -100,11 +100,22 @@ public interface Kernels extends AutoCloseable {
     /**
      * Causal scaled-dot-product attention with grouped KV heads (query head h reads KV head
      * h / (NH/NKV)). q (B, T, NH, HS); k, v (B, TK, NKV, HS) where the query at t sits at absolute
-     * position TK - T + t (TK = T without a cache); out (B, T, NH, HS); att (B, NH, T, TK) keeps
-     * the probabilities for backward (may be null at inference). window > 0 limits each query to
+     * position TK - T + t (TK = T without a cache); out (B, T, NH, HS); att ({@link
+     * #attentionStateSize} floats) keeps what backward needs (may be null at inference). window > 0 limits each query to
      * the last window keys (Mistral's sliding window); 0 means unlimited.
      */
     void attention(Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window);
+
+    /**
+     * Floats of the att buffer that {@link #attention} fills for {@link #attentionBackward}, for
+     * (B, NH, T) with TK = T. Its content is the backend's business: by default the (B, NH, T, T)
+     * probabilities; the vector CPU backend keeps 3 floats per query row (the softmax's max, its
+     * 1/sum and the window start) and recomputes each head's probabilities in backward, so no more
+     * than one (T, T) block per head and thread exists at a time.
+     */
+    default long attentionStateSize(int B, int NH, int T) {
+        return (long) B * NH * T * T;
+    }
 
     /** Gradients of {@link #attention} (TK = T): dq, dk, dv accumulate (+=). */
     void attentionBackward(Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v,

@@ -36,7 +36,7 @@ public final class Gpt2Model extends Model {
             }
             xn1 = bufs((long) N * C); mean1 = bufs(N); rstd1 = bufs(N);
             q = bufs((long) N * C); kk = bufs((long) N * C); vv = bufs((long) N * C);
-            att = keepAtt ? bufs((long) B * NH * T * T) : new Buf[L];
+            att = keepAtt ? bufs(k.attentionStateSize(B, NH, T)) : new Buf[L];
             atty = bufs((long) N * C); xm = bufs((long) N * C); xn2 = bufs((long) N * C);
             mean2 = bufs(N); rstd2 = bufs(N);
             fch = bufs((long) N * F); fcg = bufs((long) N * F);

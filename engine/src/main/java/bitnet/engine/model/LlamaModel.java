@@ -46,7 +46,7 @@ public final class LlamaModel extends Model {
             att = new Buf[L];
             if (keepAtt) {
                 for (int l = 0; l < L; l++) {
-                    att[l] = k.alloc((long) B * NH * T * T);
+                    att[l] = k.alloc(k.attentionStateSize(B, NH, T));
                 }
             }
             atty = bufs(N * QD); xm = bufs(N * C); xn2 = bufs(N * C); rstd2 = bufs(N);

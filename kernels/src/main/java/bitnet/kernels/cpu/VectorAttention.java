@@ -15,15 +15,23 @@ import jdk.incubator.vector.VectorOperators;
  * vectors of HS for the weighted sums P·V, dS·K, Pᵀ·dO, dSᵀ·Q), with one-row kernels for the
  * remainder. The softmax uses DetMath.exp in float lanes (the reference: Math.exp and a double
  * sum; the same bits in every JIT tier). Threads take (b, h) forward and (b, KV head) backward,
- * so each dk, dv row has one writer. Training keeps the (T, TK) probabilities; without them
- * (att == null) at most four score rows per head exist at a time.
+ * so each dk, dv row has one writer.
+ *
+ * <p>Flash-style memory: training keeps {@link #STATE} floats per query row (the softmax's max,
+ * its 1/sum, the window start), not the (T, TK) probabilities. Backward recomputes one head's
+ * probabilities at a time, per thread, from the same score kernels, the same DetMath.exp and the
+ * saved max and 1/sum, so they are bit for bit the ones forward used. At inference (att == null)
+ * at most four score rows per head exist at a time.
  */
 final class VectorAttention {
+    /** Floats of saved state per query row: max, 1/sum, window start. */
+    static final int STATE = 3;
+
     private VectorAttention() {
     }
 
     /** Per-thread scratch that grows and is reused; callers overwrite what they read. */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[6][0]);
 
     private static float[] scratch(int slot, int n) {
         float[][] s = SCRATCH.get();
@@ -297,7 +305,7 @@ final class VectorAttention {
      * so exp makes them 0). A method of its own so C2 compiles it with its vector intrinsics early,
      * whatever happens to the long-running per-head loop around it.
      */
-    private static void softmaxRow(float[] row, int ro, int lo, int qpos, float scale) {
+    private static void softmaxRow(float[] row, int ro, int lo, int qpos, float scale, float[] st, int so) {
         int j0 = ro + lo / L * L, j1 = ro + pad(qpos + 1);
         java.util.Arrays.fill(row, j0, ro + lo, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(row, ro + qpos + 1, j1, Float.NEGATIVE_INFINITY);
@@ -320,9 +328,33 @@ final class VectorAttention {
         for (int j = j0; j < j1; j += L) {
             FloatVector.fromArray(S, row, j).mul(inv).intoArray(row, j);
         }
+        if (st != null) {
+            st[so] = max;
+            st[so + 1] = inv;
+            st[so + 2] = lo;
+        }
     }
 
-    static void forward(Parallel par, float[] o, float[] p, float[] qa, float[] ka, float[] va,
+    /**
+     * p[po + j] for j in [0, T): the probabilities of one query row recomputed from its raw scores
+     * row[ro ..] and saved state (max, 1/sum, window start lo) with the operations of
+     * {@link #softmaxRow}, so the same bits; 0 outside [lo, qpos] up to np = pad(T).
+     */
+    private static void probRow(float[] p, int po, float[] row, int ro, int qpos, int np, float scale, float[] st, int so) {
+        float max = st[so], inv = st[so + 1];
+        int lo = (int) st[so + 2];
+        int j0 = lo / L * L, j1 = pad(qpos + 1);
+        java.util.Arrays.fill(row, ro + j0, ro + lo, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(row, ro + qpos + 1, ro + j1, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(p, po, po + j0, 0f);
+        for (int j = j0; j < j1; j += L) {
+            DetMath.exp(FloatVector.fromArray(S, row, ro + j).mul(scale).sub(max)).mul(inv).intoArray(p, po + j);
+        }
+        java.util.Arrays.fill(p, po + j1, po + np, 0f);
+    }
+
+    /** st: null, or (B, NH, T, STATE) saved for backward. */
+    static void forward(Parallel par, float[] o, float[] st, float[] qa, float[] ka, float[] va,
                         int B, int T, int TK, int NH, int NKV, int HS, int window) {
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
@@ -346,16 +378,10 @@ final class VectorAttention {
                     int qpos = qpos0 + r;
                     int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
                     int ro = r * np;
-                    softmaxRow(rows, ro, lo, qpos, scale);
+                    softmaxRow(rows, ro, lo, qpos, scale, st, ((b * NH + h) * T + t + r) * STATE);
                     // zeros where this row's keys end before the block's range does
                     java.util.Arrays.fill(rows, ro + loMin, ro + lo, 0f);
                     java.util.Arrays.fill(rows, ro + qpos + 1, ro + hiMax + 1, 0f);
-                    if (p != null) {
-                        int prow = ((b * NH + h) * T + t + r) * TK;
-                        java.util.Arrays.fill(p, prow, prow + lo, 0f);
-                        System.arraycopy(rows, ro + lo, p, prow + lo, qpos + 1 - lo);
-                        java.util.Arrays.fill(p, prow + qpos + 1, prow + TK, 0f);
-                    }
                 }
                 accum4(o, qoff, qs, false, rows, 0, np, 1, loMin, hiMax, va, kvBase, kvStride, HS);
             }
@@ -364,13 +390,7 @@ final class VectorAttention {
                 int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
                 int qoff = ((b * T + t) * NH + h) * HS;
                 scores(row, qa, qoff, kt, np, HS, lo, qpos);
-                softmaxRow(row, 0, lo, qpos, scale);
-                if (p != null) {
-                    int prow = ((b * NH + h) * T + t) * TK;
-                    java.util.Arrays.fill(p, prow, prow + lo, 0f);
-                    System.arraycopy(row, lo, p, prow + lo, qpos + 1 - lo);
-                    java.util.Arrays.fill(p, prow + qpos + 1, prow + TK, 0f);
-                }
+                softmaxRow(row, 0, lo, qpos, scale, st, ((b * NH + h) * T + t) * STATE);
                 accum(o, qoff, false, row, 0, 1, lo, qpos, va, kvBase, kvStride, HS);
             }
         });
@@ -380,8 +400,8 @@ final class VectorAttention {
      * dS row t = P_t ∘ (dP_t - P_t·dP_t) * scale from the dP row at dp[dpo ..], and zeros for the
      * next three keys past t (the 4-key dK pass reads them).
      */
-    private static void dsRow(float[] ds, float[] dp, int dpo, float[] p, int pBase, int t, int T, int np, float scale) {
-        int prow = pBase + t * T, srow = t * np;
+    private static void dsRow(float[] ds, float[] dp, int dpo, float[] p, int pBase, int t, int np, float scale) {
+        int prow = pBase + t * np, srow = t * np;
         double dot = 0;
         for (int j = 0; j <= t; j++) {
             dot += (double) p[prow + j] * dp[dpo + j];
@@ -393,7 +413,8 @@ final class VectorAttention {
         java.util.Arrays.fill(ds, srow + t + 1, srow + Math.min(np, t + 4), 0f);
     }
 
-    static void backward(Parallel par, float[] dqa, float[] dka, float[] dva, float[] d, float[] p,
+    /** st: the (B, NH, T, STATE) that forward saved. */
+    static void backward(Parallel par, float[] dqa, float[] dka, float[] dva, float[] d, float[] st,
                          float[] qa, float[] ka, float[] va, int B, int T, int NH, int NKV, int HS) {
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
@@ -404,36 +425,53 @@ final class VectorAttention {
             float[] row = scratch(1, np);
             float[] ds = scratch(2, T * np); // dS of one head
             float[] rows = scratch(3, 4 * np); // four dP rows
+            float[] kt = scratch(4, HS * np); // K transposed
+            float[] p = scratch(5, T * np); // this head's probabilities (T, np), recomputed
             int kvBase = (b * T * NKV + kvh) * HS, kvStride = NKV * HS, qStride = NH * HS;
             transpose(vt, va, kvBase, kvStride, T, HS);
+            transpose(kt, ka, kvBase, kvStride, T, HS);
             for (int h = kvh * g; h < (kvh + 1) * g; h++) {
                 int qBase = (b * T * NH + h) * HS;
-                int pBase = (b * NH + h) * T * T;
+                int pBase = 0;
+                int sBase = (b * NH + h) * T * STATE;
+                // P of this head, as forward had it: the same score kernels (each score is one FMA
+                // chain over HS whichever kernel runs it), exp and the saved max and 1/sum
                 int t = 0;
+                for (; t + 4 <= T; t += 4) {
+                    scores4(rows, qa, qBase + t * qStride, qStride, kt, np, HS, 0, t + 3);
+                    for (int r = 0; r < 4; r++) {
+                        probRow(p, (t + r) * np, rows, r * np, t + r, np, scale, st, sBase + (t + r) * STATE);
+                    }
+                }
+                for (; t < T; t++) {
+                    scores(row, qa, qBase + t * qStride, kt, np, HS, 0, t);
+                    probRow(p, t * np, row, 0, t, np, scale, st, sBase + t * STATE);
+                }
+                t = 0;
                 for (; t + 4 <= T; t += 4) {
                     // dP rows = dout_t · Vᵀ for four t, the softmax backward into dS, dQ for the four rows
                     scores4(rows, d, qBase + t * qStride, qStride, vt, np, HS, 0, t + 3);
                     for (int r = 0; r < 4; r++) {
-                        dsRow(ds, rows, r * np, p, pBase, t + r, T, np, scale);
+                        dsRow(ds, rows, r * np, p, pBase, t + r, np, scale);
                     }
                     accum4(dqa, qBase + t * qStride, qStride, true, ds, t * np, np, 1, 0, t + 3, ka, kvBase, kvStride, HS);
                 }
                 for (; t < T; t++) {
                     int qoff = qBase + t * qStride;
                     scores(row, d, qoff, vt, np, HS, 0, t);
-                    dsRow(ds, row, 0, p, pBase, t, T, np, scale);
+                    dsRow(ds, row, 0, p, pBase, t, np, scale);
                     accum(dqa, qoff, true, ds, t * np, 1, 0, t, ka, kvBase, kvStride, HS);
                 }
                 // dV, dK for four keys at a time (P and dS are 0 where t < j)
                 int j = 0;
                 for (; j + 4 <= T; j += 4) {
                     int koff = kvBase + j * kvStride;
-                    accum4(dva, koff, kvStride, true, p, pBase + j, 1, T, j, T - 1, d, qBase, qStride, HS);
+                    accum4(dva, koff, kvStride, true, p, pBase + j, 1, np, j, T - 1, d, qBase, qStride, HS);
                     accum4(dka, koff, kvStride, true, ds, j, 1, np, j, T - 1, qa, qBase, qStride, HS);
                 }
                 for (; j < T; j++) {
                     int koff = kvBase + j * kvStride;
-                    accum(dva, koff, true, p, pBase + j, T, j, T - 1, d, qBase, qStride, HS);
+                    accum(dva, koff, true, p, pBase + j, np, j, T - 1, d, qBase, qStride, HS);
                     accum(dka, koff, true, ds, j, np, j, T - 1, qa, qBase, qStride, HS);
                 }
             }

@@ -380,6 +380,11 @@ public class VectorKernels extends ScalarKernels {
     // ---- attention -------------------------------------------------------------------------
 
     @Override
+    public long attentionStateSize(int B, int NH, int T) {
+        return (long) B * NH * T * VectorAttention.STATE;
+    }
+
+    @Override
     public void attention(Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window) {
         VectorAttention.forward(par, arr(out), arr(att), arr(q), arr(k), arr(v), B, T, TK, NH, NKV, HS, window);
     }

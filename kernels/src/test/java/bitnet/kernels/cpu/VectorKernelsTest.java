@@ -175,26 +175,50 @@ class VectorKernelsTest {
             int B = cs[0], T = cs[1], TK = cs[2], NH = cs[3], NKV = cs[4], HS = cs[5], win = cs[6];
             float[] q = rand(B * T * NH * HS), k = rand(B * TK * NKV * HS), v = rand(B * TK * NKV * HS);
             Buf oR = REF.alloc((long) B * T * NH * HS), oV = buf(rand(B * T * NH * HS));
-            Buf pR = REF.alloc((long) B * NH * T * TK), pV = buf(rand(B * NH * T * TK));
+            // the reference keeps the (T, TK) probabilities; the vector backend 3 floats per query row
+            assertEquals((long) B * NH * T * T, REF.attentionStateSize(B, NH, T));
+            assertEquals((long) B * NH * T * 3, VK.attentionStateSize(B, NH, T));
+            Buf pR = REF.alloc((long) B * NH * T * TK), sV = buf(rand((int) VK.attentionStateSize(B, NH, T)));
             REF.attention(oR, pR, buf(q), buf(k), buf(v), B, T, TK, NH, NKV, HS, win);
-            VK.attention(oV, pV, buf(q), buf(k), buf(v), B, T, TK, NH, NKV, HS, win);
+            VK.attention(oV, T == TK ? sV : null, buf(q), buf(k), buf(v), B, T, TK, NH, NKV, HS, win);
             String at = java.util.Arrays.toString(cs);
-            close("att " + at, a(pR), a(pV), 1e-5);
             close("out " + at, a(oR), a(oV), tolFor(TK) + 1e-5);
             Buf oN = buf(rand(B * T * NH * HS));
             VK.attention(oN, null, buf(q), buf(k), buf(v), B, T, TK, NH, NKV, HS, win);
             assertArrayEquals(a(oV), a(oN), "no att cache " + at);
-            if (T == TK && win == 0) {
+            if (T == TK) {
+                // backward recomputes the probabilities from the saved state (sliding windows included)
                 float[] d = rand(B * T * NH * HS), dq0 = rand(q.length), dk0 = rand(k.length), dv0 = rand(v.length);
                 Buf dqR = buf(dq0), dkR = buf(dk0), dvR = buf(dv0), dqV = buf(dq0), dkV = buf(dk0), dvV = buf(dv0);
                 REF.attentionBackward(dqR, dkR, dvR, buf(d), pR, buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
-                VK.attentionBackward(dqV, dkV, dvV, buf(d), pR, buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
+                VK.attentionBackward(dqV, dkV, dvV, buf(d), sV, buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
                 double tol = 1e-5 + tolFor(HS) * T;
                 close("dq " + at, a(dqR), a(dqV), tol);
                 close("dk " + at, a(dkR), a(dkV), tol);
                 close("dv " + at, a(dvR), a(dvV), tol);
             }
         }
+    }
+
+    /** Backward must not depend on anything but the saved state: run twice, same bits; a wrong state fails. */
+    @Test
+    void attentionBackwardUsesOnlySavedState() {
+        int B = 2, T = 37, NH = 4, NKV = 2, HS = 24;
+        float[] q = rand(B * T * NH * HS), k = rand(B * T * NKV * HS), v = rand(B * T * NKV * HS), d = rand(B * T * NH * HS);
+        Buf st = buf(new float[(int) VK.attentionStateSize(B, NH, T)]);
+        VK.attention(buf(new float[q.length]), st, buf(q), buf(k), buf(v), B, T, T, NH, NKV, HS, 0);
+        float[] dq1 = new float[q.length], dq2 = new float[q.length];
+        Buf a1 = buf(dq1), a2 = buf(dq2);
+        VK.attentionBackward(a1, buf(new float[k.length]), buf(new float[v.length]), buf(d), st, buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
+        VK.attentionBackward(a2, buf(new float[k.length]), buf(new float[v.length]), buf(d), st, buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
+        assertArrayEquals(a(a1), a(a2));
+        float[] bad = a(st).clone();
+        for (int i = 1; i < bad.length; i += 3) {
+            bad[i] *= 2f; // 1/sum doubled: probabilities no longer sum to one
+        }
+        Buf a3 = buf(new float[q.length]);
+        VK.attentionBackward(a3, buf(new float[k.length]), buf(new float[v.length]), buf(d), buf(bad), buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
+        org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(a(a1), a(a3)), "backward ignored the saved state");
     }
 
     // ---- cross-entropy -----------------------------------------------------------------------
