@@ -28,7 +28,7 @@ public final class CompressCmd implements Callable<Integer> {
     Path config;
     @Option(names = "--calibration-data", description = "text for calibration and fine-tuning: .txt, .jsonl, a directory, or openwebtext|c4|wikitext")
     String calibration;
-    @Option(names = "--eval-data", description = "held-out text for perplexity (default: the demo's heldout.txt for the demo, else 2% held out)")
+    @Option(names = "--eval-data", description = "held-out text for perplexity (default: the demo's heldout.txt for the demo, else 2%% held out)")
     String evalData;
     @Option(names = "--overwrite", description = "replace an existing output directory")
     boolean overwrite;
@@ -36,7 +36,7 @@ public final class CompressCmd implements Callable<Integer> {
     String quantizer;
     @Option(names = "--packing", description = "2bit (default) | base3")
     String packing;
-    @Option(names = "--embedding-precision", description = "fp16 (default) | int8")
+    @Option(names = "--embedding-precision", description = "int8 (default: per-row absmax) | fp16")
     String embeddingPrecision;
     @Option(names = "--fine-tune-steps", description = "fine-tuning step budget")
     Integer steps;

@@ -38,7 +38,7 @@ public final class FinetuneCmd implements Callable<Integer> {
     CommandSpec spec;
     @Option(names = "--data", required = true, arity = "1..*", description = "training text: .txt, .jsonl, directories")
     List<String> data;
-    @Option(names = "--eval-data", description = "held-out text (default: the last 2% of --data)")
+    @Option(names = "--eval-data", description = "held-out text (default: the last 2%% of --data)")
     String evalData;
     @Option(names = "--output", required = true, description = "output HF model directory")
     Path output;

@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
  * Entry point of ./bitnet. Exit codes (cli.md): 0 ok, 2 usage, 3 bad input (one line naming
  * the file, no stack trace unless --debug), 4 quality gate failed, 1 anything else.
  */
-@Command(name = "bitnet", mixinStandardHelpOptions = true, version = "bitnet 0.1.0",
+// scope INHERIT: every subcommand gets -h/--help and -V/--version too (`bitnet compress --help`)
+@Command(name = "bitnet", mixinStandardHelpOptions = true, version = "bitnet 0.1.0", scope = CommandLine.ScopeType.INHERIT,
         description = "Pure-JVM ternary (BitNet b1.58) compression of HuggingFace causal LMs.",
         subcommands = {InspectCmd.class, TokenizeCmd.class, DetokenizeCmd.class, LogitsCmd.class, GradsCmd.class,
             TrainStepsCmd.class, PplCmd.class, GenerateCmd.class, FinetuneCmd.class,

@@ -9,6 +9,7 @@ import bitnet.io.ModelConfig;
 import bitnet.io.packed.PackedModel;
 import bitnet.io.packed.PackedModelFormat;
 import bitnet.kernels.Kernels;
+import bitnet.kernels.cpu.Int8Weight;
 import bitnet.kernels.ternary.TernaryWeight;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -16,8 +17,8 @@ import java.nio.file.Path;
 
 /**
  * Runs a compress output directly from bitnet_quantized_model.safetensors: ternary linear
- * weights stay packed (the ternary kernels read them in place), everything else is read from
- * the file. The config comes from the FP16 directory beside it.
+ * weights stay packed (the ternary kernels read them in place), int8 tensors stay int8
+ * ({@link Int8Weight}), everything else is read from the file. The config comes from the FP16 directory beside it.
  */
 public final class PackedLoader {
     public static final String FP16_DIR = "bitnet_dequantized_fp16";
@@ -46,6 +47,14 @@ public final class PackedLoader {
                     throw new BadInputException(pm.path(), t.name() + ": packed shape does not match the config");
                 }
                 p0.weight = w;
+                p0.value = null;
+            } else if (e.kind() == PackedModelFormat.Kind.INT8 && t.layout() == HfTensor.Layout.IDENTITY) {
+                // int8 embeddings / head stay int8: a quarter of the bytes per decoded token
+                PackedModel.Int8 q = pm.int8(t.name());
+                if (q.rows() != p0.rows || q.cols() != p0.cols) {
+                    throw new BadInputException(pm.path(), t.name() + ": int8 shape does not match the config");
+                }
+                p0.weight = new Int8Weight(q.data().data(), q.scales(), q.rows(), q.cols());
                 p0.value = null;
             } else {
                 m.setHf(t, pm.dequantize(t.name()).toFloatArray());

@@ -34,6 +34,19 @@ class CliErrorsTest {
         return d;
     }
 
+    /** Every command answers --help with its usage, exit 0, and no picocli format warning. */
+    @Test
+    void everyCommandHasHelp() {
+        for (String cmd : new String[] {"inspect", "tokenize", "detokenize", "logits", "grads", "train-steps", "ppl",
+            "generate", "finetune", "compress", "gradient-flow", "speed"}) {
+            Cli.Result r = Cli.run(cmd, "--help");
+            assertEquals(0, r.code(), cmd + " --help: " + r.err());
+            assertTrue(r.out().contains("Usage: bitnet " + cmd), cmd + " --help printed: " + r.out());
+            assertFalse(r.err().contains("WARN") || r.out().contains("WARN"), cmd + " --help warned: " + r.err());
+        }
+        assertTrue(Cli.run("compress", "--help").out().contains("else 2% held out"));
+    }
+
     /** Runs logits on a model dir (expected to fail) and checks nothing was written. */
     Cli.Result logits(Path model) {
         Path out = tmp.resolve("out.safetensors");

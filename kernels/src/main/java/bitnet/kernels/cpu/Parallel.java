@@ -57,6 +57,24 @@ public final class Parallel implements AutoCloseable {
         return threads;
     }
 
+    /**
+     * Work (multiply-adds or comparable element operations) below which a loop is not worth waking
+     * a worker for: a hand-off costs a few µs, and batch-1 generation calls kernels of a few
+     * thousand operations each (the demo model decoded slower on 2 threads than on 1 before this).
+     */
+    public static final long MIN_WORK = 1 << 15;
+
+    /** {@link #forTasks(int, Tasks)}, or a plain loop on the caller when work < {@link #MIN_WORK}. */
+    public void forTasks(int n, long work, Tasks body) {
+        if (work < MIN_WORK) {
+            for (int i = 0; i < n; i++) {
+                body.run(i);
+            }
+        } else {
+            forTasks(n, body);
+        }
+    }
+
     /** Runs body(0 .. n-1), each index exactly once, spread over the pool; returns when all are done. */
     public void forTasks(int n, Tasks body) {
         if (n <= 0) {

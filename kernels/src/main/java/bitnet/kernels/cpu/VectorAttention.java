@@ -359,12 +359,18 @@ final class VectorAttention {
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
         int np = pad(TK);
-        par.forTasks(B * NH, bh -> {
+        par.forTasks(B * NH, (long) B * NH * T * TK * HS, bh -> {
             int b = bh / NH, h = bh % NH, kvh = h / g;
             float[] kt = scratch(0, HS * np); // K of this head transposed
             float[] row = scratch(1, np);
             int kvBase = (b * TK * NKV + kvh) * HS, kvStride = NKV * HS;
-            transpose(kt, ka, kvBase, kvStride, TK, HS);
+            // decoding (a few new rows against a long cache, nothing kept for backward): each score
+            // is a dot product with a K row read in place; transposing the whole cache for every
+            // token and head cost as much as the scores themselves (a quarter of batch-1 decoding)
+            boolean rowDots = T < 4 && st == null;
+            if (!rowDots) {
+                transpose(kt, ka, kvBase, kvStride, TK, HS);
+            }
             float[] rows = scratch(2, 4 * np);
             int qs = NH * HS;
             int t = 0;
@@ -389,7 +395,13 @@ final class VectorAttention {
                 int qpos = TK - T + t;
                 int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
                 int qoff = ((b * T + t) * NH + h) * HS;
-                scores(row, qa, qoff, kt, np, HS, lo, qpos);
+                if (rowDots) {
+                    for (int j = lo; j <= qpos; j++) {
+                        row[j] = VectorMath.dot(qa, qoff, ka, kvBase + j * kvStride, HS);
+                    }
+                } else {
+                    scores(row, qa, qoff, kt, np, HS, lo, qpos);
+                }
                 softmaxRow(row, 0, lo, qpos, scale, st, ((b * NH + h) * T + t) * STATE);
                 accum(o, qoff, false, row, 0, 1, lo, qpos, va, kvBase, kvStride, HS);
             }

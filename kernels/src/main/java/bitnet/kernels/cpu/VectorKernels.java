@@ -103,7 +103,9 @@ public class VectorKernels extends ScalarKernels {
 
     /** out (N, OC) = x · Wᵀ + b for a few rows: each W row is read (and converted) once. */
     private void rowDots(float[] o, float[] x, Weight w, float[] b, int N, int C, int OC) {
-        par.forChunks(OC, 64, (chunk, lo, hi) -> {
+        // chunks of at least MIN_WORK multiply-adds: small projections stay on the calling thread
+        int minRows = (int) Math.max(16, Math.min(OC, Parallel.MIN_WORK / Math.max(1L, (long) N * C)));
+        par.forChunks(OC, minRows, (chunk, lo, hi) -> {
             float[] wa;
             int woff;
             float[] conv = w instanceof StoredWeight ? scratch(C) : null;
@@ -157,8 +159,8 @@ public class VectorKernels extends ScalarKernels {
 
     @Override
     public void embedding(Buf out, int[] ids, Weight wte, Weight wpe, int B, int T, int C, int pos0) {
-        if (!(wte instanceof F32Weight || wte instanceof StoredWeight)
-                || !(wpe == null || wpe instanceof F32Weight || wpe instanceof StoredWeight)) {
+        if (!(wte instanceof F32Weight || wte instanceof StoredWeight || wte instanceof Int8Weight)
+                || !(wpe == null || wpe instanceof F32Weight || wpe instanceof StoredWeight || wpe instanceof Int8Weight)) {
             super.embedding(out, ids, wte, wpe, B, T, C, pos0);
             return;
         }
@@ -178,6 +180,8 @@ public class VectorKernels extends ScalarKernels {
     private static void rowOf(Weight w, int r, float[] dst, int d, int C) {
         if (w instanceof F32Weight f) {
             System.arraycopy(f.buf().a, r * C, dst, d, C);
+        } else if (w instanceof Int8Weight i8) {
+            i8.row(r, dst, d);
         } else {
             StoredWeight s = (StoredWeight) w;
             PackB.convert(s.data(), s.dtype(), (long) r * C, dst, d, C);
