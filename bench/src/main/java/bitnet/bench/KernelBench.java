@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
 public class KernelBench {
-    @Param({"attention", "attentionBackward", "crossEntropy", "rmsnorm", "rmsnormBackward", "swiglu", "adamw"})
+    @Param({"attention", "attentionBackward", "crossEntropy", "rmsnorm", "rmsnormBackward", "swiglu", "adamw", "int8LmHead"})
     public String op;
 
     @Param({"vector", "scalar"})
@@ -46,6 +46,9 @@ public class KernelBench {
     Random r = new Random(3);
     Buf out, att, q, kk, v, dq, dk, dv, dout, logits, dlogits, losses, x, w, rstd, dx, dw, gate, up, p, m, vv, g;
     int[] targets;
+    /** The demo's tied embedding as a compress output keeps it: int8, one scale per row (V, C). */
+    bitnet.kernels.cpu.Int8Weight head8;
+    Buf headOut, headIn;
 
     Buf rand(int n) {
         float[] a = new float[n];
@@ -61,7 +64,6 @@ public class KernelBench {
         kk = rand(N * NKV * HS);
         v = rand(N * NKV * HS);
         out = rand(N * NH * HS);
-        att = rand(B * NH * T * T);
         dq = rand(N * NH * HS);
         dk = rand(N * NKV * HS);
         dv = rand(N * NKV * HS);
@@ -88,16 +90,35 @@ public class KernelBench {
         for (int i = 0; i < P; i++) {
             va[i] = Math.abs(va[i]);
         }
-        new ScalarKernels().attention(out, att, q, kk, v, B, T, T, NH, NKV, HS, 0);
+        byte[] q8 = new byte[V * C];
+        r.nextBytes(q8);
+        float[] s8 = new float[V];
+        for (int i = 0; i < V; i++) {
+            s8[i] = 0.001f + r.nextFloat() * 0.01f;
+        }
+        head8 = new bitnet.kernels.cpu.Int8Weight(java.lang.foreign.MemorySegment.ofArray(q8), s8, V, C);
+        headOut = rand(V);
+        headIn = rand(C);
         new ScalarKernels().rmsnorm(dx, rstd, x, w, N, C, 1e-5f);
         check();
         k = impl.equals("vector") ? new VectorKernels(threads) : new ScalarKernels();
+        att = attentionState(k);
+    }
+
+    /**
+     * What k's attention keeps for backward (its own format and size: the scalar reference the
+     * probabilities, the vector backend 3 floats per query row), filled by k's forward.
+     */
+    Buf attentionState(Kernels k) {
+        Buf a = new CpuBuf(new float[Math.toIntExact(k.attentionStateSize(B, NH, T))]);
+        k.attention(rand(N * NH * HS), a, q, kk, v, B, T, T, NH, NKV, HS, 0);
+        return a;
     }
 
     /** Runs the op once with each backend on copies of the state and compares the first output. */
     void check() {
         float[][] res = new float[2][];
-        Buf[] saved = {out, att, dq, dk, dv, losses, dlogits, dx, dw, p, m, vv, g};
+        Buf[] saved = {out, dq, dk, dv, losses, dlogits, dx, dw, p, m, vv, g, headOut};
         float[][] copies = new float[saved.length][];
         for (int i = 0; i < saved.length; i++) {
             copies[i] = ((CpuBuf) saved[i]).a.clone();
@@ -108,6 +129,7 @@ public class KernelBench {
                 System.arraycopy(copies[i], 0, ((CpuBuf) saved[i]).a, 0, copies[i].length);
             }
             k = ks[j];
+            att = attentionState(k);
             res[j] = ((CpuBuf) run()).a.clone();
             ks[j].close();
         }
@@ -148,6 +170,11 @@ public class KernelBench {
             case "swiglu" -> {
                 k.swiglu(dlogits, gate, up, (long) N * FF);
                 return dlogits;
+            }
+            case "int8LmHead" -> {
+                // batch-1 decoding's largest product: logits (1, V) = x (1, C) · Wᵀ
+                k.matmul(headOut, headIn, head8, null, 1, C, V);
+                return headOut;
             }
             case "adamw" -> {
                 k.adamw(p, m, vv, g, P, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 10);
