@@ -23,8 +23,17 @@ else:
     if not d:
         print("failed (./bitnet speed)")
     elif what == "train":
-        print(f"{d['train_tokens_per_s']:.0f} tokens/s ({d['train_batch']}, {d['train_step_s']:.2f} s/step, "
-              f"{d['train_cpu_s_per_step']:.2f} CPU s/step; {load})")
+        # against our GEMM alone: the mean of its median GFLOP/s over the demo shapes, same threads
+        gemm = []
+        for line in open(os.path.join(out, "gemm.txt")):
+            s, op, th, ob, om, bb, bm = line.split()
+            n, c, oc = map(int, s.split("x"))
+            if th == t and s != "2048x2048x2048":
+                gemm.append(2.0 * n * c * oc / (float(om) * 1e-3) / 1e9)
+        g = sum(gemm) / len(gemm) if gemm else float("nan")
+        print(f"{d['train_tokens_per_s']:.0f} tokens/s ({d['train_batch']}, {d['train_step_s']:.2f} s/step), "
+              f"{d['train_gflops']:.0f} GFLOP/s = {100 * d['train_gflops'] / g:.0f}% of our GEMM on the demo shapes "
+              f"({g:.0f}); {load}")
     else:
         print(f"{d['generate_tokens_per_s']:.0f} tokens/s batch 1 ({d['generate_weights']} weights; "
               f"FP32 train-mode weights {d['generate_fp32_tokens_per_s']:.0f})")

@@ -63,6 +63,9 @@ public final class SpeedCmd implements Callable<Integer> {
             o.put("train_batch", batch + "x" + T);
             o.put("train_tokens_per_s", (double) steps * batch * T / secs);
             o.put("train_step_s", secs / steps);
+            double flops = trainFlopsPerToken(m, T);
+            o.put("train_flops_per_token", flops);
+            o.put("train_gflops", flops * steps * batch * T / secs / 1e9);
             // CPU seconds of this process per step (all threads, idle-spinning workers included):
             // steadier than wall time when other processes share the cores
             o.put("train_cpu_s_per_step", cpuSecs / steps);
@@ -99,6 +102,28 @@ public final class SpeedCmd implements Callable<Integer> {
             best = Math.max(best, (out.length - 1) / ((System.nanoTime() - g0) / 1e9));
         }
         return best;
+    }
+
+    /**
+     * The usual estimate of a training step's FLOPs per token: 3x the forward's (backward costs
+     * twice the forward), where the forward is 2 FLOPs per weight of every matrix product (the
+     * LM head included, tied or not) plus causal attention's QKᵀ and P·V at (T+1)/2 keys on
+     * average. Norms, activations and the optimizer are left out, as is usual.
+     */
+    static double trainFlopsPerToken(Model m, int T) {
+        double weights = 0;
+        boolean head = false;
+        for (bitnet.engine.model.Param p : m.params()) {
+            if (p.kind == bitnet.engine.model.Param.Kind.LINEAR || p.kind == bitnet.engine.model.Param.Kind.HEAD) {
+                weights += (double) p.rows * p.cols;
+                head |= p.kind == bitnet.engine.model.Param.Kind.HEAD;
+            }
+        }
+        if (!head) { // tied: the embedding matrix is the head
+            weights += (double) m.cfg.vocabSize() * m.cfg.hiddenSize();
+        }
+        double attn = 2.0 * 2.0 * m.cfg.numLayers() * m.cfg.numHeads() * m.cfg.headDim() * (T + 1) / 2.0;
+        return 3.0 * (2.0 * weights + attn);
     }
 
     private static long processCpuNanos() {
