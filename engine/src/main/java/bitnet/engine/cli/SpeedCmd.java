@@ -41,10 +41,31 @@ public final class SpeedCmd implements Callable<Integer> {
     @Option(names = "--gen-model", description = "model for the generation figure (default: --model); "
             + "a compress output directory runs its packed ternary weights")
     java.nio.file.Path genModel;
+    @Option(names = "--generate-only", description = "skip the training step and the FP32 generation (large models)")
+    boolean generateOnly;
 
     @Override
     public Integer call() {
         Map<String, Object> o = new LinkedHashMap<>();
+        if (!generateOnly) {
+            train(o);
+        }
+        ModelArgs gen = model;
+        if (genModel != null) {
+            gen = new ModelArgs();
+            gen.model = genModel;
+        }
+        try (Arena arena = Arena.ofShared(); Model m = gen.load(common.kernels(), arena, Model.Mode.INFER)) {
+            o.putIfAbsent("backend", m.k.name());
+            o.put("generate_tokens_per_s", generationRate(m, 1 % m.cfg.vocabSize()));
+            o.put("generate_weights", bitnet.engine.compress.PackedLoader.isCompressOutput(gen.model) ? "packed ternary" : "as stored");
+        }
+        Outputs.printJson(o);
+        return 0;
+    }
+
+    /** The timed QAT training steps and the FP32 (train-mode weights) generation figure, into o. */
+    private void train(Map<String, Object> o) {
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             int T = Math.min(seqLen, m.cfg.maxPositions());
             int[] ids = new int[batch * T];
@@ -71,17 +92,6 @@ public final class SpeedCmd implements Callable<Integer> {
             o.put("train_cpu_s_per_step", cpuSecs / steps);
             o.put("generate_fp32_tokens_per_s", generationRate(m, ids[0]));
         }
-        ModelArgs gen = model;
-        if (genModel != null) {
-            gen = new ModelArgs();
-            gen.model = genModel;
-        }
-        try (Arena arena = Arena.ofShared(); Model m = gen.load(common.kernels(), arena, Model.Mode.INFER)) {
-            o.put("generate_tokens_per_s", generationRate(m, 1 % m.cfg.vocabSize()));
-            o.put("generate_weights", bitnet.engine.compress.PackedLoader.isCompressOutput(gen.model) ? "packed ternary" : "as stored");
-        }
-        Outputs.printJson(o);
-        return 0;
     }
 
     /**

@@ -180,28 +180,76 @@ final class TernaryLut {
         }
     }
 
-    /** Raw sums Σ_j q_j x_j of the 16 rows of tile t (tables at tab[tabOff..]) into out[outOff .. outOff + 16). */
+    /**
+     * Raw sums Σ_j q_j x_j of the 16 rows of tile t (tables at tab[tabOff..]) into out[outOff ..
+     * outOff + 16). The pair loop is a loop, not unrolled by hand: with eight inlined lookups C2
+     * ran out of inlining budget in some compilations and left vectors boxed (a 4x slower tile).
+     */
     void rowsF32(int t, int[] tab, int tabOff, float[] out, int outOff) {
-        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0;
         int base = t * groups * TILE;
         for (int g = 0; g < groups; g++) {
             IntVector v = IntVector.fromArray(IS, codes, base + g * TILE);
             int tb = tabOff + g * TABLE;
-            a0 = a0.add(look(v, 0, tab, tb));
-            a1 = a1.add(look(v, 4, tab, tb + 16));
-            a2 = a2.add(look(v, 8, tab, tb + 32));
-            a3 = a3.add(look(v, 12, tab, tb + 48));
-            a0 = a0.add(look(v, 16, tab, tb + 64));
-            a1 = a1.add(look(v, 20, tab, tb + 80));
-            a2 = a2.add(look(v, 24, tab, tb + 96));
-            a3 = a3.add(look(v, 28, tab, tb + 112));
+            for (int p = 0; p < 8; p += 2) {
+                IntVector i0 = v.lanewise(VectorOperators.LSHR, 4 * p).and(15);
+                IntVector i1 = v.lanewise(VectorOperators.LSHR, 4 * p + 4).and(15);
+                a0 = a0.add(i0.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p)).reinterpretAsFloats());
+                a1 = a1.add(i1.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p + 16)).reinterpretAsFloats());
+            }
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(out, outOff);
+        a0.add(a1).intoArray(out, outOff);
     }
 
-    private static FloatVector look(IntVector v, int shift, int[] tab, int off) {
-        IntVector idx = v.lanewise(VectorOperators.LSHR, shift).and(15);
-        return idx.selectFrom(IntVector.fromArray(IS, tab, off)).reinterpretAsFloats();
+    /**
+     * {@link #rowsF32} for tiles t and t + 1 at once (out[outOff .. outOff + 32)): each table load
+     * serves both, and two code streams are in flight.
+     */
+    void rowsF32x2(int t, int[] tab, int tabOff, float[] out, int outOff) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, b0 = a0, b1 = a0;
+        int base = t * groups * TILE, base2 = base + groups * TILE;
+        for (int g = 0; g < groups; g++) {
+            IntVector v = IntVector.fromArray(IS, codes, base + g * TILE);
+            IntVector w = IntVector.fromArray(IS, codes, base2 + g * TILE);
+            int tb = tabOff + g * TABLE;
+            for (int p = 0; p < 8; p += 2) {
+                IntVector t0 = IntVector.fromArray(IS, tab, tb + 16 * p), t1 = IntVector.fromArray(IS, tab, tb + 16 * p + 16);
+                a0 = a0.add(v.lanewise(VectorOperators.LSHR, 4 * p).and(15).selectFrom(t0).reinterpretAsFloats());
+                a1 = a1.add(v.lanewise(VectorOperators.LSHR, 4 * p + 4).and(15).selectFrom(t1).reinterpretAsFloats());
+                b0 = b0.add(w.lanewise(VectorOperators.LSHR, 4 * p).and(15).selectFrom(t0).reinterpretAsFloats());
+                b1 = b1.add(w.lanewise(VectorOperators.LSHR, 4 * p + 4).and(15).selectFrom(t1).reinterpretAsFloats());
+            }
+        }
+        a0.add(a1).intoArray(out, outOff);
+        b0.add(b1).intoArray(out, outOff + TILE);
+    }
+
+    /** {@link #rowsF32} for tiles t .. t + 3 (out[outOff .. outOff + 64)): four code streams in flight. */
+    void rowsF32x4(int t, int[] tab, int tabOff, float[] out, int outOff) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        int stride = groups * TILE, base = t * stride;
+        for (int g = 0; g < groups; g++) {
+            int o = base + g * TILE;
+            IntVector v = IntVector.fromArray(IS, codes, o), w = IntVector.fromArray(IS, codes, o + stride);
+            IntVector x = IntVector.fromArray(IS, codes, o + 2 * stride), y = IntVector.fromArray(IS, codes, o + 3 * stride);
+            int tb = tabOff + g * TABLE;
+            for (int p = 0; p < 8; p += 2) {
+                IntVector t0 = IntVector.fromArray(IS, tab, tb + 16 * p), t1 = IntVector.fromArray(IS, tab, tb + 16 * p + 16);
+                int s0 = 4 * p, s1 = 4 * p + 4;
+                a0 = a0.add(v.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
+                a1 = a1.add(v.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
+                b0 = b0.add(w.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
+                b1 = b1.add(w.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
+                c0 = c0.add(x.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
+                c1 = c1.add(x.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
+                d0 = d0.add(y.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
+                d1 = d1.add(y.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
+            }
+        }
+        a0.add(a1).intoArray(out, outOff);
+        b0.add(b1).intoArray(out, outOff + TILE);
+        c0.add(c1).intoArray(out, outOff + 2 * TILE);
+        d0.add(d1).intoArray(out, outOff + 3 * TILE);
     }
 
     // ---- W1.58A8 ---------------------------------------------------------------------------

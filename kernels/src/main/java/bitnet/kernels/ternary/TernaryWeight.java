@@ -388,16 +388,26 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         int chunks = chunks(par, t.tiles);
         parallelFor(par, chunks, (long) nr * C * OC, ch -> {
             int t0 = (int) ((long) t.tiles * ch / chunks), t1 = (int) ((long) t.tiles * (ch + 1) / chunks);
-            float[] sums = new float[TernaryLut.TILE];
-            for (int tile = t0; tile < t1; tile++) {
-                int r0 = tile * TernaryLut.TILE, r1 = Math.min(rows, r0 + TernaryLut.TILE);
+            float[] sums = new float[4 * TernaryLut.TILE];
+            for (int tile = t0; tile < t1; ) {
+                // four or two tiles at a time where the chunk has them (the same sums either way):
+                // more code streams in flight when the codes come from memory, not cache
+                int nt = tile + 4 <= t1 ? 4 : tile + 2 <= t1 ? 2 : 1;
+                int r0 = tile * TernaryLut.TILE, r1 = Math.min(rows, r0 + nt * TernaryLut.TILE);
                 for (int k = 0; k < nr; k++) {
-                    t.rowsF32(tile, tab, k * ts, sums, 0);
+                    if (nt == 4) {
+                        t.rowsF32x4(tile, tab, k * ts, sums, 0);
+                    } else if (nt == 2) {
+                        t.rowsF32x2(tile, tab, k * ts, sums, 0);
+                    } else {
+                        t.rowsF32(tile, tab, k * ts, sums, 0);
+                    }
                     int o = (n0 + k) * OC;
                     for (int r = r0; r < r1; r++) {
                         out[o + r] = sums[r - r0] * scale(r) + (bias == null ? 0f : bias[r]);
                     }
                 }
+                tile += nt;
             }
         });
     }

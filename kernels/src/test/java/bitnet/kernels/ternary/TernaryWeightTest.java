@@ -228,6 +228,27 @@ class TernaryWeightTest {
         }
     }
 
+    /** Chunks of 4, 2 and 1 tiles (the multi-tile table kernels) against the scalar twin. */
+    @Test
+    void tableKernelsOverManyTiles() {
+        Random rnd = new Random(15);
+        int OC = 16 * 37 + 3, C = 200; // 38 tiles: chunks of 4 or 5 tiles on one thread, 2 and 3 on two
+        byte[] q = codes(OC * C, rnd);
+        float[] s = scales(OC, true, rnd);
+        TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, s, OC, C).withTables(true);
+        for (int threads : new int[] {1, 2}) {
+            try (Parallel par = new Parallel(threads)) {
+                for (int N : new int[] {1, 3}) {
+                    float[] x = gauss(N * C, rnd), bias = gauss(OC, rnd);
+                    float[] fast = new float[N * OC], slow = new float[N * OC];
+                    w.matmulInto(par, fast, x, bias, N, C, OC);
+                    TernaryScalar.matmul(w, slow, x, bias, N, C, OC);
+                    close(slow, fast, dense(q, s, x, bias, N, C, OC)[1], "tiles, threads=" + threads + " N=" + N);
+                }
+            }
+        }
+    }
+
     @Test
     void rejectsBadInput() {
         assertThrows(IllegalArgumentException.class,
