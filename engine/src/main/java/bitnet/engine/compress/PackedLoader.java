@@ -48,7 +48,8 @@ public final class PackedLoader {
                 }
                 p0.weight = w;
                 p0.value = null;
-            } else if (e.kind() == PackedModelFormat.Kind.INT8 && t.layout() == HfTensor.Layout.IDENTITY) {
+            } else if (e.kind() == PackedModelFormat.Kind.INT8 && t.layout() == HfTensor.Layout.IDENTITY
+                    && (long) p0.rows * p0.cols <= Int8Weight.MAX_BYTES) {
                 // int8 embeddings / head stay int8: a quarter of the bytes per decoded token
                 PackedModel.Int8 q = pm.int8(t.name());
                 if (q.rows() != p0.rows || q.cols() != p0.cols) {

@@ -10,39 +10,38 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * An int8 matrix with one FP32 scale per row, W[r][c] = scale[r] * q[r][c], read in place (the
- * compress output's embeddings, usually a slice of the mapped file). Its products read a quarter
+ * An int8 matrix with one FP32 scale per row, W[r][c] = scale[r] * q[r][c] (the compress
+ * output's embeddings). Its products read a quarter
  * of the bytes of the FP32 matrix: for the tied embedding / LM head of a small model, the largest
  * matrix of batch-1 decoding, that is most of a token's time. Rows of int8 are widened to floats
  * in registers; out = scale[r] * Σ_c x_c q[r][c] (+ bias), so results differ from a product with
- * the dequantized matrix only by FP32 rounding. The bytes are copied to the heap when they fit an
- * array; otherwise the segment must be readable from the pool's threads (a shared, global or
- * automatic arena).
+ * the dequantized matrix only by FP32 rounding. The bytes are copied to the heap (up to
+ * {@link #MAX_BYTES}).
  */
 public final class Int8Weight implements Weight, CpuMatmul {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(FS.vectorBitSize() / 4));
     private static final int L = FS.length();
 
-    private final MemorySegment q;
     /**
-     * A heap copy of q when it fits in an array: the products load bytes from it 1.4x faster than
-     * from a mapped segment (83 vs 120 µs for 8192 x 192 on the dev machine), and the mapped pages
-     * are then never touched.
+     * A heap copy of the bytes: the products load from it 1.4x faster than from a mapped segment
+     * (83 vs 120 µs for 8192 x 192 on the dev machine), and the mapped pages are then never touched.
      */
     private final byte[] heap;
     private final float[] scales;
     private final int rows;
     private final int cols;
 
-    /** q: rows * cols bytes, row-major; scales: one per row. */
+    /** Largest matrix (bytes) this type holds: a Java array's. */
+    public static final long MAX_BYTES = Integer.MAX_VALUE - 16;
+
+    /** q: rows * cols bytes, row-major (copied); scales: one per row. */
     public Int8Weight(MemorySegment q, float[] scales, int rows, int cols) {
-        if (rows < 0 || cols < 0 || q.byteSize() != (long) rows * cols || scales.length != rows) {
+        if (rows < 0 || cols < 0 || q.byteSize() != (long) rows * cols || scales.length != rows || q.byteSize() > MAX_BYTES) {
             throw new IllegalArgumentException("int8 weight (" + rows + ", " + cols + ") with " + q.byteSize() + " bytes and "
-                    + scales.length + " scales");
+                    + scales.length + " scales (at most " + MAX_BYTES + " bytes)");
         }
-        this.q = q;
-        this.heap = q.byteSize() <= Integer.MAX_VALUE - 16 ? q.toArray(ValueLayout.JAVA_BYTE) : null;
+        this.heap = q.toArray(ValueLayout.JAVA_BYTE);
         this.scales = scales;
         this.rows = rows;
         this.cols = cols;
@@ -60,32 +59,24 @@ public final class Int8Weight implements Weight, CpuMatmul {
 
     @Override
     public float get(int r, int c) {
-        return scales[r] * q.get(ValueLayout.JAVA_BYTE, (long) r * cols + c);
+        return scales[r] * heap[r * cols + c];
     }
 
     /** dst[d .. d + cols) = row r dequantized (scale * q, the values of the FP32 copy bit for bit). */
     public void row(int r, float[] dst, int d) {
-        long base = (long) r * cols;
+        int base = r * cols;
         float s = scales[r];
         int c = 0;
         for (; c + L <= cols; c += L) {
-            widen(base + c).mul(s).intoArray(dst, d + c);
+            widen(heap, base + c).mul(s).intoArray(dst, d + c);
         }
         for (; c < cols; c++) {
-            dst[d + c] = s * q.get(ValueLayout.JAVA_BYTE, base + c);
+            dst[d + c] = s * heap[base + c];
         }
-    }
-
-    private FloatVector widen(long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(BS, q, off, java.nio.ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.B2F, FS, 0);
     }
 
     /** Σ_c x[xo + c] q[r][c], two FMA chains. */
     private float dot(float[] x, int xo, int r) {
-        if (heap == null) {
-            return dotSegment(x, xo, r);
-        }
         int base = r * cols;
         FloatVector a0 = FloatVector.zero(FS), a1 = a0;
         int c = 0;
@@ -105,25 +96,6 @@ public final class Int8Weight implements Weight, CpuMatmul {
 
     private static FloatVector widen(byte[] a, int off) {
         return (FloatVector) ByteVector.fromArray(BS, a, off).convertShape(VectorOperators.B2F, FS, 0);
-    }
-
-    /** {@link #dot} on the segment itself, for matrices past a Java array's size. */
-    private float dotSegment(float[] x, int xo, int r) {
-        long base = (long) r * cols;
-        FloatVector a0 = FloatVector.zero(FS), a1 = a0;
-        int c = 0;
-        for (; c + 2 * L <= cols; c += 2 * L) {
-            a0 = widen(base + c).fma(FloatVector.fromArray(FS, x, xo + c), a0);
-            a1 = widen(base + c + L).fma(FloatVector.fromArray(FS, x, xo + c + L), a1);
-        }
-        for (; c + L <= cols; c += L) {
-            a0 = widen(base + c).fma(FloatVector.fromArray(FS, x, xo + c), a0);
-        }
-        float s = DetMath.sumLanes(a0.add(a1));
-        for (; c < cols; c++) {
-            s += x[xo + c] * q.get(ValueLayout.JAVA_BYTE, base + c);
-        }
-        return s;
     }
 
     @Override

@@ -390,15 +390,12 @@ public final class TernaryWeight implements Weight, CpuMatmul {
             int t0 = (int) ((long) t.tiles * ch / chunks), t1 = (int) ((long) t.tiles * (ch + 1) / chunks);
             float[] sums = new float[4 * TernaryLut.TILE];
             for (int tile = t0; tile < t1; ) {
-                // four or two tiles at a time where the chunk has them (the same sums either way):
-                // more code streams in flight when the codes come from memory, not cache
-                int nt = tile + 4 <= t1 ? 4 : tile + 2 <= t1 ? 2 : 1;
+                // four tiles at a time where the chunk has them (the same sums either way)
+                int nt = tile + 4 <= t1 ? 4 : 1;
                 int r0 = tile * TernaryLut.TILE, r1 = Math.min(rows, r0 + nt * TernaryLut.TILE);
                 for (int k = 0; k < nr; k++) {
                     if (nt == 4) {
                         t.rowsF32x4(tile, tab, k * ts, sums, 0);
-                    } else if (nt == 2) {
-                        t.rowsF32x2(tile, tab, k * ts, sums, 0);
                     } else {
                         t.rowsF32(tile, tab, k * ts, sums, 0);
                     }

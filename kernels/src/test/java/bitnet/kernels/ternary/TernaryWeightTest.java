@@ -228,7 +228,7 @@ class TernaryWeightTest {
         }
     }
 
-    /** Chunks of 4, 2 and 1 tiles (the multi-tile table kernels) against the scalar twin. */
+    /** Chunks of several tiles (the four-tile table kernel and the single-tile rest) against the scalar twin. */
     @Test
     void tableKernelsOverManyTiles() {
         Random rnd = new Random(15);
