@@ -1,6 +1,8 @@
 package bitnet.engine.quant;
 
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
  * The ternary rules behind {@link Quantizer#parse}. Means are accumulated in double and rounded to
@@ -120,8 +122,18 @@ final class Quantizers {
         }
         byte[] q = new byte[w.length];
         float[] scale = new float[rows];
+        // rows are independent (a sort each: most of a streaming compression's time): row chunks
+        // run on the common pool, each with its own sort buffer; the result does not depend on it
+        int chunks = (long) rows * cols < (1 << 16) ? 1 : Math.min(rows, 4 * (ForkJoinPool.getCommonPoolParallelism() + 1));
+        IntStream.range(0, chunks).parallel().forEach(ch -> twnRows(w, cols, a, q, scale,
+                (int) ((long) rows * ch / chunks), (int) ((long) rows * (ch + 1) / chunks)));
+        return new QuantResult(q, scale, true);
+    }
+
+    /** {@link #twn} for rows [r0, r1). */
+    private static void twnRows(float[] w, int cols, float[] a, byte[] q, float[] scale, int r0, int r1) {
         long[] keys = new long[cols];
-        for (int r = 0; r < rows; r++) {
+        for (int r = r0; r < r1; r++) {
             int base = r * cols;
             // sort column indices by |w| descending: |w| bits are order-preserving for non-negative floats
             for (int c = 0; c < cols; c++) {
@@ -152,7 +164,6 @@ final class Quantizers {
             }
             scale[r] = d > 0 ? (float) (n / d) : 0f;
         }
-        return new QuantResult(q, scale, true);
     }
 
     private static void check(float[] w, int rows, int cols) {
