@@ -8,6 +8,7 @@ import java.util.function.IntToLongFunction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -59,14 +60,13 @@ final class TernaryLut {
     private static final int ZERO_CODES = 0x55555555;
     private static final boolean ENABLED = decide(System.getProperty("bitnet.ternary.lut", "auto"));
 
-    // table patterns: entry e of a pair's table is w(e & 3) * x_a + w(e >> 2) * x_b, w(c) = c - 1, w(3) = 0
-    private static final FloatVector F_WA = FloatVector.fromArray(FS, pattern(false), 0);
-    private static final FloatVector F_WB = FloatVector.fromArray(FS, pattern(true), 0);
-    private static final ShortVector S_WA = ShortVector.fromArray(SS, patternShort(false), 0);
-    private static final ShortVector S_WB = ShortVector.fromArray(SS, patternShort(true), 0);
+    // table patterns: entry e of a pair's table is q(e & 3) x_a + q(e >> 2) x_b with q(c) = c - 1
+    // (q(3) = 0), built with adds and subtracts under these masks: lanes where a code is 2 (+1) or 0 (-1)
+    private static final VectorMask<Float> FA_PLUS = fmask(0, 2), FA_MINUS = fmask(0, 0), FB_PLUS = fmask(2, 2), FB_MINUS = fmask(2, 0);
+    private static final VectorMask<Short> SA_PLUS = smask(0, 2), SA_MINUS = smask(0, 0), SB_PLUS = smask(2, 2), SB_MINUS = smask(2, 0);
     /** 16 in the odd short lanes: they index the upper half of the A8 table. */
     private static final ShortVector ODD16 = ShortVector.fromArray(SS, odd16(), 0);
-    private static final jdk.incubator.vector.VectorMask<Short> UPPER = SS.indexInRange(-16, 16); // lanes 16..31
+    private static final VectorMask<Short> UPPER = SS.indexInRange(-16, 16); // lanes 16..31
 
     final int rows;
     final int cols;
@@ -95,22 +95,22 @@ final class TernaryLut {
         };
     }
 
-    private static float[] pattern(boolean b) {
-        float[] p = new float[16];
+    /** Lanes e (of 16) whose code at bit offset shift is c. */
+    private static VectorMask<Float> fmask(int shift, int c) {
+        boolean[] m = new boolean[16];
         for (int e = 0; e < 16; e++) {
-            int c = b ? e >> 2 : e & 3;
-            p[e] = c == 3 ? 0 : c - 1;
+            m[e] = ((e >> shift) & 3) == c;
         }
-        return p;
+        return VectorMask.fromArray(FS, m, 0);
     }
 
-    private static short[] patternShort(boolean b) {
-        short[] p = new short[32];
+    /** Lanes l (of 32, entry e = l & 15) whose code at bit offset shift is c. */
+    private static VectorMask<Short> smask(int shift, int c) {
+        boolean[] m = new boolean[32];
         for (int l = 0; l < 32; l++) {
-            int e = l & 15, c = b ? e >> 2 : e & 3;
-            p[l] = (short) (c == 3 ? 0 : c - 1);
+            m[l] = (((l & 15) >> shift) & 3) == c;
         }
-        return p;
+        return VectorMask.fromArray(SS, m, 0);
     }
 
     private static short[] odd16() {
@@ -174,8 +174,10 @@ final class TernaryLut {
             for (int p = 0; p < 8; p++) {
                 int j = g * GROUP + 2 * p;
                 float xa = j < cols ? x[xOff + j] : 0f, xb = j + 1 < cols ? x[xOff + j + 1] : 0f;
-                // (c-1)·x is exact, so each entry is one rounding of the pair's true sum
-                F_WA.mul(xa).add(F_WB.mul(xb)).reinterpretAsInts().intoArray(tab, tabOff + g * TABLE + p * 16);
+                // ±x_a (exact), then ±x_b: each entry is one rounding of the pair's true sum
+                FloatVector va = FloatVector.broadcast(FS, xa), vb = FloatVector.broadcast(FS, xb);
+                FloatVector.zero(FS).add(va, FA_PLUS).sub(va, FA_MINUS).add(vb, FB_PLUS).sub(vb, FB_MINUS)
+                        .reinterpretAsInts().intoArray(tab, tabOff + g * TABLE + p * 16);
             }
         }
     }
@@ -247,7 +249,8 @@ final class TernaryLut {
                 int j = g * GROUP + 2 * p, k = j + 8;
                 ShortVector xa = ShortVector.broadcast(SS, at(xq, xOff, j)).blend(at(xq, xOff, k), UPPER);
                 ShortVector xb = ShortVector.broadcast(SS, at(xq, xOff, j + 1)).blend(at(xq, xOff, k + 1), UPPER);
-                S_WA.mul(xa).add(S_WB.mul(xb)).intoArray(tab, tabOff + g * TABLE + p * 32);
+                ShortVector.zero(SS).add(xa, SA_PLUS).sub(xa, SA_MINUS).add(xb, SB_PLUS).sub(xb, SB_MINUS)
+                        .intoArray(tab, tabOff + g * TABLE + p * 32);
             }
         }
     }

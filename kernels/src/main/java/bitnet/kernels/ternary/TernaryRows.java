@@ -117,74 +117,58 @@ final class TernaryRows {
         }
     }
 
-    /** Σ x[xOff + j] over the columns that {@link #dotPermuted}'s full blocks cover (double, in order). */
-    static float fullBlockSum(float[] x, int xOff, int C) {
-        double s = 0;
-        for (int j = 0, end = C / BLK32 * BLK32; j < end; j++) {
-            s += x[xOff + j];
-        }
-        return (float) s;
-    }
-
     /**
-     * The matrix-vector kernel: Σ_j q_j x[j] with x also given permuted (xT, {@link #permuteF32})
-     * and sumFull = {@link #fullBlockSum}. A full block loads one vector of packed codes (lane L:
-     * 16 codes); code t of each lane is shifted down, masked and converted to float c in {0, 1, 2}
-     * and FMA'd with x: Σ q x = Σ c x - Σ x, 4 vector ops per VL weights (compare-and-masked-add
-     * of the +1 and -1 sets took 6).
+     * The matrix-vector kernel where the table kernels are not used: Σ_j q_j x[j] with x also given
+     * permuted (xT, {@link #permuteF32}). A full block loads one vector of packed codes (lane L: 16
+     * codes); code t of each lane is shifted down and compared into a "+1" and a "-1" mask, and x
+     * is added under each into separate sums (no multiplication).
      */
-    static float dotPermuted(MemorySegment w, long rowOff, float[] xT, int xTOff, float sumFull, float[] x, int xOff, int C) {
-        // four accumulators: with two, the 4-cycle FMA latency was the limit
-        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+    static float dotPermuted(MemorySegment w, long rowOff, float[] xT, int xTOff, float[] x, int xOff, int C) {
+        FloatVector p0 = FloatVector.zero(FS), p1 = p0, m0 = p0, m1 = p0;
         int j = 0;
         for (; j + BLK32 <= C; j += BLK32) {
             IntVector v = IntVector.fromMemorySegment(IS, w, rowOff + (j >>> 2), ByteOrder.LITTLE_ENDIAN);
             int xb = xTOff + j;
-            for (int t = 0; t < 16; t += 4) {
-                a0 = FloatVector.fromArray(FS, xT, xb + t * VL).fma(codeF(v, t), a0);
-                a1 = FloatVector.fromArray(FS, xT, xb + (t + 1) * VL).fma(codeF(v, t + 1), a1);
-                a2 = FloatVector.fromArray(FS, xT, xb + (t + 2) * VL).fma(codeF(v, t + 2), a2);
-                a3 = FloatVector.fromArray(FS, xT, xb + (t + 3) * VL).fma(codeF(v, t + 3), a3);
+            for (int t = 0; t < 16; t += 2) {
+                IntVector c0 = v.lanewise(VectorOperators.LSHR, 2 * t).and(3);
+                IntVector c1 = v.lanewise(VectorOperators.LSHR, 2 * t + 2).and(3);
+                FloatVector x0 = FloatVector.fromArray(FS, xT, xb + t * VL), x1 = FloatVector.fromArray(FS, xT, xb + (t + 1) * VL);
+                p0 = p0.add(x0, c0.compare(VectorOperators.EQ, 2).cast(FS));
+                m0 = m0.add(x0, c0.compare(VectorOperators.EQ, 0).cast(FS));
+                p1 = p1.add(x1, c1.compare(VectorOperators.EQ, 2).cast(FS));
+                m1 = m1.add(x1, c1.compare(VectorOperators.EQ, 0).cast(FS));
             }
         }
-        return (DetMath.sumLanes(a0.add(a1).add(a2.add(a3))) - sumFull) + dot(w, rowOff, x, xOff, j, C);
-    }
-
-    /** Code t (0..15) of each int lane of v, as a float in {0, 1, 2}. */
-    private static FloatVector codeF(IntVector v, int t) {
-        return (FloatVector) v.lanewise(VectorOperators.LSHR, 2 * t).and(3).convert(VectorOperators.I2F, 0);
-    }
-
-    /** Σ x[xOff + j] over the columns {@link #dot4}'s vector loop covers (double, in order). */
-    static float fullVectorSum(float[] x, int xOff, int C) {
-        double s = 0;
-        for (int j = 0, end = C / VL * VL; j < end; j++) {
-            s += x[xOff + j];
-        }
-        return (float) s;
+        return DetMath.sumLanes(p0.add(p1).sub(m0.add(m1))) + dot(w, rowOff, x, xOff, j, C);
     }
 
     /**
      * Four dot products of one row with x rows at xOff0..3, decoding the row once for all four:
-     * codes c = q + 1 as floats FMA'd with each x (Σ q x = Σ c x - Σ x, sx[sxOff + k] =
-     * {@link #fullVectorSum} of row k), 8 vector ops per VL weights and 4 rows where +1/-1 masks and
-     * masked adds took 13.
+     * each x vector is added under the row's "+1" mask and under its "-1" mask into separate sums
+     * (masked adds, no multiplication; an FMA with c = q + 1 took 12% less time at N = 64 but
+     * multiplied by the codes).
      */
-    static void dot4(MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C,
-                     float[] sx, int sxOff, float[] res) {
-        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+    static void dot4(MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C, float[] res) {
+        FloatVector p0 = FloatVector.zero(FS), p1 = p0, p2 = p0, p3 = p0, m0 = p0, m1 = p0, m2 = p0, m3 = p0;
         int j = 0;
         for (; j + VL <= C; j += VL) {
-            FloatVector c = (FloatVector) codes(bits(w, rowOff + (j >>> 2))).convert(VectorOperators.I2F, 0);
-            a0 = FloatVector.fromArray(FS, x, xOff0 + j).fma(c, a0);
-            a1 = FloatVector.fromArray(FS, x, xOff1 + j).fma(c, a1);
-            a2 = FloatVector.fromArray(FS, x, xOff2 + j).fma(c, a2);
-            a3 = FloatVector.fromArray(FS, x, xOff3 + j).fma(c, a3);
+            IntVector c = codes(bits(w, rowOff + (j >>> 2)));
+            VectorMask<Float> plus = c.compare(VectorOperators.EQ, 2).cast(FS), minus = c.compare(VectorOperators.EQ, 0).cast(FS);
+            FloatVector x0 = FloatVector.fromArray(FS, x, xOff0 + j), x1 = FloatVector.fromArray(FS, x, xOff1 + j);
+            FloatVector x2 = FloatVector.fromArray(FS, x, xOff2 + j), x3 = FloatVector.fromArray(FS, x, xOff3 + j);
+            p0 = p0.add(x0, plus);
+            m0 = m0.add(x0, minus);
+            p1 = p1.add(x1, plus);
+            m1 = m1.add(x1, minus);
+            p2 = p2.add(x2, plus);
+            m2 = m2.add(x2, minus);
+            p3 = p3.add(x3, plus);
+            m3 = m3.add(x3, minus);
         }
-        float s0 = DetMath.sumLanes(a0) - sx[sxOff];
-        float s1 = DetMath.sumLanes(a1) - sx[sxOff + 1];
-        float s2 = DetMath.sumLanes(a2) - sx[sxOff + 2];
-        float s3 = DetMath.sumLanes(a3) - sx[sxOff + 3];
+        float s0 = DetMath.sumLanes(p0.sub(m0));
+        float s1 = DetMath.sumLanes(p1.sub(m1));
+        float s2 = DetMath.sumLanes(p2.sub(m2));
+        float s3 = DetMath.sumLanes(p3.sub(m3));
         for (; j < C; j++) {
             int c = code(w, rowOff, j);
             if (c == 2) {
@@ -247,41 +231,30 @@ final class TernaryRows {
         }
     }
 
-    /** Σ xq[xOff + j] over the columns that {@link #dotInt16}'s full blocks cover. */
-    static int fullBlockSumInt(int[] xq, int xOff, int C) {
-        int s = 0;
-        for (int j = 0, end = C / BLK16 * BLK16; j < end; j++) {
-            s += xq[xOff + j];
-        }
-        return s;
-    }
-
     /**
      * Σ_j q_j xq[xOff + j], exact: full blocks read one vector of packed codes (SL lanes of 8 codes)
-     * and multiply-add the permuted int16 activations xT with the codes c = q + 1 in {0, 1, 2}
-     * (Σ q x = Σ c x - Σ x, sumFull = {@link #fullBlockSumInt}): 4 vector ops per SL weights where
-     * compares and masked adds took 6. Partial sums are widened to int every 16 blocks
-     * (|sum| <= 16 * 4 * 2 * 128 < 2^15). The columns after the last full block go through {@link #dotInt}.
+     * and add the permuted int16 activations xT under each code's "+1" and "-1" masks into separate
+     * int16 sums (no multiplication), widened to int every 16 blocks (each sum <= 16 * 8 * 128 = 2^14).
+     * The columns after the last full block go through {@link #dotInt}.
      */
-    static int dotInt16(MemorySegment w, long rowOff, short[] xT, int xTOff, int sumFull, int[] xq, int xOff, int C) {
+    static int dotInt16(MemorySegment w, long rowOff, short[] xT, int xTOff, int[] xq, int xOff, int C) {
         IntVector acc = IntVector.zero(IS);
         int j = 0;
         while (j + BLK16 <= C) {
-            ShortVector s0 = ShortVector.zero(SS), s1 = ShortVector.zero(SS);
+            ShortVector p = ShortVector.zero(SS), m = p;
             for (int b = 0; b < 16 && j + BLK16 <= C; b++, j += BLK16) {
                 ShortVector v = ShortVector.fromMemorySegment(SS, w, rowOff + (j >>> 2), ByteOrder.LITTLE_ENDIAN);
-                for (int t = 0; t < 8; t += 2) {
-                    ShortVector c0 = v.and((short) 3);
-                    ShortVector c1 = v.lanewise(VectorOperators.LSHR, 2).and((short) 3);
-                    v = v.lanewise(VectorOperators.LSHR, 4);
-                    s0 = s0.add(ShortVector.fromArray(SS, xT, xTOff + j + t * SL).mul(c0));
-                    s1 = s1.add(ShortVector.fromArray(SS, xT, xTOff + j + (t + 1) * SL).mul(c1));
+                for (int t = 0; t < 8; t++) {
+                    ShortVector c = v.lanewise(VectorOperators.LSHR, 2 * t).and((short) 3);
+                    ShortVector xv = ShortVector.fromArray(SS, xT, xTOff + j + t * SL);
+                    p = p.add(xv, c.compare(VectorOperators.EQ, 2));
+                    m = m.add(xv, c.compare(VectorOperators.EQ, 0));
                 }
             }
-            acc = acc.add(s0.convert(VectorOperators.S2I, 0)).add(s0.convert(VectorOperators.S2I, 1))
-                    .add(s1.convert(VectorOperators.S2I, 0)).add(s1.convert(VectorOperators.S2I, 1));
+            ShortVector d = p.sub(m);
+            acc = acc.add(d.convert(VectorOperators.S2I, 0)).add(d.convert(VectorOperators.S2I, 1));
         }
-        return acc.reduceLanes(VectorOperators.ADD) - sumFull + dotInt(w, rowOff, xq, xOff, j, C);
+        return acc.reduceLanes(VectorOperators.ADD) + dotInt(w, rowOff, xq, xOff, j, C);
     }
 
     /** d[dOff + j] += q_j * g for j in [c0, c1) (c0 a multiple of 4): one row's share of dinp += dout·W. */

@@ -306,14 +306,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         int chunks = chunks(par, rows);
         int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
         float[] xT = new float[tailN * C]; // (tailN, C)
-        float[] sumFull = new float[tailN];
-        float[] sx = new float[N - tailN]; // per input row, for dot4
-        for (int n = 0; n < N - tailN; n++) {
-            sx[n] = TernaryRows.fullVectorSum(inp, n * C, C);
-        }
         for (int k = 0; k < tailN; k++) {
             TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
-            sumFull[k] = TernaryRows.fullBlockSum(inp, (N - tailN + k) * C, C);
         }
         parallelFor(par, chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
@@ -325,13 +319,13 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float b = bias == null ? 0f : bias[r];
                 int n = 0;
                 for (; n + 4 <= N; n += 4) {
-                    TernaryRows.dot4(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, sx, n, res);
+                    TernaryRows.dot4(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, res);
                     for (int k = 0; k < 4; k++) {
                         out[(n + k) * OC + r] = res[k] * s + b;
                     }
                 }
                 for (int k = 0; n < N; n++, k++) {
-                    out[n * OC + r] = TernaryRows.dotPermuted(w, off, xT, k * C, sumFull[k], inp, n * C, C) * s + b;
+                    out[n * OC + r] = TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C) * s + b;
                 }
             }
         });
@@ -358,10 +352,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
             return;
         }
         short[] xT = new short[N * C]; // (N, C) permuted per full block for the int16 kernel
-        int[] sumFull = new int[N];
         for (int n = 0; n < N; n++) {
             TernaryRows.permuteInt16(xq, n * C, C, xT, n * C);
-            sumFull[n] = TernaryRows.fullBlockSumInt(xq, n * C, C);
         }
         int chunks = chunks(par, rows);
         parallelFor(par, chunks, (long) N * C * OC, ch -> {
@@ -372,7 +364,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float s = scale(r);
                 float b = bias == null ? 0f : bias[r];
                 for (int n = 0; n < N; n++) {
-                    out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, sumFull[n], xq, n * C, C) * s * xs[n] + b;
+                    out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C) * s * xs[n] + b;
                 }
             }
         });
