@@ -29,6 +29,9 @@ public final class Parallel implements AutoCloseable {
         void run(int chunk, int lo, int hi);
     }
 
+    /** Idle spins (Thread.onSpinWait) before a worker parks; tuning runs only. */
+    private static final int SPINS = Integer.getInteger("bitnet.parallel.spins", 4_000);
+
     private final int threads;
     private final Worker[] workers;
     private final AtomicBoolean busy = new AtomicBoolean();
@@ -176,7 +179,7 @@ public final class Parallel implements AutoCloseable {
                 int g = generation;
                 if (g == seen) {
                     // spin briefly: kernels are called back to back, a park/unpark costs ~10-50 µs
-                    if (++spins < 4_000) {
+                    if (++spins < SPINS) {
                         Thread.onSpinWait();
                     } else {
                         LockSupport.park(this);
