@@ -145,7 +145,7 @@ final class TernaryRows {
     /**
      * Four dot products of one row with x rows at xOff0..3, decoding the row once for all four:
      * each x vector is added under the row's "+1" mask and under its "-1" mask into separate sums
-     * (masked adds, no multiplication; an FMA with c = q + 1 took 12% less time at N = 64 but
+     * (masked adds, no multiplication; an FMA with c = q + 1 took 5% less time at N = 64 but
      * multiplied by the codes).
      */
     static void dot4(MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C, float[] res) {
