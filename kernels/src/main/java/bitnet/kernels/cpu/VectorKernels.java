@@ -110,6 +110,14 @@ public class VectorKernels extends ScalarKernels {
             int woff;
             float[] conv = w instanceof StoredWeight ? scratch(C) : null;
             for (int oc = lo; oc < hi; oc++) {
+                if (w instanceof StoredWeight s && s.dtype() == bitnet.io.DType.BF16) {
+                    // BF16 rows are widened inside the dot product (batch-1 decoding of a BF16 model)
+                    float bb = b == null ? 0f : b[oc];
+                    for (int n = 0; n < N; n++) {
+                        o[n * OC + oc] = bb + VectorMath.dotBf16(x, n * C, s.data(), (long) oc * C * 2, C);
+                    }
+                    continue;
+                }
                 if (w instanceof F32Weight f) {
                     wa = f.buf().a;
                     woff = oc * C;

@@ -1,7 +1,13 @@
 package bitnet.kernels.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -32,6 +38,39 @@ final class VectorMath {
         float s = DetMath.sumLanes(s0.add(s1));
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
+        }
+        return s;
+    }
+
+    private static final VectorSpecies<Short> BF = VectorSpecies.of(short.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> BI = VectorSpecies.of(int.class, S.vectorShape());
+    private static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** L BF16 values at byte offset off, widened to FP32 (BF16 is the top half of an FP32). */
+    private static FloatVector bf16(MemorySegment seg, long off) {
+        return ((IntVector) ShortVector.fromMemorySegment(BF, seg, off, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.S2I, BI, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * {@link #dot} of a[ao ..] with n BF16 values stored at byte offset off of seg, widened in
+     * registers: the same operations in the same order as converting the row first and calling
+     * dot (so the same bits), without writing and re-reading the converted row.
+     */
+    static float dotBf16(float[] a, int ao, MemorySegment seg, long off, int n) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int i = 0;
+        int bound2 = n - 2 * L;
+        for (; i <= bound2; i += 2 * L) {
+            s0 = FloatVector.fromArray(S, a, ao + i).fma(bf16(seg, off + 2L * i), s0);
+            s1 = FloatVector.fromArray(S, a, ao + i + L).fma(bf16(seg, off + 2L * (i + L)), s1);
+        }
+        for (; i <= n - L; i += L) {
+            s0 = FloatVector.fromArray(S, a, ao + i).fma(bf16(seg, off + 2L * i), s0);
+        }
+        float s = DetMath.sumLanes(s0.add(s1));
+        for (; i < n; i++) {
+            s += a[ao + i] * Float.intBitsToFloat(seg.get(LE_I16, off + 2L * i) << 16);
         }
         return s;
     }
