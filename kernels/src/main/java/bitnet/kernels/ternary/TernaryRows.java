@@ -13,9 +13,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector API row kernels over one 2-bit packed ternary row (code = q+1 in 2 bits, weight j in
- * byte j/4 at bit 2*(j%4)). No weight is ever multiplied: each group of VL codes is broadcast,
- * shifted per lane and compared into a "+1" mask and a "-1" mask, and x is added under those masks
- * to two separate sums. Scales and bias are the caller's business (applied once per row).
+ * byte j/4 at bit 2*(j%4)). Where masks are native (AVX-512) no weight is ever multiplied: codes
+ * are compared into a "+1" mask and a "-1" mask, and x is added under those masks to two separate
+ * sums. Elsewhere the *Codes variants multiply x by c = q + 1 in {0, 1, 2}, several times faster
+ * there than emulated masks. Scales and bias are the caller's business (applied once per row).
  *
  * <p>Codes must be valid (never 3); {@link TernaryWeight} checks that on construction. Not threaded,
  * no base-3 (callers decode base-3 rows to 2-bit first).
@@ -24,6 +25,12 @@ final class TernaryRows {
     static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
     static final int VL = FS.length();
+    /**
+     * Whether masked adds are native (AVX-512 mask registers: 512-bit preferred vectors). There the
+     * row kernels add and subtract under +1/-1 masks and multiply nothing; elsewhere the *Codes
+     * variants below multiply by the 2-bit code, which is much faster there (see them).
+     */
+    static final boolean NATIVE_MASKS = FS.vectorBitSize() >= 512;
     static final VectorSpecies<Short> SS = VectorSpecies.of(short.class, FS.vectorShape());
     static final int SL = SS.length();
     /** Weights per block of the int16 kernel: SL lanes x 8 codes of one 16-bit lane (64 bytes on AVX-512). */
@@ -255,6 +262,138 @@ final class TernaryRows {
             acc = acc.add(d.convert(VectorOperators.S2I, 0)).add(d.convert(VectorOperators.S2I, 1));
         }
         return acc.reduceLanes(VectorOperators.ADD) + dotInt(w, rowOff, xq, xOff, j, C);
+    }
+
+    // ---- variants for CPUs without mask registers --------------------------------------------
+    // They multiply x by the code c = q + 1 in {0, 1, 2} (one FMA or int16 multiply) and subtract
+    // Σ x once: with AVX2, masked adds are emulated with blends, and the masked kernels measured
+    // 1.8x (4-row), 1.8x (FP32 matvec) and 4x (W1.58A8 matvec) slower than these, below the 3x
+    // over FP32 that the ternary matvec has to reach.
+
+    /** Σ x[xOff + j] over the columns that {@link #dotPermutedCodes}'s full blocks cover (double, in order). */
+    static float fullBlockSum(float[] x, int xOff, int C) {
+        double s = 0;
+        for (int j = 0, end = C / BLK32 * BLK32; j < end; j++) {
+            s += x[xOff + j];
+        }
+        return (float) s;
+    }
+
+    /**
+     * {@link #dotPermuted} for CPUs without mask registers (see {@link #NATIVE_MASKS}): Σ_j q_j x[j]
+     * with x also given permuted (xT, {@link #permuteF32}) and sumFull = {@link #fullBlockSum}. A full block loads one vector of packed codes (lane L:
+     * 16 codes); code t of each lane is shifted down, masked and converted to float c in {0, 1, 2}
+     * and FMA'd with x: Σ q x = Σ c x - Σ x, 4 vector ops per VL weights (compare-and-masked-add
+     * of the +1 and -1 sets took 6).
+     */
+    static float dotPermutedCodes(MemorySegment w, long rowOff, float[] xT, int xTOff, float sumFull, float[] x, int xOff, int C) {
+        // four accumulators: with two, the 4-cycle FMA latency was the limit
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (; j + BLK32 <= C; j += BLK32) {
+            IntVector v = IntVector.fromMemorySegment(IS, w, rowOff + (j >>> 2), ByteOrder.LITTLE_ENDIAN);
+            int xb = xTOff + j;
+            for (int t = 0; t < 16; t += 4) {
+                a0 = FloatVector.fromArray(FS, xT, xb + t * VL).fma(codeF(v, t), a0);
+                a1 = FloatVector.fromArray(FS, xT, xb + (t + 1) * VL).fma(codeF(v, t + 1), a1);
+                a2 = FloatVector.fromArray(FS, xT, xb + (t + 2) * VL).fma(codeF(v, t + 2), a2);
+                a3 = FloatVector.fromArray(FS, xT, xb + (t + 3) * VL).fma(codeF(v, t + 3), a3);
+            }
+        }
+        return (DetMath.sumLanes(a0.add(a1).add(a2.add(a3))) - sumFull) + dot(w, rowOff, x, xOff, j, C);
+    }
+
+    /** Code t (0..15) of each int lane of v, as a float in {0, 1, 2}. */
+    private static FloatVector codeF(IntVector v, int t) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHR, 2 * t).and(3).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Σ x[xOff + j] over the columns {@link #dot4Codes}'s vector loop covers (double, in order). */
+    static float fullVectorSum(float[] x, int xOff, int C) {
+        double s = 0;
+        for (int j = 0, end = C / VL * VL; j < end; j++) {
+            s += x[xOff + j];
+        }
+        return (float) s;
+    }
+
+    /**
+     * {@link #dot4} for CPUs without mask registers (see {@link #NATIVE_MASKS}), decoding the row once for all four:
+     * codes c = q + 1 as floats FMA'd with each x (Σ q x = Σ c x - Σ x, sx[sxOff + k] =
+     * {@link #fullVectorSum} of row k), 8 vector ops per VL weights and 4 rows where +1/-1 masks and
+     * masked adds took 13.
+     */
+    static void dot4Codes(MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C,
+                     float[] sx, int sxOff, float[] res) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (; j + VL <= C; j += VL) {
+            FloatVector c = (FloatVector) codes(bits(w, rowOff + (j >>> 2))).convert(VectorOperators.I2F, 0);
+            a0 = FloatVector.fromArray(FS, x, xOff0 + j).fma(c, a0);
+            a1 = FloatVector.fromArray(FS, x, xOff1 + j).fma(c, a1);
+            a2 = FloatVector.fromArray(FS, x, xOff2 + j).fma(c, a2);
+            a3 = FloatVector.fromArray(FS, x, xOff3 + j).fma(c, a3);
+        }
+        float s0 = DetMath.sumLanes(a0) - sx[sxOff];
+        float s1 = DetMath.sumLanes(a1) - sx[sxOff + 1];
+        float s2 = DetMath.sumLanes(a2) - sx[sxOff + 2];
+        float s3 = DetMath.sumLanes(a3) - sx[sxOff + 3];
+        for (; j < C; j++) {
+            int c = code(w, rowOff, j);
+            if (c == 2) {
+                s0 += x[xOff0 + j];
+                s1 += x[xOff1 + j];
+                s2 += x[xOff2 + j];
+                s3 += x[xOff3 + j];
+            } else if (c == 0) {
+                s0 -= x[xOff0 + j];
+                s1 -= x[xOff1 + j];
+                s2 -= x[xOff2 + j];
+                s3 -= x[xOff3 + j];
+            }
+        }
+        res[0] = s0;
+        res[1] = s1;
+        res[2] = s2;
+        res[3] = s3;
+    }
+
+    /** Σ xq[xOff + j] over the columns that {@link #dotInt16Codes}'s full blocks cover. */
+    static int fullBlockSumInt(int[] xq, int xOff, int C) {
+        int s = 0;
+        for (int j = 0, end = C / BLK16 * BLK16; j < end; j++) {
+            s += xq[xOff + j];
+        }
+        return s;
+    }
+
+    /**
+     * {@link #dotInt16} for CPUs without mask registers (see {@link #NATIVE_MASKS}), exact: full
+     * blocks read one vector of packed codes (SL lanes of 8 codes)
+     * and multiply-add the permuted int16 activations xT with the codes c = q + 1 in {0, 1, 2}
+     * (Σ q x = Σ c x - Σ x, sumFull = {@link #fullBlockSumInt}): 4 vector ops per SL weights where
+     * compares and masked adds took 6. Partial sums are widened to int every 16 blocks
+     * (|sum| <= 16 * 4 * 2 * 128 < 2^15). The columns after the last full block go through {@link #dotInt}.
+     */
+    static int dotInt16Codes(MemorySegment w, long rowOff, short[] xT, int xTOff, int sumFull, int[] xq, int xOff, int C) {
+        IntVector acc = IntVector.zero(IS);
+        int j = 0;
+        while (j + BLK16 <= C) {
+            ShortVector s0 = ShortVector.zero(SS), s1 = ShortVector.zero(SS);
+            for (int b = 0; b < 16 && j + BLK16 <= C; b++, j += BLK16) {
+                ShortVector v = ShortVector.fromMemorySegment(SS, w, rowOff + (j >>> 2), ByteOrder.LITTLE_ENDIAN);
+                for (int t = 0; t < 8; t += 2) {
+                    ShortVector c0 = v.and((short) 3);
+                    ShortVector c1 = v.lanewise(VectorOperators.LSHR, 2).and((short) 3);
+                    v = v.lanewise(VectorOperators.LSHR, 4);
+                    s0 = s0.add(ShortVector.fromArray(SS, xT, xTOff + j + t * SL).mul(c0));
+                    s1 = s1.add(ShortVector.fromArray(SS, xT, xTOff + j + (t + 1) * SL).mul(c1));
+                }
+            }
+            acc = acc.add(s0.convert(VectorOperators.S2I, 0)).add(s0.convert(VectorOperators.S2I, 1))
+                    .add(s1.convert(VectorOperators.S2I, 0)).add(s1.convert(VectorOperators.S2I, 1));
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - sumFull + dotInt(w, rowOff, xq, xOff, j, C);
     }
 
     /** d[dOff + j] += q_j * g for j in [c0, c1) (c0 a multiple of 4): one row's share of dinp += dout·W. */

@@ -48,6 +48,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     private final LutHolder lut;
     /** Table kernels: -1 where {@link TernaryLut#enabled} says, 0 never, 1 always (tests). */
     private final int tables;
+    /** Masked row kernels (else the *Codes ones): {@link TernaryRows#NATIVE_MASKS} unless a test says. */
+    private final boolean masked;
 
     /** The lazily built tiled copy, shared by the views of one weight. */
     private static final class LutHolder {
@@ -56,11 +58,11 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     /** Wraps packed codes (validated: 2-bit code 3 or base-3 byte > 242 is rejected) with scales of length rows or 1. */
     public TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols) {
-        this(packing, packed, scales, rows, cols, false, true, true, new LutHolder(), -1);
+        this(packing, packed, scales, rows, cols, false, true, true, new LutHolder(), -1, TernaryRows.NATIVE_MASKS);
     }
 
     private TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols, boolean a8, boolean parallel,
-                          boolean check, LutHolder lut, int tables) {
+                          boolean check, LutHolder lut, int tables, boolean masked) {
         if (rows < 0 || cols < 0) {
             throw new IllegalArgumentException("bad shape (" + rows + ", " + cols + ")");
         }
@@ -81,6 +83,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         this.parallel = parallel;
         this.lut = lut;
         this.tables = tables;
+        this.masked = masked;
         if (check) {
             validate();
         }
@@ -98,17 +101,22 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     /** The same weight whose {@link #matmulInto} quantizes activations to int8 (W1.58A8) when a8 is true. */
     public TernaryWeight withA8(boolean a8) {
-        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables);
+        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables, masked);
     }
 
     /** The same weight, its products run on the calling thread only when parallel is false (benchmarks, nested use). */
     public TernaryWeight withParallel(boolean parallel) {
-        return parallel == this.parallel ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables);
+        return parallel == this.parallel ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables, masked);
     }
 
     /** The same weight with the table-lookup kernels forced on or off, whatever the CPU (for tests). */
     TernaryWeight withTables(boolean on) {
-        return new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, on ? 1 : 0);
+        return new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, on ? 1 : 0, masked);
+    }
+
+    /** The same weight with the masked row kernels (true) or the code-multiplying ones (tests). */
+    TernaryWeight withMaskedRows(boolean on) {
+        return new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables, on);
     }
 
     private void validate() {
@@ -306,8 +314,16 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         int chunks = chunks(par, rows);
         int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
         float[] xT = new float[tailN * C]; // (tailN, C)
+        float[] sumFull = new float[tailN]; // Σ x terms of the *Codes kernels
+        float[] sx = new float[N - tailN];
         for (int k = 0; k < tailN; k++) {
             TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
+            if (!masked) {
+                sumFull[k] = TernaryRows.fullBlockSum(inp, (N - tailN + k) * C, C);
+            }
+        }
+        for (int n = 0; !masked && n < N - tailN; n++) {
+            sx[n] = TernaryRows.fullVectorSum(inp, n * C, C);
         }
         parallelFor(par, chunks, (long) N * C * OC, ch -> {
             int r0 = (int) ((long) rows * ch / chunks), r1 = (int) ((long) rows * (ch + 1) / chunks);
@@ -319,13 +335,19 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float b = bias == null ? 0f : bias[r];
                 int n = 0;
                 for (; n + 4 <= N; n += 4) {
-                    TernaryRows.dot4(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, res);
+                    if (masked) {
+                        TernaryRows.dot4(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, res);
+                    } else {
+                        TernaryRows.dot4Codes(w, off, inp, n * C, (n + 1) * C, (n + 2) * C, (n + 3) * C, C, sx, n, res);
+                    }
                     for (int k = 0; k < 4; k++) {
                         out[(n + k) * OC + r] = res[k] * s + b;
                     }
                 }
                 for (int k = 0; n < N; n++, k++) {
-                    out[n * OC + r] = TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C) * s + b;
+                    float d = masked ? TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C)
+                            : TernaryRows.dotPermutedCodes(w, off, xT, k * C, sumFull[k], inp, n * C, C);
+                    out[n * OC + r] = d * s + b;
                 }
             }
         });
@@ -352,8 +374,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
             return;
         }
         short[] xT = new short[N * C]; // (N, C) permuted per full block for the int16 kernel
+        int[] sumFull = new int[N];
         for (int n = 0; n < N; n++) {
             TernaryRows.permuteInt16(xq, n * C, C, xT, n * C);
+            sumFull[n] = masked ? 0 : TernaryRows.fullBlockSumInt(xq, n * C, C);
         }
         int chunks = chunks(par, rows);
         parallelFor(par, chunks, (long) N * C * OC, ch -> {
@@ -364,7 +388,9 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float s = scale(r);
                 float b = bias == null ? 0f : bias[r];
                 for (int n = 0; n < N; n++) {
-                    out[n * OC + r] = TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C) * s * xs[n] + b;
+                    int d = masked ? TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C)
+                            : TernaryRows.dotInt16Codes(w, off, xT, n * C, sumFull[n], xq, n * C, C);
+                    out[n * OC + r] = d * s * xs[n] + b;
                 }
             }
         });

@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class TernaryWeightTest {
@@ -68,10 +69,13 @@ class TernaryWeightTest {
         return new float[][] {out, mag};
     }
 
-    /** Both forward paths, whatever this CPU would pick: row decoding and table lookup. */
-    @ParameterizedTest(name = "tables={0}")
-    @ValueSource(booleans = {false, true})
-    void forwardParityOddSizes(boolean tables) {
+    /**
+     * Every forward path, whatever this CPU would pick: table lookup or row decoding, and masked
+     * or code-multiplying row kernels.
+     */
+    @ParameterizedTest(name = "tables={0} masked={1}")
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    void forwardParityOddSizes(boolean tables, boolean masked) {
         Random rnd = new Random(11);
         for (Packing p : Packing.values()) {
             for (int C : COLS) {
@@ -80,7 +84,7 @@ class TernaryWeightTest {
                     boolean perRow = N != 2;
                     byte[] q = codes(OC * C, rnd);
                     float[] s = scales(OC, perRow, rnd);
-                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables);
+                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables).withMaskedRows(masked);
                     float[] x = gauss(N * C, rnd);
                     float[] bias = N == 5 ? null : gauss(OC, rnd);
                     float[] fast = new float[N * OC], slow = new float[N * OC];
@@ -100,9 +104,9 @@ class TernaryWeightTest {
         }
     }
 
-    @ParameterizedTest(name = "tables={0}")
-    @ValueSource(booleans = {false, true})
-    void a8ParityAndAccuracy(boolean tables) {
+    @ParameterizedTest(name = "tables={0} masked={1}")
+    @CsvSource({"false,false", "false,true", "true,true"})
+    void a8ParityAndAccuracy(boolean tables, boolean masked) {
         Random rnd = new Random(12);
         for (Packing p : Packing.values()) {
             for (int C : COLS) {
@@ -110,7 +114,7 @@ class TernaryWeightTest {
                     int OC = 9;
                     byte[] q = codes(OC * C, rnd);
                     float[] s = scales(OC, true, rnd);
-                    CpuMatmul w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables).withA8(true);
+                    CpuMatmul w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables).withMaskedRows(masked).withA8(true);
                     float[] x = gauss(N * C, rnd);
                     float[] bias = gauss(OC, rnd);
                     float[] fast = new float[N * OC], slow = new float[N * OC];
@@ -135,9 +139,9 @@ class TernaryWeightTest {
         }
     }
 
-    @ParameterizedTest(name = "tables={0}")
-    @ValueSource(booleans = {false, true})
-    void a8WideRowsDoNotOverflow(boolean tables) {
+    @ParameterizedTest(name = "tables={0} masked={1}")
+    @CsvSource({"false,false", "false,true", "true,true"})
+    void a8WideRowsDoNotOverflow(boolean tables, boolean masked) {
         // rows of all +1 (or all -1) against activations at the int8 extremes: the int16 partial sums
         // sit at their largest, across many flushes (C spans more than 16 blocks of any vector size)
         int C = 8195, OC = 3;
@@ -150,7 +154,8 @@ class TernaryWeightTest {
             x[c] = 1f;
             x[C + c] = c % 2 == 0 ? -1f : 1f;
         }
-        TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, new float[] {1f}, OC, C).withTables(tables);
+        TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, new float[] {1f}, OC, C)
+                .withTables(tables).withMaskedRows(masked);
         float[] fast = new float[2 * OC], slow = new float[2 * OC];
         w.matmulA8Into(fast, x, null, 2, C, OC);
         TernaryScalar.matmulA8(w, slow, x, null, 2, C, OC);
