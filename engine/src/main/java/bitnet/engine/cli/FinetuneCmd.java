@@ -66,7 +66,7 @@ public final class FinetuneCmd implements Callable<Integer> {
             }
             text.append(TextData.read(Path.of(d)));
         }
-        try (OutputDir out = OutputDir.begin(output, overwrite, resume);
+        try (OutputDir out = OutputDir.begin(output, overwrite, resume, inputs());
              Arena arena = Arena.ofShared();
              Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
@@ -116,6 +116,16 @@ public final class FinetuneCmd implements Callable<Integer> {
     }
 
     private record Result(double before, double after, Trainer.Result tr) {
+    }
+
+    /** What this run reads: the output may not be, contain or lie inside any of it. */
+    private List<java.nio.file.Path> inputs() {
+        List<java.nio.file.Path> in = new java.util.ArrayList<>();
+        in.add(model.model);
+        for (String d : data) {
+            in.add(java.nio.file.Path.of(d));
+        }
+        return in;
     }
 
     /** Under QAT the output holds the weights the model was evaluated with: the quantized ones. */

@@ -28,7 +28,7 @@ public final class GradsCmd implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Ids x = io.prepare(spec.commandLine());
+        Ids x = io.prepare(spec.commandLine(), model.model);
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), true);
             List<TensorData> res = new ArrayList<>();

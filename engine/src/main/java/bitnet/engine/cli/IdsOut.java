@@ -12,10 +12,10 @@ public class IdsOut {
     @Option(names = "--overwrite", description = "replace an existing output")
     boolean overwrite;
 
-    /** Parses --ids and checks that --out may be written. */
-    Ids prepare(picocli.CommandLine cmd) {
+    /** Parses --ids and checks that --out may be written without touching the inputs. */
+    Ids prepare(picocli.CommandLine cmd, Path... inputs) {
         Ids x = Ids.parse(cmd, ids);
-        Outputs.checkWritable(out, overwrite);
+        Outputs.checkWritable(out, overwrite, java.util.List.of(inputs));
         return x;
     }
 }

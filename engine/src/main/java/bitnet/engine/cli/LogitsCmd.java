@@ -29,7 +29,7 @@ public final class LogitsCmd implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Ids x = io.prepare(spec.commandLine());
+        Ids x = io.prepare(spec.commandLine(), model.model);
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
             int V = m.cfg.vocabSize();
             List<TensorData> res = new ArrayList<>();

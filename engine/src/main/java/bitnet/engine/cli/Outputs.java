@@ -1,13 +1,12 @@
 package bitnet.engine.cli;
 
-import bitnet.io.BadInputException;
+import bitnet.engine.util.OutputSafety;
 import bitnet.io.SafetensorsWriter;
 import bitnet.io.TensorData;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Map;
@@ -19,20 +18,20 @@ public final class Outputs {
     private Outputs() {
     }
 
-    /** Refuses an existing output unless overwrite is set. */
-    public static void checkWritable(Path out, boolean overwrite) {
-        if (Files.exists(out) && !overwrite) {
-            throw new BadInputException(out, "output exists; pass --overwrite to replace it");
-        }
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new BadInputException(out, "parent directory does not exist");
-        }
+    /**
+     * Refuses an output file that is or lies inside an input, that is not a plain file, or that
+     * exists without overwrite (or was not written by this engine): {@link OutputSafety#checkFile}.
+     */
+    public static void checkWritable(Path out, boolean overwrite, Collection<Path> inputs) {
+        OutputSafety.checkFile(out, overwrite, inputs);
     }
 
+    /** Writes a safetensors output, marked in its metadata as this engine's (so --overwrite may replace it later). */
     public static void writeSafetensors(Path out, Collection<TensorData> tensors, Map<String, String> meta) {
         try {
-            SafetensorsWriter.write(out, tensors, meta);
+            Map<String, String> m = new java.util.TreeMap<>(meta);
+            m.put(OutputSafety.WRITER_KEY, OutputSafety.WRITER_VALUE);
+            SafetensorsWriter.write(out, tensors, m);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
         }

@@ -60,7 +60,7 @@ public final class TrainStepsCmd implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        Ids x = io.prepare(spec.commandLine());
+        Ids x = io.prepare(spec.commandLine(), model.model);
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             var s = new Optimizer.Settings(lr, weightDecay, betas[0], betas[1], eps, gf);
             float[] losses = TrainSteps.run(m, x.flat(), x.B(), x.T(), steps, s, fq);

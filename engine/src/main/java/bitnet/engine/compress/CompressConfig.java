@@ -79,11 +79,14 @@ public final class CompressConfig {
 
     /** Keys the user set (file or flags): size adaptation leaves them alone. */
     public final transient Set<String> explicit = new LinkedHashSet<>();
+    /** The --config file this was read from, if any: an input that no output may touch. */
+    public transient Path configFile;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Reads a JSON config file: unknown keys and wrong types are bad input naming the file. */
     public void loadFile(Path file) {
+        configFile = file;
         JsonNode n;
         try {
             n = JSON.readTree(Files.readString(file));
@@ -150,6 +153,31 @@ public final class CompressConfig {
         if (!ok) {
             throw new IllegalArgumentException("'" + key + "' must be " + what);
         }
+    }
+
+    /**
+     * Every file or directory this run reads (model, config, calibration and eval data), for the
+     * rule that an output never touches an input. Dataset names resolve as TextData does.
+     */
+    public List<Path> inputPaths() {
+        List<Path> in = new ArrayList<>();
+        if (model_path != null) {
+            in.add(Path.of(model_path));
+        }
+        if (configFile != null) {
+            in.add(configFile);
+        }
+        for (String d : new String[] {calibration_dataset, eval_data}) {
+            if (d == null || d.isBlank()) {
+                continue;
+            }
+            in.add(Path.of(d));
+            String env = System.getenv("BITNET_DATASET_" + d.toUpperCase(Locale.ROOT));
+            if (env != null && !env.isBlank()) {
+                in.add(Path.of(env));
+            }
+        }
+        return in;
     }
 
     public static List<String> keys() {

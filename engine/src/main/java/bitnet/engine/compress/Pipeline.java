@@ -94,12 +94,13 @@ public final class Pipeline {
         if (!Files.isDirectory(modelDir)) {
             throw new BadInputException(modelDir, "model directory not found");
         }
+        bitnet.engine.util.OutputSafety.checkDirectory(Path.of(c.output_path), overwrite, c.inputPaths());
         Quantizer quantizer = Quantizer.parse(c.quantizerSpec());
         // data first: bad data must fail before anything is written
         TextData.Text calib = TextData.load(c.calibration_dataset);
         String evalText = c.eval_data == null ? null : TextData.read(Path.of(c.eval_data));
         Map<String, Object> results = new LinkedHashMap<>();
-        try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false);
+        try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false, c.inputPaths());
              Arena arena = Arena.ofShared()) {
             Checkpoint ckpt = Checkpoint.open(modelDir, arena);
             Tokenizer tok = Tokenizer.load(modelDir.resolve("tokenizer.json"));

@@ -96,6 +96,7 @@ public final class StreamingCompressor {
         if (!Files.isDirectory(modelDir)) {
             throw new BadInputException(modelDir, "model directory not found");
         }
+        bitnet.engine.util.OutputSafety.checkDirectory(Path.of(c.output_path), overwrite, c.inputPaths());
         ModelConfig cfg = ModelConfig.load(modelDir.resolve("config.json"));
         List<Path> shards = shards(modelDir);
         boolean sharded = shards.size() > 1 || !shards.get(0).getFileName().toString().equals(Checkpoint.SAFETENSORS);
@@ -155,7 +156,7 @@ public final class StreamingCompressor {
         int quantized = 0, preserved = 0;
         long zeros = 0, codes = 0;
         double tQuant = 0, tRead = 0;
-        try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false)) {
+        try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false, c.inputPaths())) {
             Path packedFile = out.dir().resolve(PackedModelFormat.FILE_NAME);
             Path fp16Dir = out.dir().resolve(PackedLoader.FP16_DIR);
             Files.createDirectories(fp16Dir);

@@ -33,14 +33,13 @@ public final class OutputDir implements AutoCloseable {
     }
 
     /**
-     * Checks the target, takes the lock and prepares OUT.partial (kept when keepPartial, for
-     * resuming; otherwise emptied).
+     * Checks the target (see {@link OutputSafety}: never an input, replaced only when it is a
+     * complete output of this engine), takes the lock and prepares OUT.partial (kept when
+     * keepPartial, for resuming; otherwise emptied).
      */
-    public static OutputDir begin(Path out, boolean overwrite, boolean keepPartial) {
+    public static OutputDir begin(Path out, boolean overwrite, boolean keepPartial, java.util.Collection<Path> inputs) {
         OutputDir d = new OutputDir(out, overwrite);
-        if (Files.exists(d.out) && !overwrite) {
-            throw new BadInputException(out, "output exists; pass --overwrite to replace it");
-        }
+        OutputSafety.checkDirectory(out, overwrite, inputs);
         Path parent = d.out.getParent();
         if (parent == null || !Files.isDirectory(parent)) {
             throw new BadInputException(out, "parent directory does not exist");
@@ -100,7 +99,7 @@ public final class OutputDir implements AutoCloseable {
         try {
             Files.writeString(partial.resolve(MARKER), "complete\n");
             if (Files.exists(out)) {
-                if (!overwrite) {
+                if (!overwrite || !isComplete(out)) {
                     throw new BadInputException(out, "output appeared while running; not overwriting it");
                 }
                 Path trash = out.resolveSibling(out.getFileName() + ".old-" + ProcessHandle.current().pid());

@@ -227,8 +227,14 @@ class CliErrorsTest {
             String[] args = cmd.equals("train-steps") ? concat(base, "--steps", "1") : base;
             Cli.run(args).badInput(out.getFileName().toString());
             assertArrayEquals(before, Files.readAllBytes(out), cmd + " touched the existing output");
+            // --overwrite replaces only a file this engine wrote: the user's own file stays
+            Cli.run(concat(args, "--overwrite")).badInput(out.getFileName().toString());
+            assertArrayEquals(before, Files.readAllBytes(out), cmd + " --overwrite replaced a file bitnet did not write");
+            Files.delete(out);
+            Cli.run(args).ok();
+            long first = Files.size(out);
             Cli.run(concat(args, "--overwrite")).ok();
-            assertTrue(Files.size(out) > before.length);
+            assertEquals(first, Files.size(out));
         }
     }
 
