@@ -1,10 +1,6 @@
 package bitnet.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -81,24 +77,19 @@ public record ModelConfig(
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
+    /** Reads config.json strictly and checks every value the engine reads: {@link ModelConfigRules}. */
     public static ModelConfig load(Path file) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new BadInputException(file, "file not found", e);
-        } catch (IOException e) {
-            throw new BadInputException(file, "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        return parse(file, n);
+        JsonNode n = Checks.readJson(file);
+        ModelConfig c = parse(file, n);
+        ModelConfigRules.checkParsed(file, c);
+        return c;
     }
 
     public static ModelConfig parse(Path file, JsonNode n) {
         if (n == null || !n.isObject()) {
             throw new BadInputException(file, "config is not a JSON object");
         }
+        ModelConfigRules.check(file, n); // types and ranges of every key read below (new keys: add a rule there)
         String modelType = text(n, "model_type", null);
         if (modelType == null) {
             throw new BadInputException(file, "missing 'model_type' (supported: " + String.join(", ", SUPPORTED) + ")");

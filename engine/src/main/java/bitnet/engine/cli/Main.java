@@ -2,6 +2,8 @@ package bitnet.engine.cli;
 
 import bitnet.io.BadInputException;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Level;
@@ -30,42 +32,70 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         setupLogging();
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        boolean json = java.util.Arrays.asList(args).contains("--json");
+        Outputs.resetPrinted();
         CommandLine cl = new CommandLine(new Main());
-        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            Throwable t = ex;
-            while (t.getCause() != null && !(t instanceof BadInputException) && !(t instanceof QualityGateException)
-                    && (t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException
-                    || t instanceof java.io.UncheckedIOException && t.getCause() instanceof java.nio.file.NoSuchFileException)) {
-                t = t.getCause();
-            }
-            PrintWriter err = cmd.getErr();
-            if (debug) {
-                ex.printStackTrace(err);
-            }
-            if (t instanceof BadInputException) {
-                err.println("bitnet: error: " + t.getMessage());
-                return 3;
-            }
-            if (t instanceof QualityGateException) {
-                err.println("bitnet: quality gate failed: " + t.getMessage());
-                return 4;
-            }
-            if (t instanceof CommandLine.ParameterException pe) {
-                err.println("bitnet: " + pe.getMessage());
-                return 2;
-            }
-            if (t instanceof IllegalArgumentException) {
-                err.println("bitnet: error: " + t.getMessage());
-                return 2;
-            }
-            if (t instanceof OutOfMemoryError) {
-                err.println("bitnet: out of memory: use a smaller batch or sequence length, or more heap (BITNET_JAVA_OPTS=-Xmx...)");
-                return 1;
-            }
-            err.println("bitnet: failed: " + t + (debug ? "" : " (run with --debug for the stack trace)"));
-            return 1;
+        // numeric options are range-checked before any command starts (exit 2 naming the flag)
+        cl.setExecutionStrategy(pr -> {
+            OptionRules.check(pr);
+            return new CommandLine.RunLast().execute(pr);
         });
+        cl.setParameterExceptionHandler((pe, a) -> {
+            PrintWriter err = pe.getCommandLine().getErr();
+            err.println("bitnet: " + pe.getMessage() + " (see '" + pe.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            return jsonError(json, pe.getMessage(), 2);
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> handle(ex, cmd, debug, json));
         return cl.execute(args);
+    }
+
+    /** With --json, an error still prints one JSON object on stdout (unless the command already printed one). */
+    private static int jsonError(boolean json, String message, int code) {
+        if (json && !Outputs.printed()) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("success", false);
+            o.put("error", message);
+            o.put("exit_code", code);
+            Outputs.printJson(o);
+        }
+        return code;
+    }
+
+    /** Prints the one-line error for a failed command and returns its exit code (and the message for --json). */
+    private static int handle(Exception ex, CommandLine cmd, boolean debug, boolean json) {
+        Throwable t = ex;
+        while (t.getCause() != null && !(t instanceof BadInputException) && !(t instanceof QualityGateException)
+                && (t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException
+                || t instanceof java.io.UncheckedIOException && t.getCause() instanceof java.nio.file.NoSuchFileException)) {
+            t = t.getCause();
+        }
+        PrintWriter err = cmd.getErr();
+        if (debug) {
+            ex.printStackTrace(err);
+        }
+        String line;
+        int code;
+        if (t instanceof BadInputException) {
+            line = "error: " + t.getMessage();
+            code = 3;
+        } else if (t instanceof QualityGateException) {
+            line = "quality gate failed: " + t.getMessage();
+            code = 4;
+        } else if (t instanceof CommandLine.ParameterException) {
+            line = t.getMessage();
+            code = 2;
+        } else if (t instanceof IllegalArgumentException) {
+            line = "error: " + t.getMessage();
+            code = 2;
+        } else if (t instanceof OutOfMemoryError) {
+            line = bitnet.engine.util.Memory.outOfMemoryMessage(t);
+            code = 1;
+        } else {
+            line = "failed: " + t;
+            code = 1;
+        }
+        err.println("bitnet: " + line + (code == 1 && !debug && !(t instanceof OutOfMemoryError) ? " (run with --debug for the stack trace)" : ""));
+        return jsonError(json, line.startsWith("error: ") ? line.substring(7) : line, code);
     }
 
     @Override

@@ -37,10 +37,22 @@ public final class Outputs {
         }
     }
 
+    private static volatile boolean printed;
+
+    /** Whether this run printed its JSON object already (Main then prints no error object after it). */
+    static boolean printed() {
+        return printed;
+    }
+
+    static void resetPrinted() {
+        printed = false;
+    }
+
     public static void printJson(Object o) {
         try {
             System.out.println(JSON.writeValueAsString(o));
             System.out.flush();
+            printed = true;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

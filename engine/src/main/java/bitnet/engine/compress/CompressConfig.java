@@ -1,12 +1,10 @@
 package bitnet.engine.compress;
 
 import bitnet.io.BadInputException;
+import bitnet.io.Checks;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -82,19 +80,10 @@ public final class CompressConfig {
     /** The --config file this was read from, if any: an input that no output may touch. */
     public transient Path configFile;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** Reads a JSON config file: unknown keys and wrong types are bad input naming the file. */
     public void loadFile(Path file) {
         configFile = file;
-        JsonNode n;
-        try {
-            n = JSON.readTree(Files.readString(file));
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new BadInputException(file, "config file not found", e);
-        } catch (IOException e) {
-            throw new BadInputException(file, "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-        }
+        JsonNode n = Checks.readJson(file); // strict: trailing content, duplicate keys, NaN literals refused
         if (n == null || !n.isObject()) {
             throw new BadInputException(file, "a compress config must be a JSON object");
         }
@@ -105,11 +94,49 @@ public final class CompressConfig {
             } catch (IllegalArgumentException ex) {
                 throw new BadInputException(file, ex.getMessage());
             }
+            fromFile.add(e.getKey());
         }
     }
 
-    /** Sets one key from JSON; IllegalArgumentException on an unknown key or a wrong type. */
+    /**
+     * The range of every numeric key ({@link Checks.Range}); {@code CompressConfigPropertyTest}
+     * checks that each numeric field has one and feeds it bad values. A gate or budget that is
+     * NaN or negative would silently turn off, so these are checked when the key is set, before
+     * any work.
+     */
+    public static final Map<String, Checks.Range> RANGES = Map.ofEntries(
+            Map.entry("threads", Checks.Range.NON_NEGATIVE_INT),
+            Map.entry("sparsity_threshold", Checks.Range.NON_NEGATIVE),
+            Map.entry("preserve_min_elements", Checks.Range.NON_NEGATIVE_INT),
+            Map.entry("target_compression_ratio", Checks.Range.POSITIVE),
+            Map.entry("calibration_samples", Checks.Range.POSITIVE_INT),
+            Map.entry("calibration_sequence_length", Checks.Range.POSITIVE_INT),
+            Map.entry("calibration_batch_size", Checks.Range.POSITIVE_INT),
+            Map.entry("eval_sequence_length", Checks.Range.POSITIVE_INT),
+            Map.entry("eval_windows", Checks.Range.POSITIVE_INT),
+            Map.entry("fine_tune_epochs", Checks.Range.NON_NEGATIVE),
+            Map.entry("fine_tune_steps", Checks.Range.NON_NEGATIVE_INT),
+            Map.entry("fine_tune_batch_size", Checks.Range.POSITIVE_INT),
+            Map.entry("fine_tune_sequence_length", Checks.Range.POSITIVE_INT),
+            Map.entry("fine_tune_lr", Checks.Range.POSITIVE),
+            Map.entry("fine_tune_min_lr_ratio", Checks.Range.UNIT),
+            Map.entry("warmup_steps", Checks.Range.NON_NEGATIVE_INT),
+            Map.entry("max_grad_norm", Checks.Range.NON_NEGATIVE),
+            Map.entry("weight_decay", Checks.Range.NON_NEGATIVE),
+            Map.entry("eval_every", Checks.Range.POSITIVE_INT),
+            Map.entry("max_accuracy_drop", Checks.Range.NON_NEGATIVE),
+            Map.entry("fine_tune_threshold", Checks.Range.NON_NEGATIVE),
+            Map.entry("seed", Checks.Range.ANY_LONG));
+
+    /** Keys whose current value came from the --config file (a flag setting one removes it). */
+    private final transient Set<String> fromFile = new LinkedHashSet<>();
+
+    /**
+     * Sets one key from JSON; IllegalArgumentException naming the key on an unknown key, a wrong
+     * type, a number out of its {@link #RANGES range} or an unknown choice (quantizer, packing...).
+     */
     public void set(String key, JsonNode v) {
+        fromFile.remove(key);
         Field f;
         try {
             f = CompressConfig.class.getField(key);
@@ -124,29 +151,78 @@ public final class CompressConfig {
                 }
                 f.set(this, null);
             } else if (t == String.class) {
+                require(v.isTextual(), key, "a string");
                 f.set(this, v.asText());
             } else if (t == int.class) {
-                require(v.isIntegralNumber() && v.canConvertToInt(), key, "an integer");
-                f.setInt(this, v.asInt());
+                require(v.isIntegralNumber() && v.canConvertToInt(), key, RANGES.get(key).describe());
+                f.setInt(this, (int) checkNumber(key, v));
             } else if (t == long.class) {
-                require(v.isIntegralNumber(), key, "an integer");
+                require(v.isIntegralNumber() && v.canConvertToLong(), key, RANGES.get(key).describe());
+                checkNumber(key, v);
                 f.setLong(this, v.asLong());
             } else if (t == double.class) {
-                require(v.isNumber(), key, "a number");
-                f.setDouble(this, v.asDouble());
+                require(v.isNumber(), key, RANGES.get(key).describe());
+                f.setDouble(this, checkNumber(key, v));
             } else if (t == boolean.class) {
                 require(v.isBoolean(), key, "true or false");
                 f.setBoolean(this, v.asBoolean());
             } else if (t == List.class) {
                 require(v.isArray(), key, "a list of strings");
                 List<String> l = new ArrayList<>();
-                v.forEach(x -> l.add(x.asText()));
+                v.forEach(x -> {
+                    require(x.isTextual(), key, "a list of strings");
+                    l.add(x.asText());
+                });
                 f.set(this, l);
             }
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
         }
+        checkChoice(key);
         explicit.add(key);
+    }
+
+    private static double checkNumber(String key, JsonNode v) {
+        double d = v.asDouble();
+        String p = RANGES.get(key).problem(d);
+        if (p != null) {
+            throw new IllegalArgumentException("'" + key + "' " + p);
+        }
+        return d;
+    }
+
+    /** The keys with a fixed set of values, checked as soon as they are set (not after quantization). */
+    private void checkChoice(String key) {
+        switch (key) {
+            case "embedding_precision" -> oneOf(key, embedding_precision, "fp16", "int8");
+            case "streaming" -> oneOf(key, streaming, "auto", "on", "off");
+            case "packing" -> oneOf(key, packing, "2bit", "base3");
+            case "device" -> oneOf(key, device, "auto", "cpu", "cuda", "scalar");
+            case "quantizer" -> {
+                String q = quantizer == null ? "" : quantizer.trim().toLowerCase(Locale.ROOT);
+                if (!q.equals("seed")) {
+                    try {
+                        bitnet.engine.quant.Quantizer.parse(q);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("'quantizer': " + e.getMessage());
+                    }
+                }
+            }
+            case "grokfast" -> {
+                try {
+                    bitnet.engine.train.Grokfast.parse(grokfast == null ? "" : grokfast);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("'grokfast': " + e.getMessage());
+                }
+            }
+            default -> { }
+        }
+    }
+
+    private static void oneOf(String key, String v, String... allowed) {
+        if (v == null || !List.of(allowed).contains(v)) {
+            throw new IllegalArgumentException("'" + key + "' must be one of " + String.join(", ", allowed) + ", not '" + v + "'");
+        }
     }
 
     private static void require(boolean ok, String key, String what) {
@@ -253,25 +329,42 @@ public final class CompressConfig {
         return m;
     }
 
-    /** Checks values; IllegalArgumentException (exit 2) for nonsense. */
+    /**
+     * Checks what single keys cannot: every value again (defaults included) and the keys that
+     * must agree. A problem caused by the --config file alone is bad input naming the file (exit
+     * 3); one a flag took part in is IllegalArgumentException (exit 2).
+     */
     public void validate() {
-        if (!List.of("fp16", "int8").contains(embedding_precision)) {
-            throw new IllegalArgumentException("embedding_precision must be fp16 or int8, not '" + embedding_precision + "'");
+        for (String k : keys()) {
+            try {
+                Field f = CompressConfig.class.getField(k);
+                if (RANGES.containsKey(k)) {
+                    double d = ((Number) f.get(this)).doubleValue();
+                    String p = RANGES.get(k).problem(d);
+                    if (p != null) {
+                        fail("'" + k + "' " + p, k);
+                    }
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
         }
-        if (!List.of("auto", "on", "off").contains(streaming)) {
-            throw new IllegalArgumentException("streaming must be auto, on or off, not '" + streaming + "'");
+        for (String k : List.of("embedding_precision", "streaming", "packing", "device", "quantizer", "grokfast")) {
+            try {
+                checkChoice(k);
+            } catch (IllegalArgumentException e) {
+                fail(e.getMessage(), k);
+            }
         }
         if (streaming.equals("on") && enable_fine_tuning) {
-            throw new IllegalArgumentException("streaming compression needs enable_fine_tuning false (--no-fine-tune)");
+            fail("'streaming' on needs 'enable_fine_tuning' false (--no-fine-tune)", "streaming", "enable_fine_tuning");
         }
-        if (!List.of("2bit", "base3").contains(packing)) {
-            throw new IllegalArgumentException("packing must be 2bit or base3, not '" + packing + "'");
+    }
+
+    private void fail(String msg, String... keys) {
+        if (configFile != null && fromFile.containsAll(List.of(keys))) {
+            throw new BadInputException(configFile, msg);
         }
-        if (eval_windows < 1 || eval_sequence_length < 1 || fine_tune_batch_size < 1 || fine_tune_sequence_length < 1) {
-            throw new IllegalArgumentException("window, batch and sequence sizes must be >= 1");
-        }
-        if (!(sparsity_threshold >= 0) || !(fine_tune_lr > 0) || fine_tune_steps < 0 || fine_tune_epochs < 0) {
-            throw new IllegalArgumentException("sparsity_threshold and fine-tune budgets must be >= 0, fine_tune_lr > 0");
-        }
+        throw new IllegalArgumentException(msg);
     }
 }
