@@ -67,8 +67,12 @@ public final class GenerateCmd implements Callable<Integer> {
             }
             Integer eos = ignoreEos ? null : TokenizerArgs.eos(model.hfDir(), m.cfg.eosTokenId());
             List<int[]> outs = new ArrayList<>();
-            for (int[] p : prompts) {
-                outs.add(Generator.generate(m, p, maxNew, sampling, eos));
+            try {
+                for (int[] p : prompts) {
+                    outs.add(Generator.generate(m, p, maxNew, sampling, eos));
+                }
+            } catch (bitnet.engine.util.NonFiniteException e) {
+                throw model.nonFinite(e);
             }
             Map<String, Object> o = new LinkedHashMap<>();
             if (outs.size() == 1) {

@@ -2,6 +2,7 @@ package bitnet.engine.cli;
 
 import bitnet.engine.model.HfTensor;
 import bitnet.engine.model.Model;
+import bitnet.engine.util.NonFiniteException;
 import bitnet.io.TensorData;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -30,11 +31,18 @@ public final class GradsCmd implements Callable<Integer> {
     public Integer call() {
         Ids x = io.prepare(spec.commandLine(), model.model);
         try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
-            double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), true);
             List<TensorData> res = new ArrayList<>();
-            res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));
-            for (HfTensor t : m.tensors().values()) {
-                res.add(TensorData.ofFloats("grad." + t.name(), m.gradHf(t), t.shape()));
+            double l;
+            try {
+                l = NonFiniteException.check("loss", m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), true));
+                res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));
+                for (HfTensor t : m.tensors().values()) {
+                    float[] g = m.gradHf(t);
+                    NonFiniteException.check("grad." + t.name(), g, g.length);
+                    res.add(TensorData.ofFloats("grad." + t.name(), g, t.shape()));
+                }
+            } catch (NonFiniteException e) {
+                throw model.nonFinite(e);
             }
             Outputs.writeSafetensors(io.out, res, Map.of());
             if (common.json) {

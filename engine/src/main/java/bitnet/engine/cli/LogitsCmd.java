@@ -1,6 +1,7 @@
 package bitnet.engine.cli;
 
 import bitnet.engine.model.Model;
+import bitnet.engine.util.NonFiniteException;
 import bitnet.io.TensorData;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -34,11 +35,16 @@ public final class LogitsCmd implements Callable<Integer> {
             int V = m.cfg.vocabSize();
             List<TensorData> res = new ArrayList<>();
             float[] logits = new float[x.B() * x.T() * V];
-            if (loss) {
-                double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), false);
-                res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));
+            try {
+                if (loss) {
+                    double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), false);
+                    res.add(TensorData.ofFloats("loss", new float[] {(float) NonFiniteException.check("loss", l)}, 1));
+                }
+                m.k.download(m.forward(x.flat(), x.B(), x.T(), null), logits, logits.length);
+                NonFiniteException.check("logits", logits, logits.length);
+            } catch (NonFiniteException e) {
+                throw model.nonFinite(e);
             }
-            m.k.download(m.forward(x.flat(), x.B(), x.T(), null), logits, logits.length);
             res.add(TensorData.ofFloats("logits", logits, x.B(), x.T(), V));
             Outputs.writeSafetensors(io.out, res, Map.of());
             if (common.json) {

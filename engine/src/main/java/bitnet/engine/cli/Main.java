@@ -87,6 +87,9 @@ public final class Main implements Runnable {
         } else if (t instanceof IllegalArgumentException) {
             line = "error: " + t.getMessage();
             code = 2;
+        } else if (t instanceof bitnet.engine.util.NonFiniteException) {
+            line = "error: " + t.getMessage();
+            code = 1;
         } else if (t instanceof OutOfMemoryError) {
             line = bitnet.engine.util.Memory.outOfMemoryMessage(t);
             code = 1;
@@ -94,7 +97,7 @@ public final class Main implements Runnable {
             line = "failed: " + t;
             code = 1;
         }
-        err.println("bitnet: " + line + (code == 1 && !debug && !(t instanceof OutOfMemoryError) ? " (run with --debug for the stack trace)" : ""));
+        err.println("bitnet: " + line + (code == 1 && !debug && !line.startsWith("error: ") && !(t instanceof OutOfMemoryError) ? " (run with --debug for the stack trace)" : ""));
         return jsonError(json, line.startsWith("error: ") ? line.substring(7) : line, code);
     }
 

@@ -1,6 +1,8 @@
 package bitnet.engine.cli;
 
+import bitnet.engine.compress.NonFinite;
 import bitnet.engine.compress.PackedLoader;
+import bitnet.engine.util.NonFiniteException;
 import bitnet.engine.model.Model;
 import bitnet.engine.model.Models;
 import bitnet.io.BadInputException;
@@ -37,6 +39,17 @@ public class ModelArgs {
         if (mode == Model.Mode.INFER && Files.isDirectory(model) && PackedLoader.isCompressOutput(model)) {
             return PackedLoader.load(model, k, arena);
         }
-        return Models.load(checkpoint(arena), k, mode);
+        Checkpoint ck = checkpoint(arena);
+        NonFinite.check(ck, false, ""); // as compress does: a NaN/Inf weight is bad input, for every command
+        return Models.load(ck, k, mode);
+    }
+
+    /**
+     * A NaN/Inf loss, logit or perplexity from finite weights and a checked config: the model's
+     * files are the cause (values overflow FP32), so bad input naming the model (exit 3).
+     */
+    public BadInputException nonFinite(NonFiniteException e) {
+        return new BadInputException(model, "the model computes a non-finite value: " + e.getMessage()
+                + " (its weights are finite, so their products overflow FP32)", e);
     }
 }

@@ -41,7 +41,12 @@ public final class PplCmd implements Callable<Integer> {
                 throw new bitnet.io.BadInputException(text, "text has " + ids.length + " tokens, fewer than one window of "
                         + (seqLen + 1) + " (--seq-len " + seqLen + ")");
             }
-            Perplexity.Result r = Perplexity.compute(m, ids, seqLen, windows, batch);
+            Perplexity.Result r;
+            try {
+                r = Perplexity.compute(m, ids, seqLen, windows, batch);
+            } catch (bitnet.engine.util.NonFiniteException e) {
+                throw model.nonFinite(e);
+            }
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("ppl", r.ppl());
             o.put("tokens", r.tokens());

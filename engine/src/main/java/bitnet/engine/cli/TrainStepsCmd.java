@@ -2,6 +2,7 @@ package bitnet.engine.cli;
 
 import bitnet.engine.model.HfTensor;
 import bitnet.engine.model.Model;
+import bitnet.engine.util.NonFiniteException;
 import bitnet.engine.train.FakeQuant;
 import bitnet.engine.train.Grokfast;
 import bitnet.engine.train.Optimizer;
@@ -65,9 +66,28 @@ public final class TrainStepsCmd implements Callable<Integer> {
             var s = new Optimizer.Settings(lr, weightDecay, betas[0], betas[1], eps, gf);
             float[] losses = TrainSteps.run(m, x.flat(), x.B(), x.T(), steps, s, fq);
             List<TensorData> res = new ArrayList<>();
+            // the loss before the first step comes from the model alone; later ones from the settings too
+            try {
+                NonFiniteException.check("loss", losses[0]);
+            } catch (NonFiniteException e) {
+                throw model.nonFinite(e);
+            }
+            for (int i = 1; i < steps; i++) {
+                if (!Float.isFinite(losses[i])) {
+                    throw new NonFiniteException("training diverged: loss " + losses[i] + " at step " + i
+                            + " (lr " + lr + ", betas " + betas[0] + "," + betas[1] + ", eps " + eps + "): lower --lr");
+                }
+            }
             res.add(TensorData.ofFloats("loss", losses, steps));
             for (HfTensor t : m.tensors().values()) {
-                res.add(TensorData.ofFloats("param." + t.name(), m.getHf(t), t.shape()));
+                float[] p = m.getHf(t);
+                for (float v : p) {
+                    if (!Float.isFinite(v)) {
+                        throw new NonFiniteException("training diverged: parameter " + t.name() + " holds " + v + " after "
+                                + steps + " steps (lr " + lr + "): lower --lr");
+                    }
+                }
+                res.add(TensorData.ofFloats("param." + t.name(), p, t.shape()));
             }
             Outputs.writeSafetensors(io.out, res, Map.of("grokfast", gf.toString(), "qat", qat));
             if (common.json) {

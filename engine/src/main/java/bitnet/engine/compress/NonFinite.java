@@ -8,13 +8,13 @@ import java.util.List;
 import java.util.logging.Logger;
 
 /** Finds NaN/Inf in a checkpoint's float tensors: refused (bad input) unless allowed, reported either way. */
-final class NonFinite {
+public final class NonFinite {
     private static final Logger LOG = Logger.getLogger("bitnet");
 
     private NonFinite() {
     }
 
-    static List<String> scan(Checkpoint ck) {
+    public static List<String> scan(Checkpoint ck) {
         List<String> bad = new ArrayList<>();
         for (TensorData t : ck.tensors().values()) {
             if (!t.dtype().isFloat()) {
@@ -34,14 +34,19 @@ final class NonFinite {
         return bad;
     }
 
-    static void check(Checkpoint ck, boolean allow) {
+    public static void check(Checkpoint ck, boolean allow) {
+        check(ck, allow, " (set allow_nonfinite to compress anyway)");
+    }
+
+    /** As above; hint ends the refusal's message. */
+    public static void check(Checkpoint ck, boolean allow, String hint) {
         List<String> bad = scan(ck);
         if (bad.isEmpty()) {
             return;
         }
         String msg = "weights with NaN/Inf values: " + String.join(", ", bad);
         if (!allow) {
-            throw new BadInputException(ck.weightFile(), msg + " (set allow_nonfinite to compress anyway)");
+            throw new BadInputException(ck.weightFile(), msg + hint);
         }
         LOG.warning(msg + " (allowed by allow_nonfinite)");
     }

@@ -34,6 +34,8 @@ public final class Generator {
             int n = prompt.length;
             while (n < total) {
                 downloadRow(m, logits, n == prompt.length ? prompt.length - 1 : 0, V, last);
+                // a NaN row would make argmax answer token 0 silently
+                bitnet.engine.util.NonFiniteException.check("logits at position " + (n - 1) + ", vocabulary index", last, V);
                 int next = s.greedy() ? argmax(last) : sample(last, s, rng);
                 out[n++] = next;
                 if (eos != null && next == eos) {

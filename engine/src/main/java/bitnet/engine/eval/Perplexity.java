@@ -39,11 +39,13 @@ public final class Perplexity {
                 System.arraycopy(ids, start, in, b * L, L);
                 System.arraycopy(ids, start + 1, tg, b * L, L);
             }
-            double mean = m.loss(in, tg, B, L, false);
+            double mean = bitnet.engine.util.NonFiniteException.check("the loss of windows " + w0 + ".." + (w0 + B - 1), m.loss(in, tg, B, L, false));
             nllSum += mean * B * L;
             count += (long) B * L;
         }
         double mean = nllSum / count;
-        return new Result(Math.exp(mean), mean, count, windows);
+        // exp overflows past a mean NLL of ~709: say so rather than print Infinity
+        return new Result(bitnet.engine.util.NonFiniteException.check("the perplexity (exp of mean NLL " + mean + ")", Math.exp(mean)),
+                mean, count, windows);
     }
 }
