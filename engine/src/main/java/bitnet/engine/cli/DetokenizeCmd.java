@@ -29,8 +29,10 @@ public final class DetokenizeCmd implements Callable<Integer> {
         Ids x = Ids.parse(spec.commandLine(), ids);
         Tokenizer tok = Tokenizer.load(tokenizer);
         for (int id : x.flat()) {
-            if (id < 0) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--ids: negative id " + id);
+            // like logits: an id the vocabulary does not hold is refused, not dropped
+            if (id < 0 || tok.idToToken(id) == null) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--ids: id " + id
+                        + " is outside the tokenizer's vocabulary (0.." + (tok.vocabSize() - 1) + ")");
             }
         }
         Outputs.printJson(Map.of("text", tok.decode(x.flat(), skipSpecial)));

@@ -1,5 +1,6 @@
 package bitnet.engine.cli;
 
+import bitnet.engine.data.TextData;
 import bitnet.engine.eval.Perplexity;
 import bitnet.engine.model.Model;
 import bitnet.io.tokenizer.Tokenizer;
@@ -32,10 +33,12 @@ public final class PplCmd implements Callable<Integer> {
         if (seqLen < 1 || windows < 1 || batch < 1) {
             throw new IllegalArgumentException("--seq-len, --windows and --batch must be >= 1");
         }
-        String s = TokenizeCmd.read(text);
+        if (!java.nio.file.Files.isRegularFile(text)) {
+            throw new bitnet.io.BadInputException(text, java.nio.file.Files.exists(text) ? "not a regular file" : "file not found");
+        }
         try (Arena arena = Arena.ofShared(); Model m = ModelRunner.open(model, common, arena)) {
             Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
-            int[] ids = tok.encode(s);
+            int[] ids = tokensFor(tok, text, (long) windows * seqLen + 1);
             if (Perplexity.windowsFor(ids.length, seqLen, windows) == 0) {
                 // the text file is what is wrong: bad input (exit 3) naming it
                 throw new bitnet.io.BadInputException(text, "text has " + ids.length + " tokens, fewer than one window of "
@@ -55,5 +58,37 @@ public final class PplCmd implements Callable<Integer> {
             Outputs.printJson(o);
         }
         return 0;
+    }
+
+    /** Tokens dropped from the end of a cut prefix: a post-processor's end token and any piece the cut changed. */
+    private static final int MARGIN = 16;
+
+    /**
+     * The first tokens of the file, as many as the windows need, without reading or tokenizing the
+     * rest: a prefix cut at a pre-token boundary ({@link TextData#cutPoint}) tokenizes as the
+     * whole text does up to the cut, so the windows are the same. The prefix grows 4x until it
+     * holds enough tokens, the file ends, or it reaches {@link TextData#maxTextChars()}.
+     */
+    static int[] tokensFor(Tokenizer tok, Path file, long need) {
+        int limit = TextData.maxTextChars();
+        long chars = Math.max(1 << 16, need * 8);
+        while (true) {
+            int n = (int) Math.min(chars, limit);
+            TextData.Prefix p = TextData.readPrefix(file, n);
+            if (p.complete()) {
+                return tok.encode(p.text());
+            }
+            String s = p.text();
+            int[] ids = tok.encode(s.substring(0, TextData.cutPoint(s)));
+            int keep = Math.max(0, ids.length - MARGIN);
+            if (keep >= need || n >= limit) {
+                if (keep < need) {
+                    java.util.logging.Logger.getLogger("bitnet").warning(file + ": scoring the first " + n
+                            + " characters only (the text limit of this heap)");
+                }
+                return java.util.Arrays.copyOf(ids, keep);
+            }
+            chars *= 4;
+        }
     }
 }

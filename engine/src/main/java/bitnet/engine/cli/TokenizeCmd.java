@@ -40,11 +40,41 @@ public final class TokenizeCmd implements Callable<Integer> {
     public Integer call() throws IOException {
         Tokenizer tok = Tokenizer.load(tokenizer);
         if (in.jsonl != null) {
-            List<int[]> rows = new ArrayList<>();
+            jsonl(tok, in.jsonl);
+            return 0;
+        }
+        String text = in.text != null ? in.text : readCapped(in.file);
+        Outputs.printJson(Map.of("ids", tok.encode(text)));
+        return 0;
+    }
+
+    /**
+     * One output line per input line, so line N of the output always answers line N of the input:
+     * a blank line gives [] (it holds no string; skipping it would shift every later result).
+     * The file is streamed: every line is checked before anything is printed (an error leaves
+     * stdout empty), each line's ids are kept, never the whole text; a line longer than the text
+     * limit is refused.
+     */
+    private static void jsonl(Tokenizer tok, Path f) throws IOException {
+        if (!Files.isRegularFile(f)) {
+            throw new BadInputException(f, Files.exists(f) ? "not a regular file" : "file not found");
+        }
+        int limit = bitnet.engine.data.TextData.maxTextChars();
+        List<int[]> rows = new ArrayList<>();
+        var dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT);
+        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(Files.newInputStream(f), dec))) {
             int n = 0;
-            for (String line : read(in.jsonl).split("\n", -1)) {
+            long total = 0;
+            String line;
+            while ((line = r.readLine()) != null) {
                 n++;
-                if (line.isEmpty()) {
+                total += line.length();
+                if (line.length() > limit || total > 4L * limit) {
+                    throw new BadInputException(f, "line " + n + ": more than the text limit of " + limit
+                            + " characters per line (" + 4L * limit + " in all) for this heap (BITNET_JAVA_OPTS=-Xmx... raises it)");
+                }
+                if (line.isBlank()) {
+                    rows.add(new int[0]);
                     continue;
                 }
                 com.fasterxml.jackson.databind.JsonNode node;
@@ -52,32 +82,39 @@ public final class TokenizeCmd implements Callable<Integer> {
                     node = Outputs.JSON.readTree(line);
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                     // a malformed line is bad input (exit 3 naming the file), not an internal failure
-                    throw new BadInputException(in.jsonl, "line " + n + " is not valid JSON: " + e.getOriginalMessage(), e);
+                    throw new BadInputException(f, "line " + n + " is not valid JSON: " + e.getOriginalMessage(), e);
                 }
                 if (node == null || !node.isTextual()) {
-                    throw new BadInputException(in.jsonl, "line " + n + " is not a JSON string");
+                    throw new BadInputException(f, "line " + n + " is not a JSON string");
                 }
                 rows.add(tok.encode(node.asText()));
             }
-            StringBuilder sb = new StringBuilder();
-            for (int[] r : rows) {
-                sb.append(Outputs.JSON.writer().writeValueAsString(r)).append('\n');
-            }
-            System.out.print(sb);
-            return 0;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new BadInputException(f, "not UTF-8 text", e);
         }
-        String text = in.text != null ? in.text : read(in.file);
-        Outputs.printJson(Map.of("ids", tok.encode(text)));
-        return 0;
+        StringBuilder sb = new StringBuilder();
+        for (int[] row : rows) {
+            sb.append(Outputs.JSON.writer().writeValueAsString(row)).append('\n');
+        }
+        System.out.print(sb);
     }
 
-    static String read(Path f) {
+    /** The whole file, refused (exit 3 naming it) above the text limit instead of running out of memory. */
+    static String readCapped(Path f) {
+        int limit = bitnet.engine.data.TextData.maxTextChars();
+        long bytes;
         try {
-            return Files.readString(f, StandardCharsets.UTF_8);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new BadInputException(f, "file not found", e);
+            bytes = Files.isRegularFile(f) ? Files.size(f) : 0;
         } catch (IOException e) {
-            throw new BadInputException(f, "cannot read as UTF-8 text: " + e.getMessage(), e);
+            bytes = 0; // readPrefix reports the problem
         }
+        // a UTF-8 file never has more characters than bytes: refuse by size at once, without reading
+        bitnet.engine.data.TextData.Prefix p = bytes > limit ? null : bitnet.engine.data.TextData.readPrefix(f, limit);
+        if (p == null || !p.complete()) {
+            throw new BadInputException(f, (bytes > limit ? bytes + " bytes, more than " : "more than ") + limit
+                    + " characters: too large to tokenize in one piece with this heap"
+                    + " (split the file, use --jsonl, or raise the heap with BITNET_JAVA_OPTS=-Xmx...)");
+        }
+        return p.text();
     }
 }

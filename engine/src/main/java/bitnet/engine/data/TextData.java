@@ -133,6 +133,63 @@ public final class TextData {
         }
     }
 
+    /**
+     * The most characters of text read into memory at once: 1/64 of the heap, at least 4 M
+     * (16 M chars under -Xmx1g). Tokenizing takes several times the text's size (the string,
+     * pre-token pieces, the ids), so a larger input is refused or cut rather than running out of memory.
+     */
+    public static int maxTextChars() {
+        String p = System.getProperty("bitnet.maxTextChars");
+        if (p != null) {
+            return Integer.parseInt(p);
+        }
+        return (int) Math.min(Integer.MAX_VALUE - 16, Math.max(4L << 20, Runtime.getRuntime().maxMemory() / 64));
+    }
+
+    /** The first characters of a UTF-8 file, and whether that is all of it. */
+    public record Prefix(String text, boolean complete) {
+    }
+
+    /** Reads at most maxChars characters of f (strict UTF-8: a malformed byte is bad input naming f). */
+    public static Prefix readPrefix(Path f, int maxChars) {
+        if (!Files.isRegularFile(f)) {
+            throw new BadInputException(f, Files.exists(f) ? "not a regular file" : "file not found");
+        }
+        var dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        try (var r = new java.io.InputStreamReader(Files.newInputStream(f), dec)) {
+            char[] buf = new char[Math.max(1, maxChars)];
+            int n = 0;
+            while (n < maxChars) {
+                int k = r.read(buf, n, maxChars - n);
+                if (k < 0) {
+                    return new Prefix(new String(buf, 0, n), true);
+                }
+                n += k;
+            }
+            return new Prefix(new String(buf, 0, n), r.read() < 0);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new BadInputException(f, "not UTF-8 text", e);
+        } catch (IOException e) {
+            throw new BadInputException(f, "cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Where a prefix may be cut so its tokens are those of the whole text: before a whitespace
+     * character that follows a non-whitespace one (pre-tokenizers start a new piece there), the
+     * last such place; the whole length when there is none.
+     */
+    public static int cutPoint(String s) {
+        for (int i = s.length() - 1; i > 0; i--) {
+            if (Character.isWhitespace(s.charAt(i)) && !Character.isWhitespace(s.charAt(i - 1))) {
+                return i;
+            }
+        }
+        return s.length();
+    }
+
     /** Deterministic pseudo-English for when nothing else exists. */
     public static String synthetic(int chars, long seed) {
         String[] words = {"the", "of", "and", "a", "to", "in", "is", "was", "that", "for", "it", "with", "as", "his", "on",
