@@ -66,7 +66,7 @@ public final class FinetuneCmd implements Callable<Integer> {
             }
             text.append(TextData.read(Path.of(d)));
         }
-        try (OutputDir out = OutputDir.begin(output, overwrite, resume, inputs());
+        try (OutputDir out = OutputDir.begin(output, overwrite, resume, inputs()).resumable();
              Arena arena = Arena.ofShared();
              Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             Tokenizer tok = TokenizerArgs.forModel(model.hfDir());

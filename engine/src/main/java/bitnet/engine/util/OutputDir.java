@@ -15,7 +15,10 @@ import java.util.stream.Stream;
  * is written last, then the directory is renamed to OUT. A lock file (OUT.lock, holding the
  * pid) keeps two runs from writing the same output; a lock whose process is gone is taken over.
  * A killed run leaves no OUT (only OUT.partial, which --resume continues or the next run
- * replaces), so an OUT that exists is always complete.
+ * replaces), so an OUT that exists is always complete. A run that fails with an error removes
+ * its OUT.partial unless it is {@link #resumable()}, and always its lock. A lock is stale, and
+ * taken over, when its pid is gone, is not a bitnet run (another program that reused the pid),
+ * or started at another time than the lock records.
  */
 public final class OutputDir implements AutoCloseable {
     public static final String MARKER = ".bitnet-complete";
@@ -24,6 +27,7 @@ public final class OutputDir implements AutoCloseable {
     private final Path lock;
     private final boolean overwrite;
     private boolean committed;
+    private boolean resumable;
 
     private OutputDir(Path out, boolean overwrite) {
         this.out = out.toAbsolutePath().normalize();
@@ -60,19 +64,25 @@ public final class OutputDir implements AutoCloseable {
     private void acquire() {
         for (int attempt = 0; attempt < 2; attempt++) {
             try {
-                Files.writeString(lock, Long.toString(ProcessHandle.current().pid()), java.nio.file.StandardOpenOption.CREATE_NEW,
-                        java.nio.file.StandardOpenOption.WRITE);
+                ProcessHandle me = ProcessHandle.current();
+                Files.writeString(lock, me.pid() + "\n" + me.info().startInstant().map(Object::toString).orElse("") + "\n",
+                        java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
                 return;
             } catch (FileAlreadyExistsException e) {
                 long pid = -1;
+                String started = "";
                 try {
-                    pid = Long.parseLong(Files.readString(lock).trim());
+                    String[] l = Files.readString(lock).split("\n");
+                    pid = Long.parseLong(l[0].trim());
+                    started = l.length > 1 ? l[1].trim() : "";
                 } catch (IOException | NumberFormatException ignored) {
                     // unreadable lock: treat as stale
                 }
-                if (pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                if (pid > 0 && ownerAlive(pid, started)) {
                     throw new BadInputException(out, "another run (pid " + pid + ") is writing this output (lock " + lock + ")");
                 }
+                java.util.logging.Logger.getLogger("bitnet").info("taking over the stale lock " + lock + " (pid " + pid
+                        + " is gone or is not a bitnet run)");
                 try {
                     Files.deleteIfExists(lock);
                 } catch (IOException ex) {
@@ -83,6 +93,31 @@ public final class OutputDir implements AutoCloseable {
             }
         }
         throw new BadInputException(out, "cannot take the lock " + lock);
+    }
+
+    /**
+     * Whether the lock's pid is a live bitnet run: the same process (start time as recorded, when
+     * both are known) whose command line names bitnet (the launcher's jar or a test JVM running it).
+     * A pid reused by an unrelated program does not block forever.
+     */
+    static boolean ownerAlive(long pid, String started) {
+        var h = ProcessHandle.of(pid);
+        if (h.isEmpty() || !h.get().isAlive()) {
+            return false;
+        }
+        var info = h.get().info();
+        if (!started.isEmpty() && info.startInstant().isPresent() && !info.startInstant().get().toString().equals(started)) {
+            return false;
+        }
+        String cmd = info.commandLine().orElse(info.command().orElse(""));
+        // unknown command line (another user's process): assume it is ours, refusing is the safe side
+        return cmd.isEmpty() || cmd.contains("bitnet") || pid == ProcessHandle.current().pid();
+    }
+
+    /** Keeps OUT.partial when the run fails (finetune: --resume continues from its checkpoints). */
+    public OutputDir resumable() {
+        resumable = true;
+        return this;
     }
 
     /** Where files are written until commit. */
@@ -129,6 +164,13 @@ public final class OutputDir implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!committed && !resumable) {
+            try {
+                deleteTree(partial);
+            } catch (IOException ignored) {
+                // the next run replaces it
+            }
+        }
         release();
     }
 
