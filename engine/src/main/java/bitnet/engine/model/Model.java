@@ -190,14 +190,15 @@ public abstract class Model implements AutoCloseable {
 
     /**
      * Mean cross-entropy of predicting targets (B*T, -1 = ignore) from inputs (B*T); with grad,
-     * also backward into the parameter gradients (accumulating).
+     * also backward into the parameter gradients (accumulating). A batch whose activations and
+     * logits do not fit the free heap runs as micro-batches of whole rows ({@link MicroBatches}):
+     * every row's gradient is scaled by 1 / (targets of the whole batch), so the accumulated
+     * gradients and the mean are the full batch's (up to float summation order).
      */
     public double loss(int[] inputs, int[] targets, int B, int T, boolean grad) {
-        int N = B * T;
         int V = cfg.vocabSize();
-        Buf logits = forward(inputs, B, T, null);
         int count = 0;
-        for (int i = 0; i < N; i++) {
+        for (int i = 0; i < B * T; i++) {
             int tg = targets[i];
             if (tg >= V) {
                 throw new IllegalArgumentException("target id " + tg + " outside the vocabulary (" + V + ")");
@@ -206,6 +207,18 @@ public abstract class Model implements AutoCloseable {
                 count++;
             }
         }
+        int all = count;
+        double sum = MicroBatches.run(this, B, T, grad, (b0, nb) -> nb == B ? lossSum(inputs, targets, B, T, grad, all)
+                : lossSum(java.util.Arrays.copyOfRange(inputs, b0 * T, (b0 + nb) * T),
+                        java.util.Arrays.copyOfRange(targets, b0 * T, (b0 + nb) * T), nb, T, grad, all));
+        return count == 0 ? 0 : sum / count;
+    }
+
+    /** Sum of the cross-entropy over rows (B, T), gradients scaled by 1/count (count: targets of the whole batch). */
+    private double lossSum(int[] inputs, int[] targets, int B, int T, boolean grad, int count) {
+        int N = B * T;
+        int V = cfg.vocabSize();
+        Buf logits = forward(inputs, B, T, null);
         if (losses == null || losses.size() < N) {
             if (losses != null) {
                 losses.close();
@@ -220,9 +233,10 @@ public abstract class Model implements AutoCloseable {
             sum += l[i];
         }
         if (grad) {
+            MicroBatches.backwardStarted();
             backward(inputs, logits);
         }
-        return count == 0 ? 0 : sum / count;
+        return sum;
     }
 
     /** HF's shifted labels: targets[b,t] = ids[b,t+1], and -1 at the last position of each row. */
