@@ -72,7 +72,7 @@ public final class Checks {
         /** The rule in words: "an integer >= 1", "a number in (0, 1)". */
         public String describe() {
             String what = integer ? "an integer" : "a finite number";
-            boolean noMax = max >= (integer ? Integer.MAX_VALUE : Double.MAX_VALUE);
+            boolean noMax = max >= (integer ? Long.MAX_VALUE : Double.MAX_VALUE);
             boolean noMin = integer ? min <= Long.MIN_VALUE : min <= -Double.MAX_VALUE;
             if (noMax && noMin) {
                 return what;

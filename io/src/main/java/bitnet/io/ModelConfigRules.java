@@ -48,7 +48,8 @@ public final class ModelConfigRules {
     public record Obj() implements Rule {
     }
 
-    private static final Rule POS_INT = new Num(Range.POSITIVE_INT);
+    private static final Rule WIDTH = new Num(Range.intBetween(1, 1 << 20));
+    private static final Rule LENGTH = new Num(Range.intBetween(1, 1 << 24));
     private static final Rule EPS = new Num(Range.OPEN_UNIT);
     private static final Rule POSITIVE = new Num(Range.POSITIVE);
 
@@ -58,10 +59,14 @@ public final class ModelConfigRules {
     public static final Map<String, Rule> ROPE = new LinkedHashMap<>();
 
     static {
-        for (String k : new String[] {"vocab_size", "hidden_size", "n_embd", "num_hidden_layers", "n_layer",
-            "num_attention_heads", "n_head", "num_key_value_heads", "head_dim", "intermediate_size", "n_inner",
-            "max_position_embeddings", "n_positions", "sliding_window"}) {
-            TOP.put(k, POS_INT);
+        // sizes: positive and below a bound no real model reaches (1M wide, 16M positions or
+        // vocabulary entries), so a typo cannot ask for an allocation past what an array holds
+        for (String k : new String[] {"hidden_size", "n_embd", "num_hidden_layers", "n_layer",
+            "num_attention_heads", "n_head", "num_key_value_heads", "head_dim", "intermediate_size", "n_inner"}) {
+            TOP.put(k, WIDTH);
+        }
+        for (String k : new String[] {"vocab_size", "max_position_embeddings", "n_positions", "sliding_window"}) {
+            TOP.put(k, LENGTH);
         }
         TOP.put("rms_norm_eps", EPS);
         TOP.put("layer_norm_epsilon", EPS);
@@ -88,7 +93,7 @@ public final class ModelConfigRules {
         ROPE.put("factor", POSITIVE);
         ROPE.put("low_freq_factor", POSITIVE);
         ROPE.put("high_freq_factor", POSITIVE);
-        ROPE.put("original_max_position_embeddings", POS_INT);
+        ROPE.put("original_max_position_embeddings", LENGTH);
     }
 
     /** Checks every known key of a parsed config.json against its rule (before any value is used). */

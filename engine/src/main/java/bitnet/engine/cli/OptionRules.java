@@ -50,8 +50,7 @@ final class OptionRules {
             Map.entry("--fine-tune-lr", Range.POSITIVE),
             Map.entry("--target-ratio", Range.POSITIVE),
             Map.entry("--max-accuracy-drop", Range.NON_NEGATIVE),
-            Map.entry("--sparsity-threshold", Range.NON_NEGATIVE),
-            Map.entry("--max-chars", Range.POSITIVE_INT));
+            Map.entry("--sparsity-threshold", Range.NON_NEGATIVE));
 
     /** Options whose values must have a fixed count (split lists). */
     static final Map<String, Integer> COUNTS = Map.of("--betas", 2);

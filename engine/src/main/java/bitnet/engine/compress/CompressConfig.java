@@ -361,8 +361,12 @@ public final class CompressConfig {
         }
     }
 
+    /** Bad input naming the file when the file set one of keys and no flag set any of them; else a usage error. */
     private void fail(String msg, String... keys) {
-        if (configFile != null && fromFile.containsAll(List.of(keys))) {
+        List<String> ks = List.of(keys);
+        boolean byFile = ks.stream().anyMatch(fromFile::contains);
+        boolean byFlag = ks.stream().anyMatch(k -> explicit.contains(k) && !fromFile.contains(k));
+        if (configFile != null && byFile && !byFlag) {
             throw new BadInputException(configFile, msg);
         }
         throw new IllegalArgumentException(msg);
