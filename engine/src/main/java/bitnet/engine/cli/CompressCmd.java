@@ -3,11 +3,9 @@ package bitnet.engine.cli;
 import bitnet.engine.compress.CompressConfig;
 import bitnet.engine.compress.Pipeline;
 import bitnet.engine.data.TextData;
-import bitnet.io.BadInputException;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -142,19 +140,9 @@ public final class CompressCmd implements Callable<Integer> {
         Common common = new Common();
         common.device = c.device;
         common.threads = c.threads;
-        Map<String, Object> results;
-        try {
-            results = Pipeline.streams(c) ? bitnet.engine.compress.StreamingCompressor.run(c, common.kernels(), overwrite)
-                    : new Pipeline(c, common.kernels(), overwrite).run();
-        } catch (BadInputException e) {
-            if (json) {
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("success", false);
-                r.put("error", e.getMessage());
-                Outputs.printJson(r);
-            }
-            throw e;
-        }
+        // an error prints its {"success": false, ...} object with --json in Main, like every command
+        Map<String, Object> results = Pipeline.streams(c) ? bitnet.engine.compress.StreamingCompressor.run(c, common.kernels(), overwrite)
+                : new Pipeline(c, common.kernels(), overwrite).run();
         if (json) {
             Outputs.printJson(results);
         } else {
