@@ -16,6 +16,7 @@ final class MicroBatches {
     /** Fraction of the free heap the activations of one micro-batch may take. */
     private static final double SHARE = 0.6;
     private static volatile int lastLogged = -1;
+    private static volatile long lastGc = System.nanoTime() - 120_000_000_000L;
     private static final ThreadLocal<boolean[]> BACKWARD = ThreadLocal.withInitial(() -> new boolean[1]);
 
     private MicroBatches() {
@@ -50,10 +51,17 @@ final class MicroBatches {
             return Math.max(1, Math.min(B, Integer.parseInt(forced)));
         }
         long perRow = 4L * T * floatsPerToken(m);
-        long budget = (long) (SHARE * Memory.available());
         // a single Java array holds at most 2^31-1 floats: the logits of one micro-batch too
         long maxByArray = (Integer.MAX_VALUE - 8L) / ((long) T * m.cfg.vocabSize());
-        return (int) Math.max(1, Math.min(Math.min(B, maxByArray), budget / Math.max(1, perRow)));
+        long rows = Math.min(Math.min(B, maxByArray), (long) (SHARE * Memory.available()) / Math.max(1, perRow));
+        long now = System.nanoTime();
+        if (rows < B && now - lastGc > 60_000_000_000L) {
+            // "free" counts garbage as used: collect (at most once a minute) before splitting
+            System.gc();
+            lastGc = now;
+            rows = Math.min(Math.min(B, maxByArray), (long) (SHARE * Memory.available()) / Math.max(1, perRow));
+        }
+        return (int) Math.max(1, rows);
     }
 
     static double run(Model m, int B, int T, boolean grad, Chunk chunk) {
