@@ -46,7 +46,16 @@ public final class Main implements Runnable {
             return jsonError(json, pe.getMessage(), 2);
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> handle(ex, cmd, debug, json));
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) { // an Error passes picocli's handlers: still one line, no stack trace
+            if (debug) {
+                e.printStackTrace();
+            }
+            String line = bitnet.engine.util.Memory.outOfMemoryMessage(e);
+            System.err.println("bitnet: " + line);
+            return jsonError(json, line, 1);
+        }
     }
 
     /** With --json, an error still prints one JSON object on stdout (unless the command already printed one). */
