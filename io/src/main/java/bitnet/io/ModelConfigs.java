@@ -73,6 +73,10 @@ final class ModelConfigs {
         Rope local = rp != null && rp.has("sliding_attention")
                 ? scaledRope(file, rp.get("sliding_attention"), dbl(n, "rope_local_base_freq", 10_000.0))
                 : new Rope("default", dbl(n, "rope_local_base_freq", 10_000.0), 1, 1, 4, 8192);
+        if (dbl(n, "attn_logit_softcapping", 0) != 0) {
+            // every released Gemma 3 sets it to null; capping inside the attention kernels is not built
+            throw new BadInputException(file, "attn_logit_softcapping is not supported (final_logit_softcapping is)");
+        }
         Integer window = n.hasNonNull("sliding_window") ? req(file, n, "sliding_window") : 4096;
         Extra extra = new Extra(n.has("pad_token_id") ? intOrNull(n, "pad_token_id") : Integer.valueOf(0), sliding, local,
                 dbl(n, "query_pre_attn_scalar", 256), dbl(n, "attn_logit_softcapping", 0), dbl(n, "final_logit_softcapping", 0), false);

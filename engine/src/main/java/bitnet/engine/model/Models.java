@@ -14,7 +14,8 @@ public final class Models {
             case GPT2 -> new Gpt2Model(cfg, k);
             case LLAMA, QWEN3 -> new LlamaModel(cfg, k);
             case PHI3 -> new Phi3Model(cfg, k);
-            default -> throw new IllegalStateException("todo");
+            case GEMMA3 -> new Gemma3Model(cfg, k);
+            case GPT_NEOX -> new GptNeoxModel(cfg, k);
         };
     }
 
