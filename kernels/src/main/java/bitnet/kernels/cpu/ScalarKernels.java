@@ -438,15 +438,17 @@ public class ScalarKernels implements Kernels {
         return x < 0 ? -r : r;
     }
 
+    /** PyTorch's float formula x * 0.5 * (1 + erf(x * √½)), with erf correctly rounded to float. */
     static float geluErf(float x) {
-        return (float) (0.5 * x * (1 + erf(x * SQRT1_2)));
+        float e = (float) erf(x * (float) SQRT1_2);
+        return x * 0.5f * (1f + e);
     }
 
-    /** PyTorch's gelu backward: Φ(x) + x φ(x). */
+    /** PyTorch's gelu backward in float: Φ(x) + x φ(x), φ(x) = exp(-x²/2) · (2/√π · √½ · ½). */
     static float geluErfGrad(float x) {
-        double cdf = 0.5 * (1 + erf(x * SQRT1_2));
-        double pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-        return (float) (cdf + x * pdf);
+        float cdf = 0.5f * (1f + (float) erf(x * (float) SQRT1_2));
+        float pdf = (float) Math.exp(-0.5f * x * x) * (float) (2 / Math.sqrt(Math.PI) * SQRT1_2 * 0.5);
+        return cdf + x * pdf;
     }
 
     static final double SQRT1_2 = Math.sqrt(0.5);
