@@ -117,6 +117,11 @@ public final class Gemma3Model extends Model {
     }
 
     @Override
+    public Attention attention(int l) {
+        return new Attention(q[l], kk[l], vv[l], NH, NKV, HS);
+    }
+
+    @Override
     protected int kvDim() {
         return KVD;
     }

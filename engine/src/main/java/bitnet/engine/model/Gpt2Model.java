@@ -82,6 +82,11 @@ public final class Gpt2Model extends Model {
     }
 
     @Override
+    public Attention attention(int l) {
+        return new Attention(q[l], kk[l], vv[l], NH, NH, HS);
+    }
+
+    @Override
     protected int kvDim() {
         return C;
     }

@@ -91,6 +91,11 @@ public final class GptNeoxModel extends Model {
     }
 
     @Override
+    public Attention attention(int l) {
+        return new Attention(q[l], kk[l], vv[l], NH, NH, HS);
+    }
+
+    @Override
     protected int kvDim() {
         return C;
     }

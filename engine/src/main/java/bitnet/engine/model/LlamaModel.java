@@ -104,6 +104,11 @@ public class LlamaModel extends Model {
     }
 
     @Override
+    public Attention attention(int l) {
+        return new Attention(q[l], kk[l], vv[l], NH, NKV, HS);
+    }
+
+    @Override
     protected int kvDim() {
         return KVD;
     }

@@ -338,6 +338,18 @@ public abstract class Model implements AutoCloseable {
         backwardPass(ids, dlogits);
     }
 
+    /**
+     * Layer l's attention inputs of the last forward, for attention-relation distillation (MiniLM):
+     * q (B*T, NH, HS) and k (B*T, NKV, HS) after RoPE (and after Qwen3 / Gemma 3's q/k norms), v
+     * (B*T, NKV, HS). Views of the activations, no copy: valid until the next forward. Gemma 3's q
+     * is pre-multiplied by sqrt(HS / query_pre_attn_scalar), so q·k / sqrt(HS) is its attention score
+     * in every family. Query head h reads KV head h / (NH / NKV).
+     */
+    public record Attention(Buf q, Buf k, Buf v, int NH, int NKV, int HS) {
+    }
+
+    public abstract Attention attention(int l);
+
     /** HF's hidden_states[i] of the last forward: 0 embeddings, i the residual after layer i-1, L the final norm output. */
     public Buf hidden(int i) {
         return i == cfg.numLayers() ? xf : x[i];

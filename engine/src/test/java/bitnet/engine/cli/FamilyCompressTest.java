@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Each newer family compresses end to end through the command line, on a small generated model
- * of that family (random weights, the demo tokenizer) with two fine-tuning steps: every output
+ * of that family (random weights, the demo tokenizer) with two QAT fine-tuning steps (forced: a
+ * random model barely degrades): every output
  * is written; the FP16 directory keeps the HF class, config and tensor names and gives the
  * packed model's logits (FP16 embeddings, so both hold the same fine-tuned ternary weights);
  * the packed model runs ppl and generate; inspect names the family.
@@ -40,7 +41,8 @@ class FamilyCompressTest {
         Files.writeString(calib, CompressCliTest.slice(held, 0, 8_000), StandardCharsets.UTF_8);
         Files.writeString(eval, CompressCliTest.slice(held, held.length() / 2, 4_000), StandardCharsets.UTF_8);
         Path config = tmp.resolve("config.json");
-        Files.writeString(config, "{\"fine_tune_batch_size\": 2, \"fine_tune_sequence_length\": 64, \"embedding_precision\": \"fp16\"}");
+        Files.writeString(config, "{\"fine_tune_batch_size\": 2, \"fine_tune_sequence_length\": 64, \"embedding_precision\": \"fp16\",\n"
+                + " \"fine_tune_threshold\": -1}");
         Path out = tmp.resolve("out");
         Cli.Result run = Cli.run("compress", "--model", model.toString(), "--output", out.toString(), "--config", config.toString(),
                 "--fine-tune-steps", "2", "--eval-windows", "2", "--calibration-data", calib.toString(), "--eval-data", eval.toString(),
@@ -48,6 +50,7 @@ class FamilyCompressTest {
         assertTrue(run.code() == 0 || run.code() == 4, () -> "exit " + run.code() + "\n" + run.err());
         JsonNode m = run.json().get("metrics");
         assertTrue(m.get("layers_quantized").asInt() > 0, m.toString());
+        assertEquals(2, m.get("fine_tune_steps").asInt(), "QAT fine-tuning ran: " + m);
         Path fp16 = out.resolve("bitnet_dequantized_fp16");
         for (String f : new String[] {"bitnet_quantized_model.safetensors", "bitnet_dequantized_fp16/config.json",
             "bitnet_dequantized_fp16/model.safetensors", "bitnet_dequantized_fp16/tokenizer.json", "compression_metadata.json", "report.html"}) {
