@@ -21,7 +21,8 @@ public final class TestData {
     }
 
     /** Every hf-tiny case directory name. */
-    public static final String[] HF_TINY = {"gpt2", "gpt2-bin", "llama", "llama-f16", "llama3rope-bf16-sharded", "mistral", "qwen2"};
+    public static final String[] HF_TINY = {"gpt2", "gpt2-bin", "llama", "llama-f16", "llama3rope-bf16-sharded", "mistral", "qwen2",
+        "qwen3", "gemma3", "phi3", "phi3-longrope", "gpt_neox", "gpt_neox-seq"};
 
     public static Path hfTiny(String c) {
         return resource("hf-tiny/" + c);

@@ -6,9 +6,12 @@ import java.util.List;
 
 /**
  * A HuggingFace config.json read into one typed record for the architectures the engine runs
- * (GPT-2 and the Llama family: llama, mistral, qwen2). Both spellings are read: old
- * ({@code torch_dtype}, {@code rope_theta}, {@code rope_scaling}) and new ({@code dtype},
- * {@code rope_parameters}). Missing required fields are a {@link BadInputException} naming the file.
+ * (GPT-2; the Llama family: llama, mistral, qwen2, qwen3; gemma3_text; phi3; gpt_neox). Both
+ * spellings are read: Hub / transformers 4.5x ({@code torch_dtype}, {@code rope_theta},
+ * {@code rope_scaling}, {@code rope_local_base_freq}, {@code sliding_window_pattern},
+ * {@code rotary_pct}) and transformers 5 ({@code dtype}, {@code rope_parameters}, per layer type
+ * for Gemma 3, {@code layer_types}). What only the newer families use sits in {@link Extra}.
+ * Missing required fields are a {@link BadInputException} naming the file.
  */
 public record ModelConfig(
         Family family,
@@ -33,18 +36,57 @@ public record ModelConfig(
         String dtype,
         Integer bosTokenId,
         Integer eosTokenId,
-        JsonNode raw) {
+        JsonNode raw,
+        Extra extra) {
 
-    public static final List<String> SUPPORTED = List.of("gpt2", "llama", "mistral", "qwen2");
+    public static final List<String> SUPPORTED = List.of("gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma3_text",
+            "phi3", "gpt_neox");
 
-    public enum Family { GPT2, LLAMA }
+    public enum Family { GPT2, LLAMA, QWEN3, GEMMA3, PHI3, GPT_NEOX }
 
     /**
-     * Rotary embedding settings. type: default, linear, llama3. For llama3: factor, lowFreqFactor,
-     * highFreqFactor, originalMaxPositions. For linear: factor.
+     * Settings of the newer families (defaults: none of them).
+     *
+     * @param padTokenId the embedding's padding_idx (no gradient from the lookup), or null
+     * @param slidingLayers per layer, whether it uses the sliding window (null: every layer does when
+     *                      slidingWindow is set)
+     * @param localRope Gemma 3's RoPE of the sliding layers (null: the same as the full layers)
+     * @param queryPreAttnScalar Gemma 3: attention scaling is this ** -0.5 (0: head_dim ** -0.5)
+     * @param attnSoftcap, finalSoftcap Gemma: tanh soft-capping of attention scores / logits (0: off)
+     * @param parallelResidual GPT-NeoX: x + attn(ln1(x)) + mlp(ln2(x))
+     */
+    public record Extra(Integer padTokenId, boolean[] slidingLayers, Rope localRope, double queryPreAttnScalar,
+                        double attnSoftcap, double finalSoftcap, boolean parallelResidual) {
+        public static final Extra NONE = new Extra(null, null, null, 0, 0, 0, false);
+    }
+
+    /** The sliding window of layer l (0: full attention). */
+    public int window(int l) {
+        if (slidingWindow == null || (extra.slidingLayers() != null && !extra.slidingLayers()[l])) {
+            return 0;
+        }
+        return slidingWindow;
+    }
+
+    /**
+     * Rotary embedding settings. type: default, linear, llama3, longrope. For llama3: factor,
+     * lowFreqFactor, highFreqFactor, originalMaxPositions. For linear: factor. For longrope (Phi-3):
+     * short and long factors per rotated pair, originalMaxPositions, and attentionFactor that scales
+     * cos and sin. partialFactor: the share of each head that rotates (Phi-3, GPT-NeoX).
      */
     public record Rope(String type, double theta, double factor, double lowFreqFactor, double highFreqFactor,
-                       int originalMaxPositions) {
+                       int originalMaxPositions, double partialFactor, List<Double> shortFactor,
+                       List<Double> longFactor, double attentionFactor) {
+        public Rope(String type, double theta, double factor, double lowFreqFactor, double highFreqFactor,
+                    int originalMaxPositions) {
+            this(type, theta, factor, lowFreqFactor, highFreqFactor, originalMaxPositions, 1.0, null, null, 1.0);
+        }
+
+        /** Rotated dimensions of a head of size hs: int(hs * partial_rotary_factor), as HF computes it. */
+        public int rotaryDim(int hs) {
+            return (int) (hs * partialFactor);
+        }
+
         /** HF's inverse frequencies for a head of size hs, after any scaling. */
         public double[] invFreq(int hs) {
             int half = hs / 2;
@@ -102,6 +144,18 @@ public record ModelConfig(
         String dtype = text(n, "dtype", text(n, "torch_dtype", "float32"));
         Integer bos = intOrNull(n, "bos_token_id");
         Integer eos = intOrNull(n, "eos_token_id");
+        switch (modelType) {
+            case "gemma3_text" -> {
+                return ModelConfigs.gemma3(file, n, arch, dtype, bos, eos);
+            }
+            case "phi3" -> {
+                return ModelConfigs.phi3(file, n, arch, dtype, bos, eos);
+            }
+            case "gpt_neox" -> {
+                return ModelConfigs.gptNeox(file, n, arch, dtype, bos, eos);
+            }
+            default -> { }
+        }
         if (modelType.equals("gpt2")) {
             int c = req(file, n, "n_embd", "hidden_size");
             int nh = req(file, n, "n_head", "num_attention_heads");
@@ -111,7 +165,7 @@ public record ModelConfig(
                     req(file, n, "n_layer", "num_hidden_layers"), nh, nh, c / nh, inner,
                     req(file, n, "n_positions", "max_position_embeddings"),
                     (float) dbl(n, "layer_norm_epsilon", 1e-5), bool(n, "tie_word_embeddings", true),
-                    true, true, true, text(n, "activation_function", "gelu_new"), null, null, dtype, bos, eos, n);
+                    true, true, true, text(n, "activation_function", "gelu_new"), null, null, dtype, bos, eos, n, Extra.NONE);
         }
         int c = req(file, n, "hidden_size");
         int nh = req(file, n, "num_attention_heads");
@@ -124,21 +178,30 @@ public record ModelConfig(
         boolean qkvBias = modelType.equals("qwen2") || attnBias;
         boolean oBias = attnBias && !modelType.equals("qwen2");
         Integer window = null;
-        if (n.hasNonNull("sliding_window") && bool(n, "use_sliding_window", !modelType.equals("qwen2"))) {
+        boolean qwen = modelType.startsWith("qwen");
+        if (n.hasNonNull("sliding_window") && bool(n, "use_sliding_window", !qwen)) {
             window = n.get("sliding_window").asInt();
+        }
+        boolean[] sliding = null;
+        if (modelType.equals("qwen3")) {
+            // Qwen3Config: sliding only from max_window_layers on (layer_types, when given, says it per layer)
+            int layers = req(file, n, "num_hidden_layers");
+            sliding = ModelConfigs.layerTypes(file, n, layers, i -> i >= n.path("max_window_layers").asInt(layers));
         }
         String act = text(n, "hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
             throw new BadInputException(file, "unsupported hidden_act '" + act + "' (supported: silu)");
         }
-        return new ModelConfig(Family.LLAMA, modelType, arch, req(file, n, "vocab_size"), c,
+        return new ModelConfig(modelType.equals("qwen3") ? Family.QWEN3 : Family.LLAMA, modelType, arch,
+                req(file, n, "vocab_size"), c,
                 req(file, n, "num_hidden_layers"), nh, nkv, hd, req(file, n, "intermediate_size"),
                 n.hasNonNull("max_position_embeddings") ? n.get("max_position_embeddings").asInt() : 2048,
                 (float) dbl(n, "rms_norm_eps", 1e-6), bool(n, "tie_word_embeddings", false),
-                qkvBias, oBias, bool(n, "mlp_bias", false), act, rope(file, n), window, dtype, bos, eos, n);
+                qkvBias, oBias, bool(n, "mlp_bias", false), act, rope(file, n), window, dtype, bos, eos, n,
+                new Extra(intOrNull(n, "pad_token_id"), sliding, null, 0, 0, 0, false));
     }
 
-    private static Rope rope(Path file, JsonNode n) {
+    static Rope rope(Path file, JsonNode n) {
         JsonNode p = n.get("rope_parameters");
         if (p == null || !p.isObject()) {
             p = n.get("rope_scaling");
@@ -161,13 +224,13 @@ public record ModelConfig(
         return new Rope(type, theta, factor, lo, hi, orig);
     }
 
-    private static void checkHeads(Path file, int c, int nh, int nkv) {
+    static void checkHeads(Path file, int c, int nh, int nkv) {
         if (nh <= 0 || c % nh != 0) {
             throw new BadInputException(file, "hidden size " + c + " is not divisible by " + nh + " heads");
         }
     }
 
-    private static int req(Path file, JsonNode n, String... keys) {
+    static int req(Path file, JsonNode n, String... keys) {
         for (String k : keys) {
             if (n.hasNonNull(k)) {
                 JsonNode v = n.get(k);
@@ -181,19 +244,19 @@ public record ModelConfig(
                 + (keys.length > 1 ? " (or '" + String.join("', '", List.of(keys).subList(1, keys.length)) + "')" : ""));
     }
 
-    private static String text(JsonNode n, String k, String def) {
+    static String text(JsonNode n, String k, String def) {
         return n.hasNonNull(k) ? n.get(k).asText() : def;
     }
 
-    private static double dbl(JsonNode n, String k, double def) {
+    static double dbl(JsonNode n, String k, double def) {
         return n.hasNonNull(k) ? n.get(k).asDouble() : def;
     }
 
-    private static boolean bool(JsonNode n, String k, boolean def) {
+    static boolean bool(JsonNode n, String k, boolean def) {
         return n.hasNonNull(k) ? n.get(k).asBoolean() : def;
     }
 
-    private static Integer intOrNull(JsonNode n, String k) {
+    static Integer intOrNull(JsonNode n, String k) {
         JsonNode v = n.get(k);
         if (v == null || v.isNull()) {
             return null;

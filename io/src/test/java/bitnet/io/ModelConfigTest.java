@@ -114,7 +114,7 @@ class ModelConfigTest {
         assertBad(n, "missing 'hidden_size'");
         ObjectNode bert = llama();
         bert.put("model_type", "bert");
-        assertBad(bert, "unsupported model_type 'bert' (supported: gpt2, llama, mistral, qwen2)");
+        assertBad(bert, "unsupported model_type 'bert' (supported: gpt2, llama, mistral, qwen2, qwen3, gemma3_text, phi3, gpt_neox)");
         ObjectNode noType = llama();
         noType.remove("model_type");
         assertBad(noType, "missing 'model_type'");

@@ -98,6 +98,26 @@ public interface Kernels extends AutoCloseable {
     void ropeBackward(Buf dx, Buf cos, Buf sin, int B, int T, int NH, int HS, int pos0);
 
     /**
+     * Partial rotary embedding (Phi-3, GPT-NeoX): {@link #rope} on the first RD dims of each head
+     * (pairs i, i + RD/2 for i < RD/2); dims RD..HS pass through. Tables are (maxT, RD/2).
+     * Backends without it throw UnsupportedOperationException for RD < HS.
+     */
+    default void rope(Buf x, Buf cos, Buf sin, int B, int T, int NH, int HS, int RD, int pos0) {
+        if (RD != HS) {
+            throw new UnsupportedOperationException(name() + " backend: partial rotary embedding");
+        }
+        rope(x, cos, sin, B, T, NH, HS, pos0);
+    }
+
+    /** The transpose of the partial {@link #rope(Buf, Buf, Buf, int, int, int, int, int, int)}. */
+    default void ropeBackward(Buf dx, Buf cos, Buf sin, int B, int T, int NH, int HS, int RD, int pos0) {
+        if (RD != HS) {
+            throw new UnsupportedOperationException(name() + " backend: partial rotary embedding");
+        }
+        ropeBackward(dx, cos, sin, B, T, NH, HS, pos0);
+    }
+
+    /**
      * Causal scaled-dot-product attention with grouped KV heads (query head h reads KV head
      * h / (NH/NKV)). q (B, T, NH, HS); k, v (B, TK, NKV, HS) where the query at t sits at absolute
      * position TK - T + t (TK = T without a cache); out (B, T, NH, HS); att ({@link
@@ -131,6 +151,36 @@ public interface Kernels extends AutoCloseable {
 
     /** dinp += dout * gelu'(inp). */
     void geluBackward(Buf dinp, Buf dout, Buf inp, long n);
+
+    /** Exact GELU, x * Φ(x) = 0.5 x (1 + erf(x / √2)) (GPT-NeoX's "gelu"). CPU backends only. */
+    default void geluErf(Buf out, Buf inp, long n) {
+        throw new UnsupportedOperationException(name() + " backend: exact-erf GELU");
+    }
+
+    /** dinp += dout * Φ'(inp)-based derivative of {@link #geluErf}. */
+    default void geluErfBackward(Buf dinp, Buf dout, Buf inp, long n) {
+        throw new UnsupportedOperationException(name() + " backend: exact-erf GELU");
+    }
+
+    /** out = gelu_tanh(gate) * up (Gemma's GeGLU; the tanh GELU of {@link #gelu}). CPU backends only. */
+    default void geglu(Buf out, Buf gate, Buf up, long n) {
+        throw new UnsupportedOperationException(name() + " backend: GeGLU");
+    }
+
+    /** dgate += dout * up * gelu'(gate); dup += dout * gelu(gate). */
+    default void gegluBackward(Buf dgate, Buf dup, Buf dout, Buf gate, Buf up, long n) {
+        throw new UnsupportedOperationException(name() + " backend: GeGLU");
+    }
+
+    /** Soft-capping, out = cap * tanh(inp / cap) (out may alias inp). CPU backends only. */
+    default void softcap(Buf out, Buf inp, long n, float cap) {
+        throw new UnsupportedOperationException(name() + " backend: soft-capping");
+    }
+
+    /** dinp = dout * (1 - tanh²(inp / cap)): overwrites, and dinp may alias dout. */
+    default void softcapBackward(Buf dinp, Buf dout, Buf inp, long n, float cap) {
+        throw new UnsupportedOperationException(name() + " backend: soft-capping");
+    }
 
     /** out = silu(gate) * up (SwiGLU). */
     void swiglu(Buf out, Buf gate, Buf up, long n);

@@ -39,6 +39,11 @@ public final class CompressConfig {
     public boolean per_channel = true;
     public List<String> preserve_patterns = new ArrayList<>(List.of("embed", "wte", "wpe", "lm_head", "norm", "ln_", "bias"));
     public int preserve_min_elements = 1024;
+
+    /** Whether compression keeps a tensor at its precision: fewer than preserve_min_elements, or a preserve pattern in its name. */
+    public boolean preserves(String name, long numel) {
+        return numel < preserve_min_elements || preserve_patterns.stream().anyMatch(name::contains);
+    }
     public String embedding_precision = "int8";
     public String packing = "2bit";
     public double target_compression_ratio = 8.0;

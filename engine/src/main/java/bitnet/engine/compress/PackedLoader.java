@@ -12,6 +12,7 @@ import bitnet.kernels.Kernels;
 import bitnet.kernels.cpu.Int8Weight;
 import bitnet.kernels.ternary.TernaryWeight;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -48,6 +49,8 @@ public final class PackedLoader {
                 }
                 p0.weight = w;
                 p0.value = null;
+            } else if (e.kind() == PackedModelFormat.Kind.TERNARY && t.layout() == HfTensor.Layout.ROWS) {
+                fusedRows(pm, t);
             } else if (e.kind() == PackedModelFormat.Kind.INT8 && t.layout() == HfTensor.Layout.IDENTITY
                     && (long) p0.rows * p0.cols <= Int8Weight.MAX_BYTES) {
                 // int8 embeddings / head stay int8: a quarter of the bytes per decoded token
@@ -62,5 +65,41 @@ public final class PackedLoader {
             }
         }
         return m;
+    }
+
+    /**
+     * A fused ternary tensor (Phi-3's qkv_proj and gate_up_proj, GPT-NeoX's query_key_value):
+     * each part is a ternary weight over its rows of the packed tensor, a slice of the file when
+     * the rows are one block, else a copy of those rows' packed bytes (packing is per row).
+     */
+    private static void fusedRows(PackedModel pm, HfTensor t) {
+        PackedModel.Ternary all = pm.ternary(t.name());
+        if (all.rows() != t.storedRows() || all.cols() != t.storedCols()) {
+            throw new BadInputException(pm.path(), t.name() + ": packed shape does not match the config");
+        }
+        long bpr = all.packing().bytesPerRow(all.cols());
+        for (int i = 0; i < t.parts().size(); i++) {
+            Param p = t.parts().get(i);
+            int[] rows = t.rowMap()[i];
+            MemorySegment bytes;
+            int start = t.contiguousStart(i);
+            if (start >= 0) {
+                bytes = all.packed().asSlice(start * bpr, rows.length * bpr);
+            } else {
+                bytes = MemorySegment.ofArray(new byte[Math.toIntExact(rows.length * bpr)]);
+                for (int r = 0; r < rows.length; r++) {
+                    MemorySegment.copy(all.packed(), rows[r] * bpr, bytes, r * bpr, bpr);
+                }
+            }
+            float[] scales = all.scales();
+            if (all.perRow()) {
+                scales = new float[rows.length];
+                for (int r = 0; r < rows.length; r++) {
+                    scales[r] = all.scales()[rows[r]];
+                }
+            }
+            p.weight = new TernaryWeight(all.packing(), bytes, scales, p.rows, p.cols);
+            p.value = null;
+        }
     }
 }

@@ -313,15 +313,7 @@ public final class Pipeline {
     }
 
     private boolean preserved(HfTensor t) {
-        if (t.numel() < c.preserve_min_elements) {
-            return true;
-        }
-        for (String p : c.preserve_patterns) {
-            if (t.name().contains(p)) {
-                return true;
-            }
-        }
-        return false;
+        return c.preserves(t.name(), t.numel());
     }
 
     private static boolean isTarget(List<HfTensor> targets, String name) {

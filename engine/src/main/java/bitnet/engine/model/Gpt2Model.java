@@ -12,61 +12,23 @@ import java.util.List;
  * maps values and gradients back to the stored layout.
  */
 public final class Gpt2Model extends Model {
-    private final int L, C, NH, HS, F, V, maxT;
+    private final int L, C, NH, HS, F, V;
     private final Param wte, wpe, lnfw, lnfb;
     private final Param[] ln1w, ln1b, wq, wk, wv, bq, bk, bv, wproj, bproj, ln2w, ln2b, wfc, bfc, wfp, bfp;
-    private Acts a;
-
-    private final class Acts {
-        final int B, T, N;
-        final Buf[] x;                          // L+1 x (N, C)
-        final Buf[] xn1, mean1, rstd1;          // (N, C), (N), (N)
-        final Buf[] q, kk, vv, att, atty;       // (N, C) x4, (B, NH, T, T)
-        final Buf[] xm, xn2, mean2, rstd2;      // (N, C), (N, C), (N), (N)
-        final Buf[] fch, fcg;                   // (N, F) pre- and post-gelu
-        final Buf tmpC, xf, meanf, rstdf, logits;
-
-        Acts(int B, int T, boolean keepAtt) {
-            this.B = B;
-            this.T = T;
-            this.N = B * T;
-            x = new Buf[L + 1];
-            for (int l = 0; l <= L; l++) {
-                x[l] = k.alloc((long) N * C);
-            }
-            xn1 = bufs((long) N * C); mean1 = bufs(N); rstd1 = bufs(N);
-            q = bufs((long) N * C); kk = bufs((long) N * C); vv = bufs((long) N * C);
-            att = keepAtt ? bufs(k.attentionStateSize(B, NH, T)) : new Buf[L];
-            atty = bufs((long) N * C); xm = bufs((long) N * C); xn2 = bufs((long) N * C);
-            mean2 = bufs(N); rstd2 = bufs(N);
-            fch = bufs((long) N * F); fcg = bufs((long) N * F);
-            tmpC = k.alloc((long) N * C);
-            xf = k.alloc((long) N * C);
-            meanf = k.alloc(N);
-            rstdf = k.alloc(N);
-            logits = k.alloc((long) N * V);
-        }
-
-        private Buf[] bufs(long n) {
-            return perLayer(L, n);
-        }
-
-        void close() {
-            for (Buf[] bs : new Buf[][] {x, xn1, mean1, rstd1, q, kk, vv, att, atty, xm, xn2, mean2, rstd2, fch, fcg}) {
-                for (Buf b : bs) {
-                    if (b != null) {
-                        b.close();
-                    }
-                }
-            }
-            tmpC.close(); xf.close(); meanf.close(); rstdf.close(); logits.close();
-        }
-    }
+    // activations (allocate), per layer unless noted
+    private Buf[] xn1, mean1, rstd1;        // (N, C), (N), (N)
+    private Buf[] q, kk, vv, att, atty;     // (N, C) x3, attention state, (N, C)
+    private Buf[] xm, xn2, mean2, rstd2;    // (N, C), (N, C), (N), (N)
+    private Buf[] fch, fcg;                 // (N, F) pre- and post-gelu
+    private Buf tmpC, meanf, rstdf;         // (N, C), (N), (N)
+    // gradient scratch
+    private Buf dres, dxn, dq, dk, dv, datty, dfcg, dfch;
 
     public Gpt2Model(ModelConfig cfg, Kernels k) {
         super(cfg, k);
         L = cfg.numLayers(); C = cfg.hiddenSize(); NH = cfg.numHeads(); HS = C / NH;
-        F = cfg.intermediateSize(); V = cfg.vocabSize(); maxT = cfg.maxPositions();
+        F = cfg.intermediateSize(); V = cfg.vocabSize();
+        int maxT = cfg.maxPositions();
         wte = hf("transformer.wte.weight", Param.Kind.EMBEDDING, new long[] {V, C}, V, C);
         wpe = hf("transformer.wpe.weight", Param.Kind.POSITION, new long[] {maxT, C}, maxT, C);
         ln1w = new Param[L]; ln1b = new Param[L]; wq = new Param[L]; wk = new Param[L]; wv = new Param[L];
@@ -100,128 +62,85 @@ public final class Gpt2Model extends Model {
         lnfb = hf("transformer.ln_f.bias", Param.Kind.BIAS, new long[] {C}, 1, C);
     }
 
-    private Acts acts(int B, int T, boolean keepAtt) {
-        if (a == null || a.B != B || a.T != T || (keepAtt && a.att[0] == null)) {
-            if (a != null) {
-                a.close();
-            }
-            a = new Acts(B, T, keepAtt);
-        }
-        return a;
+    @Override
+    protected void allocate(boolean keepAtt) {
+        long nc = (long) N * C;
+        xn1 = acts(nc); mean1 = acts(N); rstd1 = acts(N);
+        q = acts(nc); kk = acts(nc); vv = acts(nc);
+        att = attStates(NH, keepAtt); atty = acts(nc);
+        xm = acts(nc); xn2 = acts(nc); mean2 = acts(N); rstd2 = acts(N);
+        fch = acts((long) N * F); fcg = acts((long) N * F);
+        tmpC = act(nc); meanf = act(N); rstdf = act(N);
     }
 
     @Override
-    public Buf forward(int[] ids, int B, int T, KvCache cache) {
-        checkIds(ids);
-        int pos0 = cache == null ? 0 : cache.length;
-        if (pos0 + T > maxT) {
-            throw new IllegalArgumentException("sequence of " + (pos0 + T) + " exceeds n_positions " + maxT);
-        }
-        if (cache != null && B != 1) {
-            throw new IllegalArgumentException("the KV cache holds one sequence");
-        }
-        Acts s = acts(B, T, cache == null);
-        int N = B * T;
-        k.embedding(s.x[0], ids, wte.weight, wpe.weight, B, T, C, pos0);
+    protected void allocateGrads() {
+        long nc = (long) N * C;
+        dres = scratch(nc); dxn = scratch(nc);
+        dq = scratch(nc); dk = scratch(nc); dv = scratch(nc);
+        datty = scratch(nc); dfcg = scratch((long) N * F); dfch = scratch((long) N * F);
+    }
+
+    @Override
+    public Attention attention(int l) {
+        return new Attention(q[l], kk[l], vv[l], NH, NH, HS);
+    }
+
+    @Override
+    protected int kvDim() {
+        return C;
+    }
+
+    @Override
+    protected void forwardPass(int[] ids, int pos0, KvCache cache) {
+        float eps = cfg.normEps();
+        k.embedding(x[0], ids, wte.weight, wpe.weight, B, T, C, pos0);
         for (int l = 0; l < L; l++) {
-            k.layernorm(s.xn1[l], s.mean1[l], s.rstd1[l], s.x[l], ln1w[l].value, ln1b[l].value, N, C, cfg.normEps());
-            k.matmul(s.q[l], s.xn1[l], wq[l].weight, bq[l].value, N, C, C);
-            k.matmul(s.kk[l], s.xn1[l], wk[l].weight, bk[l].value, N, C, C);
-            k.matmul(s.vv[l], s.xn1[l], wv[l].weight, bv[l].value, N, C, C);
-            if (cache == null) {
-                k.attention(s.atty[l], s.att[l], s.q[l], s.kk[l], s.vv[l], B, T, T, NH, NH, HS, 0);
-            } else {
-                k.copy(cache.keys[l], (long) pos0 * C, s.kk[l], 0, (long) T * C);
-                k.copy(cache.values[l], (long) pos0 * C, s.vv[l], 0, (long) T * C);
-                k.attention(s.atty[l], null, s.q[l], cache.keys[l], cache.values[l], 1, T, pos0 + T, NH, NH, HS, 0);
-            }
-            k.matmul(s.tmpC, s.atty[l], wproj[l].weight, bproj[l].value, N, C, C);
-            k.add(s.xm[l], s.x[l], s.tmpC, (long) N * C);
-            k.layernorm(s.xn2[l], s.mean2[l], s.rstd2[l], s.xm[l], ln2w[l].value, ln2b[l].value, N, C, cfg.normEps());
-            k.matmul(s.fch[l], s.xn2[l], wfc[l].weight, bfc[l].value, N, C, F);
-            k.gelu(s.fcg[l], s.fch[l], (long) N * F);
-            k.matmul(s.tmpC, s.fcg[l], wfp[l].weight, bfp[l].value, N, F, C);
-            k.add(s.x[l + 1], s.xm[l], s.tmpC, (long) N * C);
+            k.layernorm(xn1[l], mean1[l], rstd1[l], x[l], ln1w[l].value, ln1b[l].value, N, C, eps);
+            k.matmul(q[l], xn1[l], wq[l].weight, bq[l].value, N, C, C);
+            k.matmul(kk[l], xn1[l], wk[l].weight, bk[l].value, N, C, C);
+            k.matmul(vv[l], xn1[l], wv[l].weight, bv[l].value, N, C, C);
+            attend(l, atty[l], att[l], q[l], kk[l], vv[l], cache, pos0, NH, NH, HS, 0);
+            k.matmul(tmpC, atty[l], wproj[l].weight, bproj[l].value, N, C, C);
+            k.add(xm[l], x[l], tmpC, (long) N * C);
+            k.layernorm(xn2[l], mean2[l], rstd2[l], xm[l], ln2w[l].value, ln2b[l].value, N, C, eps);
+            k.matmul(fch[l], xn2[l], wfc[l].weight, bfc[l].value, N, C, F);
+            k.gelu(fcg[l], fch[l], (long) N * F);
+            k.matmul(tmpC, fcg[l], wfp[l].weight, bfp[l].value, N, F, C);
+            k.add(x[l + 1], xm[l], tmpC, (long) N * C);
         }
-        k.layernorm(s.xf, s.meanf, s.rstdf, s.x[L], lnfw.value, lnfb.value, N, C, cfg.normEps());
-        k.matmul(s.logits, s.xf, wte.weight, null, N, C, V);
-        if (cache != null) {
-            cache.length += T;
-        }
-        return s.logits;
-    }
-
-    private Buf dres, dxn, dq, dk, dv, datty, dfcg, dfch;
-    private int gradN = -1;
-
-    private void gradScratch(int N) {
-        if (gradN == N) {
-            return;
-        }
-        for (Buf x : new Buf[] {dres, dxn, dq, dk, dv, datty, dfcg, dfch}) {
-            if (x != null) {
-                x.close();
-            }
-        }
-        dres = k.alloc((long) N * C); dxn = k.alloc((long) N * C);
-        dq = k.alloc((long) N * C); dk = k.alloc((long) N * C); dv = k.alloc((long) N * C);
-        datty = k.alloc((long) N * C); dfcg = k.alloc((long) N * F); dfch = k.alloc((long) N * F);
-        gradN = N;
-    }
-
-    private Buf g(Param p) {
-        return p.grad(k);
+        k.layernorm(xf, meanf, rstdf, x[L], lnfw.value, lnfb.value, N, C, eps);
+        k.matmul(logits, xf, wte.weight, null, N, C, V);
     }
 
     @Override
-    protected void backward(int[] ids, Buf dlogits) {
-        Acts s = a;
-        int B = s.B, T = s.T, N = s.N;
-        gradScratch(N);
+    protected void backwardPass(int[] ids, Buf dlogits) {
         k.zero(dxn);
-        k.matmulBackward(dxn, g(wte), null, dlogits, s.xf, wte.weight, N, C, V);
+        k.matmulBackward(dxn, g(wte), null, dlogits, xf, wte.weight, N, C, V);
         k.zero(dres);
-        k.layernormBackward(dres, g(lnfw), g(lnfb), dxn, s.x[L], lnfw.value, s.meanf, s.rstdf, N, C);
+        k.layernormBackward(dres, g(lnfw), g(lnfb), dxn, x[L], lnfw.value, meanf, rstdf, N, C);
         for (int l = L - 1; l >= 0; l--) {
             // MLP: x[l+1] = xm + proj(gelu(fc(ln2(xm)))); dres holds d x[l+1]
             k.zero(dfcg);
-            k.matmulBackward(dfcg, g(wfp[l]), g(bfp[l]), dres, s.fcg[l], wfp[l].weight, N, F, C);
+            k.matmulBackward(dfcg, g(wfp[l]), g(bfp[l]), dres, fcg[l], wfp[l].weight, N, F, C);
             k.zero(dfch);
-            k.geluBackward(dfch, dfcg, s.fch[l], (long) N * F);
+            k.geluBackward(dfch, dfcg, fch[l], (long) N * F);
             k.zero(dxn);
-            k.matmulBackward(dxn, g(wfc[l]), g(bfc[l]), dfch, s.xn2[l], wfc[l].weight, N, C, F);
-            k.layernormBackward(dres, g(ln2w[l]), g(ln2b[l]), dxn, s.xm[l], ln2w[l].value, s.mean2[l], s.rstd2[l], N, C);
+            k.matmulBackward(dxn, g(wfc[l]), g(bfc[l]), dfch, xn2[l], wfc[l].weight, N, C, F);
+            k.layernormBackward(dres, g(ln2w[l]), g(ln2b[l]), dxn, xm[l], ln2w[l].value, mean2[l], rstd2[l], N, C);
             // attention: xm = x + proj(attn(q, k, v))
             k.zero(datty);
-            k.matmulBackward(datty, g(wproj[l]), g(bproj[l]), dres, s.atty[l], wproj[l].weight, N, C, C);
+            k.matmulBackward(datty, g(wproj[l]), g(bproj[l]), dres, atty[l], wproj[l].weight, N, C, C);
             k.zero(dq);
             k.zero(dk);
             k.zero(dv);
-            k.attentionBackward(dq, dk, dv, datty, s.att[l], s.q[l], s.kk[l], s.vv[l], B, T, NH, NH, HS);
+            k.attentionBackward(dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NH, HS);
             k.zero(dxn);
-            k.matmulBackward(dxn, g(wq[l]), g(bq[l]), dq, s.xn1[l], wq[l].weight, N, C, C);
-            k.matmulBackward(dxn, g(wk[l]), g(bk[l]), dk, s.xn1[l], wk[l].weight, N, C, C);
-            k.matmulBackward(dxn, g(wv[l]), g(bv[l]), dv, s.xn1[l], wv[l].weight, N, C, C);
-            k.layernormBackward(dres, g(ln1w[l]), g(ln1b[l]), dxn, s.x[l], ln1w[l].value, s.mean1[l], s.rstd1[l], N, C);
+            k.matmulBackward(dxn, g(wq[l]), g(bq[l]), dq, xn1[l], wq[l].weight, N, C, C);
+            k.matmulBackward(dxn, g(wk[l]), g(bk[l]), dk, xn1[l], wk[l].weight, N, C, C);
+            k.matmulBackward(dxn, g(wv[l]), g(bv[l]), dv, xn1[l], wv[l].weight, N, C, C);
+            k.layernormBackward(dres, g(ln1w[l]), g(ln1b[l]), dxn, x[l], ln1w[l].value, mean1[l], rstd1[l], N, C);
         }
-        k.embeddingBackward(g(wte), g(wpe), dres, ids, B, T, C);
-    }
-
-    @Override
-    public Buf hidden(int i) {
-        return i == L ? a.xf : a.x[i];
-    }
-
-    @Override
-    public KvCache newCache(int maxLen) {
-        return newCache(L, C, maxLen);
-    }
-
-    @Override
-    public void close() {
-        if (a != null) {
-            a.close();
-        }
-        super.close();
+        embeddingBackward(wte, wpe, dres, ids, null);
     }
 }

@@ -7,14 +7,35 @@ import java.util.function.Function;
 
 /**
  * A HuggingFace tensor (name and stored shape) and how it maps onto internal parameters:
- * identity, transposed (GPT-2 Conv1D), or split into equal column blocks that are each transposed
- * (GPT-2's fused c_attn of shape (C, 3C) becomes three (C, C) weights q, k, v). Values and
- * gradients go through the same mapping, so files, gradients and quantization all see the
- * HuggingFace layout.
+ * identity, transposed (GPT-2 Conv1D), split into equal column blocks that are each transposed
+ * (GPT-2's fused c_attn of shape (C, 3C) becomes three (C, C) weights q, k, v), or split by rows
+ * (ROWS: part i row r is stored row rowMap[i][r]; Phi-3's qkv_proj and gate_up_proj are row
+ * blocks, GPT-NeoX's query_key_value interleaves q, k, v per head; vectors count as (n, 1)).
+ * Values and gradients go through the same mapping, so files, gradients and quantization all see
+ * the HuggingFace layout.
  */
-public record HfTensor(String name, long[] shape, Layout layout, List<Param> parts, boolean trainable) {
+public record HfTensor(String name, long[] shape, Layout layout, List<Param> parts, boolean trainable, int[][] rowMap) {
 
-    public enum Layout { IDENTITY, TRANSPOSE, SPLIT_TRANSPOSE }
+    public enum Layout { IDENTITY, TRANSPOSE, SPLIT_TRANSPOSE, ROWS }
+
+    public HfTensor(String name, long[] shape, Layout layout, List<Param> parts, boolean trainable) {
+        this(name, shape, layout, parts, trainable, null);
+    }
+
+    /** For ROWS: the first stored row of part i when its rows are one contiguous block, else -1. */
+    public int contiguousStart(int i) {
+        int[] m = rowMap[i];
+        for (int r = 1; r < m.length; r++) {
+            if (m[r] != m[0] + r) {
+                return -1;
+            }
+        }
+        return m[0];
+    }
+
+    private int rowWidth() {
+        return shape.length == 1 ? 1 : (int) shape[1];
+    }
 
     public long numel() {
         long n = 1;
@@ -42,6 +63,20 @@ public record HfTensor(String name, long[] shape, Layout layout, List<Param> par
                 Buf b = which.apply(p);
                 if (b != null) {
                     k.download(b, out, out.length);
+                }
+            }
+            case ROWS -> {
+                int w = rowWidth();
+                for (int pi = 0; pi < parts.size(); pi++) {
+                    Buf b = which.apply(parts.get(pi));
+                    if (b == null) {
+                        continue;
+                    }
+                    float[] internal = new float[rowMap[pi].length * w];
+                    k.download(b, internal, internal.length);
+                    for (int r = 0; r < rowMap[pi].length; r++) {
+                        System.arraycopy(internal, r * w, out, rowMap[pi][r] * w, w);
+                    }
                 }
             }
             case TRANSPOSE, SPLIT_TRANSPOSE -> {
@@ -72,6 +107,16 @@ public record HfTensor(String name, long[] shape, Layout layout, List<Param> par
         float[][] res = new float[parts.size()][];
         switch (layout) {
             case IDENTITY -> res[0] = hf;
+            case ROWS -> {
+                int w = rowWidth();
+                for (int pi = 0; pi < parts.size(); pi++) {
+                    float[] internal = new float[rowMap[pi].length * w];
+                    for (int r = 0; r < rowMap[pi].length; r++) {
+                        System.arraycopy(hf, rowMap[pi][r] * w, internal, r * w, w);
+                    }
+                    res[pi] = internal;
+                }
+            }
             case TRANSPOSE, SPLIT_TRANSPOSE -> {
                 int in = storedRows();
                 int outCols = storedCols();

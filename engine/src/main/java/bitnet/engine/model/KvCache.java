@@ -9,11 +9,14 @@ public final class KvCache implements AutoCloseable {
     public final int maxT;
     /** Positions filled so far. */
     public int length;
+    /** The ids of those positions (a model whose RoPE changes with the length recomputes from them). */
+    final int[] ids;
 
     public KvCache(Buf[] keys, Buf[] values, int maxT) {
         this.keys = keys;
         this.values = values;
         this.maxT = maxT;
+        this.ids = new int[maxT];
     }
 
     @Override

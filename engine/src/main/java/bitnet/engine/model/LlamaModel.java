@@ -5,247 +5,191 @@ import bitnet.kernels.Buf;
 import bitnet.kernels.Kernels;
 
 /**
- * The Llama family (Llama 1-3, Mistral, Qwen2): RMSNorm, RoPE (default, linear, llama3),
- * grouped-query attention, SwiGLU, optional q/k/v/o biases, tied or untied head. Forward is a
- * flat list of kernel calls per layer; backward is its mirror, read bottom to top.
+ * The Llama family (Llama 1-3, Mistral, Qwen2, Qwen3; Phi-3 by its tensor names in {@link
+ * Phi3Model}): RMSNorm, RoPE (default, linear, llama3, longrope; partial), grouped-query
+ * attention, SwiGLU, optional q/k/v/o biases, Qwen3's per-head q/k RMSNorm before RoPE, tied or
+ * untied head. Forward is a flat list of kernel calls per layer; backward is its mirror.
  */
-public final class LlamaModel extends Model {
-    private final int L, C, NH, NKV, HS, I, V, QD, KVD;
+public class LlamaModel extends Model {
+    protected final int L, C, NH, NKV, HS, I, V, QD, KVD;
+    private final boolean qkNorm; // Qwen3
     // parameters, per layer
-    private final Param wte, head, normF;
-    private final Param[] ln1, ln2, wq, wk, wv, wo, bq, bk, bv, bo, wg, wu, wd;
-    private final Buf ropeCos, ropeSin; // (maxT, HS/2)
-    private final int maxT;
-    private Acts a;
-
-    /** Activations for one (B, T), kept for backward. */
-    private final class Acts {
-        final int B, T, N;
-        final Buf[] x;                  // L+1 x (N, C) residual stream; x[0] embeddings
-        final Buf[] xn1, rstd1;         // (N, C), (N)
-        final Buf[] q, kk, vv;          // (N, QD), (N, KVD), (N, KVD) after RoPE
-        final Buf[] att;                // (B, NH, T, T) probabilities (null when cached)
-        final Buf[] atty;               // (N, QD)
-        final Buf[] xm;                 // (N, C) residual after attention
-        final Buf[] xn2, rstd2;         // (N, C), (N)
-        final Buf[] gate, up, hmid;     // (N, I)
-        final Buf tmpC;                 // (N, C) scratch for projections
-        final Buf xf, rstdf;            // (N, C), (N) final norm
-        final Buf logits;               // (N, V)
-
-        Acts(int B, int T, boolean keepAtt) {
-            this.B = B;
-            this.T = T;
-            this.N = B * T;
-            x = new Buf[L + 1];
-            for (int l = 0; l <= L; l++) {
-                x[l] = k.alloc((long) N * C);
-            }
-            xn1 = bufs(N * C); rstd1 = bufs(N);
-            q = bufs(N * QD); kk = bufs(N * KVD); vv = bufs(N * KVD);
-            att = new Buf[L];
-            if (keepAtt) {
-                for (int l = 0; l < L; l++) {
-                    att[l] = k.alloc(k.attentionStateSize(B, NH, T));
-                }
-            }
-            atty = bufs(N * QD); xm = bufs(N * C); xn2 = bufs(N * C); rstd2 = bufs(N);
-            gate = bufs((long) N * I); up = bufs((long) N * I); hmid = bufs((long) N * I);
-            tmpC = k.alloc((long) N * C);
-            xf = k.alloc((long) N * C);
-            rstdf = k.alloc(N);
-            logits = k.alloc((long) N * V);
-        }
-
-        private Buf[] bufs(long n) {
-            return perLayer(L, n);
-        }
-
-        void close() {
-            for (Buf[] bs : new Buf[][] {x, xn1, rstd1, q, kk, vv, att, atty, xm, xn2, rstd2, gate, up, hmid}) {
-                for (Buf b : bs) {
-                    if (b != null) {
-                        b.close();
-                    }
-                }
-            }
-            tmpC.close(); xf.close(); rstdf.close(); logits.close();
-        }
-    }
+    protected final Param wte, head, normF;
+    protected final Param[] ln1, ln2, wq, wk, wv, wo, bq, bk, bv, bo, wg, wu, wd, qn, kn;
+    private final RopeTable ropeShort, ropeLong; // the same table unless longrope
+    // activations (allocate), per layer unless noted
+    private Buf[] xn1, rstd1;       // (N, C), (N)
+    private Buf[] qp, kp, rq, rk;   // (N, QD), (N, KVD) projections before the q/k norm; (N*NH), (N*NKV)
+    private Buf[] q, kk, vv;        // (N, QD), (N, KVD), (N, KVD) after RoPE
+    private Buf[] att, atty;        // attention state, (N, QD)
+    private Buf[] xm, xn2, rstd2;   // (N, C) residual after attention, (N, C), (N)
+    private Buf[] gate, up, hmid;   // (N, I)
+    private Buf tmpC, rstdf;        // (N, C) projection scratch, (N)
+    // gradient scratch
+    private Buf dres, dxn, dq, dk, dv, dqp, dkp, datty, dgate, dup, dh;
 
     public LlamaModel(ModelConfig cfg, Kernels k) {
         super(cfg, k);
         L = cfg.numLayers(); C = cfg.hiddenSize(); NH = cfg.numHeads(); NKV = cfg.numKvHeads();
         HS = cfg.headDim(); I = cfg.intermediateSize(); V = cfg.vocabSize();
         QD = NH * HS; KVD = NKV * HS;
+        qkNorm = cfg.family() == ModelConfig.Family.QWEN3;
         wte = hf("model.embed_tokens.weight", Param.Kind.EMBEDDING, new long[] {V, C}, V, C);
         ln1 = new Param[L]; ln2 = new Param[L]; wq = new Param[L]; wk = new Param[L]; wv = new Param[L];
         wo = new Param[L]; bq = new Param[L]; bk = new Param[L]; bv = new Param[L]; bo = new Param[L];
-        wg = new Param[L]; wu = new Param[L]; wd = new Param[L];
+        wg = new Param[L]; wu = new Param[L]; wd = new Param[L]; qn = new Param[L]; kn = new Param[L];
         for (int l = 0; l < L; l++) {
             String p = "model.layers." + l + ".";
             ln1[l] = hf(p + "input_layernorm.weight", Param.Kind.NORM, new long[] {C}, 1, C);
-            wq[l] = hf(p + "self_attn.q_proj.weight", Param.Kind.LINEAR, new long[] {QD, C}, QD, C);
-            wk[l] = hf(p + "self_attn.k_proj.weight", Param.Kind.LINEAR, new long[] {KVD, C}, KVD, C);
-            wv[l] = hf(p + "self_attn.v_proj.weight", Param.Kind.LINEAR, new long[] {KVD, C}, KVD, C);
-            if (cfg.qkvBias()) {
-                bq[l] = hf(p + "self_attn.q_proj.bias", Param.Kind.BIAS, new long[] {QD}, 1, QD);
-                bk[l] = hf(p + "self_attn.k_proj.bias", Param.Kind.BIAS, new long[] {KVD}, 1, KVD);
-                bv[l] = hf(p + "self_attn.v_proj.bias", Param.Kind.BIAS, new long[] {KVD}, 1, KVD);
-            }
-            wo[l] = hf(p + "self_attn.o_proj.weight", Param.Kind.LINEAR, new long[] {C, QD}, C, QD);
-            if (cfg.oBias()) {
-                bo[l] = hf(p + "self_attn.o_proj.bias", Param.Kind.BIAS, new long[] {C}, 1, C);
+            declareAttention(l, p + "self_attn.");
+            if (qkNorm) {
+                qn[l] = hf(p + "self_attn.q_norm.weight", Param.Kind.NORM, new long[] {HS}, 1, HS);
+                kn[l] = hf(p + "self_attn.k_norm.weight", Param.Kind.NORM, new long[] {HS}, 1, HS);
             }
             ln2[l] = hf(p + "post_attention_layernorm.weight", Param.Kind.NORM, new long[] {C}, 1, C);
-            wg[l] = hf(p + "mlp.gate_proj.weight", Param.Kind.LINEAR, new long[] {I, C}, I, C);
-            wu[l] = hf(p + "mlp.up_proj.weight", Param.Kind.LINEAR, new long[] {I, C}, I, C);
-            wd[l] = hf(p + "mlp.down_proj.weight", Param.Kind.LINEAR, new long[] {C, I}, C, I);
+            declareMlp(l, p + "mlp.");
         }
         normF = hf("model.norm.weight", Param.Kind.NORM, new long[] {C}, 1, C);
         head = cfg.tieWordEmbeddings() ? wte : hf("lm_head.weight", Param.Kind.HEAD, new long[] {V, C}, V, C);
-        maxT = cfg.maxPositions();
-        float[][] cs = ropeTables(cfg, maxT);
-        ropeCos = k.upload(cs[0]);
-        ropeSin = k.upload(cs[1]);
+        ModelConfig.Rope r = cfg.rope();
+        ropeShort = RopeTable.of(k, r, cfg.dtype(), HS, cfg.maxPositions(), false);
+        boolean longrope = r.type().equals("longrope");
+        ropeLong = longrope ? RopeTable.of(k, r, cfg.dtype(), HS, cfg.maxPositions(), true) : ropeShort;
+        restartAt = longrope ? r.originalMaxPositions() : 0;
     }
 
-    private Buf b(Param p) {
-        return p == null ? null : p.value;
-    }
-
-    private Acts acts(int B, int T, boolean keepAtt) {
-        if (a == null || a.B != B || a.T != T || (keepAtt && a.att[0] == null)) {
-            if (a != null) {
-                a.close();
-            }
-            a = new Acts(B, T, keepAtt);
+    /** q, k, v, o projections of layer l under their HF names (prefix ends in "self_attn."). */
+    protected void declareAttention(int l, String p) {
+        wq[l] = hf(p + "q_proj.weight", Param.Kind.LINEAR, new long[] {QD, C}, QD, C);
+        wk[l] = hf(p + "k_proj.weight", Param.Kind.LINEAR, new long[] {KVD, C}, KVD, C);
+        wv[l] = hf(p + "v_proj.weight", Param.Kind.LINEAR, new long[] {KVD, C}, KVD, C);
+        if (cfg.qkvBias()) {
+            bq[l] = hf(p + "q_proj.bias", Param.Kind.BIAS, new long[] {QD}, 1, QD);
+            bk[l] = hf(p + "k_proj.bias", Param.Kind.BIAS, new long[] {KVD}, 1, KVD);
+            bv[l] = hf(p + "v_proj.bias", Param.Kind.BIAS, new long[] {KVD}, 1, KVD);
         }
-        return a;
+        wo[l] = hf(p + "o_proj.weight", Param.Kind.LINEAR, new long[] {C, QD}, C, QD);
+        if (cfg.oBias()) {
+            bo[l] = hf(p + "o_proj.bias", Param.Kind.BIAS, new long[] {C}, 1, C);
+        }
+    }
+
+    /** gate, up, down projections of layer l (prefix ends in "mlp."). */
+    protected void declareMlp(int l, String p) {
+        wg[l] = hf(p + "gate_proj.weight", Param.Kind.LINEAR, new long[] {I, C}, I, C);
+        wu[l] = hf(p + "up_proj.weight", Param.Kind.LINEAR, new long[] {I, C}, I, C);
+        wd[l] = hf(p + "down_proj.weight", Param.Kind.LINEAR, new long[] {C, I}, C, I);
     }
 
     @Override
-    public Buf forward(int[] ids, int B, int T, KvCache cache) {
-        checkIds(ids);
-        int pos0 = cache == null ? 0 : cache.length;
-        if (pos0 + T > maxT) {
-            throw new IllegalArgumentException("sequence of " + (pos0 + T) + " exceeds max_position_embeddings " + maxT);
+    protected void allocate(boolean keepAtt) {
+        xn1 = acts((long) N * C); rstd1 = acts(N);
+        if (qkNorm) {
+            qp = acts((long) N * QD); kp = acts((long) N * KVD); rq = acts((long) N * NH); rk = acts((long) N * NKV);
         }
-        if (cache != null && B != 1) {
-            throw new IllegalArgumentException("the KV cache holds one sequence");
-        }
-        Acts s = acts(B, T, cache == null);
-        int N = B * T;
-        int window = cfg.slidingWindow() == null ? 0 : cfg.slidingWindow();
-        k.embedding(s.x[0], ids, wte.weight, null, B, T, C, 0);
+        q = acts((long) N * QD); kk = acts((long) N * KVD); vv = acts((long) N * KVD);
+        att = attStates(NH, keepAtt); atty = acts((long) N * QD);
+        xm = acts((long) N * C); xn2 = acts((long) N * C); rstd2 = acts(N);
+        gate = acts((long) N * I); up = acts((long) N * I); hmid = acts((long) N * I);
+        tmpC = act((long) N * C); rstdf = act(N);
+    }
+
+    @Override
+    protected void allocateGrads() {
+        dres = scratch((long) N * C); dxn = scratch((long) N * C);
+        dq = scratch((long) N * QD); dk = scratch((long) N * KVD); dv = scratch((long) N * KVD);
+        dqp = qkNorm ? scratch((long) N * QD) : dq; dkp = qkNorm ? scratch((long) N * KVD) : dk;
+        datty = scratch((long) N * QD);
+        dgate = scratch((long) N * I); dup = scratch((long) N * I); dh = scratch((long) N * I);
+    }
+
+    @Override
+    public Attention attention(int l) {
+        return new Attention(q[l], kk[l], vv[l], NH, NKV, HS);
+    }
+
+    @Override
+    protected int kvDim() {
+        return KVD;
+    }
+
+    @Override
+    protected void forwardPass(int[] ids, int pos0, KvCache cache) {
+        float eps = cfg.normEps();
+        RopeTable rope = pos0 + T > restartAt && restartAt > 0 ? ropeLong : ropeShort;
+        k.embedding(x[0], ids, wte.weight, null, B, T, C, 0);
         for (int l = 0; l < L; l++) {
-            k.rmsnorm(s.xn1[l], s.rstd1[l], s.x[l], ln1[l].value, N, C, cfg.normEps());
-            k.matmul(s.q[l], s.xn1[l], wq[l].weight, b(bq[l]), N, C, QD);
-            k.matmul(s.kk[l], s.xn1[l], wk[l].weight, b(bk[l]), N, C, KVD);
-            k.matmul(s.vv[l], s.xn1[l], wv[l].weight, b(bv[l]), N, C, KVD);
-            k.rope(s.q[l], ropeCos, ropeSin, B, T, NH, HS, pos0);
-            k.rope(s.kk[l], ropeCos, ropeSin, B, T, NKV, HS, pos0);
-            if (cache == null) {
-                k.attention(s.atty[l], s.att[l], s.q[l], s.kk[l], s.vv[l], B, T, T, NH, NKV, HS, window);
-            } else {
-                k.copy(cache.keys[l], (long) pos0 * KVD, s.kk[l], 0, (long) T * KVD);
-                k.copy(cache.values[l], (long) pos0 * KVD, s.vv[l], 0, (long) T * KVD);
-                k.attention(s.atty[l], null, s.q[l], cache.keys[l], cache.values[l], 1, T, pos0 + T, NH, NKV, HS, window);
+            k.rmsnorm(xn1[l], rstd1[l], x[l], ln1[l].value, N, C, eps);
+            k.matmul(qkNorm ? qp[l] : q[l], xn1[l], wq[l].weight, b(bq[l]), N, C, QD);
+            k.matmul(qkNorm ? kp[l] : kk[l], xn1[l], wk[l].weight, b(bk[l]), N, C, KVD);
+            k.matmul(vv[l], xn1[l], wv[l].weight, b(bv[l]), N, C, KVD);
+            if (qkNorm) { // RMSNorm over each head's HS values
+                k.rmsnorm(q[l], rq[l], qp[l], qn[l].value, N * NH, HS, eps);
+                k.rmsnorm(kk[l], rk[l], kp[l], kn[l].value, N * NKV, HS, eps);
             }
-            k.matmul(s.tmpC, s.atty[l], wo[l].weight, b(bo[l]), N, QD, C);
-            k.add(s.xm[l], s.x[l], s.tmpC, (long) N * C);
-            k.rmsnorm(s.xn2[l], s.rstd2[l], s.xm[l], ln2[l].value, N, C, cfg.normEps());
-            k.matmul(s.gate[l], s.xn2[l], wg[l].weight, null, N, C, I);
-            k.matmul(s.up[l], s.xn2[l], wu[l].weight, null, N, C, I);
-            k.swiglu(s.hmid[l], s.gate[l], s.up[l], (long) N * I);
-            k.matmul(s.tmpC, s.hmid[l], wd[l].weight, null, N, I, C);
-            k.add(s.x[l + 1], s.xm[l], s.tmpC, (long) N * C);
+            rope.apply(k, q[l], B, T, NH, HS, pos0);
+            rope.apply(k, kk[l], B, T, NKV, HS, pos0);
+            attend(l, atty[l], att[l], q[l], kk[l], vv[l], cache, pos0, NH, NKV, HS, cfg.window(l));
+            k.matmul(tmpC, atty[l], wo[l].weight, b(bo[l]), N, QD, C);
+            k.add(xm[l], x[l], tmpC, (long) N * C);
+            k.rmsnorm(xn2[l], rstd2[l], xm[l], ln2[l].value, N, C, eps);
+            k.matmul(gate[l], xn2[l], wg[l].weight, null, N, C, I);
+            k.matmul(up[l], xn2[l], wu[l].weight, null, N, C, I);
+            k.swiglu(hmid[l], gate[l], up[l], (long) N * I);
+            k.matmul(tmpC, hmid[l], wd[l].weight, null, N, I, C);
+            k.add(x[l + 1], xm[l], tmpC, (long) N * C);
         }
-        k.rmsnorm(s.xf, s.rstdf, s.x[L], normF.value, N, C, cfg.normEps());
-        k.matmul(s.logits, s.xf, head.weight, null, N, C, V);
-        if (cache != null) {
-            cache.length += T;
-        }
-        return s.logits;
-    }
-
-    // gradient scratch, sized for the current acts
-    private Buf dres, dxn, dq, dk, dv, datty, dgate, dup, dh;
-    private int gradN = -1;
-
-    private void gradScratch(int N) {
-        if (gradN == N) {
-            return;
-        }
-        for (Buf x : new Buf[] {dres, dxn, dq, dk, dv, datty, dgate, dup, dh}) {
-            if (x != null) {
-                x.close();
-            }
-        }
-        dres = k.alloc((long) N * C); dxn = k.alloc((long) N * C);
-        dq = k.alloc((long) N * QD); dk = k.alloc((long) N * KVD); dv = k.alloc((long) N * KVD);
-        datty = k.alloc((long) N * QD);
-        dgate = k.alloc((long) N * I); dup = k.alloc((long) N * I); dh = k.alloc((long) N * I);
-        gradN = N;
-    }
-
-    private Buf g(Param p) {
-        return p == null ? null : p.grad(k);
+        k.rmsnorm(xf, rstdf, x[L], normF.value, N, C, eps);
+        k.matmul(logits, xf, head.weight, null, N, C, V);
     }
 
     @Override
-    protected void backward(int[] ids, Buf dlogits) {
-        Acts s = a;
-        int B = s.B, T = s.T, N = s.N;
-        gradScratch(N);
-        // head and final norm
+    protected void backwardPass(int[] ids, Buf dlogits) {
+        RopeTable rope = T > restartAt && restartAt > 0 ? ropeLong : ropeShort;
         k.zero(dxn);
-        k.matmulBackward(dxn, g(head), null, dlogits, s.xf, head.weight, N, C, V);
+        k.matmulBackward(dxn, g(head), null, dlogits, xf, head.weight, N, C, V);
         k.zero(dres);
-        k.rmsnormBackward(dres, g(normF), dxn, s.x[L], normF.value, s.rstdf, N, C);
+        k.rmsnormBackward(dres, g(normF), dxn, x[L], normF.value, rstdf, N, C);
         for (int l = L - 1; l >= 0; l--) {
             // MLP: x[l+1] = xm + down(swiglu(gate(xn2), up(xn2))); dres holds d x[l+1]
             k.zero(dh);
-            k.matmulBackward(dh, g(wd[l]), null, dres, s.hmid[l], wd[l].weight, N, I, C);
+            k.matmulBackward(dh, g(wd[l]), null, dres, hmid[l], wd[l].weight, N, I, C);
             k.zero(dgate);
             k.zero(dup);
-            k.swigluBackward(dgate, dup, dh, s.gate[l], s.up[l], (long) N * I);
+            k.swigluBackward(dgate, dup, dh, gate[l], up[l], (long) N * I);
             k.zero(dxn);
-            k.matmulBackward(dxn, g(wg[l]), null, dgate, s.xn2[l], wg[l].weight, N, C, I);
-            k.matmulBackward(dxn, g(wu[l]), null, dup, s.xn2[l], wu[l].weight, N, C, I);
-            k.rmsnormBackward(dres, g(ln2[l]), dxn, s.xm[l], ln2[l].value, s.rstd2[l], N, C); // dres = d xm
-            // attention: xm = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1)))
+            k.matmulBackward(dxn, g(wg[l]), null, dgate, xn2[l], wg[l].weight, N, C, I);
+            k.matmulBackward(dxn, g(wu[l]), null, dup, xn2[l], wu[l].weight, N, C, I);
+            k.rmsnormBackward(dres, g(ln2[l]), dxn, xm[l], ln2[l].value, rstd2[l], N, C); // dres = d xm
+            // attention: xm = x + o(attn(rope(norm(q(xn1))), rope(norm(k(xn1))), v(xn1)))
             k.zero(datty);
-            k.matmulBackward(datty, g(wo[l]), g(bo[l]), dres, s.atty[l], wo[l].weight, N, QD, C);
+            k.matmulBackward(datty, g(wo[l]), g(bo[l]), dres, atty[l], wo[l].weight, N, QD, C);
             k.zero(dq);
             k.zero(dk);
             k.zero(dv);
-            k.attentionBackward(dq, dk, dv, datty, s.att[l], s.q[l], s.kk[l], s.vv[l], B, T, NH, NKV, HS);
-            k.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, HS, 0);
-            k.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, HS, 0);
+            k.attentionBackward(dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NKV, HS);
+            rope.backward(k, dq, B, T, NH, HS);
+            rope.backward(k, dk, B, T, NKV, HS);
+            if (qkNorm) {
+                k.zero(dqp);
+                k.zero(dkp);
+                k.rmsnormBackward(dqp, g(qn[l]), dq, qp[l], qn[l].value, rq[l], N * NH, HS);
+                k.rmsnormBackward(dkp, g(kn[l]), dk, kp[l], kn[l].value, rk[l], N * NKV, HS);
+            }
             k.zero(dxn);
-            k.matmulBackward(dxn, g(wq[l]), g(bq[l]), dq, s.xn1[l], wq[l].weight, N, C, QD);
-            k.matmulBackward(dxn, g(wk[l]), g(bk[l]), dk, s.xn1[l], wk[l].weight, N, C, KVD);
-            k.matmulBackward(dxn, g(wv[l]), g(bv[l]), dv, s.xn1[l], wv[l].weight, N, C, KVD);
-            k.rmsnormBackward(dres, g(ln1[l]), dxn, s.x[l], ln1[l].value, s.rstd1[l], N, C); // dres = d x[l]
+            k.matmulBackward(dxn, g(wq[l]), g(bq[l]), dqp, xn1[l], wq[l].weight, N, C, QD);
+            k.matmulBackward(dxn, g(wk[l]), g(bk[l]), dkp, xn1[l], wk[l].weight, N, C, KVD);
+            k.matmulBackward(dxn, g(wv[l]), g(bv[l]), dv, xn1[l], wv[l].weight, N, C, KVD);
+            k.rmsnormBackward(dres, g(ln1[l]), dxn, x[l], ln1[l].value, rstd1[l], N, C); // dres = d x[l]
         }
-        k.embeddingBackward(g(wte), null, dres, ids, B, T, C);
-    }
-
-    @Override
-    public Buf hidden(int i) {
-        return i == L ? a.xf : a.x[i];
-    }
-
-    @Override
-    public KvCache newCache(int maxLen) {
-        return newCache(L, KVD, maxLen);
+        embeddingBackward(wte, null, dres, ids, cfg.extra().padTokenId());
     }
 
     @Override
     public void close() {
-        if (a != null) {
-            a.close();
+        ropeShort.close();
+        if (ropeLong != ropeShort) {
+            ropeLong.close();
         }
         super.close();
     }

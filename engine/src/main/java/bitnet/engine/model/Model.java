@@ -27,7 +27,6 @@ public abstract class Model implements AutoCloseable {
     public final Kernels k;
     protected final List<Param> params = new ArrayList<>();
     protected final Map<String, HfTensor> tensors = new LinkedHashMap<>();
-    protected int curB = -1, curT = -1, curTK = -1;
     /** Per-position losses of the last loss() call, (N). */
     protected Buf losses;
 
@@ -55,6 +54,30 @@ public abstract class Model implements AutoCloseable {
         tensors.put(name, new HfTensor(name, shape, layout, parts, true));
     }
 
+    /**
+     * Registers a HF tensor split by rows into parts of the given row counts (rows listed in
+     * rowMap, one array per part); each part is a new internal parameter named name#suffix.
+     */
+    protected Param[] hfRows(String name, Param.Kind kind, long[] shape, String[] suffixes, int[][] rowMap) {
+        int cols = shape.length == 1 ? 1 : (int) shape[1];
+        Param[] ps = new Param[suffixes.length];
+        for (int i = 0; i < ps.length; i++) {
+            ps[i] = shape.length == 1 ? param(name + "#" + suffixes[i], kind, 1, rowMap[i].length)
+                    : param(name + "#" + suffixes[i], kind, rowMap[i].length, cols);
+        }
+        tensors.put(name, new HfTensor(name, shape, HfTensor.Layout.ROWS, List.of(ps), true, rowMap));
+        return ps;
+    }
+
+    /** Row indices start, start+1, .., start+n-1. */
+    protected static int[] range(int start, int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = start + i;
+        }
+        return r;
+    }
+
     /** Loads values from a checkpoint. INFER keeps identity-mapped matrices in place (no copy). */
     public void load(Checkpoint ckpt, Mode mode) {
         for (HfTensor t : tensors.values()) {
@@ -68,14 +91,32 @@ public abstract class Model implements AutoCloseable {
                 throw new BadInputException(ckpt.dir(), "tensor '" + t.name() + "' is " + td.dtype() + ", not a float type");
             }
             Param p0 = t.parts().get(0);
-            if (mode == Mode.INFER && t.layout() == HfTensor.Layout.IDENTITY && p0.isMatrix()
-                    && td.dtype() != bitnet.io.DType.F64) {
+            boolean inPlace = mode == Mode.INFER && p0.isMatrix() && td.dtype() != bitnet.io.DType.F64;
+            if (inPlace && t.layout() == HfTensor.Layout.IDENTITY) {
                 p0.weight = k.weight(td);
                 p0.value = null;
+            } else if (inPlace && t.layout() == HfTensor.Layout.ROWS && contiguousParts(t)) {
+                // fused projections stored as row blocks (Phi-3): each part reads its rows in place
+                long rowBytes = (long) t.storedCols() * td.dtype().size();
+                for (int i = 0; i < t.parts().size(); i++) {
+                    Param p = t.parts().get(i);
+                    var slice = td.data().asSlice(t.contiguousStart(i) * rowBytes, p.rows * rowBytes);
+                    p.weight = k.weight(new TensorData(t.name(), td.dtype(), new long[] {p.rows, p.cols}, slice));
+                    p.value = null;
+                }
             } else {
                 setHf(t, td.toFloatArray());
             }
         }
+    }
+
+    private static boolean contiguousParts(HfTensor t) {
+        for (int i = 0; i < t.parts().size(); i++) {
+            if (t.contiguousStart(i) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private TensorData find(Checkpoint ckpt, String name) {
@@ -151,41 +192,224 @@ public abstract class Model implements AutoCloseable {
         }
     }
 
+    // ---- activations: owned here, sized for the last (B, T); a family declares its own in allocate() ----
+
+    /** Batch, time and rows (B*T) of the current activations. */
+    protected int B = -1, T = -1, N;
+    private boolean keepsAtt;
+    private final List<Buf> actBufs = new ArrayList<>();
+    private final List<Buf> gradBufs = new ArrayList<>();
+    private int gradN = -1;
+    private Buf zeroRow;
+    /** The residual stream, L+1 x (N, C): x[0] the embeddings, x[l+1] the output of layer l. */
+    protected Buf[] x;
+    /** (N, C) the final norm's output. */
+    protected Buf xf;
+    /** (N, V) what forward returns. */
+    protected Buf logits;
+    /**
+     * With a KV cache, a step that makes the sequence longer than this recomputes it from the start
+     * (Phi-3's longrope switches every position to its long factors there, as HF's generate does); 0: never.
+     */
+    protected int restartAt;
+
+    /** Allocates the family's activations for (B, T) with {@link #act} and {@link #acts}. */
+    protected abstract void allocate(boolean keepAtt);
+
+    /** Allocates the family's gradient scratch for N rows with {@link #scratch}. */
+    protected abstract void allocateGrads();
+
+    /** The family's flat forward: x[0] .. x[L], xf, logits; pos0 = positions already cached. */
+    protected abstract void forwardPass(int[] ids, int pos0, KvCache cache);
+
+    /** The mirror of forwardPass (no cache) from dlogits (N, V); accumulates into parameter grads. */
+    protected abstract void backwardPass(int[] ids, Buf dlogits);
+
+    /** Floats per position of one layer's cached keys (and values). */
+    protected abstract int kvDim();
+
+    /** One activation of n floats for the current (B, T). */
+    protected Buf act(long n) {
+        Buf b = k.alloc(n);
+        actBufs.add(b);
+        return b;
+    }
+
+    /** One activation of n floats per layer. */
+    protected Buf[] acts(long n) {
+        Buf[] b = new Buf[cfg.numLayers()];
+        for (int l = 0; l < b.length; l++) {
+            b[l] = act(n);
+        }
+        return b;
+    }
+
+    /** Per layer the attention state backward needs (nulls when only inference runs). */
+    protected Buf[] attStates(int NH, boolean keep) {
+        return keep ? acts(k.attentionStateSize(B, NH, T)) : new Buf[cfg.numLayers()];
+    }
+
+    /** Gradient scratch of n floats, sized for the current N. */
+    protected Buf scratch(long n) {
+        Buf b = k.alloc(n);
+        gradBufs.add(b);
+        return b;
+    }
+
+    private void ensureActs(int b, int t, boolean keepAtt) {
+        if (b == B && t == T && (keepsAtt || !keepAtt)) {
+            return;
+        }
+        closeAll(actBufs);
+        B = b;
+        T = t;
+        N = b * t;
+        keepsAtt = keepAtt;
+        long nc = (long) N * cfg.hiddenSize();
+        x = new Buf[cfg.numLayers() + 1];
+        for (int l = 0; l < x.length; l++) {
+            x[l] = act(nc);
+        }
+        xf = act(nc);
+        logits = act((long) N * cfg.vocabSize());
+        allocate(keepAtt);
+    }
+
+    private static void closeAll(List<Buf> bufs) {
+        for (Buf b : bufs) {
+            b.close();
+        }
+        bufs.clear();
+    }
+
     // ---- compute ---------------------------------------------------------------------------
 
     /**
      * Forward over ids (B, T). With a cache (B must be 1), the tokens continue the cached
      * sequence and their keys/values are appended. Returns logits (B*T, V).
      */
-    public abstract Buf forward(int[] ids, int B, int T, KvCache cache);
+    public final Buf forward(int[] ids, int b, int t, KvCache cache) {
+        checkIds(ids);
+        if (ids.length != b * t) {
+            throw new IllegalArgumentException(ids.length + " ids for a batch of " + b + " x " + t);
+        }
+        int pos0 = cache == null ? 0 : cache.length;
+        if (pos0 + t > cfg.maxPositions()) {
+            throw new IllegalArgumentException("sequence of " + (pos0 + t) + " exceeds the model's "
+                    + cfg.maxPositions() + " positions (max_position_embeddings)");
+        }
+        if (cache != null && b != 1) {
+            throw new IllegalArgumentException("the KV cache holds one sequence");
+        }
+        if (cache != null && restartAt > 0 && pos0 > 0 && pos0 <= restartAt && pos0 + t > restartAt) {
+            return restart(ids, t, cache);
+        }
+        ensureActs(b, t, cache == null);
+        forwardPass(ids, pos0, cache);
+        if (cache != null) {
+            System.arraycopy(ids, 0, cache.ids, pos0, t);
+            cache.length += t;
+        }
+        return logits;
+    }
+
+    /** Recomputes the cached sequence and ids; the logits of ids end up in the first t rows. */
+    private Buf restart(int[] ids, int t, KvCache cache) {
+        int pos0 = cache.length;
+        int[] all = java.util.Arrays.copyOf(cache.ids, pos0 + t);
+        System.arraycopy(ids, 0, all, pos0, t);
+        cache.length = 0;
+        Buf lg = forward(all, 1, pos0 + t, cache);
+        int V = cfg.vocabSize();
+        Buf tmp = k.alloc((long) t * V);
+        k.copy(tmp, 0, lg, (long) pos0 * V, (long) t * V);
+        k.copy(lg, 0, tmp, 0, (long) t * V);
+        tmp.close();
+        return lg;
+    }
 
     /** Backward of the last forward (no cache), from dlogits (B*T, V); accumulates into grads. */
-    protected abstract void backward(int[] ids, Buf dlogits);
+    protected final void backward(int[] ids, Buf dlogits) {
+        if (gradN != N) {
+            closeAll(gradBufs);
+            allocateGrads();
+            gradN = N;
+        }
+        backwardPass(ids, dlogits);
+    }
+
+    /**
+     * Layer l's attention inputs of the last forward, for attention-relation distillation (MiniLM):
+     * q (B*T, NH, HS) and k (B*T, NKV, HS) after RoPE (and after Qwen3 / Gemma 3's q/k norms), v
+     * (B*T, NKV, HS). Views of the activations, no copy: valid until the next forward. Gemma 3's q
+     * is pre-multiplied by sqrt(HS / query_pre_attn_scalar), so q·k / sqrt(HS) is its attention score
+     * in every family. Query head h reads KV head h / (NH / NKV).
+     */
+    public record Attention(Buf q, Buf k, Buf v, int NH, int NKV, int HS) {
+    }
+
+    public abstract Attention attention(int l);
 
     /** HF's hidden_states[i] of the last forward: 0 embeddings, i the residual after layer i-1, L the final norm output. */
-    public abstract Buf hidden(int i);
+    public Buf hidden(int i) {
+        return i == cfg.numLayers() ? xf : x[i];
+    }
 
-    /** A KV cache for generation up to maxT positions (batch 1). */
-    public abstract KvCache newCache(int maxT);
-
-    /** A cache of `layers` key and value buffers of (min(maxLen, maxPositions), kvDim) each. */
-    protected KvCache newCache(int layers, int kvDim, int maxLen) {
+    /** A KV cache for generation up to maxLen positions (batch 1). */
+    public KvCache newCache(int maxLen) {
         int m = Math.min(maxLen, cfg.maxPositions());
+        int layers = cfg.numLayers();
         Buf[] ks = new Buf[layers], vs = new Buf[layers];
         for (int l = 0; l < layers; l++) {
-            ks[l] = k.alloc((long) m * kvDim);
-            vs[l] = k.alloc((long) m * kvDim);
+            ks[l] = k.alloc((long) m * kvDim());
+            vs[l] = k.alloc((long) m * kvDim());
         }
         return new KvCache(ks, vs, m);
     }
 
-    /** One buffer of n floats per layer. */
-    protected Buf[] perLayer(int layers, long n) {
-        Buf[] b = new Buf[layers];
-        for (int l = 0; l < layers; l++) {
-            b[l] = k.alloc(n);
+    /**
+     * Causal attention of layer l: over q, kk, vv of this call, or, with a cache, over the cached
+     * keys and values after appending kk and vv (B = 1). window 0: full.
+     */
+    protected void attend(int l, Buf out, Buf att, Buf q, Buf kk, Buf vv, KvCache cache, int pos0,
+                          int NH, int NKV, int HS, int window) {
+        if (cache == null) {
+            k.attention(out, att, q, kk, vv, B, T, T, NH, NKV, HS, window);
+            return;
         }
-        return b;
+        long kvd = (long) NKV * HS;
+        k.copy(cache.keys[l], pos0 * kvd, kk, 0, T * kvd);
+        k.copy(cache.values[l], pos0 * kvd, vv, 0, T * kvd);
+        k.attention(out, null, q, cache.keys[l], cache.values[l], 1, T, pos0 + T, NH, NKV, HS, window);
+    }
+
+    /**
+     * Embedding backward from dx (N, C), which it may clobber: rows whose id is padId (the
+     * Embedding's padding_idx; null for none) send no gradient, as in torch.
+     */
+    protected void embeddingBackward(Param wte, Param wpe, Buf dx, int[] ids, Integer padId) {
+        int C = cfg.hiddenSize();
+        if (padId != null) {
+            for (int i = 0; i < N; i++) {
+                if (ids[i] == padId) {
+                    if (zeroRow == null) {
+                        zeroRow = k.alloc(C);
+                    }
+                    k.copy(dx, (long) i * C, zeroRow, 0, C);
+                }
+            }
+        }
+        k.embeddingBackward(g(wte), wpe == null ? null : g(wpe), dx, ids, B, T, C);
+    }
+
+    /** The value buffer of an optional parameter (biases). */
+    protected static Buf b(Param p) {
+        return p == null ? null : p.value;
+    }
+
+    /** The gradient buffer of an optional parameter, allocated on first use. */
+    protected Buf g(Param p) {
+        return p == null ? null : p.grad(k);
     }
 
     /**
@@ -258,46 +482,13 @@ public abstract class Model implements AutoCloseable {
         }
     }
 
-    /** RoPE tables (maxT, HS/2) computed in FP32 the way HF does (inv_freq, position * inv_freq, cos/sin). */
-    protected static float[][] ropeTables(ModelConfig cfg, int maxT) {
-        int hs = cfg.headDim();
-        int half = hs / 2;
-        float[] inv = new float[half];
-        if (cfg.rope().type().equals("default")) {
-            for (int i = 0; i < half; i++) {
-                float expo = (float) (2 * i) / hs;
-                inv[i] = 1.0f / (float) Math.pow((float) cfg.rope().theta(), expo);
-            }
-        } else {
-            double[] d = cfg.rope().invFreq(hs);
-            for (int i = 0; i < half; i++) {
-                inv[i] = (float) d[i];
-            }
-        }
-        // HF keeps inv_freq as a module buffer, so casting a model to bf16/f16 rounds it too; a
-        // model stored in half precision was run by HF with the rounded frequencies.
-        String dt = cfg.dtype() == null ? "" : cfg.dtype();
-        for (int i = 0; i < half; i++) {
-            if (dt.equals("bfloat16")) {
-                inv[i] = bitnet.io.DType.bf16ToFloat(bitnet.io.DType.floatToBf16(inv[i]));
-            } else if (dt.equals("float16")) {
-                inv[i] = Float.float16ToFloat(Float.floatToFloat16(inv[i]));
-            }
-        }
-        float[] cos = new float[maxT * half];
-        float[] sin = new float[maxT * half];
-        for (int t = 0; t < maxT; t++) {
-            for (int i = 0; i < half; i++) {
-                float f = (float) t * inv[i];
-                cos[t * half + i] = (float) Math.cos(f);
-                sin[t * half + i] = (float) Math.sin(f);
-            }
-        }
-        return new float[][] {cos, sin};
-    }
-
     @Override
     public void close() {
+        closeAll(actBufs);
+        closeAll(gradBufs);
+        if (zeroRow != null) {
+            zeroRow.close();
+        }
         for (Param p : params) {
             if (p.value != null) {
                 p.value.close();

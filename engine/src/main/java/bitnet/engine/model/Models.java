@@ -12,7 +12,10 @@ public final class Models {
     public static Model create(ModelConfig cfg, Kernels k) {
         return switch (cfg.family()) {
             case GPT2 -> new Gpt2Model(cfg, k);
-            case LLAMA -> new LlamaModel(cfg, k);
+            case LLAMA, QWEN3 -> new LlamaModel(cfg, k);
+            case PHI3 -> new Phi3Model(cfg, k);
+            case GEMMA3 -> new Gemma3Model(cfg, k);
+            case GPT_NEOX -> new GptNeoxModel(cfg, k);
         };
     }
 

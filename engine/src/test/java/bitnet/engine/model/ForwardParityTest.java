@@ -64,6 +64,14 @@ class ForwardParityTest {
             Checkpoint ckpt = Checkpoint.open(dir, arena);
             try (Model infer = Models.load(ckpt, new ScalarKernels(), Model.Mode.INFER)) {
                 check(infer, refs, ids, B, T, c + " (in place)");
+                // the attention inputs distillation reads: one (q, k, v) per layer, shaped by the config
+                for (int l = 0; l < infer.cfg.numLayers(); l++) {
+                    Model.Attention at = infer.attention(l);
+                    assertEquals((long) B * T * at.NH() * at.HS(), at.q().size(), c + ": q of layer " + l);
+                    assertEquals((long) B * T * at.NKV() * at.HS(), at.k().size(), c + ": k of layer " + l);
+                    assertEquals((long) B * T * at.NKV() * at.HS(), at.v().size(), c + ": v of layer " + l);
+                    assertEquals(infer.cfg.numHeads(), at.NH());
+                }
             }
             try (Model m = Models.load(ckpt, new ScalarKernels(), Model.Mode.TRAIN)) {
                 check(m, refs, ids, B, T, c + " (fp32)");

@@ -26,7 +26,8 @@ import java.util.zip.ZipFile;
  */
 final class HfTinyWeights {
     static final Path ROOT = Path.of("src/test/resources/hf-tiny");
-    static final List<String> CASES = List.of("gpt2", "gpt2-bin", "llama", "llama-f16", "llama3rope-bf16-sharded", "mistral", "qwen2");
+    static final List<String> CASES = List.of("gpt2", "gpt2-bin", "llama", "llama-f16", "llama3rope-bf16-sharded", "mistral", "qwen2",
+            "qwen3", "gemma3", "phi3", "phi3-longrope", "gpt_neox", "gpt_neox-seq");
 
     private HfTinyWeights() {
     }

