@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -30,9 +27,9 @@ final class BpeModel {
     /** Largest token id accepted: ids index dense arrays, so a tiny file must not claim id 2^31. */
     static final int MAX_ID = (1 << 24) - 1;
 
-    final Map<String, Integer> vocab;
+    private final VocabMap vocab;
     final String[] idToToken; // index = id; null for gaps
-    private final LongLongMap merges; // (left<<32|right) -> (rank<<32|newId)
+    private final MergeTable merges;
     private final int unkId; // -1: none
     private final boolean fuseUnk;
     private final boolean byteFallback;
@@ -43,29 +40,12 @@ final class BpeModel {
     private final int[] charIds; // BMP single-char tokens (fast path when no prefix/suffix), -1 absent
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
-    BpeModel(JsonNode m, Path file) {
-        JsonNode v = m.get("vocab");
-        if (v == null || !v.isObject()) throw new BadInputException(file, "BPE model has no vocab object");
-        vocab = new HashMap<>(v.size() * 2);
-        int maxId = -1;
-        for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
-                throw new BadInputException(file, "BPE vocab id of '" + e.getKey() + "' is not a non-negative int");
-            }
-            int id = e.getValue().asInt();
-            if (id > MAX_ID) {
-                throw new BadInputException(file, "BPE vocab id " + id + " exceeds the limit of " + MAX_ID);
-            }
-            if (e.getKey().length() > MAX_TOKEN_CHARS) {
-                throw new BadInputException(file, "BPE vocab token of " + e.getKey().length() + " chars exceeds the limit of "
-                        + MAX_TOKEN_CHARS);
-            }
-            vocab.put(e.getKey(), id);
-            maxId = Math.max(maxId, id);
-        }
-        idToToken = new String[maxId + 1];
-        for (Map.Entry<String, Integer> e : vocab.entrySet()) idToToken[e.getValue()] = e.getKey();
+    /** The model from the streamed file: m holds the model's fields other than vocab and merges. */
+    BpeModel(TokenizerJson.Parsed parsed, Path file) {
+        JsonNode m = parsed.model();
+        if (parsed.vocab() == null) throw new BadInputException(file, "BPE model has no vocab object");
+        vocab = parsed.vocab();
+        idToToken = parsed.byId();
 
         JsonNode dropout = m.get("dropout");
         if (dropout != null && !dropout.isNull() && dropout.asDouble() != 0.0 && dropout.asDouble() != 1.0) {
@@ -78,61 +58,58 @@ final class BpeModel {
         ignoreMerges = m.path("ignore_merges").asBoolean(false);
         String unk = textOr(m.get("unk_token"), null);
         if (unk != null) {
-            Integer id = vocab.get(unk);
-            if (id == null) throw new BadInputException(file, "BPE unk_token '" + unk + "' is not in the vocab");
+            int id = vocab.get(unk);
+            if (id < 0) throw new BadInputException(file, "BPE unk_token '" + unk + "' is not in the vocab");
             unkId = id;
         } else {
             unkId = -1;
         }
+        char[] hex = "0123456789ABCDEF".toCharArray();
         for (int b = 0; b < 256; b++) {
-            Integer id = vocab.get(String.format("<0x%02X>", b));
-            byteIds[b] = id == null ? -1 : id;
+            byteIds[b] = vocab.get(new String(new char[] {'<', '0', 'x', hex[b >> 4], hex[b & 15], '>'}));
         }
         charIds = new int[65536];
         Arrays.fill(charIds, -1);
-        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
-            String k = e.getKey();
-            if (k.length() == 1 && !Character.isSurrogate(k.charAt(0))) charIds[k.charAt(0)] = e.getValue();
-        }
+        vocab.forEach((k, id) -> {
+            if (k.length() == 1 && !Character.isSurrogate(k.charAt(0))) charIds[k.charAt(0)] = id;
+        });
+        merges = buildMerges(parsed.merges(), m.get("merges"), file);
+    }
 
-        JsonNode mj = m.get("merges");
-        if (mj != null && !mj.isNull() && !mj.isArray()) {
-            throw new BadInputException(file, "BPE merges is not an array");
+    private MergeTable buildMerges(TokenizerJson.Merges ms, JsonNode asTree, Path file) {
+        if (ms == null) {
+            if (asTree != null && !asTree.isNull()) throw new BadInputException(file, "BPE merges is not an array");
+            return new MergeTable(new TokenizerJson.Merges());
         }
-        int nm = mj == null || mj.isNull() ? 0 : mj.size();
-        merges = new LongLongMap(Math.max(16, nm * 2));
-        for (int r = 0; r < nm; r++) {
-            JsonNode e = mj.get(r);
-            String a, b;
-            if (e.isTextual()) {
-                String s = e.asText();
-                int sp = s.indexOf(' ', 1);
-                if (sp < 0) throw new BadInputException(file, "BPE merge " + r + " '" + s + "' is not 'a b'");
-                a = s.substring(0, sp);
-                b = s.substring(sp + 1);
-            } else if (e.isArray() && e.size() == 2) {
-                a = e.get(0).asText();
-                b = e.get(1).asText();
-            } else {
-                throw new BadInputException(file, "BPE merge " + r + " is neither 'a b' nor [a, b]");
+        if (ms.strings != null) { // merges came before the vocab, or the vocab shares hashes or ids
+            for (int r = 0; r < ms.strings.size(); r++) {
+                String a = ms.strings.get(r)[0], b = ms.strings.get(r)[1];
+                int ia = vocab.get(a), ib = vocab.get(b), in = vocab.get(a + withoutPrefix(b));
+                if (ia < 0 || ib < 0 || in < 0) throw TokenizerJson.notInVocab(file, r, a, b);
+                ms.add(ia, ib, in);
             }
-            Integer ia = vocab.get(a), ib = vocab.get(b);
-            String joined = a + (b.startsWith(prefix) ? b.substring(prefix.length()) : b);
-            Integer in = vocab.get(joined);
-            if (ia == null || ib == null || in == null) {
-                throw new BadInputException(file, "BPE merge " + r + " (" + a + ", " + b + ") uses a token not in the vocab");
+        } else if (!ms.prefix.equals(prefix)) { // continuing_subword_prefix came after the merges
+            for (int r = 0; r < ms.n; r++) {
+                String a = idToToken[ms.left[r]], b = idToToken[ms.right[r]];
+                int in = vocab.get(a + withoutPrefix(b));
+                if (in < 0) throw TokenizerJson.notInVocab(file, r, a, b);
+                ms.merged[r] = in;
             }
-            // Later duplicates overwrite earlier ones, as in HF's HashMap build.
-            merges.put(key(ia, ib), ((long) r << 32) | in);
         }
+        return new MergeTable(ms);
+    }
+
+    private String withoutPrefix(String b) {
+        return !prefix.isEmpty() && b.startsWith(prefix) ? b.substring(prefix.length()) : b;
     }
 
     private static String textOr(JsonNode n, String dflt) {
         return n == null || n.isNull() ? dflt : n.asText();
     }
 
-    private static long key(int a, int b) {
-        return ((long) a << 32) | (b & 0xFFFFFFFFL);
+    /** Id of a vocab token, or -1. */
+    int id(String token) {
+        return vocab.get(token);
     }
 
     int maxId() {
@@ -143,8 +120,8 @@ final class BpeModel {
     void tokenize(String word, IntList out) {
         if (word.isEmpty()) return;
         if (ignoreMerges) {
-            Integer id = vocab.get(word);
-            if (id != null) {
+            int id = vocab.get(word);
+            if (id >= 0) {
                 out.add(id);
                 return;
             }
@@ -181,8 +158,7 @@ final class BpeModel {
                 s = w.substring(i, i + len);
                 if (!first) s = prefix + s;
                 if (last) s = s + suffix;
-                Integer v = vocab.get(s);
-                if (v != null) id = v;
+                id = vocab.get(s);
             }
             i += len;
             if (id >= 0) {
@@ -224,8 +200,8 @@ final class BpeModel {
         }
         LongHeap heap = new LongHeap(n);
         for (int i = 0; i + 1 < n; i++) {
-            long m = merges.get(key(ids[i], ids[i + 1]));
-            if (m >= 0) heap.push((m & 0xFFFFFFFF00000000L) | i);
+            long m = merges.rank(ids[i], ids[i + 1]);
+            if (m >= 0) heap.push(m << 32 | i);
         }
         int alive = n;
         while (!heap.isEmpty()) {
@@ -234,75 +210,26 @@ final class BpeModel {
             long rank = top >>> 32;
             if (dead[pos] || next[pos] < 0) continue;
             int r = next[pos];
-            long m = merges.get(key(ids[pos], ids[r]));
-            if (m < 0 || (m >>> 32) != rank) continue; // stale entry
-            ids[pos] = (int) m;
+            long m = merges.rank(ids[pos], ids[r]);
+            if (m != rank) continue; // stale entry
+            ids[pos] = merges.newId((int) m);
             dead[r] = true;
             alive--;
             next[pos] = next[r];
             if (next[r] >= 0) prev[next[r]] = pos;
             if (prev[pos] >= 0) {
-                long pm = merges.get(key(ids[prev[pos]], ids[pos]));
-                if (pm >= 0) heap.push((pm & 0xFFFFFFFF00000000L) | prev[pos]);
+                long pm = merges.rank(ids[prev[pos]], ids[pos]);
+                if (pm >= 0) heap.push(pm << 32 | prev[pos]);
             }
             if (next[pos] >= 0) {
-                long nm = merges.get(key(ids[pos], ids[next[pos]]));
-                if (nm >= 0) heap.push((nm & 0xFFFFFFFF00000000L) | pos);
+                long nm = merges.rank(ids[pos], ids[next[pos]]);
+                if (nm >= 0) heap.push(nm << 32 | pos);
             }
         }
         int[] out = new int[alive];
         int k = 0;
         for (int i = 0; i >= 0; i = next[i]) out[k++] = ids[i];
         return out;
-    }
-
-    /** Open-addressing map from long keys to non-negative long values; get returns -1 when absent. */
-    static final class LongLongMap {
-        private long[] keys;
-        private long[] vals;
-        private boolean[] used;
-        private int size;
-
-        LongLongMap(int capacity) {
-            int cap = Integer.highestOneBit(Math.max(4, capacity) - 1) << 1;
-            keys = new long[cap];
-            vals = new long[cap];
-            used = new boolean[cap];
-        }
-
-        private static int mix(long k) {
-            long h = k * 0x9E3779B97F4A7C15L;
-            return (int) (h ^ (h >>> 29));
-        }
-
-        long get(long k) {
-            int mask = keys.length - 1;
-            for (int i = mix(k) & mask; used[i]; i = (i + 1) & mask) {
-                if (keys[i] == k) return vals[i];
-            }
-            return -1;
-        }
-
-        void put(long k, long v) {
-            if ((size + 1) * 2 > keys.length) grow();
-            int mask = keys.length - 1;
-            int i = mix(k) & mask;
-            while (used[i] && keys[i] != k) i = (i + 1) & mask;
-            if (!used[i]) size++;
-            used[i] = true;
-            keys[i] = k;
-            vals[i] = v;
-        }
-
-        private void grow() {
-            long[] ok = keys, ov = vals;
-            boolean[] ou = used;
-            keys = new long[ok.length * 2];
-            vals = new long[ok.length * 2];
-            used = new boolean[ok.length * 2];
-            size = 0;
-            for (int i = 0; i < ok.length; i++) if (ou[i]) put(ok[i], ov[i]);
-        }
     }
 
     /** Binary min-heap of longs. */

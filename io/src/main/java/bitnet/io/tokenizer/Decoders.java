@@ -12,8 +12,8 @@ import java.util.regex.Pattern;
 
 /**
  * tokenizer.json decoders, each a function from a list of token strings to a list of strings
- * (HF's decode_chain): ByteLevel, Metaspace, Sequence, Replace, ByteFallback, Fuse, Strip.
- * The caller joins the final list with "". Unsupported types (WordPiece, CTC, BPEDecoder) are a
+ * (HF's decode_chain): ByteLevel, Metaspace, Sequence, Replace, ByteFallback, Fuse, Strip,
+ * BPEDecoder, WordPiece. The caller joins the final list with "". Unsupported types (CTC) are a
  * BadInputException.
  */
 final class Decoders {
@@ -84,8 +84,36 @@ final class Decoders {
                 int ch = content.codePointAt(0);
                 return toks -> toks.stream().map(t -> strip(t, ch, start, stop)).toList();
             }
+            case "BPEDecoder" -> { // the end-of-word suffix becomes a space, except on the last token
+                String suffix = n.path("suffix").asText("</w>");
+                return toks -> {
+                    List<String> out = new ArrayList<>(toks.size());
+                    for (int i = 0; i < toks.size(); i++) out.add(toks.get(i).replace(suffix, i == toks.size() - 1 ? "" : " "));
+                    return out;
+                };
+            }
+            case "WordPiece" -> {
+                String prefix = n.path("prefix").asText("##");
+                boolean cleanup = n.path("cleanup").asBoolean(true);
+                return toks -> {
+                    List<String> out = new ArrayList<>(toks.size());
+                    for (int i = 0; i < toks.size(); i++) {
+                        String t = toks.get(i);
+                        if (i != 0) t = t.startsWith(prefix) ? t.substring(prefix.length()) : " " + t;
+                        out.add(cleanup ? wordPieceCleanup(t) : t);
+                    }
+                    return out;
+                };
+            }
             default -> throw new BadInputException(file, "unsupported decoder type '" + type + "'");
         }
+    }
+
+    /** HF's cleanup of tokenization spaces (decoders::wordpiece::cleanup). */
+    static String wordPieceCleanup(String t) {
+        return t.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",").replace(" ' ", "'")
+                .replace(" n't", "n't").replace(" 'm", "'m").replace(" do not", " don't").replace(" 's", "'s")
+                .replace(" 've", "'ve").replace(" 're", "'re");
     }
 
     /** Table chars back to bytes; a token with a char outside the table contributes its own UTF-8 bytes. */

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 
 /**
  * tokenizer.json normalizers as plain string functions: Sequence, Prepend, Replace, NFC, NFD,
- * NFKC, NFKD, Lowercase, Strip, StripAccents. Offsets (alignments) are not tracked: the engine only
+ * NFKC, NFKD, Lowercase, Strip, StripAccents, Nmt, ByteLevel. Offsets (alignments) are not tracked: the engine only
  * needs ids. Unsupported types (BertNormalizer, Precompiled, ...) are a BadInputException.
  */
 final class Normalizers {
@@ -79,8 +79,27 @@ final class Normalizers {
                     return b.toString();
                 };
             }
+            case "Nmt" -> {
+                return Normalizers::nmt;
+            }
+            case "ByteLevel" -> {
+                return ByteLevel::encode;
+            }
             default -> throw new BadInputException(file, "unsupported normalizer type '" + type + "'");
         }
+    }
+
+    /** HF's Nmt: drops C0 controls (but tab, LF, FF, CR), DEL, U+008F, U+009F; turns odd spaces into ' '. */
+    static String nmt(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F) continue;
+            boolean space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0x1680 || (c >= 0x200B && c <= 0x200F)
+                    || c == 0x2028 || c == 0x2029 || c == 0x2581 || c == 0xFEFF || c == 0xFFFD;
+            b.append(space ? ' ' : c);
+        }
+        return b.toString();
     }
 
     /** Per-code-point full lowercase mapping (Rust's char::to_lowercase; no final-sigma context). */

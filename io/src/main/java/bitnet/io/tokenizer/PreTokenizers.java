@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * tokenizer.json pre-tokenizers: ByteLevel (add_prefix_space, use_regex), Split (String or Regex
  * pattern, all five delimiter behaviors, invert), Sequence, Metaspace (replacement,
- * prepend_scheme first/always/never, split), Digits, Whitespace, WhitespaceSplit, Punctuation.
+ * prepend_scheme first/always/never, split), Digits, Whitespace, WhitespaceSplit, Punctuation,
+ * BertPreTokenizer, CharDelimiterSplit, FixedLength.
  * GPT-2 / Llama-3 / Qwen2 split regexes run on the linear scanners of {@link RegexScanners};
  * other regexes fall back to java.util.regex with a logged warning. Offsets are not tracked,
  * except whether a piece starts at offset 0 of the input (Metaspace's "first" scheme needs it).
@@ -123,6 +124,33 @@ final class PreTokenizers {
                 Behavior b = n.has("behavior") ? behavior(n.get("behavior").asText(), file) : Behavior.ISOLATED;
                 Matches punct = classMatches(PreTokenizers::isPunctuation);
                 return (p, out) -> split(p, punct, b, false, out);
+            }
+            case "BertPreTokenizer" -> { // whitespace removed, then each punctuation char on its own
+                Matches ws = classMatches(RegexScanners::isWhite);
+                Matches punct = classMatches(PreTokenizers::isPunctuation);
+                return (p, out) -> {
+                    List<Piece> words = new ArrayList<>();
+                    split(p, ws, Behavior.REMOVED, false, words);
+                    for (Piece w : words) split(w, punct, Behavior.ISOLATED, false, out);
+                };
+            }
+            case "CharDelimiterSplit" -> {
+                String d = n.path("delimiter").asText("");
+                if (d.codePointCount(0, d.length()) != 1) throw new BadInputException(file, "CharDelimiterSplit delimiter must be one char: '" + d + "'");
+                Matches m = literalMatches(d);
+                return (p, out) -> split(p, m, Behavior.REMOVED, false, out);
+            }
+            case "FixedLength" -> {
+                int len = n.path("length").asInt(5);
+                if (len < 1) throw new BadInputException(file, "FixedLength length must be positive: " + len);
+                return (p, out) -> {
+                    String s = p.text();
+                    for (int i = 0; i < s.length(); ) {
+                        int e = s.offsetByCodePoints(i, Math.min(len, s.codePointCount(i, s.length())));
+                        out.add(new Piece(s.substring(i, e), p.atStart() && i == 0));
+                        i = e;
+                    }
+                };
             }
             default -> throw new BadInputException(file, "unsupported pre_tokenizer type '" + type + "'");
         }

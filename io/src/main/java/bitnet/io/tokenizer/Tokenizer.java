@@ -2,7 +2,6 @@ package bitnet.io.tokenizer;
 
 import bitnet.io.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -41,14 +40,17 @@ public final class Tokenizer {
     record AddedToken(int id, String content, boolean singleWord, boolean lstrip, boolean rstrip,
                       boolean normalized, boolean special) {}
 
-    private Tokenizer(Path file, JsonNode root) {
+    private Tokenizer(Path file, TokenizerJson.Parsed parsed) {
         this.file = file;
-        JsonNode m = root.path("model");
-        String mtype = m.path("type").asText(m.has("merges") ? "BPE" : "");
+        JsonNode root = parsed.root();
+        JsonNode m = parsed.model() != null ? parsed.model() : root.path("model");
+        boolean hasMerges = parsed.merges() != null || m.has("merges");
+        String mtype = m.path("type").asText(hasMerges ? "BPE" : "");
         if (!mtype.equals("BPE")) {
             throw new BadInputException(file, "unsupported model type '" + mtype + "' (only BPE)");
         }
-        model = new BpeModel(m, file);
+        if (parsed.model() == null) throw new BadInputException(file, "BPE model has no vocab object");
+        model = new BpeModel(parsed, file);
         normalizer = Normalizers.parse(root.get("normalizer"), file);
         preTokenizer = PreTokenizers.parse(root.get("pre_tokenizer"), file);
         postProcessor = PostProcessors.parse(root.get("post_processor"), file);
@@ -87,17 +89,16 @@ public final class Tokenizer {
     /** Loads dir/tokenizer.json when given a directory, else the file itself. */
     public static Tokenizer load(Path fileOrDir) {
         Path f = Files.isDirectory(fileOrDir) ? fileOrDir.resolve("tokenizer.json") : fileOrDir;
-        JsonNode root;
+        TokenizerJson.Parsed parsed;
         try {
-            root = new ObjectMapper().readTree(f.toFile());
+            parsed = TokenizerJson.read(Files.readAllBytes(f), f);
         } catch (NoSuchFileException | java.io.FileNotFoundException e) {
             throw new BadInputException(f, "no such tokenizer file", e);
         } catch (IOException e) {
             throw new BadInputException(f, "invalid tokenizer JSON: " + firstLine(e.getMessage()), e);
         }
-        if (root == null || !root.isObject()) throw new BadInputException(f, "tokenizer JSON is not an object");
-        if (!root.has("model")) throw new BadInputException(f, "tokenizer JSON has no 'model'");
-        return new Tokenizer(f, root);
+        if (!parsed.root().has("model")) throw new BadInputException(f, "tokenizer JSON has no 'model'");
+        return new Tokenizer(f, parsed);
     }
 
     private static String abbreviate(String s) {
@@ -182,7 +183,9 @@ public final class Tokenizer {
     /** Id of a token string (added tokens first, then the model vocab), or null. */
     public Integer tokenToId(String token) {
         AddedToken a = addedByContent.get(token);
-        return a != null ? Integer.valueOf(a.id()) : model.vocab.get(token);
+        if (a != null) return a.id();
+        int id = model.id(token);
+        return id < 0 ? null : id;
     }
 
     /** Token string of an id (added tokens first, then the model vocab), or null. */
@@ -211,7 +214,7 @@ public final class Tokenizer {
         Path cfg = f.toAbsolutePath().getParent() == null ? null : f.toAbsolutePath().getParent().resolve("tokenizer_config.json");
         if (cfg != null && Files.isRegularFile(cfg)) {
             try {
-                JsonNode c = new ObjectMapper().readTree(cfg.toFile());
+                JsonNode c = TokenizerJson.readTree(cfg.toFile());
                 bos = idOfConfigToken(c.get("bos_token"));
                 eos = idOfConfigToken(c.get("eos_token"));
             } catch (IOException e) {

@@ -101,11 +101,11 @@ class ComponentsTest {
         e = assertThrows(BadInputException.class, () -> Tokenizer.load(uni));
         assertTrue(e.getMessage().contains("unigram.json") && e.getMessage().contains("Unigram"), e.getMessage());
 
-        Path bert = dir.resolve("bert.json");
-        Files.writeString(bert, "{\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+        Path bert = dir.resolve("bert.json"); // a pre-tokenizer not implemented (of Unigram models' files)
+        Files.writeString(bert, "{\"pre_tokenizer\": {\"type\": \"UnicodeScripts\"},"
                 + "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}}");
         e = assertThrows(BadInputException.class, () -> Tokenizer.load(bert));
-        assertTrue(e.getMessage().contains("bert.json") && e.getMessage().contains("BertPreTokenizer"), e.getMessage());
+        assertTrue(e.getMessage().contains("bert.json") && e.getMessage().contains("UnicodeScripts"), e.getMessage());
 
         Path badMerge = dir.resolve("merge.json");
         Files.writeString(badMerge, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b\"]}}");
@@ -145,5 +145,26 @@ class ComponentsTest {
         assertArrayEquals(new int[] {8, 6}, t.encode("<s>Hey"));
         assertArrayEquals(new int[] {7, 8, 6, 7}, t.encode("Hey<s>Hey Hey")); // split=false: "Hey\u2581Hey" is one word
         assertEquals("Hey", t.decode(new int[] {7}));
+    }
+
+    /** Expected values printed by HF tokenizers 0.23.2 (normalize_str, pre_tokenize_str, decode) for the same inputs. */
+    @Test
+    void moreComponentsAsHf() throws IOException {
+        Path f = Path.of("test.json");
+        assertEquals("ab c d e \u0085f g",
+                Normalizers.parse(JSON.readTree("{\"type\":\"Nmt\"}"), f).apply("a\u0001b\tc\u200bd\u2581e\ufeff\u007f\u0085f\u2028g"));
+        assertEquals("H\u00c3\u00a9llo\u0120w\u00c3\u00b6rld\u0120\u00e2\u013a\u0125",
+                Normalizers.parse(JSON.readTree("{\"type\":\"ByteLevel\"}"), f).apply("H\u00e9llo w\u00f6rld \u2603"));
+        assertEquals(List.of("a", "b", "c "), pre("{\"type\":\"CharDelimiterSplit\",\"delimiter\":\"x\"}", "axbxxc x"));
+        assertEquals(List.of("abc", "def", "gh\uD83D\uDE00", "ij"), pre("{\"type\":\"FixedLength\",\"length\":3}", "abcdefgh\uD83D\uDE00ij"));
+        assertEquals(List.of("Hey", ",", "friend", "!", "\u00bf", "Qu\u00e9", "tal", "?", "(", "x", ")"),
+                pre("{\"type\":\"BertPreTokenizer\"}", "Hey,  friend!\u00bfQu\u00e9 tal? (x)"));
+        Decoders.Decoder bpe = Decoders.parse(JSON.readTree("{\"type\":\"BPEDecoder\",\"suffix\":\"</w>\"}"), f);
+        assertEquals("hello world", String.join("", bpe.apply(List.of("hel", "lo</w>", "wor", "ld</w>"))));
+        List<String> wp = List.of("I", "do", "n't", "play", "##ing", ",", "it", "'s", "fine", ".");
+        Decoders.Decoder clean = Decoders.parse(JSON.readTree("{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":true}"), f);
+        assertEquals("I don't playing, it's fine.", String.join("", clean.apply(wp)));
+        Decoders.Decoder raw = Decoders.parse(JSON.readTree("{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":false}"), f);
+        assertEquals("I do n't playing , it 's fine .", String.join("", raw.apply(wp)));
     }
 }
