@@ -41,12 +41,15 @@ public final class PplCmd implements Callable<Integer> {
                 throw new bitnet.io.BadInputException(text, "text has " + ids.length + " tokens, fewer than one window of "
                         + (seqLen + 1) + " (--seq-len " + seqLen + ")");
             }
+            long t0 = System.nanoTime();
             Perplexity.Result r = Perplexity.compute(m, ids, seqLen, windows, batch);
+            double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("ppl", r.ppl());
             o.put("tokens", r.tokens());
             o.put("windows", r.windows());
             o.put("mean_nll", r.meanNll());
+            o.put("seconds", seconds); // forward passes only (the prefill rate of bench/llamacpp-check.sh)
             Outputs.printJson(o);
         }
         return 0;
