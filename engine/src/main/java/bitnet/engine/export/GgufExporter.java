@@ -164,6 +164,23 @@ public final class GgufExporter {
         return b;
     }
 
+    /**
+     * compress --gguf: writes {@link #FILE_NAME} (TQ2_0, placeholder vocabulary only when the
+     * model has no tokenizer) into the output directory being written, and records its size and
+     * FP32 ratio in metrics (gguf_bytes, gguf_compression_ratio) and its final path in paths.
+     */
+    public static void addToCompressOutput(Path outDir, Path finalDir, long fp32Bytes, Map<String, Object> metrics, Map<String, Object> paths) {
+        boolean vocab = Files.isRegularFile(outDir.resolve(PackedLoader.FP16_DIR).resolve("tokenizer.json"));
+        if (!vocab) {
+            java.util.logging.Logger.getLogger("bitnet").warning("the model has no tokenizer.json: the GGUF gets a placeholder vocabulary");
+        }
+        Result r = export(outDir, outDir.resolve(FILE_NAME), new Options(GgmlType.TQ2_0, null, !vocab));
+        metrics.put("gguf_bytes", r.bytes());
+        metrics.put("gguf_compression_ratio", fp32Bytes / (double) r.bytes());
+        metrics.put("gguf_tensors", r.tensors());
+        paths.put("gguf", finalDir.resolve(FILE_NAME).toString());
+    }
+
     private static Map<String, SourceTensor> hfSources(Path dir, Arena arena) {
         Map<String, SourceTensor> m = new LinkedHashMap<>();
         for (TensorData t : Checkpoint.openWeights(dir, arena).values()) {
