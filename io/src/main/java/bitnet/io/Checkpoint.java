@@ -69,8 +69,29 @@ public final class Checkpoint {
             throw new BadInputException(dir, "no weight file (looked for " + String.join(", ", LOOKED_FOR) + ")");
         }
         ModelConfig config = ModelConfig.load(dir.resolve("config.json"));
-        Map<String, TensorData> tensors = new LinkedHashMap<>();
         Map<String, Path> sources = new LinkedHashMap<>();
+        Map<String, TensorData> tensors = readWeights(weights, arena, sources);
+        return new Checkpoint(dir, config, weights, tensors, sources);
+    }
+
+    /**
+     * The weights of a model directory without interpreting config.json (the GGUF export maps
+     * architectures the runtime does not load): file order, validated as {@link #open} does.
+     */
+    public static Map<String, TensorData> openWeights(Path dir, Arena arena) {
+        if (!Files.isDirectory(dir)) {
+            throw new BadInputException(dir, "model directory not found");
+        }
+        for (String n : LOOKED_FOR) {
+            if (Files.isRegularFile(dir.resolve(n))) {
+                return Collections.unmodifiableMap(readWeights(dir.resolve(n), arena, new LinkedHashMap<>()));
+            }
+        }
+        throw new BadInputException(dir, "no weight file (looked for " + String.join(", ", LOOKED_FOR) + ")");
+    }
+
+    private static Map<String, TensorData> readWeights(Path weights, Arena arena, Map<String, Path> sources) {
+        Map<String, TensorData> tensors = new LinkedHashMap<>();
         String name = weights.getFileName().toString();
         switch (name) {
             case SAFETENSORS -> addAll(tensors, sources, weights, SafetensorsFile.open(weights, arena).tensors());
@@ -78,7 +99,7 @@ public final class Checkpoint {
             case SAFETENSORS_INDEX -> sharded(weights, tensors, sources, (p, a) -> SafetensorsFile.open(p, a).tensors(), arena);
             default -> sharded(weights, tensors, sources, TorchCheckpoint::read, arena);
         }
-        return new Checkpoint(dir, config, weights, tensors, sources);
+        return tensors;
     }
 
     private static void addAll(Map<String, TensorData> tensors, Map<String, Path> sources, Path file, Map<String, TensorData> in) {

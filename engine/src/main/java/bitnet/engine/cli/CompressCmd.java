@@ -42,6 +42,9 @@ public final class CompressCmd implements Callable<Integer> {
     Double lr;
     @Option(names = "--no-fine-tune", description = "skip fine-tuning")
     boolean noFineTune;
+
+    @Option(names = "--gguf", description = "also write bitnet_model.gguf (TQ2_0, for llama.cpp) into the output directory")
+    boolean gguf;
     @Option(names = "--target-ratio", description = "compression-ratio gate")
     Double targetRatio;
     @Option(names = "--max-accuracy-drop", description = "degradation gate (relative increase of held-out cross-entropy)")
@@ -100,6 +103,9 @@ public final class CompressCmd implements Callable<Integer> {
             }
             if (noFineTune) {
                 c.set("enable_fine_tuning", f.booleanNode(false));
+            }
+            if (gguf) {
+                c.set("gguf", f.booleanNode(true));
             }
             if (targetRatio != null) {
                 c.set("target_compression_ratio", f.numberNode(targetRatio));

@@ -33,6 +33,9 @@ public final class InspectCmd implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (java.nio.file.Files.isRegularFile(model.model) && model.model.toString().endsWith(".gguf")) {
+            return bitnet.engine.export.GgufInspect.print(model.model, json);
+        }
         try (Arena arena = Arena.ofShared()) {
             Checkpoint ck = model.checkpoint(arena);
             long params;

@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
         description = "Pure-JVM ternary (BitNet b1.58) compression of HuggingFace causal LMs.",
         subcommands = {InspectCmd.class, TokenizeCmd.class, DetokenizeCmd.class, LogitsCmd.class, GradsCmd.class,
             TrainStepsCmd.class, PplCmd.class, GenerateCmd.class, FinetuneCmd.class,
-            CompressCmd.class, GradientFlowCmd.class, SpeedCmd.class})
+            CompressCmd.class, GradientFlowCmd.class, SpeedCmd.class, ExportCmd.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

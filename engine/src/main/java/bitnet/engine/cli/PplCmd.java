@@ -45,16 +45,19 @@ public final class PplCmd implements Callable<Integer> {
                         + (seqLen + 1) + " (--seq-len " + seqLen + ")");
             }
             Perplexity.Result r;
+            long t0 = System.nanoTime();
             try {
                 r = Perplexity.compute(m, ids, seqLen, windows, batch);
             } catch (bitnet.engine.util.NonFiniteException e) {
                 throw model.nonFinite(e);
             }
+            double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("ppl", r.ppl());
             o.put("tokens", r.tokens());
             o.put("windows", r.windows());
             o.put("mean_nll", r.meanNll());
+            o.put("seconds", seconds); // forward passes only (the prefill rate of bench/llamacpp-check.sh)
             Outputs.printJson(o);
         }
         return 0;

@@ -79,6 +79,8 @@ public final class CompressConfig {
      * when fine-tuning is off and the weights exceed a quarter of the heap.
      */
     public String streaming = "auto";
+    /** Also write bitnet_model.gguf (llama.cpp, TQ2_0) into the output directory. */
+    public boolean gguf = false;
 
     /** Keys the user set (file or flags): size adaptation leaves them alone. */
     public final transient Set<String> explicit = new LinkedHashSet<>();

@@ -277,6 +277,9 @@ public final class Pipeline {
             if (c.write_report) {
                 paths.put("report", fin.resolve("report.html").toString());
             }
+            if (c.gguf) {
+                bitnet.engine.export.GgufExporter.addToCompressOutput(out.dir(), fin, fp32Bytes, metricsOut, paths);
+            }
             results.put("success", failures.isEmpty());
             results.put("error", failures.isEmpty() ? null : String.join("; ", failures));
             results.put("metrics", metricsOut);

@@ -42,6 +42,10 @@ final class Report {
         card(h, "final (FP16 output)", fmt(m.get("ppl_final")));
         card(h, "packed ternary output", fmt(m.get("ppl_packed")));
         card(h, "layers quantized / kept", m.get("layers_quantized") + " / " + m.get("layers_preserved"));
+        if (m.containsKey("gguf_bytes")) {
+            card(h, "GGUF for llama.cpp", String.format(java.util.Locale.ROOT, "%,d bytes, %sx", ((Number) m.get("gguf_bytes")).longValue(),
+                    fmt(m.get("gguf_compression_ratio"))));
+        }
         h.append("</div>");
 
         h.append("<h2>Perplexity by stage (held-out text)</h2>");

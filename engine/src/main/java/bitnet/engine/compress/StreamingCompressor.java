@@ -278,6 +278,9 @@ public final class StreamingCompressor {
             paths.put("quantized_model", fin.resolve(PackedModelFormat.FILE_NAME).toString());
             paths.put("dequantized_fp16", fin.resolve(PackedLoader.FP16_DIR).toString());
             paths.put("metadata", fin.resolve("compression_metadata.json").toString());
+            if (c.gguf) {
+                bitnet.engine.export.GgufExporter.addToCompressOutput(out.dir(), fin, 4 * params, metrics, paths);
+            }
             results.put("success", failures.isEmpty());
             results.put("error", failures.isEmpty() ? null : String.join("; ", failures));
             results.put("metrics", metrics);

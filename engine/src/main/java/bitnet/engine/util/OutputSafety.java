@@ -139,8 +139,11 @@ public final class OutputSafety {
         }
     }
 
-    /** True when path is a safetensors file whose metadata carries this engine's writer mark. */
+    /** True when path is a safetensors (or GGUF) file whose metadata carries this engine's writer mark. */
     public static boolean writtenByUs(Path path) {
+        if (bitnet.engine.export.GgufExporter.writtenByUs(path)) {
+            return true;
+        }
         try (InputStream in = Files.newInputStream(path)) {
             byte[] len = in.readNBytes(8);
             if (len.length != 8) {

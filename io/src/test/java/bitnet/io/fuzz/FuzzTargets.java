@@ -109,6 +109,16 @@ public final class FuzzTargets {
         });
     }
 
+    /** A GGUF image: header, metadata, tensor infos, then every tensor decoded. */
+    public static void gguf(byte[] data) {
+        guarded(data, () -> {
+            bitnet.io.gguf.GgufFile g = bitnet.io.gguf.GgufFile.parse(NAME, MemorySegment.ofArray(data));
+            for (bitnet.io.gguf.GgufFile.TensorInfo t : g.tensors().values()) {
+                t.toFloats();
+            }
+        });
+    }
+
     /** config.json through ModelConfig.load (JSON, then the typed record). */
     public static void config(byte[] data) {
         guarded(data, () -> {

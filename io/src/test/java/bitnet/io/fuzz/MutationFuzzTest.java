@@ -30,12 +30,13 @@ class MutationFuzzTest {
             case "shardIndex" -> FuzzTargets::shardIndex;
             case "tokenizer" -> FuzzTargets::tokenizer;
             case "encode" -> FuzzTargets::encode;
+            case "gguf" -> FuzzTargets::gguf;
             default -> throw new IllegalArgumentException(name);
         };
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"safetensors", "torchBin", "packed", "config", "shardIndex", "tokenizer", "encode"})
+    @ValueSource(strings = {"safetensors", "torchBin", "packed", "config", "shardIndex", "tokenizer", "encode", "gguf"})
     void onlyBadInputEscapes(String name) {
         Consumer<byte[]> t = target(name);
         List<byte[]> seeds = Seeds.of(name);

@@ -45,4 +45,9 @@ class ParserFuzzTest {
     void encode(byte[] data) {
         FuzzTargets.encode(data);
     }
+
+    @FuzzTest(maxDuration = "10m")
+    void gguf(byte[] data) {
+        FuzzTargets.gguf(data);
+    }
 }

@@ -66,6 +66,27 @@ public final class SeedWriter {
                     .write(f, Map.of("source", "seed"));
             put(root, "packed", "seed-" + p.id(), Files.readAllBytes(f));
         }
+
+        // GGUF: every value type the writer emits and one tensor per block type (rows of 256)
+        byte[] codes = new byte[256];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) (i % 3 - 1);
+        }
+        bitnet.io.gguf.GgufWriter g = new bitnet.io.gguf.GgufWriter().putString("general.architecture", "llama")
+                .putU32("llama.block_count", 1).putF32("llama.rope.freq_base", 1e4f).putBool("b", true).putI32("i", -1)
+                .putArray("tokenizer.ggml.tokens", bitnet.io.gguf.GgufWriter.ValueType.STRING, List.of("a", "b"))
+                .putArray("p", bitnet.io.gguf.GgufWriter.ValueType.BOOL, List.of(true, false));
+        for (bitnet.io.gguf.GgmlType t : bitnet.io.gguf.GgmlType.values()) {
+            byte[] data = switch (t) {
+                case TQ2_0, TQ1_0, Q4_0 -> bitnet.io.gguf.GgufBlocks.encodeTernary(t, codes, new float[] {0.5f}, 1, 256);
+                case Q8_0 -> bitnet.io.gguf.GgufBlocks.encodeQ8_0(codes, new float[] {0.5f}, 1, 256);
+                default -> new byte[(int) t.rowBytes(256)];
+            };
+            g.addTensor("t." + t.ggmlName(), t, new long[] {256, 1}, () -> data);
+        }
+        Path gf = tmp.resolve("m.gguf");
+        g.write(gf);
+        put(root, "gguf", "seed-all-types", Files.readAllBytes(gf));
     }
 
     private static void put(Path root, String target, String name, byte[] b) throws IOException {

@@ -1,0 +1,72 @@
+package bitnet.engine.cli;
+
+import bitnet.engine.export.GgufExporter;
+import bitnet.engine.util.OutputSafety;
+import bitnet.io.gguf.GgmlType;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "export", description = "Write a GGUF v3 file that llama.cpp runs, from a compress output or an HF directory.")
+public final class ExportCmd implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "compress output directory or HF model directory")
+    Path model;
+
+    @Option(names = "--format", required = true, description = "gguf (the only format)")
+    String format;
+
+    @Option(names = "--output", required = true, description = "the .gguf file to write")
+    Path output;
+
+    @Option(names = "--ternary-type", description = "tq2_0 (default, 2.06 bits) | tq1_0 (1.69 bits) for ternary rows that are multiples of 256")
+    String ternaryType = "tq2_0";
+
+    @Option(names = "--type", description = "f16 | f32 for float matrices (default: as stored)")
+    String type;
+
+    @Option(names = "--placeholder-vocab", description = "write a stand-in vocabulary (for models without a tokenizer)")
+    boolean placeholderVocab;
+
+    @Option(names = "--overwrite", description = "replace an existing output written by bitnet")
+    boolean overwrite;
+
+    @Option(names = "--json", description = "print exactly one JSON object on stdout")
+    boolean json;
+
+    @Option(names = "--debug", description = "show stack traces")
+    boolean debug;
+
+    @Override
+    public Integer call() {
+        if (!format.equals("gguf")) {
+            throw new IllegalArgumentException("--format must be gguf, got '" + format + "'");
+        }
+        GgmlType tt = switch (ternaryType) {
+            case "tq2_0" -> GgmlType.TQ2_0;
+            case "tq1_0" -> GgmlType.TQ1_0;
+            default -> throw new IllegalArgumentException("--ternary-type must be tq2_0 or tq1_0, got '" + ternaryType + "'");
+        };
+        GgmlType ft = type == null ? null : switch (type) {
+            case "f16" -> GgmlType.F16;
+            case "f32" -> GgmlType.F32;
+            default -> throw new IllegalArgumentException("--type must be f16 or f32, got '" + type + "'");
+        };
+        OutputSafety.checkFile(output, overwrite, List.of(model));
+        GgufExporter.Result r = GgufExporter.export(model, output, new GgufExporter.Options(tt, ft, placeholderVocab));
+        if (json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("path", r.path().toString());
+            o.put("bytes", r.bytes());
+            o.put("tensors", r.tensors());
+            o.put("tokenizer", r.tokenizer());
+            Outputs.printJson(o);
+        } else {
+            System.err.printf("[bitnet] wrote %s: %,d bytes, tensors %s, tokenizer %s%n", r.path(), r.bytes(), r.tensors(), r.tokenizer());
+        }
+        return 0;
+    }
+}
