@@ -1,6 +1,8 @@
 package bitnet.kernels.cpu;
 
 import bitnet.kernels.Weight;
+import bitnet.kernels.cpu.gemm.PackB;
+import bitnet.kernels.cpu.gemm.Sgemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
@@ -31,6 +33,9 @@ public final class Int8Weight implements Weight, CpuMatmul {
     private final float[] scales;
     private final int rows;
     private final int cols;
+
+    /** From this many input rows on, products run as a GEMM over dequantized panels (the row dots re-read every input row per weight row). */
+    static final int GEMM_MIN_N = Integer.getInteger("bitnet.int8.gemmMin", 16);
 
     /** Largest matrix (bytes) this type holds: a Java array's. */
     public static final long MAX_BYTES = Integer.MAX_VALUE - 16;
@@ -64,13 +69,18 @@ public final class Int8Weight implements Weight, CpuMatmul {
 
     /** dst[d .. d + cols) = row r dequantized (scale * q, the values of the FP32 copy bit for bit). */
     public void row(int r, float[] dst, int d) {
-        int base = r * cols;
+        rowSlice(r, 0, cols, dst, d);
+    }
+
+    /** dst[d + i] = scale * q[r][k0 + i] for i in [0, kc): a slice of {@link #row}, bit for bit. */
+    private void rowSlice(int r, int k0, int kc, float[] dst, int d) {
+        int base = r * cols + k0;
         float s = scales[r];
         int c = 0;
-        for (; c + L <= cols; c += L) {
+        for (; c + L <= kc; c += L) {
             widen(heap, base + c).mul(s).intoArray(dst, d + c);
         }
-        for (; c < cols; c++) {
+        for (; c < kc; c++) {
             dst[d + c] = s * heap[base + c];
         }
     }
@@ -107,6 +117,12 @@ public final class Int8Weight implements Weight, CpuMatmul {
     @Override
     public void matmulInto(Parallel par, float[] out, float[] inp, float[] bias, int N, int C, int OC) {
         check(C, OC);
+        if (N >= GEMM_MIN_N) {
+            // many input rows (prefill, perplexity): dequantized panels through the SGEMM, whose
+            // sums then match the dequantized matrix's product exactly
+            Sgemm.gemm(par, N, OC, C, inp, 0, C, false, PackB.transposedRows(this::rowSlice), out, OC, true, bias);
+            return;
+        }
         Parallel.Chunks body = (ch, lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 float s = scales[r], b = bias == null ? 0f : bias[r];

@@ -76,6 +76,20 @@ final class TernaryRows {
         return (w.get(ValueLayout.JAVA_BYTE, rowOff + (j >>> 2)) >>> (2 * (j & 3))) & 3;
     }
 
+    /** dst[d + i] = q_{j0 + i} in {-1, 0, +1} as floats for i in [0, n): one row slice laid out for a GEMM panel. */
+    static void decodeF32(MemorySegment w, long rowOff, int j0, int n, float[] dst, int d) {
+        int j = j0, end = j0 + n;
+        for (; j < end && (j & 3) != 0; j++) {
+            dst[d + j - j0] = code(w, rowOff, j) - 1;
+        }
+        for (; j + VL <= end; j += VL) {
+            ((FloatVector) codes(bits(w, rowOff + (j >>> 2))).convert(VectorOperators.I2F, 0)).sub(1f).intoArray(dst, d + j - j0);
+        }
+        for (; j < end; j++) {
+            dst[d + j - j0] = code(w, rowOff, j) - 1;
+        }
+    }
+
     /** Σ_{j0 <= j < C} q_j x[xOff + j] (FP32, plus/minus sums per unrolled half; j0 a multiple of 4). */
     static float dot(MemorySegment w, long rowOff, float[] x, int xOff, int j0, int C) {
         FloatVector p0 = FloatVector.zero(FS), m0 = FloatVector.zero(FS);

@@ -22,7 +22,7 @@ class Int8WeightTest {
 
     @Test
     void productsMatchTheDequantizedMatrix() {
-        for (int cols : new int[] {1, 7, 16, 33, 192, 257}) {
+        for (int cols : new int[] {1, 7, 16, 33, 192, 257, 1031}) {
             int rows = 37;
             byte[] q = new byte[rows * cols];
             rnd.nextBytes(q);
@@ -39,7 +39,7 @@ class Int8WeightTest {
             float[] row = new float[cols];
             w.row(5, row, 0);
             assertArrayEquals(java.util.Arrays.copyOfRange(dense, 5 * cols, 6 * cols), row, "row() = dequantized bits");
-            for (int N : new int[] {1, 3}) {
+            for (int N : new int[] {1, 3, Int8Weight.GEMM_MIN_N + 1}) {
                 float[] x = new float[N * cols], bias = new float[rows];
                 for (int i = 0; i < x.length; i++) {
                     x[i] = (float) rnd.nextGaussian();
@@ -53,6 +53,13 @@ class Int8WeightTest {
                     w.matmulInto(par, pooled, x, bias, N, cols, rows);
                 }
                 assertArrayEquals(got, pooled, "pool vs one thread");
+                if (N >= Int8Weight.GEMM_MIN_N) {
+                    // the batch path is the SGEMM of the dequantized matrix, bit for bit
+                    float[] sg = new float[N * rows];
+                    bitnet.kernels.cpu.gemm.Sgemm.gemm(null, N, rows, cols, x, 0, cols, false,
+                            bitnet.kernels.cpu.gemm.PackB.transposed(dense, cols), sg, rows, true, bias);
+                    assertArrayEquals(sg, got, "batch path = SGEMM of the dequantized matrix");
+                }
                 for (int n = 0; n < N; n++) {
                     for (int r = 0; r < rows; r++) {
                         double acc = bias[r], mag = Math.abs(bias[r]);

@@ -104,6 +104,41 @@ class TernaryWeightTest {
         }
     }
 
+    /**
+     * The batch (GEMM) path on odd sizes: columns across K blocks (base-3 bytes straddling a block
+     * edge), rows across panels, both scale kinds; against the scalar twin and the row kernels, and
+     * unchanged by the thread count.
+     */
+    @Test
+    void gemmPathOddSizes() {
+        Random rnd = new Random(16);
+        try (Parallel par = new Parallel(2)) {
+            for (Packing p : Packing.values()) {
+                for (int C : new int[] {1, 13, 255, 1031}) {
+                    for (int N : new int[] {16, 19, 37}) {
+                        int OC = N == 19 ? 37 : 13;
+                        boolean perRow = N != 16;
+                        byte[] q = codes(OC * C, rnd);
+                        float[] s = scales(OC, perRow, rnd);
+                        TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C).withGemmMin(16);
+                        float[] x = gauss(N * C, rnd);
+                        float[] bias = N == 37 ? null : gauss(OC, rnd);
+                        float[] gemm = new float[N * OC], pooled = new float[N * OC], rowsOut = new float[N * OC], slow = new float[N * OC];
+                        w.matmulInto(gemm, x, bias, N, C, OC);
+                        w.matmulInto(par, pooled, x, bias, N, C, OC);
+                        w.withGemmMin(0).matmulInto(rowsOut, x, bias, N, C, OC);
+                        TernaryScalar.matmul(w, slow, x, bias, N, C, OC);
+                        float[][] ref = dense(q, s, x, bias, N, C, OC);
+                        String what = p + " N=" + N + " C=" + C;
+                        close(slow, gemm, ref[1], what + " gemm vs scalar");
+                        close(rowsOut, gemm, ref[1], what + " gemm vs row kernels");
+                        assertArrayEquals(gemm, pooled, what + " Parallel(2) vs one thread");
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "tables={0} masked={1}")
     @CsvSource({"false,false", "false,true", "true,true"})
     void a8ParityAndAccuracy(boolean tables, boolean masked) {

@@ -60,6 +60,42 @@ public abstract class PackB {
         };
     }
 
+    /** Writes row n of Wᵀ's source, columns [k0, k0 + kc), as FP32 into dst[d ..): a decoder of a compressed weight. */
+    @FunctionalInterface
+    public interface RowDecoder {
+        void decode(int n, int k0, int kc, float[] dst, int d);
+    }
+
+    /**
+     * B(k, n) = W[n][k] for a W (N, K) whose rows only a decoder can read (packed ternary, int8):
+     * each of the panel's rows is decoded once per K block into a per-thread buffer and laid into
+     * the panel, so the micro-kernel then runs over every row of A at FP32 speed.
+     */
+    public static PackB transposedRows(RowDecoder rows) {
+        return new PackB() {
+            @Override
+            void pack(float[] dst, int off, int k0, int kc, int n0, int nr) {
+                if (nr < Sgemm.NR) {
+                    Arrays.fill(dst, off, off + kc * Sgemm.NR, 0f);
+                }
+                float[] row = ROW.get();
+                if (row.length < kc) {
+                    row = new float[kc];
+                    ROW.set(row);
+                }
+                for (int j = 0; j < nr; j++) {
+                    rows.decode(n0 + j, k0, kc, row, 0);
+                    int d = off + j;
+                    for (int k = 0; k < kc; k++) {
+                        dst[d + k * Sgemm.NR] = row[k];
+                    }
+                }
+            }
+        };
+    }
+
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[512]);
+
     /** Row-major B read from stored bytes (dtype F32, F16 or BF16), element (k, n) at index k * ld + n. */
     public static PackB rowMajor(MemorySegment seg, DType dtype, int ld) {
         return new PackB() {
