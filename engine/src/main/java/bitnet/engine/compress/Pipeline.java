@@ -21,11 +21,13 @@ import bitnet.io.Checkpoint;
 import bitnet.io.DType;
 import bitnet.io.TensorData;
 import bitnet.io.packed.Packing;
+import bitnet.io.packed.PackedFileWriter;
 import bitnet.io.packed.PackedModelFormat;
 import bitnet.io.tokenizer.Tokenizer;
 import bitnet.kernels.Kernels;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -138,16 +140,11 @@ public final class Pipeline {
             metrics.log("eval", "stage", "original", "ppl", pOrig.ppl());
             lap("eval_original");
 
-            // quantize
-            Qat qat = new Qat(m, (name, w, r, cc) -> w); // targets only; the fake-quant is set below
-            List<HfTensor> targets = new ArrayList<>();
-            for (HfTensor t : qat.targets()) {
-                if (!preserved(t)) {
-                    targets.add(t);
-                }
-            }
+            // quantize: the role of every tensor is decided once, by the plan the streaming path uses too
             Quantizer qz = quantizer;
-            Qat active = new Qat(m, (name, w, r, cc) -> isTarget(targets, name) ? qz.quantize(name, w, r, cc).dequantize() : w);
+            RolePlan plan = RolePlan.of(c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
+            List<HfTensor> targets = plan.targets();
+            Qat active = new Qat(m, (name, w, r, cc) -> plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w);
             Map<String, QuantResult> quant = quantizeAll(m, targets, qz);
             List<LayerStats> statsBefore = stats(m, targets, quant);
             active.quantize();
@@ -166,7 +163,7 @@ public final class Pipeline {
                 for (HfTensor t : m.tensors().values()) {
                     before.put(t, m.getHf(t));
                 }
-                Trainer tr = new Trainer(m, (name, w, r, cc) -> isTarget(targets, name) ? qz.quantize(name, w, r, cc).dequantize() : w,
+                Trainer tr = new Trainer(m, (name, w, r, cc) -> plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w,
                         tc, calibIds, evalIds, metrics, null);
                 ft = tr.run(false);
                 Perplexity.Result pTuned = ppl(m, evalIds, L, "after fine-tuning");
@@ -185,15 +182,13 @@ public final class Pipeline {
             }
             lap("fine_tune");
             List<LayerStats> statsFinal = stats(m, targets, quant);
-            if (c.embedding_precision.equals("int8")) {
-                roundEmbeddingsToInt8(m);
-            }
+            Map<String, RolePlan.Int8> int8 = roundEmbeddingsToInt8(m, plan);
 
             // save
             Path packedFile = out.dir().resolve(PackedModelFormat.FILE_NAME);
             Path fp16Dir = out.dir().resolve(PackedLoader.FP16_DIR);
             Map<String, QuantResult> finalQuant = quant;
-            writePacked(m, ckpt, targets, finalQuant, packedFile);
+            writePacked(m, plan, finalQuant, int8, packedFile);
             HfWriter.write(m, modelDir, fp16Dir, DType.F16, t -> finalQuant.containsKey(t.name())
                     ? finalQuant.get(t.name()).dequantize() : m.getHf(t), Map.of("format", "pt"));
             lap("save");
@@ -312,27 +307,6 @@ public final class Pipeline {
         return results;
     }
 
-    private boolean preserved(HfTensor t) {
-        if (t.numel() < c.preserve_min_elements) {
-            return true;
-        }
-        for (String p : c.preserve_patterns) {
-            if (t.name().contains(p)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean isTarget(List<HfTensor> targets, String name) {
-        for (HfTensor t : targets) {
-            if (t.name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private Perplexity.Result ppl(Model m, int[] ids, int L, String what) {
         long s = System.nanoTime();
         Perplexity.Result r = Perplexity.compute(m, ids, L, c.eval_windows, 8);
@@ -391,26 +365,20 @@ public final class Pipeline {
 
     /**
      * With int8 embeddings the packed file holds per-row int8 values: the FP16 output gets the
-     * same values, so both outputs are the same model (within FP16 rounding).
+     * same values, so both outputs are the same model (within FP16 rounding). The codes are kept
+     * for the packed file, so they are computed once.
      */
-    private static void roundEmbeddingsToInt8(Model m) {
-        for (HfTensor t : m.tensors().values()) {
-            var kind = t.parts().get(0).kind;
-            if (t.shape().length == 2 && (kind == bitnet.engine.model.Param.Kind.EMBEDDING
-                    || kind == bitnet.engine.model.Param.Kind.HEAD || kind == bitnet.engine.model.Param.Kind.POSITION)) {
-                int rows = t.storedRows(), cols = t.storedCols();
-                float[] w = m.getHf(t);
-                byte[] q = new byte[w.length];
-                float[] sc = new float[rows];
-                PackedModelFormat.quantizeInt8(w, rows, cols, q, sc);
-                for (int r = 0; r < rows; r++) {
-                    for (int j = 0; j < cols; j++) {
-                        w[r * cols + j] = q[r * cols + j] * sc[r];
-                    }
-                }
-                m.setHf(t, w);
+    private static Map<String, RolePlan.Int8> roundEmbeddingsToInt8(Model m, RolePlan plan) {
+        Map<String, RolePlan.Int8> out = new LinkedHashMap<>();
+        for (RolePlan.Entry e : plan.entries().values()) {
+            if (e.role() == RolePlan.Role.INT8) {
+                HfTensor t = e.tensor();
+                RolePlan.Int8 q = RolePlan.int8(m.getHf(t), t.storedRows(), t.storedCols());
+                m.setHf(t, q.dequantize(t.storedCols()));
+                out.put(t.name(), q);
             }
         }
+        return out;
     }
 
     private static double sparsity(Map<String, QuantResult> quant) {
@@ -434,29 +402,24 @@ public final class Pipeline {
         return b;
     }
 
-    private void writePacked(Model m, Checkpoint ck, List<HfTensor> targets, Map<String, QuantResult> quant, Path file) throws IOException {
-        var w = PackedModelFormat.writer(Packing.parse(c.packing));
-        for (HfTensor t : m.tensors().values()) {
-            DType stored = ck.has(t.name()) ? ck.get(t.name()).dtype() : DType.F32;
-            QuantResult q = quant.get(t.name());
-            if (q != null) {
-                w.addTernary(t.name(), t.storedRows(), t.storedCols(), stored, q.q(), q.scale(), q.perRow());
-                continue;
-            }
-            TensorData v = TensorData.ofFloats(t.name(), m.getHf(t), t.shape());
-            var kind = t.parts().get(0).kind;
-            boolean embedding = kind == bitnet.engine.model.Param.Kind.EMBEDDING || kind == bitnet.engine.model.Param.Kind.HEAD
-                    || kind == bitnet.engine.model.Param.Kind.POSITION;
-            if (embedding && t.shape().length == 2) {
-                if (c.embedding_precision.equals("int8")) {
-                    w.addInt8(v);
-                } else {
-                    w.addF16(v);
+    /** Writes the packed file through the plan's writer, in the plan's declaration (the streaming path's too). */
+    private void writePacked(Model m, RolePlan plan, Map<String, QuantResult> quant, Map<String, RolePlan.Int8> int8, Path file)
+            throws IOException {
+        try (PackedFileWriter w = plan.open(file, c)) {
+            for (RolePlan.Entry e : plan.entries().values()) {
+                String name = e.name();
+                switch (e.storage()) {
+                    case TERNARY -> w.ternary(name, quant.get(name).q(), quant.get(name).scale());
+                    case INT8 -> w.int8(name, int8.get(name).q(), int8.get(name).scale());
+                    case F16 -> w.f16(name, m.getHf(e.tensor()));
+                    case AS_STORED -> {
+                        TensorData v = TensorData.ofFloats(name, m.getHf(e.tensor()), e.tensor().shape());
+                        DType to = w.slotDtype(name);
+                        w.plain(name, (to == DType.F32 ? v : v.convert(to, null)).data().toArray(ValueLayout.JAVA_BYTE));
+                    }
                 }
-            } else {
-                w.addPlain(stored == DType.F32 ? v : v.convert(stored == DType.F64 ? DType.F32 : stored, null));
             }
+            w.finish();
         }
-        w.write(file, Map.of("quantizer", quant.isEmpty() ? "none" : c.quantizerSpec()));
     }
 }
