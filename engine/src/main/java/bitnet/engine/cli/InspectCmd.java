@@ -4,7 +4,7 @@ import bitnet.engine.model.Model;
 import bitnet.engine.model.Models;
 import bitnet.io.Checkpoint;
 import bitnet.io.TensorData;
-import bitnet.kernels.cpu.ScalarKernels;
+import bitnet.kernels.Backends;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,7 +31,7 @@ public final class InspectCmd implements Callable<Integer> {
         try (Arena arena = Arena.ofShared()) {
             Checkpoint ck = model.checkpoint(arena);
             long params;
-            try (Model m = Models.create(ck.config(), new ScalarKernels())) {
+            try (Model m = Models.create(ck.config(), Backends.select("scalar", 1).kernels())) {
                 params = m.parameterCount();
             }
             List<Map<String, Object>> ts = new ArrayList<>();
