@@ -36,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -52,6 +53,8 @@ public final class Pipeline {
     private final boolean overwrite;
     private final Map<String, Double> timings = new LinkedHashMap<>();
     private long t0 = System.nanoTime();
+    private Consumer<Map<String, Object>> listener = e -> { };
+    private List<Map<String, Object>> layers = List.of();
 
     public Pipeline(CompressConfig c, Kernels k, boolean overwrite) {
         this.c = c;
@@ -63,6 +66,21 @@ public final class Pipeline {
         long now = System.nanoTime();
         timings.put(name, (now - t0) / 1e9);
         t0 = now;
+        listener.accept(Map.of("event", "stage_done", "stage", name));
+    }
+
+    /**
+     * Receives every metrics event and a "stage_done" event after each stage; a listener that
+     * throws (the API's cancellation) stops the run, and the output is never committed.
+     */
+    public Pipeline listener(Consumer<Map<String, Object>> l) {
+        this.listener = l;
+        return this;
+    }
+
+    /** The per-layer records of the last {@link #run} (as in compression_metadata.json). */
+    public List<Map<String, Object>> layers() {
+        return layers;
     }
 
     /** Whether this config takes the streaming path (fine-tuning off, and large weights or asked for). */
@@ -132,7 +150,7 @@ public final class Pipeline {
                         "evaluation text has " + evalIds.length + " tokens, fewer than one window of " + (L + 1), null);
             }
             lap("load");
-            MetricsLog metrics = new MetricsLog(c.write_metrics ? out.dir().resolve("metrics.jsonl") : null, false);
+            MetricsLog metrics = new MetricsLog(c.write_metrics ? out.dir().resolve("metrics.jsonl") : null, false).observe(listener);
             metrics.log("start", "model", modelDir.toString(), "parameters", params, "category", category,
                     "calibration_tokens", calibIds.length, "eval_tokens", evalIds.length);
 
@@ -291,7 +309,8 @@ public final class Pipeline {
             meta.put("model", Map.of("path", modelDir.toString(), "architecture", m.cfg.architecture(), "parameters", params));
             meta.put("calibration", Map.of("source", calib.source(), "synthetic", calib.synthetic(),
                     "tokens", calibIds.length, "eval_source", c.eval_data == null ? "held-out 2% of calibration" : c.eval_data));
-            meta.put("layers", layerTable(statsBefore, statsFinal));
+            layers = layerTable(statsBefore, statsFinal);
+            meta.put("layers", layers);
             meta.put("results", results);
             meta.put("fine_tune_eval_curve", ft == null ? List.of() : ft.evalCurve());
             meta.put("versions", Map.of("bitnet", "0.1.0", "java", System.getProperty("java.version"), "backend", k.name()));

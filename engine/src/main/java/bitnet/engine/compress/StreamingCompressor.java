@@ -78,6 +78,15 @@ public final class StreamingCompressor {
      * symmetry with Pipeline; quantization runs on the heap.
      */
     public static Map<String, Object> run(CompressConfig c, Kernels k, boolean overwrite) throws IOException {
+        return run(c, k, overwrite, e -> { });
+    }
+
+    /**
+     * As {@link #run(CompressConfig, Kernels, boolean)}, calling listener with a "tensor" event
+     * (name, index, total) after each tensor; a listener that throws stops the run uncommitted.
+     */
+    public static Map<String, Object> run(CompressConfig c, Kernels k, boolean overwrite,
+                                          java.util.function.Consumer<Map<String, Object>> listener) throws IOException {
         long start = System.nanoTime();
         Map<String, Double> timings = new LinkedHashMap<>();
         Path modelDir = Path.of(c.model_path);
@@ -148,7 +157,7 @@ public final class StreamingCompressor {
         Map<String, Object> results = new LinkedHashMap<>();
         long packedBytes;
         long bytesRead = 0;
-        int quantized = 0, preserved = 0;
+        int quantized = 0, preserved = 0, done = 0;
         long zeros = 0, codes = 0;
         double tQuant = 0, tRead = 0;
         try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false, c.inputPaths())) {
@@ -219,6 +228,7 @@ public final class StreamingCompressor {
                             }
                             fp16.write(in.name(), PackedFileWriter.f16(w));
                             tQuant += (System.nanoTime() - q0) / 1e9;
+                            listener.accept(Map.of("event", "tensor", "name", in.name(), "index", ++done, "total", roles.entries().size()));
                         }
                         fp16.finish();
                     }
