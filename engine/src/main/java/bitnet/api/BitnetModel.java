@@ -78,6 +78,7 @@ public final class BitnetModel implements AutoCloseable {
      * @param options device, threads, and whether to train
      * @return the model; close it
      * @throws BadInputException when the directory or a file in it is missing or malformed
+     * @throws OutOfMemoryException when the model does not fit in the heap
      */
     public static BitnetModel load(Path dir, ModelOptions options) {
         Path hf = hfDir(dir);
@@ -91,6 +92,9 @@ public final class BitnetModel implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             arena.close();
             k.close();
+            if (e instanceof OutOfMemoryError oom) {
+                throw new OutOfMemoryException("loading " + dir, oom);
+            }
             throw e;
         }
     }
@@ -319,7 +323,10 @@ public final class BitnetModel implements AutoCloseable {
         if (maxNew < 0) {
             throw new IllegalArgumentException("maxNew must be >= 0");
         }
-        check(prompt, 1, Math.max(1, prompt.length));
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("an empty prompt: give at least one token");
+        }
+        check(prompt, 1, prompt.length);
         var s = sampling.greedy() ? Generator.Sampling.GREEDY
                 : new Generator.Sampling(false, sampling.temperature(), sampling.topP(), sampling.seed());
         return Generator.generate(m, prompt, maxNew, s, stopAtEos ? eosTokenId() : null, id -> {

@@ -35,6 +35,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * throws {@link CancellationException} with the thread's interrupt status set again. No output
  * directory is left and no thread of the run keeps running.
  *
+ * <p>When the heap is too small it throws {@link OutOfMemoryException} (saying what to do) and
+ * leaves no partial output.
+ *
  * <p>Thread-safe: concurrent calls share nothing (two runs writing the same output are kept
  * apart by its lock file).
  */
@@ -103,6 +106,9 @@ public final class Compressor {
             while (true) {
                 try {
                     return f.get();
+                } catch (OutOfMemoryError e) {
+                    removePartial(c);
+                    throw new OutOfMemoryException("compressing " + c.model_path, e);
                 } catch (InterruptedException e) {
                     // tell the run to stop at its next progress point, then wait for it to unwind
                     cancelled = true;
@@ -112,6 +118,10 @@ public final class Compressor {
                     if (t instanceof CancellationException && cancelled) {
                         removePartial(c);
                         throw new CancellationException("compression of " + c.model_path + " cancelled; no output written");
+                    }
+                    if (t instanceof OutOfMemoryError oom) {
+                        removePartial(c);
+                        throw new OutOfMemoryException("compressing " + c.model_path, oom);
                     }
                     if (t instanceof IOException io) {
                         throw io;

@@ -4,18 +4,19 @@ package bitnet.api;
  * How {@link BitnetModel#generate} picks each next token. Immutable; safe to share between threads.
  *
  * @param greedy argmax (the first index on ties, as torch); temperature, topP and seed are then unused
- * @param temperature logits are divided by it before the softmax (greater than 0)
- * @param topP nucleus sampling: the smallest set of most likely tokens whose probability reaches topP (0 &lt; topP &lt;= 1)
+ * @param temperature logits are divided by it before the softmax (0 or more; 0 acts as a tiny temperature, i.e. argmax)
+ * @param topP nucleus sampling: the smallest set of most likely tokens whose probability reaches topP (greater than 0;
+ *     1 or more keeps every token)
  * @param seed the random generator's seed: the same seed, model and prompt give the same tokens
  */
 public record Sampling(boolean greedy, double temperature, double topP, long seed) {
     /** Checks the values. */
     public Sampling {
-        if (!greedy && !(temperature > 0)) {
-            throw new IllegalArgumentException("temperature must be > 0, not " + temperature);
+        if (!greedy && !(temperature >= 0)) {
+            throw new IllegalArgumentException("temperature must be >= 0, not " + temperature);
         }
-        if (!(topP > 0 && topP <= 1)) {
-            throw new IllegalArgumentException("top_p must be in (0, 1], not " + topP);
+        if (!(topP > 0)) {
+            throw new IllegalArgumentException("top_p must be > 0, not " + topP);
         }
     }
 
@@ -31,8 +32,8 @@ public record Sampling(boolean greedy, double temperature, double topP, long see
     /**
      * Temperature and nucleus sampling from a seeded generator.
      *
-     * @param temperature greater than 0
-     * @param topP in (0, 1]
+     * @param temperature 0 or more
+     * @param topP greater than 0
      * @param seed the generator's seed
      * @return the sampling settings
      */

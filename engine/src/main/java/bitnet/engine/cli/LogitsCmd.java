@@ -1,8 +1,7 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.model.Model;
+import bitnet.api.BitnetModel;
 import bitnet.io.TensorData;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,15 +29,14 @@ public final class LogitsCmd implements Callable<Integer> {
     @Override
     public Integer call() {
         Ids x = io.prepare(spec.commandLine(), model.model);
-        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
-            int V = m.cfg.vocabSize();
+        try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
+            int V = m.vocabSize();
             List<TensorData> res = new ArrayList<>();
-            float[] logits = new float[x.B() * x.T() * V];
             if (loss) {
-                double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), false);
+                double l = m.loss(x.flat(), x.B(), x.T());
                 res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));
             }
-            m.k.download(m.forward(x.flat(), x.B(), x.T(), null), logits, logits.length);
+            float[] logits = m.logits(x.flat(), x.B(), x.T());
             res.add(TensorData.ofFloats("logits", logits, x.B(), x.T(), V));
             Outputs.writeSafetensors(io.out, res, Map.of());
             if (common.json) {

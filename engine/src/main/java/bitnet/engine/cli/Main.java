@@ -58,6 +58,10 @@ public final class Main implements Runnable {
                 err.println("bitnet: error: " + t.getMessage());
                 return 2;
             }
+            if (t instanceof bitnet.api.OutOfMemoryException) {
+                err.println("bitnet: " + t.getMessage());
+                return 1;
+            }
             if (t instanceof OutOfMemoryError) {
                 err.println("bitnet: out of memory: use a smaller batch or sequence length, or more heap (BITNET_JAVA_OPTS=-Xmx...)");
                 return 1;

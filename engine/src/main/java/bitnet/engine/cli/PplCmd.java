@@ -1,9 +1,7 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.eval.Perplexity;
-import bitnet.engine.model.Model;
-import bitnet.io.tokenizer.Tokenizer;
-import java.lang.foreign.Arena;
+import bitnet.api.BitnetModel;
+import bitnet.api.PerplexityResult;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,17 +31,16 @@ public final class PplCmd implements Callable<Integer> {
             throw new IllegalArgumentException("--seq-len, --windows and --batch must be >= 1");
         }
         String s = TokenizeCmd.read(text);
-        try (Arena arena = Arena.ofShared(); Model m = ModelRunner.open(model, common, arena)) {
-            Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
-            int[] ids = tok.encode(s);
-            if (Perplexity.windowsFor(ids.length, seqLen, windows) == 0) {
+        try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
+            int[] ids = m.tokenize(s);
+            if (ids.length < seqLen + 1) {
                 // the text file is what is wrong: bad input (exit 3) naming it
                 throw new bitnet.io.BadInputException(text, "text has " + ids.length + " tokens, fewer than one window of "
                         + (seqLen + 1) + " (--seq-len " + seqLen + ")");
             }
-            Perplexity.Result r = Perplexity.compute(m, ids, seqLen, windows, batch);
+            PerplexityResult r = m.perplexity(ids, seqLen, windows, batch);
             Map<String, Object> o = new LinkedHashMap<>();
-            o.put("ppl", r.ppl());
+            o.put("ppl", r.perplexity());
             o.put("tokens", r.tokens());
             o.put("windows", r.windows());
             o.put("mean_nll", r.meanNll());
