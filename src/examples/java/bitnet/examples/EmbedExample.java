@@ -52,7 +52,8 @@ public final class EmbedExample {
             switch (e.kind()) {
                 case "stage_done" -> System.out.println("stage done: " + e.fields().get("stage"));
                 case "train" -> System.out.printf(Locale.ROOT, "fine-tune step %.0f, loss %.3f%n", e.number("step"), e.number("loss"));
-                case "eval" -> System.out.printf(Locale.ROOT, "perplexity (%s): %.2f%n", e.fields().get("stage"), e.number("ppl"));
+                case "eval" -> System.out.printf(Locale.ROOT, "perplexity (%s): %.2f%n",
+                        e.fields().containsKey("stage") ? e.fields().get("stage") : "step " + e.fields().get("step"), e.number("ppl"));
                 default -> { }
             }
         });
