@@ -351,7 +351,8 @@ public final class BitnetModel implements AutoCloseable {
      * @param listener one {@code train} event per step (step, loss, lr, grad_norm, tokens_per_s) and
      *     {@code eval} events (may be null)
      * @return what the run did
-     * @throws CancellationException when the calling thread is interrupted (checked after every step)
+     * @throws CancellationException when the calling thread is interrupted (checked after every step; the
+     *     thread's interrupt status stays set)
      */
     public FineTuneResult fineTune(int[] trainIds, int[] evalIds, FineTuneSettings settings, ProgressListener listener) {
         open();
@@ -364,21 +365,38 @@ public final class BitnetModel implements AutoCloseable {
                 Math.min(50, steps / 2), 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.parse("off"),
                 settings.evalEvery() == 0 ? steps : settings.evalEvery(), 16, 1000, 0, settings.seed());
         ProgressListener l = listener == null ? ProgressListener.NONE : listener;
-        try (MetricsLog log = new MetricsLog(null, false)) {
-            log.observe(e -> {
-                if (Thread.currentThread().isInterrupted()) {
-                    throw new CancellationException("fine-tuning interrupted");
+        try {
+            // on a pool of its own: QAT's parallel quantization never runs on the common ForkJoin pool
+            return Workers.run("finetune", 0, cancelled -> {
+                try (MetricsLog log = new MetricsLog(null, false)) {
+                    log.observe(e -> {
+                        if (cancelled.getAsBoolean()) {
+                            throw new CancellationException("fine-tuning interrupted");
+                        }
+                        l.onProgress(new ProgressListener.Event(String.valueOf(e.get("event")), e));
+                    });
+                    Trainer t = new Trainer(m, fq, tc, trainIds, evalIds, log, null);
+                    double before = t.evaluate().ppl();
+                    Trainer.Result r = t.run(false);
+                    double after = t.evaluate().ppl();
+                    if (t.qat() != null) {
+                        t.qat().release();
+                    }
+                    return new FineTuneResult(r.steps(), before, after, r.tokensPerSecond(), r.seconds());
                 }
-                l.onProgress(new ProgressListener.Event(String.valueOf(e.get("event")), e));
             });
-            Trainer t = new Trainer(m, fq, tc, trainIds, evalIds, log, null);
-            double before = t.evaluate().ppl();
-            Trainer.Result r = t.run(false);
-            double after = t.evaluate().ppl();
-            if (t.qat() != null) {
-                t.qat().release();
+        } catch (Workers.Failure f) {
+            Throwable t = f.getCause();
+            if (t instanceof OutOfMemoryError oom) {
+                throw new OutOfMemoryException("fine-tuning " + dir, oom);
             }
-            return new FineTuneResult(r.steps(), before, after, r.tokensPerSecond(), r.seconds());
+            if (t instanceof RuntimeException re) {
+                throw re;
+            }
+            if (t instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(t);
         }
     }
 

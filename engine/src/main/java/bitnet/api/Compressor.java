@@ -12,13 +12,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Compresses a model to ternary: load, quantize, measure, fine-tune when the degradation calls for
@@ -42,8 +35,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * apart by its lock file).
  */
 public final class Compressor {
-    private static final AtomicInteger POOLS = new AtomicInteger();
-
     private Compressor() {
     }
 
@@ -71,81 +62,46 @@ public final class Compressor {
      * @throws CancellationException when the calling thread was interrupted
      */
     public static CompressResult compress(CompressSettings settings, ProgressListener listener) throws IOException {
-        if (Thread.currentThread().isInterrupted()) {
-            throw new CancellationException("interrupted before compression started");
-        }
         CompressConfig c = settings.toConfig();
-        AtomicBoolean cancel = new AtomicBoolean();
         ProgressListener l = listener == null ? ProgressListener.NONE : listener;
-        java.util.function.Consumer<Map<String, Object>> events = e -> {
-            if (cancel.get()) {
-                throw new CancellationException("compression cancelled");
-            }
-            l.onProgress(new ProgressListener.Event(String.valueOf(e.get("event")), e));
-        };
-        int poolId = POOLS.incrementAndGet();
-        AtomicInteger threadId = new AtomicInteger();
-        ForkJoinPool pool = new ForkJoinPool(Math.max(1, c.threads == 0 ? Runtime.getRuntime().availableProcessors() : c.threads), p -> {
-            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("bitnet-compress-" + poolId + "-" + threadId.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        }, null, false);
-        boolean cancelled = false;
         try (Kernels k = Backends.log(Backends.select(c.device, c.threads))) {
-            // the run's parallel streams (quantizers, QAT) go to this pool, not the common one
-            Future<CompressResult> f = pool.submit(() -> {
+            return Workers.run("compress", c.threads, cancelled -> {
+                java.util.function.Consumer<Map<String, Object>> events = e -> {
+                    if (cancelled.getAsBoolean()) {
+                        throw new CancellationException("compression cancelled");
+                    }
+                    l.onProgress(new ProgressListener.Event(String.valueOf(e.get("event")), e));
+                };
                 if (Pipeline.streams(c)) {
-                    Map<String, Object> r = StreamingCompressor.run(c, k, settings.overwrite(), events);
-                    return CompressResult.of(r, List.of());
+                    return CompressResult.of(StreamingCompressor.run(c, k, settings.overwrite(), events), List.of());
                 }
                 Pipeline p = new Pipeline(c, k, settings.overwrite()).listener(events);
                 Map<String, Object> r = p.run();
                 return CompressResult.of(r, p.layers());
             });
-            while (true) {
-                try {
-                    return f.get();
-                } catch (OutOfMemoryError e) {
-                    removePartial(c);
-                    throw new OutOfMemoryException("compressing " + c.model_path, e);
-                } catch (InterruptedException e) {
-                    // tell the run to stop at its next progress point, then wait for it to unwind
-                    cancelled = true;
-                    cancel.set(true);
-                } catch (ExecutionException e) {
-                    Throwable t = e.getCause();
-                    if (t instanceof CancellationException && cancelled) {
-                        removePartial(c);
-                        throw new CancellationException("compression of " + c.model_path + " cancelled; no output written");
-                    }
-                    if (t instanceof OutOfMemoryError oom) {
-                        removePartial(c);
-                        throw new OutOfMemoryException("compressing " + c.model_path, oom);
-                    }
-                    if (t instanceof IOException io) {
-                        throw io;
-                    }
-                    if (t instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    if (t instanceof Error err) {
-                        throw err;
-                    }
-                    throw new IllegalStateException(t);
-                }
+        } catch (CancellationException e) {
+            removePartial(c);
+            throw new CancellationException("compression of " + c.model_path + " cancelled; no output written");
+        } catch (Workers.Failure f) {
+            Throwable t = f.getCause();
+            if (t instanceof CancellationException) {
+                removePartial(c);
+                throw new CancellationException("compression of " + c.model_path + " cancelled; no output written");
             }
-        } finally {
-            pool.shutdownNow();
-            boolean interrupted = Thread.interrupted();
-            try {
-                pool.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                interrupted = true;
+            if (t instanceof OutOfMemoryError oom) {
+                removePartial(c);
+                throw new OutOfMemoryException("compressing " + c.model_path, oom);
             }
-            if (interrupted || cancelled) {
-                Thread.currentThread().interrupt();
+            if (t instanceof IOException io) {
+                throw io;
             }
+            if (t instanceof RuntimeException re) {
+                throw re;
+            }
+            if (t instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(t);
         }
     }
 
