@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -107,8 +108,19 @@ public final class Checkpoint {
         in.keySet().forEach(k -> sources.put(k, file));
     }
 
-    private static void sharded(Path index, Map<String, TensorData> tensors, Map<String, Path> sources,
-                                BiFunction<Path, Arena, Map<String, TensorData>> reader, Arena arena) {
+    /** A validated shard index: tensor name to shard file name, and the shard files in order. */
+    private record Index(Map<String, String> wanted, List<Path> shards) {
+    }
+
+    /**
+     * The shard files a {@code *.index.json} lists, in order of first mention, validated (plain
+     * file names inside the directory, each present); the one index parser of the project.
+     */
+    public static List<Path> shardFiles(Path index) {
+        return readIndex(index).shards();
+    }
+
+    private static Index readIndex(Path index) {
         JsonNode root;
         try {
             if (Files.size(index) > MAX_INDEX) {
@@ -141,13 +153,22 @@ public final class Checkpoint {
             throw new BadInputException(index, "'weight_map' is empty");
         }
         Path dir = index.getParent() == null ? Path.of(".") : index.getParent();
+        List<Path> files = new ArrayList<>();
         for (String shard : shards) {
             if (!Files.isRegularFile(dir.resolve(shard))) {
                 throw new BadInputException(index, "shard '" + shard + "' is missing from " + dir);
             }
+            files.add(dir.resolve(shard));
         }
-        for (String shard : shards) {
-            Path file = dir.resolve(shard);
+        return new Index(wanted, files);
+    }
+
+    private static void sharded(Path index, Map<String, TensorData> tensors, Map<String, Path> sources,
+                                BiFunction<Path, Arena, Map<String, TensorData>> reader, Arena arena) {
+        Index idx = readIndex(index);
+        Map<String, String> wanted = idx.wanted();
+        for (Path file : idx.shards()) {
+            String shard = file.getFileName().toString();
             Map<String, TensorData> in = reader.apply(file, arena);
             for (Map.Entry<String, String> w : wanted.entrySet()) {
                 if (w.getValue().equals(shard) && !in.containsKey(w.getKey())) {

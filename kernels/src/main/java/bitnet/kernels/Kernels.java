@@ -1,6 +1,10 @@
 package bitnet.kernels;
 
 import bitnet.io.TensorData;
+import bitnet.io.packed.Packing;
+import bitnet.kernels.cpu.Int8Weight;
+import bitnet.kernels.ternary.TernaryWeight;
+import java.lang.foreign.MemorySegment;
 
 /**
  * The compute backend: forward/backward pairs in the llm.c style. Argument order is fixed:
@@ -53,6 +57,24 @@ public interface Kernels extends AutoCloseable {
 
     /** The FP32 buffer behind a weight made by {@link #weight(Buf, int, int)}; null otherwise. */
     Buf bufOf(Weight w);
+
+    /**
+     * A packed ternary weight (rows, cols) for inference, its codes read in place (e.g. a slice of a
+     * mapped packed model file): W[r][c] = scales[r or 0] * q with q in {-1, 0, +1}. The engine makes
+     * packed weights only through this factory, never naming a backend's class. The default is the
+     * CPU table-lookup / add-subtract kernel weight.
+     */
+    default Weight ternaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols) {
+        return new TernaryWeight(packing, packed, scales, rows, cols);
+    }
+
+    /**
+     * A per-row int8 weight (rows, cols) for inference: W[r][c] = scales[r] * q[r][c], q read in place;
+     * null when this backend cannot hold it (then the caller widens it to FP32).
+     */
+    default Weight int8Weight(MemorySegment q, float[] scales, int rows, int cols) {
+        return (long) rows * cols <= Int8Weight.MAX_BYTES ? new Int8Weight(q, scales, rows, cols) : null;
+    }
 
     // ---- embeddings ------------------------------------------------------------------------
 

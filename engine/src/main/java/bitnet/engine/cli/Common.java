@@ -20,6 +20,17 @@ public class Common {
 
     private Kernels kernels;
 
+    /** The options of a model loaded through the public API ({@link bitnet.api.BitnetModel}). */
+    public bitnet.api.ModelOptions options() {
+        if (device != null && !java.util.Set.of("auto", "cpu", "cuda", "scalar").contains(device)) {
+            throw new IllegalArgumentException("--device: unknown device '" + device + "' (auto, cpu, cuda)");
+        }
+        if (threads < 0) {
+            throw new IllegalArgumentException("--threads must be >= 0 (0 = all cores)");
+        }
+        return new bitnet.api.ModelOptions(device == null ? "auto" : device, threads, false);
+    }
+
     /** The backend, chosen once per command and logged to stderr. */
     public Kernels kernels() {
         if (kernels == null) {

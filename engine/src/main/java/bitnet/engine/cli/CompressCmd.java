@@ -1,9 +1,8 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.compress.CompressConfig;
-import bitnet.engine.compress.Pipeline;
+import bitnet.api.CompressSettings;
+import bitnet.api.Compressor;
 import bitnet.engine.data.TextData;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -68,87 +67,81 @@ public final class CompressCmd implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CompressConfig c = new CompressConfig();
+        CompressSettings.Builder c = CompressSettings.builder().overwrite(overwrite);
+        CompressSettings settings;
         try {
             if (config != null) {
-                c.loadFile(config);
+                c.configFile(config);
             }
-            var f = JsonNodeFactory.instance;
             if (model != null) {
-                c.set("model_path", f.textNode(model.toString()));
+                c.set("model_path", model.toString());
             }
             if (output != null) {
-                c.set("output_path", f.textNode(output.toString()));
+                c.set("output_path", output.toString());
             }
             if (calibration != null) {
-                c.set("calibration_dataset", f.textNode(calibration));
+                c.set("calibration_dataset", calibration);
             }
             if (evalData != null) {
-                c.set("eval_data", f.textNode(evalData));
+                c.set("eval_data", evalData);
             }
             if (quantizer != null) {
-                c.set("quantizer", f.textNode(quantizer));
+                c.set("quantizer", quantizer);
             }
             if (packing != null) {
-                c.set("packing", f.textNode(packing));
+                c.set("packing", packing);
             }
             if (embeddingPrecision != null) {
-                c.set("embedding_precision", f.textNode(embeddingPrecision));
+                c.set("embedding_precision", embeddingPrecision);
             }
             if (steps != null) {
-                c.set("fine_tune_steps", f.numberNode(steps));
+                c.set("fine_tune_steps", steps);
             }
             if (lr != null) {
-                c.set("fine_tune_lr", f.numberNode(lr));
+                c.set("fine_tune_lr", lr);
             }
             if (noFineTune) {
-                c.set("enable_fine_tuning", f.booleanNode(false));
+                c.set("enable_fine_tuning", false);
             }
             if (gguf) {
-                c.set("gguf", f.booleanNode(true));
+                c.set("gguf", true);
             }
             if (targetRatio != null) {
-                c.set("target_compression_ratio", f.numberNode(targetRatio));
+                c.set("target_compression_ratio", targetRatio);
             }
             if (maxDrop != null) {
-                c.set("max_accuracy_drop", f.numberNode(maxDrop));
+                c.set("max_accuracy_drop", maxDrop);
             }
             if (tau != null) {
-                c.set("sparsity_threshold", f.numberNode(tau));
+                c.set("sparsity_threshold", tau);
             }
             if (evalWindows != null) {
-                c.set("eval_windows", f.numberNode(evalWindows));
+                c.set("eval_windows", evalWindows);
             }
             if (seed != null) {
-                c.set("seed", f.numberNode(seed));
+                c.set("seed", seed);
             }
             if (streaming != null) {
-                c.set("streaming", f.textNode(streaming));
+                c.set("streaming", streaming);
             }
             if (device != null) {
-                c.set("device", f.textNode(device));
+                c.set("device", device);
             }
             if (threads != null) {
-                c.set("threads", f.numberNode(threads));
+                c.set("threads", threads);
             }
-            if (c.model_path == null) {
-                Path demo = TextData.home().resolve("src/demo/model");
-                c.model_path = demo.toString();
-                if (c.eval_data == null && Files.isRegularFile(TextData.home().resolve("src/demo/heldout.txt"))) {
-                    c.eval_data = TextData.home().resolve("src/demo/heldout.txt").toString();
+            if (!c.isSet("model_path")) {
+                c.model(TextData.home().resolve("src/demo/model"));
+                if (!c.isSet("eval_data") && Files.isRegularFile(TextData.home().resolve("src/demo/heldout.txt"))) {
+                    c.evalData(TextData.home().resolve("src/demo/heldout.txt").toString());
                 }
             }
-            c.validate();
-            bitnet.engine.quant.Quantizer.parse(c.quantizerSpec());
+            settings = c.build();
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        Common common = new Common();
-        common.device = c.device;
-        common.threads = c.threads;
         // an error prints its {"success": false, ...} object with --json in Main, like every command
-        Map<String, Object> results = Pipeline.streams(c) ? bitnet.engine.compress.StreamingCompressor.run(c, common.kernels(), overwrite)
-                : new Pipeline(c, common.kernels(), overwrite).run();
+        Map<String, Object> results = Compressor.compress(settings).json();
         if (json) {
             Outputs.printJson(results);
         } else {

@@ -1,6 +1,6 @@
 package bitnet.engine.cli;
 
-import bitnet.io.tokenizer.Tokenizer;
+import bitnet.api.TextTokenizer;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -27,7 +27,7 @@ public final class DetokenizeCmd implements Callable<Integer> {
     @Override
     public Integer call() {
         Ids x = Ids.parse(spec.commandLine(), ids);
-        Tokenizer tok = Tokenizer.load(tokenizer);
+        TextTokenizer tok = TextTokenizer.load(tokenizer);
         for (int id : x.flat()) {
             // like logits: an id the vocabulary does not hold is refused, not dropped
             if (id < 0 || tok.idToToken(id) == null) {

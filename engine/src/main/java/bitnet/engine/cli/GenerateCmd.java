@@ -1,9 +1,8 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.eval.Generator;
-import bitnet.engine.model.Model;
-import bitnet.io.tokenizer.Tokenizer;
-import java.lang.foreign.Arena;
+import bitnet.api.BitnetModel;
+import bitnet.api.Sampling;
+import bitnet.api.TextTokenizer;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,10 +51,10 @@ public final class GenerateCmd implements Callable<Integer> {
         if (greedy && temperature != null) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--greedy and --temperature exclude each other");
         }
-        var sampling = temperature == null ? Generator.Sampling.GREEDY : new Generator.Sampling(false, temperature, topP, seed);
-        try (Arena arena = Arena.ofShared(); Model m = ModelRunner.open(model, common, arena)) {
-            Tokenizer tok = Files.exists(model.hfDir().resolve("tokenizer.json")) || prompt != null
-                    ? TokenizerArgs.forModel(model.hfDir()) : null;
+        Sampling sampling = temperature == null ? Sampling.greedyDecoding() : Sampling.random(temperature, topP, seed);
+        try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
+            TextTokenizer tok = Files.exists(BitnetModel.hfDir(model.model).resolve("tokenizer.json")) || prompt != null
+                    ? m.tokenizer() : null;
             List<int[]> prompts = new ArrayList<>();
             if (prompt != null) {
                 prompts.add(tok.encode(prompt));
@@ -65,11 +64,10 @@ public final class GenerateCmd implements Callable<Integer> {
                     prompts.add(x.row(b));
                 }
             }
-            Integer eos = ignoreEos ? null : TokenizerArgs.eos(model.hfDir(), m.cfg.eosTokenId());
             List<int[]> outs = new ArrayList<>();
             try {
                 for (int[] p : prompts) {
-                    outs.add(Generator.generate(m, p, maxNew, sampling, eos));
+                    outs.add(m.generate(p, maxNew, sampling, !ignoreEos, null));
                 }
             } catch (bitnet.engine.util.NonFiniteException e) {
                 throw model.nonFinite(e);

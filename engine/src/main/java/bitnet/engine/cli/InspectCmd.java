@@ -9,7 +9,7 @@ import bitnet.engine.train.Qat;
 import bitnet.io.Checkpoint;
 import bitnet.io.ModelConfig;
 import bitnet.io.TensorData;
-import bitnet.kernels.cpu.ScalarKernels;
+import bitnet.kernels.Backends;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -44,7 +44,7 @@ public final class InspectCmd implements Callable<Integer> {
             List<String> quantized = new ArrayList<>(), preserved = new ArrayList<>();
             Map<String, List<String>> fused = new LinkedHashMap<>();
             Map<String, String> tied = new LinkedHashMap<>();
-            try (Model m = Models.create(ck.config(), new ScalarKernels())) {
+            try (Model m = Models.create(ck.config(), Backends.select("scalar", 1).kernels())) {
                 params = m.parameterCount();
                 for (HfTensor t : m.tensors().values()) {
                     (Qat.isTarget(t) && !defaults.preserves(t.name(), t.numel()) ? quantized : preserved).add(t.name());

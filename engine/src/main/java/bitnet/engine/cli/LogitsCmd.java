@@ -1,9 +1,8 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.model.Model;
+import bitnet.api.BitnetModel;
 import bitnet.engine.util.NonFiniteException;
 import bitnet.io.TensorData;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,16 +30,16 @@ public final class LogitsCmd implements Callable<Integer> {
     @Override
     public Integer call() {
         Ids x = io.prepare(spec.commandLine(), model.model);
-        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.INFER)) {
-            int V = m.cfg.vocabSize();
+        try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
+            int V = m.vocabSize();
             List<TensorData> res = new ArrayList<>();
-            float[] logits = new float[x.B() * x.T() * V];
+            float[] logits;
             try {
                 if (loss) {
-                    double l = m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), false);
+                    double l = m.loss(x.flat(), x.B(), x.T());
                     res.add(TensorData.ofFloats("loss", new float[] {(float) NonFiniteException.check("loss", l)}, 1));
                 }
-                m.k.download(m.forward(x.flat(), x.B(), x.T(), null), logits, logits.length);
+                logits = m.logits(x.flat(), x.B(), x.T());
                 NonFiniteException.check("logits", logits, logits.length);
             } catch (NonFiniteException e) {
                 throw model.nonFinite(e);

@@ -99,6 +99,9 @@ public final class Main implements Runnable {
         } else if (t instanceof bitnet.engine.util.NonFiniteException) {
             line = "error: " + t.getMessage();
             code = 1;
+        } else if (t instanceof bitnet.api.OutOfMemoryException) {
+            line = t.getMessage();
+            code = 1;
         } else if (t instanceof OutOfMemoryError) {
             line = bitnet.engine.util.Memory.outOfMemoryMessage(t);
             code = 1;

@@ -1,10 +1,8 @@
 package bitnet.engine.cli;
 
+import bitnet.api.BitnetModel;
+import bitnet.api.PerplexityResult;
 import bitnet.engine.data.TextData;
-import bitnet.engine.eval.Perplexity;
-import bitnet.engine.model.Model;
-import bitnet.io.tokenizer.Tokenizer;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,24 +34,23 @@ public final class PplCmd implements Callable<Integer> {
         if (!java.nio.file.Files.isRegularFile(text)) {
             throw new bitnet.io.BadInputException(text, java.nio.file.Files.exists(text) ? "not a regular file" : "file not found");
         }
-        try (Arena arena = Arena.ofShared(); Model m = ModelRunner.open(model, common, arena)) {
-            Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
-            int[] ids = tokensFor(tok, text, (long) windows * seqLen + 1);
-            if (Perplexity.windowsFor(ids.length, seqLen, windows) == 0) {
+        try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
+            int[] ids = tokensFor(m.tokenizer()::encode, text, (long) windows * seqLen + 1);
+            if (ids.length < seqLen + 1) {
                 // the text file is what is wrong: bad input (exit 3) naming it
                 throw new bitnet.io.BadInputException(text, "text has " + ids.length + " tokens, fewer than one window of "
                         + (seqLen + 1) + " (--seq-len " + seqLen + ")");
             }
-            Perplexity.Result r;
+            PerplexityResult r;
             long t0 = System.nanoTime();
             try {
-                r = Perplexity.compute(m, ids, seqLen, windows, batch);
+                r = m.perplexity(ids, seqLen, windows, batch);
             } catch (bitnet.engine.util.NonFiniteException e) {
                 throw model.nonFinite(e);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> o = new LinkedHashMap<>();
-            o.put("ppl", r.ppl());
+            o.put("ppl", r.perplexity());
             o.put("tokens", r.tokens());
             o.put("windows", r.windows());
             o.put("mean_nll", r.meanNll());
@@ -72,17 +69,17 @@ public final class PplCmd implements Callable<Integer> {
      * whole text does up to the cut, so the windows are the same. The prefix grows 4x until it
      * holds enough tokens, the file ends, or it reaches {@link TextData#maxTextChars()}.
      */
-    static int[] tokensFor(Tokenizer tok, Path file, long need) {
+    static int[] tokensFor(java.util.function.Function<String, int[]> tok, Path file, long need) {
         int limit = TextData.maxTextChars();
         long chars = Math.max(1 << 16, need * 8);
         while (true) {
             int n = (int) Math.min(chars, limit);
             TextData.Prefix p = TextData.readPrefix(file, n);
             if (p.complete()) {
-                return tok.encode(p.text());
+                return tok.apply(p.text());
             }
             String s = p.text();
-            int[] ids = tok.encode(s.substring(0, TextData.cutPoint(s)));
+            int[] ids = tok.apply(s.substring(0, TextData.cutPoint(s)));
             int keep = Math.max(0, ids.length - MARGIN);
             if (keep >= need || n >= limit) {
                 if (keep < need) {

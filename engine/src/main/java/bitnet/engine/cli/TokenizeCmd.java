@@ -1,7 +1,7 @@
 package bitnet.engine.cli;
 
+import bitnet.api.TextTokenizer;
 import bitnet.io.BadInputException;
-import bitnet.io.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,7 +38,7 @@ public final class TokenizeCmd implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Tokenizer tok = Tokenizer.load(tokenizer);
+        TextTokenizer tok = TextTokenizer.load(tokenizer);
         if (in.jsonl != null) {
             jsonl(tok, in.jsonl);
             return 0;

@@ -9,8 +9,7 @@ import bitnet.io.ModelConfig;
 import bitnet.io.packed.PackedModel;
 import bitnet.io.packed.PackedModelFormat;
 import bitnet.kernels.Kernels;
-import bitnet.kernels.cpu.Int8Weight;
-import bitnet.kernels.ternary.TernaryWeight;
+import bitnet.kernels.Weight;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -19,7 +18,7 @@ import java.nio.file.Path;
 /**
  * Runs a compress output directly from bitnet_quantized_model.safetensors: ternary linear
  * weights stay packed (the ternary kernels read them in place), int8 tensors stay int8
- * ({@link Int8Weight}), everything else is read from the file. The config comes from the FP16 directory beside it.
+ * (the backend's int8 weight), everything else is read from the file. The config comes from the FP16 directory beside it.
  */
 public final class PackedLoader {
     public static final String FP16_DIR = "bitnet_dequantized_fp16";
@@ -42,23 +41,20 @@ public final class PackedLoader {
             }
             PackedModel.Entry e = pm.entry(t.name());
             Param p0 = t.parts().get(0);
+            Weight int8;
             if (e.kind() == PackedModelFormat.Kind.TERNARY && t.layout() == HfTensor.Layout.IDENTITY) {
-                TernaryWeight w = TernaryWeight.of(pm.ternary(t.name()));
-                if (w.rows() != p0.rows || w.cols() != p0.cols) {
+                PackedModel.Ternary pt = pm.ternary(t.name());
+                if (pt.rows() != p0.rows || pt.cols() != p0.cols) {
                     throw new BadInputException(pm.path(), t.name() + ": packed shape does not match the config");
                 }
-                p0.weight = w;
+                p0.weight = k.ternaryWeight(pt.packing(), pt.packed(), pt.scales(), pt.rows(), pt.cols());
                 p0.value = null;
             } else if (e.kind() == PackedModelFormat.Kind.TERNARY && t.layout() == HfTensor.Layout.ROWS) {
-                fusedRows(pm, t);
+                fusedRows(pm, t, k);
             } else if (e.kind() == PackedModelFormat.Kind.INT8 && t.layout() == HfTensor.Layout.IDENTITY
-                    && (long) p0.rows * p0.cols <= Int8Weight.MAX_BYTES) {
+                    && (int8 = int8Weight(pm, t.name(), p0, k)) != null) {
                 // int8 embeddings / head stay int8: a quarter of the bytes per decoded token
-                PackedModel.Int8 q = pm.int8(t.name());
-                if (q.rows() != p0.rows || q.cols() != p0.cols) {
-                    throw new BadInputException(pm.path(), t.name() + ": int8 shape does not match the config");
-                }
-                p0.weight = new Int8Weight(q.data().data(), q.scales(), q.rows(), q.cols());
+                p0.weight = int8;
                 p0.value = null;
             } else {
                 m.setHf(t, pm.dequantize(t.name()).toFloatArray());
@@ -72,7 +68,7 @@ public final class PackedLoader {
      * each part is a ternary weight over its rows of the packed tensor, a slice of the file when
      * the rows are one block, else a copy of those rows' packed bytes (packing is per row).
      */
-    private static void fusedRows(PackedModel pm, HfTensor t) {
+    private static void fusedRows(PackedModel pm, HfTensor t, Kernels k) {
         PackedModel.Ternary all = pm.ternary(t.name());
         if (all.rows() != t.storedRows() || all.cols() != t.storedCols()) {
             throw new BadInputException(pm.path(), t.name() + ": packed shape does not match the config");
@@ -98,8 +94,16 @@ public final class PackedLoader {
                     scales[r] = all.scales()[rows[r]];
                 }
             }
-            p.weight = new TernaryWeight(all.packing(), bytes, scales, p.rows, p.cols);
+            p.weight = k.ternaryWeight(all.packing(), bytes, scales, p.rows, p.cols);
             p.value = null;
         }
+    }
+
+    private static Weight int8Weight(PackedModel pm, String name, Param p0, Kernels k) {
+        PackedModel.Int8 q = pm.int8(name);
+        if (q.rows() != p0.rows || q.cols() != p0.cols) {
+            throw new BadInputException(pm.path(), name + ": int8 shape does not match the config");
+        }
+        return k.int8Weight(q.data().data(), q.scales(), q.rows(), q.cols());
     }
 }

@@ -21,11 +21,13 @@ import bitnet.io.Checkpoint;
 import bitnet.io.DType;
 import bitnet.io.TensorData;
 import bitnet.io.packed.Packing;
+import bitnet.io.packed.PackedFileWriter;
 import bitnet.io.packed.PackedModelFormat;
 import bitnet.io.tokenizer.Tokenizer;
 import bitnet.kernels.Kernels;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -50,6 +53,8 @@ public final class Pipeline {
     private final boolean overwrite;
     private final Map<String, Double> timings = new LinkedHashMap<>();
     private long t0 = System.nanoTime();
+    private Consumer<Map<String, Object>> listener = e -> { };
+    private List<Map<String, Object>> layers = List.of();
 
     public Pipeline(CompressConfig c, Kernels k, boolean overwrite) {
         this.c = c;
@@ -61,6 +66,21 @@ public final class Pipeline {
         long now = System.nanoTime();
         timings.put(name, (now - t0) / 1e9);
         t0 = now;
+        listener.accept(Map.of("event", "stage_done", "stage", name));
+    }
+
+    /**
+     * Receives every metrics event and a "stage_done" event after each stage; a listener that
+     * throws (the API's cancellation) stops the run, and the output is never committed.
+     */
+    public Pipeline listener(Consumer<Map<String, Object>> l) {
+        this.listener = l;
+        return this;
+    }
+
+    /** The per-layer records of the last {@link #run} (as in compression_metadata.json). */
+    public List<Map<String, Object>> layers() {
+        return layers;
     }
 
     /** Whether this config takes the streaming path (fine-tuning off, and large weights or asked for). */
@@ -130,7 +150,7 @@ public final class Pipeline {
                         "evaluation text has " + evalIds.length + " tokens, fewer than one window of " + (L + 1), null);
             }
             lap("load");
-            MetricsLog metrics = new MetricsLog(c.write_metrics ? out.dir().resolve("metrics.jsonl") : null, false);
+            MetricsLog metrics = new MetricsLog(c.write_metrics ? out.dir().resolve("metrics.jsonl") : null, false).observe(listener);
             metrics.log("start", "model", modelDir.toString(), "parameters", params, "category", category,
                     "calibration_tokens", calibIds.length, "eval_tokens", evalIds.length);
 
@@ -138,16 +158,11 @@ public final class Pipeline {
             metrics.log("eval", "stage", "original", "ppl", pOrig.ppl());
             lap("eval_original");
 
-            // quantize
-            Qat qat = new Qat(m, (name, w, r, cc) -> w); // targets only; the fake-quant is set below
-            List<HfTensor> targets = new ArrayList<>();
-            for (HfTensor t : qat.targets()) {
-                if (!preserved(t)) {
-                    targets.add(t);
-                }
-            }
+            // quantize: the role of every tensor is decided once, by the plan the streaming path uses too
             Quantizer qz = quantizer;
-            Qat active = new Qat(m, (name, w, r, cc) -> isTarget(targets, name) ? qz.quantize(name, w, r, cc).dequantize() : w);
+            RolePlan plan = RolePlan.of(c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
+            List<HfTensor> targets = plan.targets();
+            Qat active = new Qat(m, (name, w, r, cc) -> plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w);
             Map<String, QuantResult> quant = quantizeAll(m, targets, qz);
             List<LayerStats> statsBefore = stats(m, targets, quant);
             active.quantize();
@@ -166,7 +181,7 @@ public final class Pipeline {
                 for (HfTensor t : m.tensors().values()) {
                     before.put(t, m.getHf(t));
                 }
-                Trainer tr = new Trainer(m, (name, w, r, cc) -> isTarget(targets, name) ? qz.quantize(name, w, r, cc).dequantize() : w,
+                Trainer tr = new Trainer(m, (name, w, r, cc) -> plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w,
                         tc, calibIds, evalIds, metrics, null);
                 ft = tr.run(false);
                 Perplexity.Result pTuned = ppl(m, evalIds, L, "after fine-tuning");
@@ -185,15 +200,13 @@ public final class Pipeline {
             }
             lap("fine_tune");
             List<LayerStats> statsFinal = stats(m, targets, quant);
-            if (c.embedding_precision.equals("int8")) {
-                roundEmbeddingsToInt8(m);
-            }
+            Map<String, RolePlan.Int8> int8 = roundEmbeddingsToInt8(m, plan);
 
             // save
             Path packedFile = out.dir().resolve(PackedModelFormat.FILE_NAME);
             Path fp16Dir = out.dir().resolve(PackedLoader.FP16_DIR);
             Map<String, QuantResult> finalQuant = quant;
-            writePacked(m, ckpt, targets, finalQuant, packedFile);
+            writePacked(m, plan, finalQuant, int8, packedFile);
             HfWriter.write(m, modelDir, fp16Dir, DType.F16, t -> finalQuant.containsKey(t.name())
                     ? finalQuant.get(t.name()).dequantize() : m.getHf(t), Map.of("format", "pt"));
             lap("save");
@@ -299,7 +312,8 @@ public final class Pipeline {
             meta.put("model", Map.of("path", modelDir.toString(), "architecture", m.cfg.architecture(), "parameters", params));
             meta.put("calibration", Map.of("source", calib.source(), "synthetic", calib.synthetic(),
                     "tokens", calibIds.length, "eval_source", c.eval_data == null ? "held-out 2% of calibration" : c.eval_data));
-            meta.put("layers", layerTable(statsBefore, statsFinal));
+            layers = layerTable(statsBefore, statsFinal);
+            meta.put("layers", layers);
             meta.put("results", results);
             meta.put("fine_tune_eval_curve", ft == null ? List.of() : ft.evalCurve());
             meta.put("versions", Map.of("bitnet", "0.1.0", "java", System.getProperty("java.version"), "backend", k.name()));
@@ -313,19 +327,6 @@ public final class Pipeline {
             out.commit();
         }
         return results;
-    }
-
-    private boolean preserved(HfTensor t) {
-        return c.preserves(t.name(), t.numel());
-    }
-
-    private static boolean isTarget(List<HfTensor> targets, String name) {
-        for (HfTensor t : targets) {
-            if (t.name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private Perplexity.Result ppl(Model m, int[] ids, int L, String what) {
@@ -386,26 +387,20 @@ public final class Pipeline {
 
     /**
      * With int8 embeddings the packed file holds per-row int8 values: the FP16 output gets the
-     * same values, so both outputs are the same model (within FP16 rounding).
+     * same values, so both outputs are the same model (within FP16 rounding). The codes are kept
+     * for the packed file, so they are computed once.
      */
-    private static void roundEmbeddingsToInt8(Model m) {
-        for (HfTensor t : m.tensors().values()) {
-            var kind = t.parts().get(0).kind;
-            if (t.shape().length == 2 && (kind == bitnet.engine.model.Param.Kind.EMBEDDING
-                    || kind == bitnet.engine.model.Param.Kind.HEAD || kind == bitnet.engine.model.Param.Kind.POSITION)) {
-                int rows = t.storedRows(), cols = t.storedCols();
-                float[] w = m.getHf(t);
-                byte[] q = new byte[w.length];
-                float[] sc = new float[rows];
-                PackedModelFormat.quantizeInt8(w, rows, cols, q, sc);
-                for (int r = 0; r < rows; r++) {
-                    for (int j = 0; j < cols; j++) {
-                        w[r * cols + j] = q[r * cols + j] * sc[r];
-                    }
-                }
-                m.setHf(t, w);
+    private static Map<String, RolePlan.Int8> roundEmbeddingsToInt8(Model m, RolePlan plan) {
+        Map<String, RolePlan.Int8> out = new LinkedHashMap<>();
+        for (RolePlan.Entry e : plan.entries().values()) {
+            if (e.role() == RolePlan.Role.INT8) {
+                HfTensor t = e.tensor();
+                RolePlan.Int8 q = RolePlan.int8(m.getHf(t), t.storedRows(), t.storedCols());
+                m.setHf(t, q.dequantize(t.storedCols()));
+                out.put(t.name(), q);
             }
         }
+        return out;
     }
 
     private static double sparsity(Map<String, QuantResult> quant) {
@@ -429,29 +424,24 @@ public final class Pipeline {
         return b;
     }
 
-    private void writePacked(Model m, Checkpoint ck, List<HfTensor> targets, Map<String, QuantResult> quant, Path file) throws IOException {
-        var w = PackedModelFormat.writer(Packing.parse(c.packing));
-        for (HfTensor t : m.tensors().values()) {
-            DType stored = ck.has(t.name()) ? ck.get(t.name()).dtype() : DType.F32;
-            QuantResult q = quant.get(t.name());
-            if (q != null) {
-                w.addTernary(t.name(), t.storedRows(), t.storedCols(), stored, q.q(), q.scale(), q.perRow());
-                continue;
-            }
-            TensorData v = TensorData.ofFloats(t.name(), m.getHf(t), t.shape());
-            var kind = t.parts().get(0).kind;
-            boolean embedding = kind == bitnet.engine.model.Param.Kind.EMBEDDING || kind == bitnet.engine.model.Param.Kind.HEAD
-                    || kind == bitnet.engine.model.Param.Kind.POSITION;
-            if (embedding && t.shape().length == 2) {
-                if (c.embedding_precision.equals("int8")) {
-                    w.addInt8(v);
-                } else {
-                    w.addF16(v);
+    /** Writes the packed file through the plan's writer, in the plan's declaration (the streaming path's too). */
+    private void writePacked(Model m, RolePlan plan, Map<String, QuantResult> quant, Map<String, RolePlan.Int8> int8, Path file)
+            throws IOException {
+        try (PackedFileWriter w = plan.open(file, c)) {
+            for (RolePlan.Entry e : plan.entries().values()) {
+                String name = e.name();
+                switch (e.storage()) {
+                    case TERNARY -> w.ternary(name, quant.get(name).q(), quant.get(name).scale());
+                    case INT8 -> w.int8(name, int8.get(name).q(), int8.get(name).scale());
+                    case F16 -> w.f16(name, m.getHf(e.tensor()));
+                    case AS_STORED -> {
+                        TensorData v = TensorData.ofFloats(name, m.getHf(e.tensor()), e.tensor().shape());
+                        DType to = w.slotDtype(name);
+                        w.plain(name, (to == DType.F32 ? v : v.convert(to, null)).data().toArray(ValueLayout.JAVA_BYTE));
+                    }
                 }
-            } else {
-                w.addPlain(stored == DType.F32 ? v : v.convert(stored == DType.F64 ? DType.F32 : stored, null));
             }
+            w.finish();
         }
-        w.write(file, Map.of("quantizer", quant.isEmpty() ? "none" : c.quantizerSpec()));
     }
 }

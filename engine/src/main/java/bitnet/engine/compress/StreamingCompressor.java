@@ -3,7 +3,6 @@ package bitnet.engine.compress;
 import bitnet.engine.model.HfTensor;
 import bitnet.engine.model.Model;
 import bitnet.engine.model.Models;
-import bitnet.engine.model.Param;
 import bitnet.engine.quant.QuantResult;
 import bitnet.engine.quant.Quantizer;
 import bitnet.engine.train.Qat;
@@ -16,12 +15,10 @@ import bitnet.io.SafetensorsFile;
 import bitnet.io.StreamingSafetensorsWriter;
 import bitnet.io.StreamingSafetensorsWriter.Spec;
 import bitnet.io.TensorData;
-import bitnet.io.packed.Packing;
+import bitnet.io.packed.PackedFileWriter;
 import bitnet.io.packed.PackedModelFormat;
-import bitnet.io.packed.TernaryPacking;
 import bitnet.kernels.Kernels;
-import bitnet.kernels.cpu.ScalarKernels;
-import com.fasterxml.jackson.databind.JsonNode;
+import bitnet.kernels.Backends;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,9 +32,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -51,7 +46,7 @@ import java.util.logging.Logger;
  * header first from the shapes known up front, by {@link StreamingSafetensorsWriter}) and the FP16
  * model (one output shard per input shard, plus model.safetensors.index.json when sharded).
  *
- * <p>Targets are what {@link Pipeline} quantizes: {@link Qat#isTarget} tensors of the model the config
+ * <p>Roles come from the {@link RolePlan} that {@link Pipeline} uses too: {@link Qat#isTarget} tensors of the model the config
  * describes, minus preserve_patterns and tensors under preserve_min_elements. Embeddings and lm_head go
  * to the packed file as F16 or int8 (embedding_precision), other tensors as stored. It measures no
  * perplexity (that needs the whole model in memory) and does not fine-tune; pytorch_model.bin input
@@ -63,18 +58,11 @@ public final class StreamingCompressor {
     private static final List<String> COPY = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
             "generation_config.json", "tokenizer.model", "vocab.json", "merges.txt");
 
-    private static final java.lang.foreign.ValueLayout.OfShort LE_I16 =
-            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final java.lang.foreign.ValueLayout.OfFloat LE_F32 =
-            java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-
     private StreamingCompressor() {
     }
 
-    /** What to do with one input tensor. */
-    private enum Role { TERNARY, EMBEDDING, PLAIN, SKIP }
-
-    private record In(Path shard, String name, DType dtype, long[] shape, long fileOffset, long bytes, Role role) {
+    /** One input tensor; role null for a tensor that is not part of the model (left out). */
+    private record In(Path shard, String name, DType dtype, long[] shape, long fileOffset, long bytes, RolePlan.Role role) {
         int rows() {
             return Math.toIntExact(shape[0]);
         }
@@ -90,6 +78,15 @@ public final class StreamingCompressor {
      * symmetry with Pipeline; quantization runs on the heap.
      */
     public static Map<String, Object> run(CompressConfig c, Kernels k, boolean overwrite) throws IOException {
+        return run(c, k, overwrite, e -> { });
+    }
+
+    /**
+     * As {@link #run(CompressConfig, Kernels, boolean)}, calling listener with a "tensor" event
+     * (name, index, total) after each tensor; a listener that throws stops the run uncommitted.
+     */
+    public static Map<String, Object> run(CompressConfig c, Kernels k, boolean overwrite,
+                                          java.util.function.Consumer<Map<String, Object>> listener) throws IOException {
         long start = System.nanoTime();
         Map<String, Double> timings = new LinkedHashMap<>();
         Path modelDir = Path.of(c.model_path);
@@ -104,7 +101,7 @@ public final class StreamingCompressor {
         // Which HF tensors the model has, and their kinds: from the model structure (no weights allocated).
         Map<String, HfTensor> known;
         long params = 0;
-        try (Model m = Models.create(cfg, new ScalarKernels())) {
+        try (Model m = Models.create(cfg, Backends.select("scalar", 1).kernels())) {
             known = new LinkedHashMap<>(m.tensors());
             for (HfTensor t : known.values()) {
                 params += t.numel();
@@ -112,11 +109,10 @@ public final class StreamingCompressor {
         }
         String category = c.adaptToSize(params);
         Quantizer qz = Quantizer.parse(c.quantizerSpec());
-        boolean perRow = qz.quantize("probe", new float[] {1, -2, 3, 0.5f}, 2, 2).perRow();
-        Packing packing = Packing.parse(c.packing);
 
         // Pass 1: headers only (the mapping is touched only where the header lies).
         List<List<In>> plan = new ArrayList<>();
+        Map<String, DType> dtypes = new LinkedHashMap<>();
         List<String> unknown = new ArrayList<>();
         for (Path shard : shards) {
             List<In> ins = new ArrayList<>();
@@ -125,17 +121,19 @@ public final class StreamingCompressor {
                 SafetensorsFile f = SafetensorsFile.parse(shard, all);
                 for (TensorData t : f.tensors().values()) {
                     HfTensor h = known.get(t.name());
-                    Role role = h == null ? Role.SKIP : role(c, h);
                     if (h == null) {
                         unknown.add(t.name());
                     } else if (!java.util.Arrays.equals(h.shape(), t.shape())) {
                         throw new BadInputException(shard, "tensor '" + t.name() + "' has shape " + java.util.Arrays.toString(t.shape())
                                 + " but config.json implies " + java.util.Arrays.toString(h.shape()));
                     }
-                    if (role != Role.SKIP && !t.dtype().isFloat()) {
+                    if (h != null && !t.dtype().isFloat()) {
                         throw new BadInputException(shard, "tensor '" + t.name() + "' is " + t.dtype() + ", not a float type");
                     }
-                    ins.add(new In(shard, t.name(), t.dtype(), t.shape(), t.data().address() - all.address(), t.data().byteSize(), role));
+                    if (h != null) {
+                        dtypes.put(t.name(), t.dtype());
+                    }
+                    ins.add(new In(shard, t.name(), t.dtype(), t.shape(), t.data().address() - all.address(), t.data().byteSize(), null));
                 }
             }
             plan.add(ins);
@@ -145,6 +143,12 @@ public final class StreamingCompressor {
                 throw new BadInputException(modelDir, "tensor '" + h.name() + "' is missing from the checkpoint");
             }
         }
+        // the roles: decided by the plan the in-memory path uses too
+        RolePlan roles = RolePlan.of(c, known.values(), dtypes::get, qz);
+        for (List<In> ins : plan) {
+            ins.replaceAll(in -> roles.get(in.name()) == null ? in
+                    : new In(in.shard(), in.name(), in.dtype(), in.shape(), in.fileOffset(), in.bytes(), roles.get(in.name()).role()));
+        }
         if (!unknown.isEmpty()) {
             LOG.info("not part of the model, left out of the outputs: " + unknown);
         }
@@ -153,34 +157,21 @@ public final class StreamingCompressor {
         Map<String, Object> results = new LinkedHashMap<>();
         long packedBytes;
         long bytesRead = 0;
-        int quantized = 0, preserved = 0;
+        int quantized = 0, preserved = 0, done = 0;
         long zeros = 0, codes = 0;
         double tQuant = 0, tRead = 0;
         try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false, c.inputPaths())) {
             Path packedFile = out.dir().resolve(PackedModelFormat.FILE_NAME);
             Path fp16Dir = out.dir().resolve(PackedLoader.FP16_DIR);
             Files.createDirectories(fp16Dir);
-            ObjectNode entries = JSON.createObjectNode();
-            List<Spec> packedSpecs = new ArrayList<>();
-            for (List<In> ins : plan) {
-                for (In in : ins) {
-                    packedParts(c, in, perRow, packing, packedSpecs, entries);
-                }
-            }
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("format", PackedModelFormat.FORMAT);
-            meta.put("format_version", PackedModelFormat.FORMAT_VERSION);
-            meta.put("packing", packing.id());
-            meta.put("tensors", new ObjectMapper().writeValueAsString(entries));
-            meta.put("quantizer", c.quantizerSpec());
             Map<String, String> weightMap = new LinkedHashMap<>();
             long fp16Total = 0;
-            try (StreamingSafetensorsWriter packed = new StreamingSafetensorsWriter(packedFile, packedSpecs, meta)) {
+            try (PackedFileWriter packed = roles.open(packedFile, c)) {
                 for (List<In> ins : plan) {
                     String outName = sharded ? ins.isEmpty() ? null : ins.get(0).shard().getFileName().toString() : Checkpoint.SAFETENSORS;
                     List<Spec> fpSpecs = new ArrayList<>();
                     for (In in : ins) {
-                        if (in.role() != Role.SKIP) {
+                        if (in.role() != null) {
                             fpSpecs.add(new Spec(in.name(), DType.F16, in.shape()));
                             weightMap.put(in.name(), outName);
                             fp16Total += 2 * (in.bytes() / in.dtype().size());
@@ -193,7 +184,7 @@ public final class StreamingCompressor {
                          StreamingSafetensorsWriter fp16 = new StreamingSafetensorsWriter(fp16Dir.resolve(outName), fpSpecs,
                                  Map.of("format", "pt"))) {
                         for (In in : ins) {
-                            if (in.role() == Role.SKIP) {
+                            if (in.role() == null) {
                                 continue;
                             }
                             long r0 = System.nanoTime();
@@ -208,11 +199,10 @@ public final class StreamingCompressor {
                             }
                             tRead += (System.nanoTime() - r0) / 1e9;
                             long q0 = System.nanoTime();
-                            switch (in.role()) {
+                            switch (roles.get(in.name()).storage()) {
                                 case TERNARY -> {
                                     QuantResult q = qz.quantize(in.name(), w, in.rows(), in.cols());
-                                    packed.write(in.name() + PackedModelFormat.TERNARY_SUFFIX, TernaryPacking.pack(packing, q.q(), in.rows(), in.cols()));
-                                    packed.write(in.name() + PackedModelFormat.SCALE_SUFFIX, f32(q.scale()));
+                                    packed.ternary(in.name(), q.q(), q.scale());
                                     w = q.dequantize();
                                     quantized++;
                                     for (byte b : q.q()) {
@@ -220,25 +210,25 @@ public final class StreamingCompressor {
                                     }
                                     codes += q.q().length;
                                 }
-                                case EMBEDDING -> {
-                                    if (c.embedding_precision.equals("int8")) {
-                                        byte[] q = new byte[w.length];
-                                        float[] s = new float[in.rows()];
-                                        PackedModelFormat.quantizeInt8(w, in.rows(), in.cols(), q, s);
-                                        packed.write(in.name() + PackedModelFormat.INT8_SUFFIX, q);
-                                        packed.write(in.name() + PackedModelFormat.INT8_SCALE_SUFFIX, f32(s));
-                                    } else {
-                                        packed.write(in.name(), f16(w));
-                                    }
+                                case INT8 -> {
+                                    // the FP16 output holds the values the int8 codes stand for, as the in-memory path's
+                                    RolePlan.Int8 q = RolePlan.int8(w, in.rows(), in.cols());
+                                    packed.int8(in.name(), q.q(), q.scale());
+                                    w = q.dequantize(in.cols());
                                     preserved++;
                                 }
-                                default -> {
-                                    packed.write(in.name(), in.dtype() == DType.F64 ? f32(w) : raw);
+                                case F16 -> {
+                                    packed.f16(in.name(), w);
+                                    preserved++;
+                                }
+                                case AS_STORED -> {
+                                    packed.plain(in.name(), in.dtype() == DType.F64 ? PackedFileWriter.f32(w) : raw);
                                     preserved++;
                                 }
                             }
-                            fp16.write(in.name(), f16(w));
+                            fp16.write(in.name(), PackedFileWriter.f16(w));
                             tQuant += (System.nanoTime() - q0) / 1e9;
+                            listener.accept(Map.of("event", "tensor", "name", in.name(), "index", ++done, "total", roles.entries().size()));
                         }
                         fp16.finish();
                     }
@@ -302,51 +292,6 @@ public final class StreamingCompressor {
         return results;
     }
 
-    private static Role role(CompressConfig c, HfTensor h) {
-        Param.Kind kind = h.parts().get(0).kind;
-        if (Qat.isTarget(h) && h.numel() >= c.preserve_min_elements && c.preserve_patterns.stream().noneMatch(h.name()::contains)) {
-            return Role.TERNARY;
-        }
-        boolean emb = kind == Param.Kind.EMBEDDING || kind == Param.Kind.HEAD || kind == Param.Kind.POSITION;
-        return emb && h.shape().length == 2 ? Role.EMBEDDING : Role.PLAIN;
-    }
-
-    private static void packedParts(CompressConfig c, In in, boolean perRow, Packing packing, List<Spec> specs, ObjectNode entries) {
-        if (in.role() == Role.SKIP) {
-            return;
-        }
-        ObjectNode e = entries.putObject(in.name());
-        var sh = e.putArray("shape");
-        for (long d : in.shape()) {
-            sh.add(d);
-        }
-        e.put("dtype", in.dtype().safetensorsName());
-        switch (in.role()) {
-            case TERNARY -> {
-                e.put("kind", PackedModelFormat.Kind.TERNARY.id());
-                e.put("scale", perRow ? "per_row" : "per_tensor");
-                specs.add(new Spec(in.name() + PackedModelFormat.TERNARY_SUFFIX, DType.U8,
-                        new long[] {in.rows(), packing.bytesPerRow(in.cols())}));
-                specs.add(new Spec(in.name() + PackedModelFormat.SCALE_SUFFIX, DType.F32, new long[] {perRow ? in.rows() : 1}));
-            }
-            case EMBEDDING -> {
-                if (c.embedding_precision.equals("int8")) {
-                    e.put("kind", PackedModelFormat.Kind.INT8.id());
-                    e.put("scale", "per_row");
-                    specs.add(new Spec(in.name() + PackedModelFormat.INT8_SUFFIX, DType.I8, in.shape()));
-                    specs.add(new Spec(in.name() + PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, new long[] {in.rows()}));
-                } else {
-                    e.put("kind", PackedModelFormat.Kind.PLAIN.id());
-                    specs.add(new Spec(in.name(), DType.F16, in.shape()));
-                }
-            }
-            default -> {
-                e.put("kind", PackedModelFormat.Kind.PLAIN.id());
-                specs.add(new Spec(in.name(), in.dtype() == DType.F64 ? DType.F32 : in.dtype(), in.shape()));
-            }
-        }
-    }
-
     /** The weight files in order: model.safetensors, or the shards of model.safetensors.index.json. */
     static List<Path> shards(Path dir) {
         Path single = dir.resolve(Checkpoint.SAFETENSORS);
@@ -358,32 +303,7 @@ public final class StreamingCompressor {
             throw new BadInputException(dir, "streaming compression reads safetensors only (model.safetensors or "
                     + Checkpoint.SAFETENSORS_INDEX + ")");
         }
-        JsonNode map;
-        try {
-            map = new ObjectMapper().readTree(index.toFile()).get("weight_map");
-        } catch (IOException e) {
-            throw new BadInputException(index, "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new BadInputException(index, "'weight_map' is missing, empty or not an object");
-        }
-        LinkedHashSet<String> names = new LinkedHashSet<>();
-        for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
-            String s = it.next().asText();
-            if (s.isEmpty() || s.contains("/") || s.contains("\\") || s.equals("..") || s.equals(".") || !s.endsWith(".safetensors")) {
-                throw new BadInputException(index, "shard '" + s + "' is not a plain .safetensors file name in the model directory");
-            }
-            names.add(s);
-        }
-        List<Path> out = new ArrayList<>();
-        for (String s : names) {
-            Path p = dir.resolve(s);
-            if (!Files.isRegularFile(p)) {
-                throw new BadInputException(index, "shard '" + s + "' is missing");
-            }
-            out.add(p);
-        }
-        return out;
+        return Checkpoint.shardFiles(index);
     }
 
     private static byte[] read(FileChannel ch, In in) throws IOException {
@@ -411,21 +331,6 @@ public final class StreamingCompressor {
             }
         }
         return n;
-    }
-
-    private static byte[] f16(float[] w) {
-        byte[] b = new byte[2 * w.length];
-        MemorySegment s = MemorySegment.ofArray(b);
-        for (int i = 0; i < w.length; i++) {
-            s.set(LE_I16, 2L * i, Float.floatToFloat16(w[i]));
-        }
-        return b;
-    }
-
-    private static byte[] f32(float[] w) {
-        byte[] b = new byte[4 * w.length];
-        MemorySegment.copy(w, 0, MemorySegment.ofArray(b), LE_F32, 0, w.length);
-        return b;
     }
 
     private static void writeFp16Config(ModelConfig cfg, Path src, Path dir, boolean sharded, Map<String, String> weightMap,

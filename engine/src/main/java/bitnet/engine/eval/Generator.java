@@ -21,6 +21,11 @@ public final class Generator {
 
     /** Returns prompt + new ids. eos may be null (never stop early). */
     public static int[] generate(Model m, int[] prompt, int maxNew, Sampling s, Integer eos) {
+        return generate(m, prompt, maxNew, s, eos, id -> { });
+    }
+
+    /** As {@link #generate(Model, int[], int, Sampling, Integer)}, calling onToken with each new id as it is chosen. */
+    public static int[] generate(Model m, int[] prompt, int maxNew, Sampling s, Integer eos, java.util.function.IntConsumer onToken) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("an empty prompt: give at least one token");
         }
@@ -38,6 +43,7 @@ public final class Generator {
                 bitnet.engine.util.NonFiniteException.check("logits at position " + (n - 1) + ", vocabulary index", last, V);
                 int next = s.greedy() ? argmax(last) : sample(last, s, rng);
                 out[n++] = next;
+                onToken.accept(next);
                 if (eos != null && next == eos) {
                     break;
                 }

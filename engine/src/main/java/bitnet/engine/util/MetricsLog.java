@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,17 @@ public final class MetricsLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private volatile java.util.function.Consumer<Map<String, Object>> observer = e -> { };
+
+    /**
+     * Calls o with each event after it is logged (progress listeners; a listener that throws, e.g.
+     * to cancel, stops the caller of {@link #log}).
+     */
+    public MetricsLog observe(java.util.function.Consumer<Map<String, Object>> o) {
+        this.observer = o;
+        return this;
     }
 
     /** Logs an event: key/value pairs after the event name. */
@@ -51,6 +63,7 @@ public final class MetricsLog implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
+        observer.accept(Collections.unmodifiableMap(m));
     }
 
     public synchronized List<Map<String, Object>> events() {

@@ -1,18 +1,16 @@
 package bitnet.io.packed;
 
 import bitnet.io.DType;
-import bitnet.io.SafetensorsWriter;
 import bitnet.io.TensorData;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The packed ternary model file, {@code bitnet_quantized_model.safetensors}: an ordinary
@@ -75,11 +73,19 @@ public final class PackedModelFormat {
         return new Writer(packing);
     }
 
-    /** Collects tensors, then writes the file in one go. Not thread-safe. */
+    /**
+     * Collects tensors, then writes the file in one go through {@link PackedFileWriter} (the one
+     * place that knows the schema). Convenient for small files and tests. Not thread-safe.
+     */
     public static final class Writer {
+        private interface Payload {
+            void write(PackedFileWriter w) throws IOException;
+        }
+
         private final Packing packing;
-        private final List<TensorData> tensors = new ArrayList<>();
-        private final ObjectNode entries = JSON.createObjectNode();
+        private final List<PackedFileWriter.Slot> slots = new ArrayList<>();
+        private final List<Payload> payloads = new ArrayList<>();
+        private final Set<String> names = new HashSet<>();
 
         private Writer(Packing packing) {
             this.packing = packing;
@@ -87,6 +93,14 @@ public final class PackedModelFormat {
 
         public Packing packing() {
             return packing;
+        }
+
+        private void add(PackedFileWriter.Slot s, Payload p) {
+            if (!names.add(s.name())) {
+                throw new IllegalArgumentException("tensor " + s.name() + " added twice");
+            }
+            slots.add(s);
+            payloads.add(p);
         }
 
         /**
@@ -97,10 +111,10 @@ public final class PackedModelFormat {
             if (scale.length != (perRow ? rows : 1)) {
                 throw new IllegalArgumentException(name + ": " + scale.length + " scales for " + rows + " rows, perRow=" + perRow);
             }
-            byte[] packed = TernaryPacking.pack(packing, q, rows, cols);
-            tensors.add(TensorData.ofBytes(name + TERNARY_SUFFIX, DType.U8, packed, rows, packing.bytesPerRow(cols)));
-            tensors.add(TensorData.ofFloats(name + SCALE_SUFFIX, scale.clone(), scale.length));
-            entry(name, Kind.TERNARY, new long[] {rows, cols}, originalDtype).put("scale", perRow ? "per_row" : "per_tensor");
+            byte[] qc = q.clone();
+            float[] sc = scale.clone();
+            add(new PackedFileWriter.Slot(name, PackedFileWriter.Storage.TERNARY, new long[] {rows, cols}, originalDtype, perRow),
+                    w -> w.ternary(name, qc, sc));
             return this;
         }
 
@@ -114,9 +128,8 @@ public final class PackedModelFormat {
             byte[] q = new byte[w.length];
             float[] scale = new float[rows];
             quantizeInt8(w, rows, cols, q, scale);
-            tensors.add(TensorData.ofBytes(t.name() + INT8_SUFFIX, DType.I8, q, rows, cols));
-            tensors.add(TensorData.ofFloats(t.name() + INT8_SCALE_SUFFIX, scale, rows));
-            entry(t.name(), Kind.INT8, t.shape(), t.dtype()).put("scale", "per_row");
+            add(new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.INT8, t.shape(), t.dtype(), true),
+                    pw -> pw.int8(t.name(), q, scale));
             return this;
         }
 
@@ -125,52 +138,27 @@ public final class PackedModelFormat {
             if (!t.dtype().isFloat()) {
                 throw new IllegalArgumentException(t.name() + ": F16 storage needs a float tensor");
             }
-            tensors.add(t.dtype() == DType.F16 ? t : t.convert(DType.F16, null));
-            entry(t.name(), Kind.PLAIN, t.shape(), t.dtype());
+            add(new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.F16, t.shape(), t.dtype(), false),
+                    pw -> pw.f16(t.name(), t.toFloatArray()));
             return this;
         }
 
         /** A tensor kept exactly as given (norms, biases, anything not quantized). */
         public Writer addPlain(TensorData t) {
-            tensors.add(t);
-            entry(t.name(), Kind.PLAIN, t.shape(), t.dtype());
+            TensorData v = t.dtype() == DType.F64 ? t.convert(DType.F32, null) : t;
+            add(new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.AS_STORED, t.shape(), t.dtype(), false),
+                    pw -> pw.plain(t.name(), v.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
             return this;
-        }
-
-        private ObjectNode entry(String name, Kind kind, long[] shape, DType dtype) {
-            if (entries.has(name)) {
-                throw new IllegalArgumentException("tensor " + name + " added twice");
-            }
-            ObjectNode e = entries.putObject(name);
-            e.put("kind", kind.id());
-            var sh = e.putArray("shape");
-            for (long d : shape) {
-                sh.add(d);
-            }
-            e.put("dtype", dtype.safetensorsName());
-            return e;
         }
 
         /** Writes the file; extra metadata entries may not override the format's own keys. */
         public void write(Path file, Map<String, String> extraMetadata) throws IOException {
-            Map<String, String> meta = new LinkedHashMap<>();
-            if (extraMetadata != null) {
-                meta.putAll(extraMetadata);
-            }
-            for (String k : new String[] {"format", "format_version", "packing", "tensors"}) {
-                if (meta.containsKey(k)) {
-                    throw new IllegalArgumentException("metadata key '" + k + "' is reserved");
+            try (PackedFileWriter w = PackedFileWriter.open(file, packing, slots, extraMetadata)) {
+                for (Payload p : payloads) {
+                    p.write(w);
                 }
+                w.finish();
             }
-            meta.put("format", FORMAT);
-            meta.put("format_version", FORMAT_VERSION);
-            meta.put("packing", packing.id());
-            try {
-                meta.put("tensors", JSON.writeValueAsString(entries));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            SafetensorsWriter.write(file, tensors, meta);
         }
     }
 

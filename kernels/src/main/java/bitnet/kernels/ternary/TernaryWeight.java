@@ -1,6 +1,5 @@
 package bitnet.kernels.ternary;
 
-import bitnet.io.packed.PackedModel;
 import bitnet.io.packed.Packing;
 import bitnet.io.packed.TernaryPacking;
 import bitnet.kernels.Weight;
@@ -101,11 +100,6 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         if (check) {
             validate();
         }
-    }
-
-    /** A weight over a tensor of an opened packed model file (no copy of the packed bytes). */
-    public static TernaryWeight of(PackedModel.Ternary t) {
-        return new TernaryWeight(t.packing(), t.packed(), t.scales(), t.rows(), t.cols());
     }
 
     /** Packs q (-1/0/+1, row-major (rows, cols)) onto the heap. */

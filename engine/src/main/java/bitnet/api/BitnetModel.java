@@ -1,0 +1,422 @@
+package bitnet.api;
+
+import bitnet.engine.compress.PackedLoader;
+import bitnet.engine.eval.Generator;
+import bitnet.engine.eval.Perplexity;
+import bitnet.engine.model.Model;
+import bitnet.engine.model.Models;
+import bitnet.engine.train.FakeQuant;
+import bitnet.engine.train.Grokfast;
+import bitnet.engine.train.TrainConfig;
+import bitnet.engine.train.Trainer;
+import bitnet.engine.util.MetricsLog;
+import bitnet.io.BadInputException;
+import bitnet.io.Checkpoint;
+import bitnet.io.tokenizer.Tokenizer;
+import bitnet.kernels.Backends;
+import bitnet.kernels.Kernels;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CancellationException;
+
+/**
+ * A loaded causal language model: a HuggingFace directory (safetensors, sharded or not, or
+ * {@code pytorch_model.bin}; GPT-2, Llama, Mistral, Qwen2), or a {@code bitnet compress} output
+ * directory, whose packed ternary weights then run in place (no dequantized copy) and whose int8
+ * embeddings stay int8.
+ *
+ * <p>The model owns what it maps and starts: the weight files are memory-mapped into an arena that
+ * {@link #close()} releases, and the compute backend (its CPU worker threads, named
+ * {@code bitnet-cpu-N}, daemon; or its GPU memory) ends with it. Use it in try-with-resources; after
+ * close every method fails.
+ *
+ * <p>Not thread-safe: one thread at a time (the backend's buffers are reused between calls). Load
+ * one model per thread to run in parallel. {@link #tokenizer()} is safe from any thread.
+ */
+public final class BitnetModel implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final Path hfDir;
+    private final Arena arena;
+    private final Kernels k;
+    private final Model m;
+    private final boolean packed;
+    private final boolean trainable;
+    private TextTokenizer tokenizer;
+    private boolean closed;
+
+    private BitnetModel(Path dir, Path hfDir, Arena arena, Kernels k, Model m, boolean packed, boolean trainable) {
+        this.dir = dir;
+        this.hfDir = hfDir;
+        this.arena = arena;
+        this.k = k;
+        this.m = m;
+        this.packed = packed;
+        this.trainable = trainable;
+    }
+
+    /**
+     * Loads a model with the default options (device auto, all cores, inference).
+     *
+     * @param dir a HuggingFace model directory or a compress output directory
+     * @return the model; close it
+     * @throws BadInputException when the directory or a file in it is missing or malformed
+     */
+    public static BitnetModel load(Path dir) {
+        return load(dir, ModelOptions.defaults());
+    }
+
+    /**
+     * Loads a model.
+     *
+     * @param dir a HuggingFace model directory or a compress output directory
+     * @param options device, threads, and whether to train
+     * @return the model; close it
+     * @throws BadInputException when the directory or a file in it is missing or malformed
+     * @throws OutOfMemoryException when the model does not fit in the heap
+     */
+    public static BitnetModel load(Path dir, ModelOptions options) {
+        Path hf = hfDir(dir);
+        Kernels k = Backends.log(Backends.select(options.device(), options.threads()));
+        Arena arena = Arena.ofShared();
+        try {
+            boolean packed = !options.trainable() && PackedLoader.isCompressOutput(dir);
+            Model m = packed ? PackedLoader.load(dir, k, arena)
+                    : Models.load(Checkpoint.open(hf, arena), k, options.trainable() ? Model.Mode.TRAIN : Model.Mode.INFER);
+            return new BitnetModel(dir, hf, arena, k, m, packed, options.trainable());
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            k.close();
+            if (e instanceof OutOfMemoryError oom) {
+                throw new OutOfMemoryException("loading " + dir, oom);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The HuggingFace directory a model directory reads: a compress output points at its
+     * dequantized FP16 model.
+     *
+     * @param dir a model or compress output directory
+     * @return the directory holding config.json and the tokenizer
+     */
+    public static Path hfDir(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new BadInputException(dir, "model directory not found");
+        }
+        Path fp16 = dir.resolve(PackedLoader.FP16_DIR);
+        if (!Files.exists(dir.resolve("config.json")) && Files.isDirectory(fp16)) {
+            return fp16;
+        }
+        return dir;
+    }
+
+    private void open() {
+        if (closed) {
+            throw new IllegalStateException("model " + dir + " is closed");
+        }
+    }
+
+    /**
+     * The directory this model was loaded from.
+     *
+     * @return the directory given to {@link #load}
+     */
+    public Path directory() {
+        return dir;
+    }
+
+    /**
+     * The architecture named by config.json.
+     *
+     * @return e.g. {@code LlamaForCausalLM}
+     */
+    public String architecture() {
+        return m.cfg.architecture();
+    }
+
+    /**
+     * The vocabulary size V (the last dimension of {@link #logits}).
+     *
+     * @return V
+     */
+    public int vocabSize() {
+        return m.cfg.vocabSize();
+    }
+
+    /**
+     * The longest sequence the model takes.
+     *
+     * @return max positions
+     */
+    public int maxPositions() {
+        return m.cfg.maxPositions();
+    }
+
+    /**
+     * The number of parameters.
+     *
+     * @return parameters
+     */
+    public long parameterCount() {
+        return m.parameterCount();
+    }
+
+    /**
+     * The compute backend in use.
+     *
+     * @return {@code vector}, {@code scalar} or {@code cuda}
+     */
+    public String backend() {
+        return k.name();
+    }
+
+    /**
+     * Whether packed ternary weights run in place (a compress output loaded for inference).
+     *
+     * @return true for a packed model
+     */
+    public boolean isPacked() {
+        return packed;
+    }
+
+    /**
+     * The model's tokenizer ({@code tokenizer.json} beside config.json).
+     *
+     * @return the tokenizer
+     * @throws BadInputException when the model has none
+     */
+    public synchronized TextTokenizer tokenizer() {
+        if (tokenizer == null) {
+            Path f = hfDir.resolve("tokenizer.json");
+            if (!Files.isRegularFile(f)) {
+                throw new BadInputException(f, "tokenizer.json not found: text input needs the model's tokenizer (or pass ids)");
+            }
+            tokenizer = TextTokenizer.of(Tokenizer.load(f));
+        }
+        return tokenizer;
+    }
+
+    /**
+     * Encodes text with the model's tokenizer.
+     *
+     * @param text any string
+     * @return token ids
+     */
+    public int[] tokenize(String text) {
+        return tokenizer().encode(text);
+    }
+
+    /**
+     * Decodes ids with the model's tokenizer.
+     *
+     * @param ids token ids
+     * @return the text
+     */
+    public String detokenize(int[] ids) {
+        return tokenizer().decode(ids);
+    }
+
+    /**
+     * The id that ends generation: generation_config.json's {@code eos_token_id}, else config.json's.
+     *
+     * @return the id, or null when the model declares none
+     */
+    public Integer eosTokenId() {
+        Path g = hfDir.resolve("generation_config.json");
+        if (Files.isRegularFile(g)) {
+            try {
+                JsonNode n = JSON.readTree(Files.readString(g)).get("eos_token_id");
+                if (n != null && n.isInt()) {
+                    return n.asInt();
+                }
+                if (n != null && n.isArray() && !n.isEmpty()) {
+                    return n.get(0).asInt();
+                }
+            } catch (IOException e) {
+                throw new BadInputException(g, "not valid JSON", e);
+            }
+        }
+        return m.cfg.eosTokenId();
+    }
+
+    /**
+     * One causal forward pass.
+     *
+     * @param ids batch x seqLen token ids, row-major
+     * @param batch B
+     * @param seqLen T
+     * @return logits (B, T, V) row-major, FP32
+     */
+    public float[] logits(int[] ids, int batch, int seqLen) {
+        open();
+        check(ids, batch, seqLen);
+        float[] out = new float[Math.multiplyExact(batch * seqLen, vocabSize())];
+        k.download(m.forward(ids, batch, seqLen, null), out, out.length);
+        return out;
+    }
+
+    /**
+     * The mean next-token cross-entropy of each sequence's tokens 1..T-1 given the ones before.
+     *
+     * @param ids batch x seqLen token ids, row-major
+     * @param batch B
+     * @param seqLen T
+     * @return the mean loss in nats
+     */
+    public double loss(int[] ids, int batch, int seqLen) {
+        open();
+        check(ids, batch, seqLen);
+        return m.loss(ids, Model.shiftedTargets(ids, batch, seqLen), batch, seqLen, false);
+    }
+
+    private void check(int[] ids, int batch, int seqLen) {
+        if (batch < 1 || seqLen < 1 || ids.length != batch * seqLen) {
+            throw new IllegalArgumentException(ids.length + " ids for batch " + batch + " x " + seqLen);
+        }
+        for (int id : ids) {
+            if (id < 0 || id >= vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + vocabSize() + ")");
+            }
+        }
+    }
+
+    /**
+     * Perplexity of token ids: non-overlapping windows of seqLen + 1 tokens.
+     *
+     * @param ids the text's ids
+     * @param seqLen predicted tokens per window
+     * @param windows at most this many windows
+     * @param batch windows per forward pass
+     * @return the measurement
+     * @throws IllegalArgumentException when fewer than seqLen + 1 ids are given
+     */
+    public PerplexityResult perplexity(int[] ids, int seqLen, int windows, int batch) {
+        open();
+        if (seqLen < 1 || windows < 1 || batch < 1) {
+            throw new IllegalArgumentException("seqLen, windows and batch must be >= 1");
+        }
+        Perplexity.Result r = Perplexity.compute(m, ids, seqLen, windows, batch);
+        return new PerplexityResult(r.ppl(), r.meanNll(), r.tokens(), r.windows());
+    }
+
+    /**
+     * Generates tokens after a prompt with a KV cache, stopping after maxNew tokens, at the
+     * model's end-of-sequence id (when stopAtEos), or at the model's maximum length.
+     *
+     * @param prompt at least one token id
+     * @param maxNew the most new tokens
+     * @param sampling greedy or seeded temperature / top-p sampling
+     * @param stopAtEos stop when {@link #eosTokenId()} is generated
+     * @param listener called with each new token as it is chosen (may be null)
+     * @return the prompt followed by the new tokens
+     * @throws CancellationException when the calling thread is interrupted (its interrupt status stays set)
+     */
+    public int[] generate(int[] prompt, int maxNew, Sampling sampling, boolean stopAtEos, TokenListener listener) {
+        open();
+        if (maxNew < 0) {
+            throw new IllegalArgumentException("maxNew must be >= 0");
+        }
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("an empty prompt: give at least one token");
+        }
+        check(prompt, 1, prompt.length);
+        var s = sampling.greedy() ? Generator.Sampling.GREEDY
+                : new Generator.Sampling(false, sampling.temperature(), sampling.topP(), sampling.seed());
+        return Generator.generate(m, prompt, maxNew, s, stopAtEos ? eosTokenId() : null, id -> {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new CancellationException("generation interrupted");
+            }
+            if (listener != null) {
+                listener.onToken(id);
+            }
+        });
+    }
+
+    /**
+     * Fine-tunes the weights in memory (the model must be loaded with
+     * {@link ModelOptions#trainable()}): random windows of the training ids, held-out perplexity
+     * on the evaluation ids before and after. Under QAT the weights the model then holds are the
+     * latent FP32 ones; {@link #logits} and {@link #perplexity} see them quantized only during training.
+     *
+     * @param trainIds training text ids (at least seqLen + 2)
+     * @param evalIds held-out ids (at least seqLen + 1)
+     * @param settings the recipe
+     * @param listener one {@code train} event per step (step, loss, lr, grad_norm, tokens_per_s) and
+     *     {@code eval} events (may be null)
+     * @return what the run did
+     * @throws CancellationException when the calling thread is interrupted (checked after every step; the
+     *     thread's interrupt status stays set)
+     */
+    public FineTuneResult fineTune(int[] trainIds, int[] evalIds, FineTuneSettings settings, ProgressListener listener) {
+        open();
+        if (!trainable) {
+            throw new IllegalStateException("load the model with ModelOptions.withTrainable(true) to fine-tune it");
+        }
+        FakeQuant fq = settings.qat().equals("off") ? null : FineTuning.fakeQuant(settings.qat());
+        int steps = settings.steps();
+        TrainConfig tc = new TrainConfig(steps, settings.batchSize(), settings.seqLen(), 1, (float) settings.lr(), 0.1f,
+                Math.min(50, steps / 2), 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.parse("off"),
+                settings.evalEvery() == 0 ? steps : settings.evalEvery(), 16, 1000, 0, settings.seed());
+        ProgressListener l = listener == null ? ProgressListener.NONE : listener;
+        try {
+            // on a pool of its own: QAT's parallel quantization never runs on the common ForkJoin pool
+            return Workers.run("finetune", 0, cancelled -> {
+                try (MetricsLog log = new MetricsLog(null, false)) {
+                    log.observe(e -> {
+                        if (cancelled.getAsBoolean()) {
+                            throw new CancellationException("fine-tuning interrupted");
+                        }
+                        l.onProgress(new ProgressListener.Event(String.valueOf(e.get("event")), e));
+                    });
+                    Trainer t = new Trainer(m, fq, tc, trainIds, evalIds, log, null);
+                    double before = t.evaluate().ppl();
+                    Trainer.Result r = t.run(false);
+                    double after = t.evaluate().ppl();
+                    if (t.qat() != null) {
+                        t.qat().release();
+                    }
+                    return new FineTuneResult(r.steps(), before, after, r.tokensPerSecond(), r.seconds());
+                }
+            });
+        } catch (Workers.Failure f) {
+            Throwable t = f.getCause();
+            if (t instanceof OutOfMemoryError oom) {
+                throw new OutOfMemoryException("fine-tuning " + dir, oom);
+            }
+            if (t instanceof RuntimeException re) {
+                throw re;
+            }
+            if (t instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Releases the mapped files, the backend's threads and device memory. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            m.close();
+        } finally {
+            try {
+                k.close();
+            } finally {
+                arena.close();
+            }
+        }
+    }
+}
