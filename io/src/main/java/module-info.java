@@ -9,4 +9,5 @@ module bitnet.io {
     exports bitnet.io;
     exports bitnet.io.packed to bitnet.kernels, bitnet.engine;
     exports bitnet.io.tokenizer to bitnet.engine;
+    exports bitnet.io.gguf to bitnet.engine;
 }

@@ -62,6 +62,16 @@ public final class TextTokenizer {
     }
 
     /**
+     * The token string of an id, as the vocabulary stores it.
+     *
+     * @param id a token id
+     * @return the token, or null when the vocabulary has no such id
+     */
+    public String idToToken(int id) {
+        return tok.idToToken(id);
+    }
+
+    /**
      * The vocabulary size.
      *
      * @return the number of ids

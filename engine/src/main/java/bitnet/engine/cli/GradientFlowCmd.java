@@ -34,7 +34,7 @@ public final class GradientFlowCmd implements Callable<Integer> {
             } else {
                 int[] tok;
                 if (text != null) {
-                    tok = PplCmd.tokensFor(TokenizerArgs.forModel(model.hfDir()), text, 64);
+                    tok = PplCmd.tokensFor(TokenizerArgs.forModel(model.hfDir())::encode, text, 64);
                 } else if (Files.exists(model.hfDir().resolve("tokenizer.json"))) {
                     tok = TokenizerArgs.forModel(model.hfDir()).encode("The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times.");
                 } else {

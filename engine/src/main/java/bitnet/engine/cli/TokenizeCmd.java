@@ -55,7 +55,7 @@ public final class TokenizeCmd implements Callable<Integer> {
      * stdout empty), each line's ids are kept, never the whole text; a line longer than the text
      * limit is refused.
      */
-    private static void jsonl(Tokenizer tok, Path f) throws IOException {
+    private static void jsonl(TextTokenizer tok, Path f) throws IOException {
         if (!Files.isRegularFile(f)) {
             throw new BadInputException(f, Files.exists(f) ? "not a regular file" : "file not found");
         }
