@@ -120,7 +120,7 @@ class ModelConfigTest {
         assertBad(noType, "missing 'model_type'");
         ObjectNode zero = llama();
         zero.put("num_hidden_layers", 0);
-        assertBad(zero, "'num_hidden_layers' must be a positive integer");
+        assertBad(zero, "'num_hidden_layers' must be an integer in [1, ");
         ObjectNode kv = llama();
         kv.put("num_key_value_heads", 3);
         assertBad(kv, "bad attention shape");
