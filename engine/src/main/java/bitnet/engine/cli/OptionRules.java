@@ -70,7 +70,13 @@ final class OptionRules {
     /** Checks the numeric options of the subcommand that will run; ParameterException (exit 2) naming the flag. */
     static void check(ParseResult pr) {
         ParseResult leaf = pr;
-        while (leaf.hasSubcommand()) {
+        while (true) {
+            if (leaf.isUsageHelpRequested() || leaf.isVersionHelpRequested()) {
+                return; // --help runs nothing: a required option's unset value is no error
+            }
+            if (!leaf.hasSubcommand()) {
+                break;
+            }
             leaf = leaf.subcommand();
         }
         CommandLine cmd = leaf.commandSpec().commandLine();
