@@ -91,6 +91,11 @@ public final class Tokenizer {
         Path f = Files.isDirectory(fileOrDir) ? fileOrDir.resolve("tokenizer.json") : fileOrDir;
         TokenizerJson.Parsed parsed;
         try {
+            // the largest real files are tens of MB (Gemma 3: 33 MB); the bound keeps a hostile
+            // one from being read whole into the heap
+            if (Files.isRegularFile(f) && Files.size(f) > (1L << 30)) {
+                throw new BadInputException(f, "tokenizer file of " + Files.size(f) + " bytes is larger than the 1 GiB accepted");
+            }
             parsed = TokenizerJson.read(Files.readAllBytes(f), f);
         } catch (NoSuchFileException | java.io.FileNotFoundException e) {
             throw new BadInputException(f, "no such tokenizer file", e);
