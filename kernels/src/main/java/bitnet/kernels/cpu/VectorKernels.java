@@ -35,6 +35,7 @@ public class VectorKernels extends ScalarKernels {
     /** @param threads CPU threads (0 = all available processors) */
     public VectorKernels(int threads) {
         this.par = new Parallel(threads);
+        Warmup.start(); // the first backend of the process gets its kernels compiled while the model loads
     }
 
     @Override

@@ -18,13 +18,16 @@ import java.util.stream.IntStream;
  * place (usually a slice of the mapped packed model file) and one FP32 scale per row or per tensor;
  * W[r][c] = scale * q with q in {-1, 0, +1}.
  *
- * <p>Its products never multiply by a weight: rows are decoded into +1/-1 lane masks and the input
- * is added or subtracted ({@link TernaryRows}); the scale is applied once per row. Two forward
+ * <p>Small batches (fewer than {@link #GEMM_MIN_N} input rows: generation) never multiply by a
+ * weight: rows are decoded into +1/-1 lane masks and the input is added or subtracted (or, without
+ * mask registers, multiplied by the 2-bit code; {@link TernaryRows}). Larger batches (prefill,
+ * perplexity) run the FP32 SGEMM over ±1/0 panels decoded from the codes. Either way the scale is
+ * applied once per row. Two forward
  * variants: FP32 activations ({@link #matmulInto}) and BitNet's W1.58A8 ({@link #matmulA8Into}:
  * per-token absmax int8 activations, integer accumulation). {@link #withA8} makes the CpuMatmul
  * entry point use the latter. Work is split over rows (forward) or columns (backward) on the
  * caller's {@link Parallel} pool when one is passed (the CPU backends do), else on the common
- * ForkJoinPool, so the packed segment must be readable from any thread (a shared, global or
+ * ForkJoinPool (the batch path then runs on the calling thread), so the packed segment must be readable from any thread (a shared, global or
  * automatic arena, not a confined one). Scalar twins live in {@link TernaryScalar}. Not trainable: no dweight.
  *
  * <p>Input rows that are not part of a group of four (all of them in batch-1 generation) go
