@@ -86,8 +86,15 @@ public final class BitnetModel implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             boolean packed = !options.trainable() && PackedLoader.isCompressOutput(dir);
-            Model m = packed ? PackedLoader.load(dir, k, arena)
-                    : Models.load(Checkpoint.open(hf, arena), k, options.trainable() ? Model.Mode.TRAIN : Model.Mode.INFER);
+            Model m;
+            if (packed) {
+                m = PackedLoader.load(dir, k, arena);
+            } else {
+                Checkpoint ck = Checkpoint.open(hf, arena);
+                // a NaN/Inf weight is bad input naming the file, for every use (as compress does)
+                bitnet.engine.compress.NonFinite.check(ck, false, "");
+                m = Models.load(ck, k, options.trainable() ? Model.Mode.TRAIN : Model.Mode.INFER);
+            }
             return new BitnetModel(dir, hf, arena, k, m, packed, options.trainable());
         } catch (RuntimeException | Error e) {
             arena.close();

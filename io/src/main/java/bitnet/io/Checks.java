@@ -38,6 +38,8 @@ public final class Checks {
         public static final Range ANY_LONG = new Range(true, Long.MIN_VALUE, true, Long.MAX_VALUE, true);
         /** A finite number > 0. */
         public static final Range POSITIVE = new Range(false, 0, false, Double.MAX_VALUE, true);
+        /** Any finite number. */
+        public static final Range ANY_FINITE = new Range(false, -Double.MAX_VALUE, true, Double.MAX_VALUE, true);
         /** A finite number >= 0. */
         public static final Range NON_NEGATIVE = new Range(false, 0, true, Double.MAX_VALUE, true);
         /** A number in [0, 1]. */

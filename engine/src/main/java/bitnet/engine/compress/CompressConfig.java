@@ -132,7 +132,7 @@ public final class CompressConfig {
             Map.entry("weight_decay", Checks.Range.NON_NEGATIVE),
             Map.entry("eval_every", Checks.Range.POSITIVE_INT),
             Map.entry("max_accuracy_drop", Checks.Range.NON_NEGATIVE),
-            Map.entry("fine_tune_threshold", Checks.Range.NON_NEGATIVE),
+            Map.entry("fine_tune_threshold", Checks.Range.ANY_FINITE), // negative: always fine-tune
             Map.entry("seed", Checks.Range.ANY_LONG));
 
     /** Keys whose current value came from the --config file (a flag setting one removes it). */
