@@ -61,6 +61,19 @@ public final class CompressConfig {
     public double fine_tune_min_lr_ratio = 0.1;
     public int warmup_steps = 50;
     public String grokfast = "off";
+    /** off | logits | logits+attention: distil from the original model as a frozen teacher during fine-tuning. */
+    public String distill = "off";
+    public double distill_temperature = 2.0;
+    /** Weight of the logits KL (times T²) against (1 - alpha) of the next-token loss. */
+    public double distill_alpha = 0.5;
+    /** Weight of the MiniLM q/k/v attention-relation loss (logits+attention). */
+    public double distill_attention_weight = 1.0;
+    /** Layers for attention-relation distillation, comma-separated, negative from the end. */
+    public String distill_layers = "-1";
+    /** Sequences per teacher pass (teacher logits held for this many sequences at once). */
+    public int distill_chunk = 4;
+    /** Fine-tune until this much wall time is spent ("600", "600s", "10m", "1h"; "" or "0" = step budget), schedule fitted to it. */
+    public String fine_tune_time_budget = "";
     public double max_grad_norm = 1.0;
     public double weight_decay = 0.0;
     public int eval_every = 100;
@@ -233,6 +246,50 @@ public final class CompressConfig {
         return c;
     }
 
+    /** The distillation settings (Distill.OFF when off). */
+    public bitnet.engine.train.Distill distillSettings() {
+        var mode = bitnet.engine.train.Distill.parseMode(distill);
+        if (mode == bitnet.engine.train.Distill.Mode.OFF) {
+            return bitnet.engine.train.Distill.OFF;
+        }
+        var d = new bitnet.engine.train.Distill(mode, (float) distill_temperature, (float) distill_alpha, (float) distill_attention_weight,
+                bitnet.engine.train.Distill.parseLayers(distill_layers), distill_chunk);
+        d.validate();
+        return d;
+    }
+
+    /** fine_tune_time_budget in seconds (0 = none). */
+    public double timeBudgetSeconds() {
+        return parseDuration(fine_tune_time_budget);
+    }
+
+    /** "90", "90s", "10m", "1.5h" to seconds; "" or null is 0. */
+    public static double parseDuration(String s) {
+        if (s == null || s.isBlank()) {
+            return 0;
+        }
+        String t = s.trim().toLowerCase(Locale.ROOT);
+        double unit = 1;
+        if (t.endsWith("s")) {
+            t = t.substring(0, t.length() - 1);
+        } else if (t.endsWith("m")) {
+            unit = 60;
+            t = t.substring(0, t.length() - 1);
+        } else if (t.endsWith("h")) {
+            unit = 3600;
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            double v = Double.parseDouble(t) * unit;
+            if (!(v >= 0) || Double.isInfinite(v)) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("fine_tune_time_budget must be a duration like 600, 90s, 10m or 1h, not '" + s + "'");
+        }
+    }
+
     /** The quantizer spec to parse ("seed" alone takes sparsity_threshold). */
     public String quantizerSpec() {
         String q = quantizer.trim().toLowerCase(Locale.ROOT);
@@ -270,6 +327,8 @@ public final class CompressConfig {
         if (eval_windows < 1 || eval_sequence_length < 1 || fine_tune_batch_size < 1 || fine_tune_sequence_length < 1) {
             throw new IllegalArgumentException("window, batch and sequence sizes must be >= 1");
         }
+        distillSettings();
+        timeBudgetSeconds();
         if (!(sparsity_threshold >= 0) || !(fine_tune_lr > 0) || fine_tune_steps < 0 || fine_tune_epochs < 0) {
             throw new IllegalArgumentException("sparsity_threshold and fine-tune budgets must be >= 0, fine_tune_lr > 0");
         }

@@ -198,6 +198,9 @@ public final class Gpt2Model extends Model {
             k.zero(dk);
             k.zero(dv);
             k.attentionBackward(dq, dk, dv, datty, s.att[l], s.q[l], s.kk[l], s.vv[l], B, T, NH, NH, HS);
+            if (qkvGrad != null && qkvGrad[l] != null) { // distillation: gradients of q, k, v
+                k.add(dq, dq, qkvGrad[l][0], (long) N * C); k.add(dk, dk, qkvGrad[l][1], (long) N * C); k.add(dv, dv, qkvGrad[l][2], (long) N * C);
+            }
             k.zero(dxn);
             k.matmulBackward(dxn, g(wq[l]), g(bq[l]), dq, s.xn1[l], wq[l].weight, N, C, C);
             k.matmulBackward(dxn, g(wk[l]), g(bk[l]), dk, s.xn1[l], wk[l].weight, N, C, C);
@@ -205,6 +208,11 @@ public final class Gpt2Model extends Model {
             k.layernormBackward(dres, g(ln1w[l]), g(ln1b[l]), dxn, s.x[l], ln1w[l].value, s.mean1[l], s.rstd1[l], N, C);
         }
         k.embeddingBackward(g(wte), g(wpe), dres, ids, B, T, C);
+    }
+
+    @Override
+    public Buf[] qkv(int l) {
+        return new Buf[] {a.q[l], a.kk[l], a.vv[l]};
     }
 
     @Override

@@ -221,6 +221,9 @@ public final class LlamaModel extends Model {
             k.zero(dk);
             k.zero(dv);
             k.attentionBackward(dq, dk, dv, datty, s.att[l], s.q[l], s.kk[l], s.vv[l], B, T, NH, NKV, HS);
+            if (qkvGrad != null && qkvGrad[l] != null) { // distillation: gradients of the post-RoPE q, k, v
+                k.add(dq, dq, qkvGrad[l][0], (long) N * QD); k.add(dk, dk, qkvGrad[l][1], (long) N * KVD); k.add(dv, dv, qkvGrad[l][2], (long) N * KVD);
+            }
             k.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, HS, 0);
             k.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, HS, 0);
             k.zero(dxn);
@@ -230,6 +233,11 @@ public final class LlamaModel extends Model {
             k.rmsnormBackward(dres, g(ln1[l]), dxn, s.x[l], ln1[l].value, s.rstd1[l], N, C); // dres = d x[l]
         }
         k.embeddingBackward(g(wte), null, dres, ids, B, T, C);
+    }
+
+    @Override
+    public Buf[] qkv(int l) {
+        return new Buf[] {a.q[l], a.kk[l], a.vv[l]};
     }
 
     @Override

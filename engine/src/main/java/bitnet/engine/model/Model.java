@@ -225,6 +225,22 @@ public abstract class Model implements AutoCloseable {
         return count == 0 ? 0 : sum / count;
     }
 
+    // ---- distillation hook (bitnet.engine.train.Distiller) ---------------------------------
+
+    /** Post-RoPE q (N, NH*HS), k and v (N, NKV*HS) of layer l, as the last forward left them. */
+    public abstract Buf[] qkv(int l);
+
+    /** Per layer, {dq, dk, dv} shaped as {@link #qkv} that backward adds to that layer's (null: none). */
+    public Buf[][] qkvGrad;
+
+    /** Forward, then lossGrad turns the logits (N, V) into their gradient in place and returns the loss, then backward. */
+    public double customLoss(int[] inputs, int B, int T, java.util.function.ToDoubleFunction<Buf> lossGrad) {
+        Buf logits = forward(inputs, B, T, null);
+        double loss = lossGrad.applyAsDouble(logits);
+        backward(inputs, logits);
+        return loss;
+    }
+
     /** HF's shifted labels: targets[b,t] = ids[b,t+1], and -1 at the last position of each row. */
     public static int[] shiftedTargets(int[] ids, int B, int T) {
         int[] tg = new int[B * T];
