@@ -88,7 +88,8 @@ public final class Distiller {
                 gq[li][r] = new float[sq[li][r].length];
             }
         }
-        double ce = 0, kl = 0, rel = 0;
+        double ce = 0, kl = 0;
+        relSum = 0;
         for (int b0 = 0; b0 < B; b0 += bc) {
             int nb = Math.min(bc, B - b0), n = nb * T;
             long off = (long) b0 * T * V, nv = (long) n * V;
@@ -100,14 +101,29 @@ public final class Distiller {
             if (measure) {
                 kl += klRows(k.download(tl), k.download(sc), n, V, 1 / temp);
             }
+            int[] tgc = Arrays.copyOfRange(tg, b0 * T, b0 * T + n);
+            if (temp == 1f && count == N) {
+                // every position has a target and T = 1: (1-a)(p_s - y) + a(p_s - p_t) = (p_s - y) - a(p_t - y),
+                // two cross-entropy passes with the real targets instead of four softmax passes
+                k.crossEntropy(lossA, tl, tl, tgc, n, V, 1f);        // tl = p_t - y
+                k.crossEntropy(lossB, sc, sc, tgc, n, V, 1f / N);    // sc = (p_s - y) / N
+                k.axpy(sc, tl, nv, -alpha / N);
+                k.copy(logits, off, sc, 0, nv);
+                float[] l = new float[n];
+                k.download(lossB, l, n);
+                for (float x : l) {
+                    ce += x;
+                }
+                relationChunk(s, sq, gq, b0, nb, B, T, measure);
+                continue;
+            }
             k.scale(tl, nv, 1 / temp);
             k.crossEntropy(lossA, tl, tl, zeros, n, V, 1f);          // tl = p_t - e0
             k.scale(sc, nv, 1 / temp);
             k.crossEntropy(lossB, sc, sc, zeros, n, V, 1f);          // sc = p_s - e0
             k.axpy(sc, tl, nv, -1f);                                 // sc = p_s - p_t
             k.copy(tl, 0, logits, off, nv);
-            k.crossEntropy(lossA, tl, tl, Arrays.copyOfRange(tg, b0 * T, b0 * T + n), n, V,
-                    count == 0 ? 0f : (1 - alpha) / count);          // tl = (1-alpha) dCE
+            k.crossEntropy(lossA, tl, tl, tgc, n, V, count == 0 ? 0f : (1 - alpha) / count); // tl = (1-alpha) dCE
             float[] l = new float[n];
             k.download(lossA, l, n);
             for (float x : l) {
@@ -116,15 +132,7 @@ public final class Distiller {
             // d/ds of alpha T² KL(p_t || p_s), p = softmax(z / T), is alpha T (p_s - p_t); mean over all N positions
             k.axpy(tl, sc, nv, alpha * temp / N);
             k.copy(logits, off, tl, 0, nv);
-            for (int li = 0; li < layers.length; li++) {
-                Buf[] tb = teacher.qkv(layers[li]);
-                for (int r = 0; r < 3; r++) {
-                    int heads = r == 0 ? nh : nkv;
-                    // weight per relation row: beta, mean over layers, over the B * heads * T rows of this relation
-                    float w = d.beta() / (layers.length * (float) B * heads * T);
-                    rel += relation(sq[li][r], gq[li][r], k.download(tb[r]), b0, nb, T, heads, w, measure) * w;
-                }
-            }
+            relationChunk(s, sq, gq, b0, nb, B, T, measure);
         }
         if (layers.length > 0) {
             if (s.qkvGrad == null) {
@@ -145,9 +153,24 @@ public final class Distiller {
         }
         lastCe = count == 0 ? 0 : ce / count;
         lastKl = measure ? kl / N : Double.NaN;
-        lastRel = measure ? rel : Double.NaN;
+        lastRel = measure ? relSum : Double.NaN;
         lastTotal = measure ? (1 - alpha) * lastCe + alpha * temp * temp * lastKl + (layers.length > 0 ? lastRel : 0) : Double.NaN;
         return lastCe;
+    }
+
+    private double relSum;
+
+    /** Relation distillation of every chosen layer and relation for sequences b0..b0+nb (the teacher's current chunk). */
+    private void relationChunk(Model s, float[][][] sq, float[][][] gq, int b0, int nb, int B, int T, boolean measure) {
+        for (int li = 0; li < layers.length; li++) {
+            Buf[] tb = teacher.qkv(layers[li]);
+            for (int r = 0; r < 3; r++) {
+                int heads = r == 0 ? nh : nkv;
+                // weight per relation row: beta, mean over layers, over the B * heads * T rows of this relation
+                float w = d.beta() / (layers.length * (float) B * heads * T);
+                relSum += relation(sq[li][r], gq[li][r], k.download(tb[r]), b0, nb, T, heads, w, measure) * w;
+            }
+        }
     }
 
     /**
