@@ -54,8 +54,9 @@ public final class Trainer {
 
     /**
      * Fits the run to a wall-time budget (seconds, evaluations included): the step count is
-     * re-estimated from the measured time per step after 10 steps and at every evaluation, and
-     * the warmup + cosine schedule follows the new count; the run stops once the budget is spent.
+     * re-estimated from the measured time per step after 10 steps, every 5% of the run and after
+     * every evaluation (not in the last 10%), and the warmup + cosine schedule follows the new
+     * count; the run stops once the budget is spent.
      */
     public void timeBudget(double seconds) {
         this.timeBudget = seconds;
@@ -219,11 +220,17 @@ public final class Trainer {
     /** Re-estimates the step count from the time per step so far; ends the run when the budget is spent. */
     private void fitToBudget(int startStep, double secs, boolean evaluated) {
         int done = step - startStep;
+        if (done <= 0) {
+            return;
+        }
         if (secs >= timeBudget) {
             c = c.withSteps(step);
             return;
         }
-        if (done == 10 || evaluated) {
+        // the first steps include JIT warm-up: re-estimate every 5% of the run, and after each evaluation (its cost
+        // included), until the last 10% so the end of the cosine stays put
+        boolean due = done == 10 || (done > 10 && done % Math.max(10, c.steps() / 20) == 0) || evaluated;
+        if (due && step < 0.9 * c.steps()) {
             int total = step + (int) Math.floor((timeBudget - secs) / (secs / done));
             if (total != c.steps()) {
                 LOG.info(String.format(Locale.ROOT, "time budget %.0fs: %.2fs per step so far, fitting the schedule to %d steps",
