@@ -63,7 +63,7 @@ public final class CompressConfig {
     public String grokfast = "off";
     /** off | logits | logits+attention: distil from the original model as a frozen teacher during fine-tuning. */
     public String distill = "off";
-    public double distill_temperature = 2.0;
+    public double distill_temperature = 1.0;
     /** Weight of the logits KL (times T²) against (1 - alpha) of the next-token loss. */
     public double distill_alpha = 0.5;
     /** Weight of the MiniLM q/k/v attention-relation loss (logits+attention). */
