@@ -61,8 +61,13 @@ public final class CompressConfig {
     public double fine_tune_min_lr_ratio = 0.1;
     public int warmup_steps = 50;
     public String grokfast = "off";
-    /** off | logits | logits+attention: distil from the original model as a frozen teacher during fine-tuning. */
-    public String distill = "off";
+    /**
+     * off | logits | logits+attention: distil from the original model as a frozen teacher during
+     * fine-tuning. logits by default: on the demo (100 steps of 4x256) held-out perplexity 109.3
+     * against 113.3 for plain QAT at equal steps, for about 20% more time per step; the attention
+     * term (107.9) costs another ~18% per step (see README).
+     */
+    public String distill = "logits";
     public double distill_temperature = 1.0;
     /** Weight of the logits KL (times T²) against (1 - alpha) of the next-token loss. */
     public double distill_alpha = 0.5;

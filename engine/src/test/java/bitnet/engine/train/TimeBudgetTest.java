@@ -51,6 +51,8 @@ class TimeBudgetTest {
     @Test
     void distillSettingsParseAndValidate() {
         CompressConfig c = new CompressConfig();
+        assertEquals(Distill.Mode.LOGITS, c.distillSettings().mode(), "the default");
+        c.distill = "off";
         assertEquals(Distill.Mode.OFF, c.distillSettings().mode());
         c.distill = "logits+attention";
         c.distill_layers = "0,-1";
