@@ -39,6 +39,18 @@ public final class CompressCmd implements Callable<Integer> {
     Integer steps;
     @Option(names = "--fine-tune-lr", description = "peak fine-tuning learning rate")
     Double lr;
+    @Option(names = "--time-budget", description = "fine-tune until this wall time is spent (600, 90s, 10m, 1h), warmup + cosine fitted to it")
+    String timeBudget;
+    @Option(names = "--distill", description = "off | logits | logits+attention: distil from the original model during fine-tuning")
+    String distill;
+    @Option(names = "--distill-temperature", description = "temperature of the logits KL")
+    Double distillTemperature;
+    @Option(names = "--distill-alpha", description = "weight of the logits KL against the next-token loss (0..1)")
+    Double distillAlpha;
+    @Option(names = "--distill-attention-weight", description = "weight of the attention-relation loss")
+    Double distillAttentionWeight;
+    @Option(names = "--distill-layers", description = "attention-distillation layers, comma-separated, negative from the end (default -1)")
+    String distillLayers;
     @Option(names = "--no-fine-tune", description = "skip fine-tuning")
     boolean noFineTune;
 
@@ -99,6 +111,24 @@ public final class CompressCmd implements Callable<Integer> {
             }
             if (lr != null) {
                 c.set("fine_tune_lr", lr);
+            }
+            if (timeBudget != null) {
+                c.set("fine_tune_time_budget", f.textNode(timeBudget));
+            }
+            if (distill != null) {
+                c.set("distill", f.textNode(distill));
+            }
+            if (distillTemperature != null) {
+                c.set("distill_temperature", f.numberNode(distillTemperature));
+            }
+            if (distillAlpha != null) {
+                c.set("distill_alpha", f.numberNode(distillAlpha));
+            }
+            if (distillAttentionWeight != null) {
+                c.set("distill_attention_weight", f.numberNode(distillAttentionWeight));
+            }
+            if (distillLayers != null) {
+                c.set("distill_layers", f.textNode(distillLayers));
             }
             if (noFineTune) {
                 c.set("enable_fine_tuning", false);

@@ -9,6 +9,8 @@ import bitnet.engine.model.Models;
 import bitnet.engine.quant.LayerStats;
 import bitnet.engine.quant.QuantResult;
 import bitnet.engine.quant.Quantizer;
+import bitnet.engine.train.Distill;
+import bitnet.engine.train.Distiller;
 import bitnet.engine.train.GradientFlow;
 import bitnet.engine.train.Grokfast;
 import bitnet.engine.train.Qat;
@@ -52,6 +54,7 @@ public final class Pipeline {
     private final Kernels k;
     private final boolean overwrite;
     private final Map<String, Double> timings = new LinkedHashMap<>();
+    private Map<String, Object> distillStats;
     private long t0 = System.nanoTime();
     private Consumer<Map<String, Object>> listener = e -> { };
     private List<Map<String, Object>> layers = List.of();
@@ -183,7 +186,23 @@ public final class Pipeline {
                 }
                 Trainer tr = new Trainer(m, (name, w, r, cc) -> plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w,
                         tc, calibIds, evalIds, metrics, null);
+                tr.evalSeqLen(L); // the curve is measured on the same windows as every other perplexity
+                double budget = c.timeBudgetSeconds();
+                if (budget > 0) {
+                    tr.timeBudget(budget);
+                }
+                Distill dist = c.distillSettings();
+                Model teacher = null;
+                if (dist.on()) {
+                    teacher = Models.load(ckpt, k, Model.Mode.INFER); // weights as stored (e.g. BF16, mapped): no copy
+                    tr.distill(new Distiller(teacher, dist));
+                    LOG.info("distilling from the original model: " + dist);
+                }
                 ft = tr.run(false);
+                if (teacher != null) {
+                    distillStats = tr.distillStats();
+                    teacher.close();
+                }
                 Perplexity.Result pTuned = ppl(m, evalIds, L, "after fine-tuning");
                 tr.qat().release();
                 if (pTuned.meanNll() > pQuant.meanNll()) {
@@ -277,6 +296,7 @@ public final class Pipeline {
                 metricsOut.put("fine_tune_steps", ft.steps());
                 metricsOut.put("fine_tune_tokens_per_s", ft.tokensPerSecond());
                 metricsOut.put("fine_tune_restarts", ft.restarts());
+                metricsOut.put("fine_tune_seconds", ft.seconds());
             }
             Map<String, Object> paths = new LinkedHashMap<>();
             Path fin = out.finalPath();
@@ -316,6 +336,9 @@ public final class Pipeline {
             meta.put("layers", layers);
             meta.put("results", results);
             meta.put("fine_tune_eval_curve", ft == null ? List.of() : ft.evalCurve());
+            meta.put("fine_tune_eval_curve_note", "held-out perplexity of the quantized weights during fine-tuning, on the same "
+                    + pOrig.windows() + " windows of " + L + " tokens as the headline figures (before int8 rounding of the embeddings and FP16 storage)");
+            meta.put("distillation", distillMeta());
             meta.put("versions", Map.of("bitnet", "0.1.0", "java", System.getProperty("java.version"), "backend", k.name()));
             Files.writeString(out.dir().resolve("compression_metadata.json"),
                     bitnet.engine.cli.Outputs.JSON.writeValueAsString(meta));
@@ -348,7 +371,29 @@ public final class Pipeline {
         steps = Math.max(steps, 1);
         return new TrainConfig(steps, B, T, 1, (float) c.fine_tune_lr, (float) c.fine_tune_min_lr_ratio,
                 Math.min(c.warmup_steps, steps / 2), (float) c.max_grad_norm, (float) c.weight_decay, 0.9f, 0.95f, 1e-8f,
-                Grokfast.parse(c.grokfast), c.eval_every, Math.min(16, c.eval_windows), 1000, 0, c.seed);
+                Grokfast.parse(c.grokfast), c.eval_every, c.eval_windows, 1000, 0, c.seed);
+    }
+
+    private Map<String, Object> distillMeta() {
+        Distill d = c.distillSettings();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("mode", c.distill);
+        if (d.on()) {
+            r.put("teacher", "the original model, frozen, weights as stored");
+            r.put("temperature", d.temperature());
+            r.put("alpha", d.alpha());
+            if (d.attention()) {
+                r.put("attention_weight", d.beta());
+                r.put("layers", c.distill_layers);
+            }
+            r.put("chunk_sequences", d.chunk());
+            r.put("loss", d.attention() ? "(1-alpha) CE + alpha T^2 KL(teacher||student logits at T) + attention_weight * MiniLM q/k/v relation KL"
+                    : "(1-alpha) CE + alpha T^2 KL(teacher||student logits at T)");
+            if (distillStats != null) {
+                r.putAll(distillStats);
+            }
+        }
+        return r;
     }
 
     private static Map<String, QuantResult> quantizeAll(Model m, List<HfTensor> targets, Quantizer q) {

@@ -80,9 +80,18 @@ final class Report {
             h.append("<h2>Learning rate</h2>").append(line(lr, 1000, 160, "step", "lr"));
             if (!evalc.isEmpty()) {
                 h.append("<h2>Held-out perplexity during fine-tuning</h2>").append(line(evalc, 1000, 200, "step", "ppl"));
+                if (meta.get("fine_tune_eval_curve_note") != null) {
+                    h.append("<p style=\"color:#888;font-size:12px\">").append(esc(String.valueOf(meta.get("fine_tune_eval_curve_note")))).append("</p>");
+                }
             }
         } else {
             h.append("<p>No fine-tuning was run.</p>");
+        }
+        if (meta.get("distillation") instanceof Map<?, ?> dist) {
+            h.append("<h2>Distillation</h2><table>");
+            dist.forEach((k, v) -> h.append("<tr><td>").append(esc(String.valueOf(k))).append("</td><td>")
+                    .append(v instanceof Number ? fmt(v) : esc(String.valueOf(v))).append("</td></tr>"));
+            h.append("</table>");
         }
         h.append("<h2>Layers</h2><table><tr><th>tensor</th><th>rel. error</th><th>final rel. error</th><th>MSE</th><th>sparsity</th><th>scale range</th></tr>");
         for (Map<String, Object> l : layers) {

@@ -199,7 +199,7 @@ public final class Gemma3Model extends Model {
             k.zero(dq);
             k.zero(dk);
             k.zero(dv);
-            k.attentionBackward(dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NKV, HS);
+            attentionBackward(l, dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NKV, HS);
             k.scale(dq, (long) N * QD, qScale);
             rope(l).backward(k, dq, B, T, NH, HS);
             rope(l).backward(k, dk, B, T, NKV, HS);

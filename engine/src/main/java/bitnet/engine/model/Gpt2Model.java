@@ -134,7 +134,7 @@ public final class Gpt2Model extends Model {
             k.zero(dq);
             k.zero(dk);
             k.zero(dv);
-            k.attentionBackward(dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NH, HS);
+            attentionBackward(l, dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NH, HS);
             k.zero(dxn);
             k.matmulBackward(dxn, g(wq[l]), g(bq[l]), dq, xn1[l], wq[l].weight, N, C, C);
             k.matmulBackward(dxn, g(wk[l]), g(bk[l]), dk, xn1[l], wk[l].weight, N, C, C);

@@ -166,7 +166,7 @@ public final class GptNeoxModel extends Model {
             k.zero(dq);
             k.zero(dk);
             k.zero(dv);
-            k.attentionBackward(dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NH, HS);
+            attentionBackward(l, dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NH, HS);
             rope.backward(k, dq, B, T, NH, HS);
             rope.backward(k, dk, B, T, NH, HS);
             k.zero(dxn);

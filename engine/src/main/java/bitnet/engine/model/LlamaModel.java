@@ -167,7 +167,7 @@ public class LlamaModel extends Model {
             k.zero(dq);
             k.zero(dk);
             k.zero(dv);
-            k.attentionBackward(dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NKV, HS);
+            attentionBackward(l, dq, dk, dv, datty, att[l], q[l], kk[l], vv[l], B, T, NH, NKV, HS);
             rope.backward(k, dq, B, T, NH, HS);
             rope.backward(k, dk, B, T, NKV, HS);
             if (qkNorm) {

@@ -463,6 +463,41 @@ public abstract class Model implements AutoCloseable {
         return sum;
     }
 
+    // ---- distillation hook (bitnet.engine.train.Distiller) ---------------------------------
+
+    /** Post-RoPE q (N, NH*HS), k and v (N, NKV*HS) of layer l, as the last forward left them ({@link #attention}). */
+    public Buf[] qkv(int l) {
+        Attention a = attention(l);
+        return new Buf[] {a.q(), a.k(), a.v()};
+    }
+
+    /**
+     * The attention backward of layer l (every family calls this, not the kernel): after the
+     * kernel, the distillation gradients of q, k, v ({@link #qkvGrad}) are added, so they flow on
+     * through RoPE, the q/k norms and the projections like the loss's own.
+     */
+    protected void attentionBackward(int l, Buf dq, Buf dk, Buf dv, Buf datt, Buf att, Buf q, Buf kk, Buf vv, int B, int T, int NH, int NKV,
+            int HS) {
+        k.attentionBackward(dq, dk, dv, datt, att, q, kk, vv, B, T, NH, NKV, HS);
+        if (qkvGrad != null && qkvGrad[l] != null) {
+            long n = (long) B * T * HS;
+            k.add(dq, dq, qkvGrad[l][0], n * NH);
+            k.add(dk, dk, qkvGrad[l][1], n * NKV);
+            k.add(dv, dv, qkvGrad[l][2], n * NKV);
+        }
+    }
+
+    /** Per layer, {dq, dk, dv} shaped as {@link #qkv} that backward adds to that layer's (null: none). */
+    public Buf[][] qkvGrad;
+
+    /** Forward, then lossGrad turns the logits (N, V) into their gradient in place and returns the loss, then backward. */
+    public double customLoss(int[] inputs, int B, int T, java.util.function.ToDoubleFunction<Buf> lossGrad) {
+        Buf logits = forward(inputs, B, T, null);
+        double loss = lossGrad.applyAsDouble(logits);
+        backward(inputs, logits);
+        return loss;
+    }
+
     /** HF's shifted labels: targets[b,t] = ids[b,t+1], and -1 at the last position of each row. */
     public static int[] shiftedTargets(int[] ids, int B, int T) {
         int[] tg = new int[B * T];

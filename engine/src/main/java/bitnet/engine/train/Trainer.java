@@ -29,7 +29,7 @@ public final class Trainer {
 
     private final Model m;
     private final Kernels k;
-    private final TrainConfig c;
+    private TrainConfig c;
     private final int[] train;
     private final int[] eval;
     private final MetricsLog metrics;
@@ -43,6 +43,42 @@ public final class Trainer {
     private int restarts;
     private Snapshot good;
     private java.util.function.IntConsumer listener = s -> { };
+    private Distiller distiller;
+    private double timeBudget;
+    private int evalSeqLen = -1;
+
+    /** Distils from a frozen teacher instead of plain next-token loss (null: off). */
+    public void distill(Distiller d) {
+        this.distiller = d;
+    }
+
+    /**
+     * Fits the run to a wall-time budget (seconds, evaluations included): the step count is
+     * re-estimated from the measured time per step after 10 steps, every 5% of the run and after
+     * every evaluation (not in the last 10%), and the warmup + cosine schedule follows the new
+     * count; the run stops once the budget is spent.
+     */
+    public void timeBudget(double seconds) {
+        this.timeBudget = seconds;
+    }
+
+    /** Evaluation windows of this many tokens (default: the training sequence length). */
+    public void evalSeqLen(int t) {
+        this.evalSeqLen = t;
+    }
+
+    /** Time spent in distillation (teacher forwards, whole loss-and-backward), for metadata; null without. */
+    public java.util.Map<String, Object> distillStats() {
+        if (distiller == null) {
+            return null;
+        }
+        return java.util.Map.of("teacher_forward_s", distiller.teacherNanos / 1e9, "student_forward_s", distiller.studentForwardNanos / 1e9,
+                "loss_and_backward_s", distiller.totalNanos / 1e9);
+    }
+
+    public TrainConfig config() {
+        return c;
+    }
 
     /** Called after each completed step (and its checkpoint, if one was due) with the step count. */
     public void onStep(java.util.function.IntConsumer l) {
@@ -84,7 +120,7 @@ public final class Trainer {
         if (qat != null) {
             qat.quantize();
         }
-        return Perplexity.compute(m, eval, c.seqLen(), c.evalWindows(), Math.max(1, c.batchSize()));
+        return Perplexity.compute(m, eval, evalSeqLen > 0 ? evalSeqLen : c.seqLen(), c.evalWindows(), Math.max(1, c.batchSize()));
     }
 
     public Result run(boolean resume) {
@@ -114,9 +150,10 @@ public final class Trainer {
             }
             m.zeroGrad();
             double loss = 0;
+            boolean measure = distiller != null && (step + 1) % Math.max(1, c.evalEvery() > 0 ? c.evalEvery() : 100) == 0;
             for (int micro = 0; micro < c.gradAccum(); micro++) {
                 batch(step, micro, in, tg);
-                loss += m.loss(in, tg, B, T, true) / c.gradAccum();
+                loss += (distiller == null ? m.loss(in, tg, B, T, true) : distiller.lossAndBackward(m, in, tg, B, T, measure)) / c.gradAccum();
             }
             if (c.gradAccum() > 1) {
                 for (Param p : opt.params()) {
@@ -133,9 +170,16 @@ public final class Trainer {
             tokens += (long) B * T * c.gradAccum();
             step++;
             lastLoss = loss;
+            if (timeBudget > 0) { // re-estimated after 10 steps, and on the step after each evaluation (its cost included)
+                fitToBudget(startStep, (System.nanoTime() - t0) / 1e9, c.evalEvery() > 0 && step > 1 && (step - 1) % c.evalEvery() == 0);
+            }
             double secs = (System.nanoTime() - t0) / 1e9;
             double tps = tokens / Math.max(secs, 1e-9);
             metrics.log("train", "step", step, "loss", loss, "lr", (double) lr, "grad_norm", norm, "tokens_per_s", tps);
+            if (measure) {
+                metrics.log("distill", "step", step, "kl_logits", distiller.lastKl, "relation_loss", distiller.lastRel,
+                        "total_loss", distiller.lastTotal, "teacher_s", distiller.teacherNanos / 1e9, "loss_s", distiller.totalNanos / 1e9);
+            }
             bar.update(step, String.format(Locale.ROOT, "loss %.4f, lr %.2e, %.0f tok/s", loss, lr, tps));
             if (eval != null && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == c.steps())) {
                 double ppl = evaluate().ppl();
@@ -162,12 +206,39 @@ public final class Trainer {
             listener.accept(step);
         }
         bar.finish(String.format(Locale.ROOT, "loss %.4f", lastLoss));
+        if (distiller != null) {
+            distiller.release(m);
+        }
         double secs = (System.nanoTime() - t0) / 1e9;
         good.close();
         if (qat != null) {
             qat.quantize();
         }
         return new Result(step, lastLoss, bestEval, curve, tokens / Math.max(secs, 1e-9), secs, restarts);
+    }
+
+    /** Re-estimates the step count from the time per step so far; ends the run when the budget is spent. */
+    private void fitToBudget(int startStep, double secs, boolean evaluated) {
+        int done = step - startStep;
+        if (done <= 0) {
+            return;
+        }
+        if (secs >= timeBudget) {
+            c = c.withSteps(step);
+            return;
+        }
+        // the first steps include JIT warm-up: re-estimate every 5% of the run, and after each evaluation (its cost
+        // included), until the last 10% so the end of the cosine stays put
+        boolean due = done == 10 || (done > 10 && done % Math.max(10, c.steps() / 20) == 0) || evaluated;
+        if (due && step < 0.9 * c.steps()) {
+            int total = step + (int) Math.floor((timeBudget - secs) / (secs / done));
+            if (total != c.steps()) {
+                LOG.info(String.format(Locale.ROOT, "time budget %.0fs: %.2fs per step so far, fitting the schedule to %d steps",
+                        timeBudget, secs / done, total));
+                metrics.log("time_budget", "step", step, "seconds", secs, "steps", total);
+                c = c.withSteps(Math.max(total, step + 1));
+            }
+        }
     }
 
     private void diverged(String why) {

@@ -52,7 +52,7 @@ class CompressCliTest {
         out = tmp.resolve("out");
         run = Cli.run("compress", "--model", Cli.demoModel().toString(), "--output", out.toString(), "--config", config.toString(),
                 "--fine-tune-steps", "2", "--eval-windows", "2", "--calibration-data", calib.toString(), "--eval-data", eval.toString(),
-                "--json");
+                "--distill", "logits+attention", "--distill-layers", "0,-1", "--json");
         assertTrue(run.code() == 0 || run.code() == 4, () -> "exit " + run.code() + "\n" + run.err());
         results = run.json();
         System.err.println("[compress] exit " + run.code() + " metrics " + results.get("metrics") + " timings " + results.get("timings_s"));
@@ -86,6 +86,21 @@ class CompressCliTest {
         } catch (IOException e) {
             throw new AssertionError(e);
         }
+    }
+
+    @Test
+    void distillationRanAndIsReported() throws IOException {
+        JsonNode d = Cli.readJson(out.resolve("compression_metadata.json")).get("distillation");
+        assertEquals("logits+attention", d.get("mode").asText(), d.toString());
+        assertEquals("0,-1", d.get("layers").asText());
+        assertTrue(d.get("teacher_forward_s").asDouble() > 0 && d.get("student_forward_s").asDouble() > 0, d.toString());
+        assertTrue(Files.readString(out.resolve("report.html")).contains("<h2>Distillation</h2>"));
+        JsonNode meta = Cli.readJson(out.resolve("compression_metadata.json"));
+        JsonNode curve = meta.get("fine_tune_eval_curve");
+        assertEquals(1, curve.size(), "one evaluation at the last of the 2 steps: " + curve);
+        // the curve is measured on the headline's windows: its last point is the fine-tuned model before int8/FP16 rounding
+        double last = curve.get(0).get(1).asDouble(), fin = results.get("metrics").get("ppl_final").asDouble();
+        assertEquals(fin, last, 0.02 * fin, "curve " + last + " vs final " + fin);
     }
 
     @Test

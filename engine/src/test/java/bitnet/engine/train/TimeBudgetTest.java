@@ -1,0 +1,68 @@
+package bitnet.engine.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import bitnet.engine.compress.CompressConfig;
+import bitnet.engine.model.Model;
+import bitnet.engine.util.MetricsLog;
+import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** compress --time-budget: the run stops when the budget is spent and its schedule ends where the run does. */
+class TimeBudgetTest {
+
+    @Test
+    void runFitsItsScheduleToTheBudget() {
+        try (Arena a = Arena.ofShared(); Model m = GuardAndFlowTest.load("llama", a); MetricsLog log = new MetricsLog(null, false)) {
+            double budget = 3.0;
+            // a step budget far beyond what fits: the time budget decides
+            TrainConfig cfg = new TrainConfig(1_000_000, 2, 8, 1, 1e-3f, 0.1f, 5, 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.OFF, 0, 1, 3, 0, 1);
+            Trainer t = new Trainer(m, null, cfg, GuardAndFlowTest.ids(m, 500), null, log, null);
+            t.timeBudget(budget);
+            long t0 = System.nanoTime();
+            Trainer.Result r = t.run(false);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            assertTrue(r.steps() > 10 && r.steps() < 1_000_000, "steps " + r.steps());
+            assertEquals(r.steps(), t.config().steps(), "the schedule's length is the run's");
+            assertTrue(secs < budget * 1.5 + 1, "stopped near the budget: " + secs + " s");
+            assertTrue(secs > budget * 0.5, "used most of the budget: " + secs + " s");
+            List<Map<String, Object>> train = log.events().stream().filter(e -> e.get("event").equals("train")).toList();
+            double lastLr = ((Number) train.get(train.size() - 1).get("lr")).doubleValue();
+            assertTrue(lastLr < 1e-3 * 0.3, "the cosine has decayed by the last step: lr " + lastLr);
+            assertTrue(log.events().stream().anyMatch(e -> e.get("event").equals("time_budget")));
+        }
+    }
+
+    @Test
+    void durationsParse() {
+        assertEquals(600, CompressConfig.parseDuration("10m"));
+        assertEquals(90, CompressConfig.parseDuration("90s"));
+        assertEquals(75, CompressConfig.parseDuration("75"));
+        assertEquals(5400, CompressConfig.parseDuration("1.5h"));
+        assertEquals(0, CompressConfig.parseDuration(""));
+        assertThrows(IllegalArgumentException.class, () -> CompressConfig.parseDuration("ten minutes"));
+        assertThrows(IllegalArgumentException.class, () -> CompressConfig.parseDuration("-5m"));
+    }
+
+    @Test
+    void distillSettingsParseAndValidate() {
+        CompressConfig c = new CompressConfig();
+        assertEquals(Distill.Mode.LOGITS, c.distillSettings().mode(), "the default");
+        c.distill = "off";
+        assertEquals(Distill.Mode.OFF, c.distillSettings().mode());
+        c.distill = "logits+attention";
+        c.distill_layers = "0,-1";
+        Distill d = c.distillSettings();
+        assertEquals(Distill.Mode.LOGITS_ATTENTION, d.mode());
+        assertEquals(List.of(0, 3), java.util.Arrays.stream(d.resolve(4)).boxed().toList());
+        c.distill = "soft";
+        assertThrows(IllegalArgumentException.class, c::validate);
+        c.distill = "logits";
+        c.distill_alpha = 1.5;
+        assertThrows(IllegalArgumentException.class, c::validate);
+    }
+}
