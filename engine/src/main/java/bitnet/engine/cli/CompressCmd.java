@@ -113,22 +113,22 @@ public final class CompressCmd implements Callable<Integer> {
                 c.set("fine_tune_lr", lr);
             }
             if (timeBudget != null) {
-                c.set("fine_tune_time_budget", f.textNode(timeBudget));
+                c.set("fine_tune_time_budget", timeBudget);
             }
             if (distill != null) {
-                c.set("distill", f.textNode(distill));
+                c.set("distill", distill);
             }
             if (distillTemperature != null) {
-                c.set("distill_temperature", f.numberNode(distillTemperature));
+                c.set("distill_temperature", distillTemperature);
             }
             if (distillAlpha != null) {
-                c.set("distill_alpha", f.numberNode(distillAlpha));
+                c.set("distill_alpha", distillAlpha);
             }
             if (distillAttentionWeight != null) {
-                c.set("distill_attention_weight", f.numberNode(distillAttentionWeight));
+                c.set("distill_attention_weight", distillAttentionWeight);
             }
             if (distillLayers != null) {
-                c.set("distill_layers", f.textNode(distillLayers));
+                c.set("distill_layers", distillLayers);
             }
             if (noFineTune) {
                 c.set("enable_fine_tuning", false);
