@@ -50,6 +50,9 @@ final class OptionRules {
             Map.entry("--fine-tune-lr", Range.POSITIVE),
             Map.entry("--target-ratio", Range.POSITIVE),
             Map.entry("--max-accuracy-drop", Range.NON_NEGATIVE),
+            Map.entry("--distill-temperature", Range.POSITIVE),
+            Map.entry("--distill-alpha", Range.UNIT),
+            Map.entry("--distill-attention-weight", Range.NON_NEGATIVE),
             Map.entry("--sparsity-threshold", Range.NON_NEGATIVE));
 
     /** Options whose values must have a fixed count (split lists). */
