@@ -85,6 +85,23 @@ public final class ModelConfigRules {
         TOP.put("eos_token_id", new IdOrIds());
         TOP.put("rope_scaling", new Obj());
         TOP.put("rope_parameters", new Obj());
+        // the newer families (Qwen3, Gemma 3, Phi-3, GPT-NeoX)
+        TOP.put("max_window_layers", new Num(Range.intBetween(0, 1 << 20)));
+        TOP.put("sliding_window_pattern", WIDTH);
+        TOP.put("_sliding_window_pattern", WIDTH);
+        TOP.put("query_pre_attn_scalar", POSITIVE);
+        TOP.put("rope_local_base_freq", POSITIVE);
+        TOP.put("rotary_emb_base", POSITIVE);
+        TOP.put("partial_rotary_factor", new Num(Range.UNIT_OPEN_BOTTOM));
+        TOP.put("rotary_pct", new Num(Range.UNIT_OPEN_BOTTOM));
+        TOP.put("attn_logit_softcapping", POSITIVE);
+        TOP.put("final_logit_softcapping", POSITIVE);
+        TOP.put("original_max_position_embeddings", LENGTH);
+        TOP.put("use_parallel_residual", new Bool());
+        TOP.put("hidden_activation", new Text());
+        TOP.put("layer_types", new TextList());
+        // -1 allowed: some Hub configs write it for "no padding token"
+        TOP.put("pad_token_id", new Num(Range.intBetween(-1, 1 << 24)));
 
         ROPE.put("rope_theta", POSITIVE);
         ROPE.put("rope_type", new Text());
@@ -93,6 +110,8 @@ public final class ModelConfigRules {
         ROPE.put("low_freq_factor", POSITIVE);
         ROPE.put("high_freq_factor", POSITIVE);
         ROPE.put("original_max_position_embeddings", LENGTH);
+        ROPE.put("attention_factor", POSITIVE);
+        ROPE.put("partial_rotary_factor", new Num(Range.UNIT_OPEN_BOTTOM));
     }
 
     /** Checks every known key of a parsed config.json against its rule (before any value is used). */
@@ -105,6 +124,13 @@ public final class ModelConfigRules {
             JsonNode p = n.get(k);
             if (p != null && p.isObject()) {
                 checkAll(file, p, ROPE, k + ".");
+                // transformers 5 writes Gemma 3's per layer type: rope_parameters.full_attention.rope_theta
+                for (String t : new String[] {"full_attention", "sliding_attention"}) {
+                    JsonNode q = p.get(t);
+                    if (q != null && q.isObject()) {
+                        checkAll(file, q, ROPE, k + "." + t + ".");
+                    }
+                }
             }
         }
     }

@@ -47,13 +47,17 @@ class ConfigPropertyTest {
                 v.put("boolean", F.booleanNode(true));
                 v.put("+Inf (1e999)", F.numberNode(new java.math.BigDecimal("1e999")));
                 v.put("-Inf (-1e999)", F.numberNode(new java.math.BigDecimal("-1e999")));
-                v.put("negative", F.numberNode(-1));
+                if (r.min() > -1) {
+                    v.put("negative", F.numberNode(-1));
+                } else {
+                    v.put("below min", F.numberNode(r.min() - 1));
+                }
                 if (r.min() > 0 || !r.minInclusive()) {
                     v.put("zero", F.numberNode(0));
                 }
                 if (r.integer()) {
                     v.put("fraction", F.numberNode(48.5));
-                    v.put("huge", F.numberNode(1L << 40));
+                    v.put("huge", F.numberNode(Math.max(1L << 40, (long) r.max() + 1)));
                 } else if (r.max() < Double.MAX_VALUE) {
                     v.put("above max", F.numberNode(r.max() + 1));
                 }
