@@ -13,6 +13,9 @@ module bitnet.engine {
 
     exports bitnet.api;
 
-    opens bitnet.engine.cli to info.picocli, com.fasterxml.jackson.databind;
-    opens bitnet.engine.compress to com.fasterxml.jackson.databind;
+    opens bitnet.engine.cli to
+            info.picocli,
+            com.fasterxml.jackson.databind;
+    opens bitnet.engine.compress to
+            com.fasterxml.jackson.databind;
 }

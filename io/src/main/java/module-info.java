@@ -7,7 +7,11 @@ module bitnet.io {
     requires transitive com.fasterxml.jackson.databind;
 
     exports bitnet.io;
-    exports bitnet.io.packed to bitnet.kernels, bitnet.engine;
-    exports bitnet.io.tokenizer to bitnet.engine;
-    exports bitnet.io.gguf to bitnet.engine;
+    exports bitnet.io.packed to
+            bitnet.kernels,
+            bitnet.engine;
+    exports bitnet.io.tokenizer to
+            bitnet.engine;
+    exports bitnet.io.gguf to
+            bitnet.engine;
 }

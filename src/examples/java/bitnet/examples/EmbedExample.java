@@ -17,8 +17,7 @@ import java.util.Locale;
  * <p>Usage: {@code EmbedExample MODEL_DIR OUTPUT_DIR}
  */
 public final class EmbedExample {
-    private EmbedExample() {
-    }
+    private EmbedExample() {}
 
     public static void main(String[] args) throws Exception {
         Path model = Path.of(args.length > 0 ? args[0] : "src/demo/model");
@@ -28,7 +27,12 @@ public final class EmbedExample {
         try (BitnetModel m = BitnetModel.load(model, ModelOptions.defaults().withDevice("cpu"))) {
             int[] prompt = m.tokenize("The history of");
             StringBuilder streamed = new StringBuilder();
-            int[] out = m.generate(prompt, 12, Sampling.greedyDecoding(), true, id -> streamed.append(id).append(' '));
+            int[] out = m.generate(
+                    prompt,
+                    12,
+                    Sampling.greedyDecoding(),
+                    true,
+                    id -> streamed.append(id).append(' '));
             System.out.println("generated ids: " + streamed.toString().trim());
             System.out.println("text: " + m.detokenize(out));
         }
@@ -50,18 +54,35 @@ public final class EmbedExample {
                 .build();
         CompressResult r = Compressor.compress(settings, e -> {
             switch (e.kind()) {
-                case "stage_done" -> System.out.println("stage done: " + e.fields().get("stage"));
-                case "train" -> System.out.printf(Locale.ROOT, "fine-tune step %.0f, loss %.3f%n", e.number("step"), e.number("loss"));
-                case "eval" -> System.out.printf(Locale.ROOT, "perplexity (%s): %.2f%n",
-                        e.fields().containsKey("stage") ? e.fields().get("stage") : "step " + e.fields().get("step"), e.number("ppl"));
-                default -> { }
+                case "stage_done" ->
+                    System.out.println("stage done: " + e.fields().get("stage"));
+                case "train" ->
+                    System.out.printf(
+                            Locale.ROOT, "fine-tune step %.0f, loss %.3f%n", e.number("step"), e.number("loss"));
+                case "eval" ->
+                    System.out.printf(
+                            Locale.ROOT,
+                            "perplexity (%s): %.2f%n",
+                            e.fields().containsKey("stage")
+                                    ? e.fields().get("stage")
+                                    : "step " + e.fields().get("step"),
+                            e.number("ppl"));
+                default -> {}
             }
         });
-        System.out.printf(Locale.ROOT, "compressed %.2fx, perplexity %.2f -> %.2f (packed %.2f), %d layers quantized; wrote %s%n",
-                r.compressionRatio(), r.pplOriginal(), r.pplFinal(), r.pplPacked(), r.layersQuantized(), r.outputs().directory());
+        System.out.printf(
+                Locale.ROOT,
+                "compressed %.2fx, perplexity %.2f -> %.2f (packed %.2f), %d layers quantized; wrote %s%n",
+                r.compressionRatio(),
+                r.pplOriginal(),
+                r.pplFinal(),
+                r.pplPacked(),
+                r.layersQuantized(),
+                r.outputs().directory());
 
         // 3. the compressed model runs its packed ternary weights in place
-        try (BitnetModel packed = BitnetModel.load(r.outputs().directory(), ModelOptions.defaults().withDevice("cpu"))) {
+        try (BitnetModel packed = BitnetModel.load(
+                r.outputs().directory(), ModelOptions.defaults().withDevice("cpu"))) {
             int[] ids = packed.generate(packed.tokenize("The history of"), 8, Sampling.greedyDecoding(), true, null);
             System.out.println("packed model (" + packed.isPacked() + "): " + packed.detokenize(ids));
         }

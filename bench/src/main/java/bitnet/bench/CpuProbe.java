@@ -10,8 +10,7 @@ import java.lang.management.ThreadMXBean;
  * to each measurement. Not a benchmark of anything else.
  */
 public final class CpuProbe {
-    private CpuProbe() {
-    }
+    private CpuProbe() {}
 
     static volatile long sink;
 

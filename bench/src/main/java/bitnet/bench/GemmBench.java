@@ -29,7 +29,9 @@ import org.openjdk.jmh.annotations.TearDown;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @State(Scope.Benchmark)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
 public class GemmBench {
     @Param({"2048x2048x2048", "4096x192x8192", "4096x192x512", "4096x512x192"})
     public String shape;
@@ -109,8 +111,8 @@ public class GemmBench {
         double tol = 1e-5 + 2e-7 * K;
         for (int i = 0; i < exp.length; i++) {
             if (Math.abs(exp[i] - got[i]) > tol * Math.max(1, Math.abs(exp[i]))) {
-                throw new IllegalStateException(op + " " + shape + " disagrees with the scalar reference at " + i
-                        + ": " + exp[i] + " vs " + got[i]);
+                throw new IllegalStateException(op + " " + shape + " disagrees with the scalar reference at " + i + ": "
+                        + exp[i] + " vs " + got[i]);
             }
         }
     }

@@ -23,10 +23,10 @@ import java.util.Random;
  * <p>Usage: GemmVsBlas "2048x2048x2048 4096x192x8192" "NT NN TN" "1 2" rounds
  */
 public final class GemmVsBlas {
-    private GemmVsBlas() {
-    }
+    private GemmVsBlas() {}
 
-    static final String SERVER = String.join("\n",
+    static final String SERVER = String.join(
+            "\n",
             "import sys, time, numpy as np",
             "rng = np.random.default_rng(7)",
             "cache = {}",
@@ -48,7 +48,9 @@ public final class GemmVsBlas {
             "");
 
     public static void main(String[] args) throws Exception {
-        String[] shapes = args[0].trim().split("\\s+"), ops = args[1].trim().split("\\s+"), thr = args[2].trim().split("\\s+");
+        String[] shapes = args[0].trim().split("\\s+"),
+                ops = args[1].trim().split("\\s+"),
+                thr = args[2].trim().split("\\s+");
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 2;
         List<Process> procs = new ArrayList<>();
         try {
@@ -58,14 +60,19 @@ public final class GemmVsBlas {
                 Random r = new Random(7);
                 Buf inp = new CpuBuf(rand(r, N * C)), dout = new CpuBuf(rand(r, N * OC));
                 Weight w = new F32Weight(new CpuBuf(rand(r, OC * C)), OC, C);
-                Buf out = new CpuBuf(new float[N * OC]), dinp = new CpuBuf(new float[N * C]), dw = new CpuBuf(new float[OC * C]);
+                Buf out = new CpuBuf(new float[N * OC]),
+                        dinp = new CpuBuf(new float[N * C]),
+                        dw = new CpuBuf(new float[OC * C]);
                 for (String op : ops) {
                     for (String t : thr) {
                         int T = Integer.parseInt(t);
                         Process py = server(procs, T);
                         PrintWriter to = new PrintWriter(py.getOutputStream(), true);
                         BufferedReader from = new BufferedReader(new InputStreamReader(py.getInputStream()));
-                        double ob = Double.MAX_VALUE, om = Double.MAX_VALUE, bb = Double.MAX_VALUE, bm = Double.MAX_VALUE;
+                        double ob = Double.MAX_VALUE,
+                                om = Double.MAX_VALUE,
+                                bb = Double.MAX_VALUE,
+                                bm = Double.MAX_VALUE;
                         try (VectorKernels vk = new VectorKernels(T)) {
                             for (int round = 0; round < rounds; round++) {
                                 to.println(shape + " " + op);

@@ -28,9 +28,20 @@ import org.openjdk.jmh.annotations.TearDown;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @State(Scope.Benchmark)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
 public class KernelBench {
-    @Param({"attention", "attentionBackward", "crossEntropy", "rmsnorm", "rmsnormBackward", "swiglu", "adamw", "int8LmHead"})
+    @Param({
+        "attention",
+        "attentionBackward",
+        "crossEntropy",
+        "rmsnorm",
+        "rmsnormBackward",
+        "swiglu",
+        "adamw",
+        "int8LmHead"
+    })
     public String op;
 
     @Param({"vector", "scalar"})
@@ -48,6 +59,7 @@ public class KernelBench {
     int[] targets;
     /** The demo's tied embedding as a compress output keeps it: int8, one scale per row (V, C). */
     bitnet.kernels.cpu.Int8Weight head8;
+
     Buf headOut, headIn;
 
     Buf rand(int n) {
@@ -139,8 +151,8 @@ public class KernelBench {
         for (int i = 0; i < res[0].length; i++) {
             double d = Math.abs(res[0][i] - res[1][i]);
             if (d > 1e-4 * Math.max(1, Math.abs(res[0][i]))) {
-                throw new IllegalStateException(op + " disagrees with the scalar reference at " + i + ": "
-                        + res[0][i] + " vs " + res[1][i]);
+                throw new IllegalStateException(
+                        op + " disagrees with the scalar reference at " + i + ": " + res[0][i] + " vs " + res[1][i]);
             }
         }
     }

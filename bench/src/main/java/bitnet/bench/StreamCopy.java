@@ -8,8 +8,7 @@ import bitnet.kernels.cpu.Parallel;
  * best of 10, and prints "stream_copy threads=T GB/s=X" counting read + write bytes, as STREAM does.
  */
 public final class StreamCopy {
-    private StreamCopy() {
-    }
+    private StreamCopy() {}
 
     public static void main(String[] args) {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;

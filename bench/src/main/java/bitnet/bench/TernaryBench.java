@@ -2,8 +2,8 @@ package bitnet.bench;
 
 import bitnet.io.packed.Packing;
 import bitnet.io.packed.TernaryPacking;
-import bitnet.kernels.ternary.TernaryScalar;
 import bitnet.kernels.cpu.Parallel;
+import bitnet.kernels.ternary.TernaryScalar;
 import bitnet.kernels.ternary.TernaryWeight;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,20 +41,23 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class TernaryBench {
     static final int OC = 4096, C = 4096;
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
 
     /** The pool of the "Parallel" variants: -Dbench.threads (default 2), like the CPU backend's. */
     private final Parallel pool = new Parallel(Integer.getInteger("bench.threads", 2));
+
     private Arena arena;
-    private TernaryWeight ternary;       // parallel
+    private TernaryWeight ternary; // parallel
     private TernaryWeight ternarySingle; // calling thread only
-    private TernaryWeight a8, a8Single;  // W1.58A8: int8 activations, integer sums
-    private float[] dense;               // (OC, C) FP32, the same matrix
-    private float[] x;                   // (C)
-    private float[] out;                 // (OC)
+    private TernaryWeight a8, a8Single; // W1.58A8: int8 activations, integer sums
+    private float[] dense; // (OC, C) FP32, the same matrix
+    private float[] x; // (C)
+    private float[] out; // (OC)
     private MemorySegment copySrc, copyDst;
 
     @Setup(Level.Trial)
@@ -113,7 +116,8 @@ public class TernaryBench {
         for (int i = 0; i < want.length; i++) {
             float tol = 1e-3f * (1f + Math.abs(want[i]));
             if (!(Math.abs(want[i] - got[i]) <= tol)) {
-                throw new IllegalStateException(what + " disagrees with the scalar twin at row " + i + ": " + got[i] + " vs " + want[i]);
+                throw new IllegalStateException(
+                        what + " disagrees with the scalar twin at row " + i + ": " + got[i] + " vs " + want[i]);
             }
         }
     }
@@ -129,7 +133,10 @@ public class TernaryBench {
         int vl = FS.length();
         for (int r = r0; r < r1; r++) {
             int base = r * C;
-            FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+            FloatVector a0 = FloatVector.zero(FS),
+                    a1 = FloatVector.zero(FS),
+                    a2 = FloatVector.zero(FS),
+                    a3 = FloatVector.zero(FS);
             int j = 0;
             for (; j + 4 * vl <= C; j += 4 * vl) {
                 a0 = FloatVector.fromArray(FS, w, base + j).fma(FloatVector.fromArray(FS, x, j), a0);
@@ -185,10 +192,26 @@ public class TernaryBench {
     public static void main(String[] args) {
         TernaryBench b = new TernaryBench();
         b.setup();
-        String[] names = {"copyPackedSize", "fp32MatvecSingle", "fp32MatvecParallel", "ternaryMatvecSingle",
-            "ternaryMatvecParallel", "ternaryA8MatvecSingle", "ternaryA8MatvecParallel", "copyPackedSizeParallel"};
-        Runnable[] runs = {b::copyPackedSize, b::fp32MatvecSingle, b::fp32MatvecParallel, b::ternaryMatvecSingle,
-            b::ternaryMatvecParallel, b::ternaryA8MatvecSingle, b::ternaryA8MatvecParallel, b::copyPackedSizeParallel};
+        String[] names = {
+            "copyPackedSize",
+            "fp32MatvecSingle",
+            "fp32MatvecParallel",
+            "ternaryMatvecSingle",
+            "ternaryMatvecParallel",
+            "ternaryA8MatvecSingle",
+            "ternaryA8MatvecParallel",
+            "copyPackedSizeParallel"
+        };
+        Runnable[] runs = {
+            b::copyPackedSize,
+            b::fp32MatvecSingle,
+            b::fp32MatvecParallel,
+            b::ternaryMatvecSingle,
+            b::ternaryMatvecParallel,
+            b::ternaryA8MatvecSingle,
+            b::ternaryA8MatvecParallel,
+            b::copyPackedSizeParallel
+        };
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 300;
         double[] best = new double[runs.length];
         for (int round = 0; round < 2; round++) { // round 0 warms the JIT up
@@ -204,12 +227,20 @@ public class TernaryBench {
         }
         double packedBytes = (double) OC * C / 4;
         for (int i = 0; i < runs.length; i++) {
-            System.out.printf("%-26s %9.1f us  %6.2f GB/s of packed-size bytes%n", names[i], best[i], packedBytes / best[i] / 1e3);
+            System.out.printf(
+                    "%-26s %9.1f us  %6.2f GB/s of packed-size bytes%n",
+                    names[i], best[i], packedBytes / best[i] / 1e3);
         }
-        System.out.printf("speed-up vs fp32: ternary single %.2fx, parallel %.2fx; A8 single %.2fx, parallel %.2fx%n",
+        System.out.printf(
+                "speed-up vs fp32: ternary single %.2fx, parallel %.2fx; A8 single %.2fx, parallel %.2fx%n",
                 best[1] / best[3], best[2] / best[4], best[1] / best[5], best[2] / best[6]);
-        System.out.printf("fraction of copy bandwidth (same thread count): ternary %.0f%% / %.0f%%, A8 %.0f%% / %.0f%% (single / %d threads)%n",
-                100 * best[0] / best[3], 100 * best[7] / best[4], 100 * best[0] / best[5], 100 * best[7] / best[6], b.pool.threads());
+        System.out.printf(
+                "fraction of copy bandwidth (same thread count): ternary %.0f%% / %.0f%%, A8 %.0f%% / %.0f%% (single / %d threads)%n",
+                100 * best[0] / best[3],
+                100 * best[7] / best[4],
+                100 * best[0] / best[5],
+                100 * best[7] / best[6],
+                b.pool.threads());
         b.tearDown();
     }
 

@@ -203,7 +203,8 @@ public final class BitnetModel implements AutoCloseable {
         if (tokenizer == null) {
             Path f = hfDir.resolve("tokenizer.json");
             if (!Files.isRegularFile(f)) {
-                throw new BadInputException(f, "tokenizer.json not found: text input needs the model's tokenizer (or pass ids)");
+                throw new BadInputException(
+                        f, "tokenizer.json not found: text input needs the model's tokenizer (or pass ids)");
             }
             tokenizer = TextTokenizer.of(Tokenizer.load(f));
         }
@@ -289,7 +290,8 @@ public final class BitnetModel implements AutoCloseable {
         }
         for (int id : ids) {
             if (id < 0 || id >= vocabSize()) {
-                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + vocabSize() + ")");
+                throw new IllegalArgumentException(
+                        "token id " + id + " outside the vocabulary [0, " + vocabSize() + ")");
             }
         }
     }
@@ -334,7 +336,8 @@ public final class BitnetModel implements AutoCloseable {
             throw new IllegalArgumentException("an empty prompt: give at least one token");
         }
         check(prompt, 1, prompt.length);
-        var s = sampling.greedy() ? Generator.Sampling.GREEDY
+        var s = sampling.greedy()
+                ? Generator.Sampling.GREEDY
                 : new Generator.Sampling(false, sampling.temperature(), sampling.topP(), sampling.seed());
         return Generator.generate(m, prompt, maxNew, s, stopAtEos ? eosTokenId() : null, id -> {
             if (Thread.currentThread().isInterrupted()) {
@@ -361,16 +364,33 @@ public final class BitnetModel implements AutoCloseable {
      * @throws CancellationException when the calling thread is interrupted (checked after every step; the
      *     thread's interrupt status stays set)
      */
-    public FineTuneResult fineTune(int[] trainIds, int[] evalIds, FineTuneSettings settings, ProgressListener listener) {
+    public FineTuneResult fineTune(
+            int[] trainIds, int[] evalIds, FineTuneSettings settings, ProgressListener listener) {
         open();
         if (!trainable) {
             throw new IllegalStateException("load the model with ModelOptions.withTrainable(true) to fine-tune it");
         }
         FakeQuant fq = settings.qat().equals("off") ? null : FineTuning.fakeQuant(settings.qat());
         int steps = settings.steps();
-        TrainConfig tc = new TrainConfig(steps, settings.batchSize(), settings.seqLen(), 1, (float) settings.lr(), 0.1f,
-                Math.min(50, steps / 2), 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.parse("off"),
-                settings.evalEvery() == 0 ? steps : settings.evalEvery(), 16, 1000, 0, settings.seed());
+        TrainConfig tc = new TrainConfig(
+                steps,
+                settings.batchSize(),
+                settings.seqLen(),
+                1,
+                (float) settings.lr(),
+                0.1f,
+                Math.min(50, steps / 2),
+                1.0f,
+                0f,
+                0.9f,
+                0.95f,
+                1e-8f,
+                Grokfast.parse("off"),
+                settings.evalEvery() == 0 ? steps : settings.evalEvery(),
+                16,
+                1000,
+                0,
+                settings.seed());
         ProgressListener l = listener == null ? ProgressListener.NONE : listener;
         try {
             // on a pool of its own: QAT's parallel quantization never runs on the common ForkJoin pool

@@ -29,11 +29,24 @@ import java.util.Map;
  * @param timingsSeconds seconds per stage
  * @param json the results object exactly as {@code bitnet compress --json} prints it (unmodifiable)
  */
-public record CompressResult(boolean success, String error, double compressionRatio, double sparsity, long parameters,
-                             long packedBytes, int layersQuantized, int layersPreserved, Double pplOriginal,
-                             Double pplQuantized, Double pplFinal, Double pplPacked, boolean streaming,
-                             List<LayerRecord> layers, OutputPaths outputs, Map<String, Double> timingsSeconds,
-                             Map<String, Object> json) {
+public record CompressResult(
+        boolean success,
+        String error,
+        double compressionRatio,
+        double sparsity,
+        long parameters,
+        long packedBytes,
+        int layersQuantized,
+        int layersPreserved,
+        Double pplOriginal,
+        Double pplQuantized,
+        Double pplFinal,
+        Double pplPacked,
+        boolean streaming,
+        List<LayerRecord> layers,
+        OutputPaths outputs,
+        Map<String, Double> timingsSeconds,
+        Map<String, Object> json) {
 
     /**
      * One quantized tensor: error and sparsity after quantization, and after fine-tuning.
@@ -47,9 +60,15 @@ public record CompressResult(boolean success, String error, double compressionRa
      * @param finalRelError relative error of the shipped weights (after fine-tuning)
      * @param finalSparsity sparsity of the shipped codes
      */
-    public record LayerRecord(String name, double mse, double relError, double sparsity, double scaleMin, double scaleMax,
-                              double finalRelError, double finalSparsity) {
-    }
+    public record LayerRecord(
+            String name,
+            double mse,
+            double relError,
+            double sparsity,
+            double scaleMin,
+            double scaleMax,
+            double finalRelError,
+            double finalSparsity) {}
 
     /**
      * The files of the output directory.
@@ -59,8 +78,7 @@ public record CompressResult(boolean success, String error, double compressionRa
      * @param fp16Model the dequantized FP16 HuggingFace directory
      * @param metadata {@code compression_metadata.json}
      */
-    public record OutputPaths(Path directory, Path packedModel, Path fp16Model, Path metadata) {
-    }
+    public record OutputPaths(Path directory, Path packedModel, Path fp16Model, Path metadata) {}
 
     @SuppressWarnings("unchecked")
     static CompressResult of(Map<String, Object> results, List<Map<String, Object>> layerRows) {
@@ -70,17 +88,39 @@ public record CompressResult(boolean success, String error, double compressionRa
         ((Map<String, Object>) results.get("timings_s")).forEach((k, v) -> t.put(k, ((Number) v).doubleValue()));
         List<LayerRecord> layers = new ArrayList<>();
         for (Map<String, Object> r : layerRows) {
-            layers.add(new LayerRecord((String) r.get("name"), d(r, "mse"), d(r, "rel_error"), d(r, "sparsity"), d(r, "scale_min"),
-                    d(r, "scale_max"), d(r, "final_rel_error"), d(r, "final_sparsity")));
+            layers.add(new LayerRecord(
+                    (String) r.get("name"),
+                    d(r, "mse"),
+                    d(r, "rel_error"),
+                    d(r, "sparsity"),
+                    d(r, "scale_min"),
+                    d(r, "scale_max"),
+                    d(r, "final_rel_error"),
+                    d(r, "final_sparsity")));
         }
-        OutputPaths out = new OutputPaths(Path.of((String) p.get("output_dir")), Path.of((String) p.get("quantized_model")),
-                Path.of((String) p.get("dequantized_fp16")), Path.of((String) p.get("metadata")));
-        return new CompressResult(Boolean.TRUE.equals(results.get("success")), (String) results.get("error"),
-                d(m, "compression_ratio"), d(m, "sparsity_ratio"), ((Number) m.get("parameters")).longValue(),
-                ((Number) m.get("packed_bytes")).longValue(), ((Number) m.get("layers_quantized")).intValue(),
-                ((Number) m.get("layers_preserved")).intValue(), o(m, "ppl_original"), o(m, "ppl_quantized"), o(m, "ppl_final"),
-                o(m, "ppl_packed"), Boolean.TRUE.equals(m.get("streaming")), List.copyOf(layers), out,
-                Collections.unmodifiableMap(t), Collections.unmodifiableMap(results));
+        OutputPaths out = new OutputPaths(
+                Path.of((String) p.get("output_dir")),
+                Path.of((String) p.get("quantized_model")),
+                Path.of((String) p.get("dequantized_fp16")),
+                Path.of((String) p.get("metadata")));
+        return new CompressResult(
+                Boolean.TRUE.equals(results.get("success")),
+                (String) results.get("error"),
+                d(m, "compression_ratio"),
+                d(m, "sparsity_ratio"),
+                ((Number) m.get("parameters")).longValue(),
+                ((Number) m.get("packed_bytes")).longValue(),
+                ((Number) m.get("layers_quantized")).intValue(),
+                ((Number) m.get("layers_preserved")).intValue(),
+                o(m, "ppl_original"),
+                o(m, "ppl_quantized"),
+                o(m, "ppl_final"),
+                o(m, "ppl_packed"),
+                Boolean.TRUE.equals(m.get("streaming")),
+                List.copyOf(layers),
+                out,
+                Collections.unmodifiableMap(t),
+                Collections.unmodifiableMap(results));
     }
 
     private static double d(Map<String, Object> m, String k) {

@@ -220,8 +220,7 @@ public final class CompressSettings {
         private CompressConfig c = new CompressConfig();
         private boolean overwrite;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /**
          * Reads a JSON config file (snake_case keys); the file counts as an input that no output may touch.

@@ -35,8 +35,7 @@ import java.util.concurrent.CancellationException;
  * apart by its lock file).
  */
 public final class Compressor {
-    private Compressor() {
-    }
+    private Compressor() {}
 
     /**
      * Compresses without a listener.

@@ -9,5 +9,4 @@ package bitnet.api;
  * @param tokensPerSecond training throughput
  * @param seconds wall time of the training loop
  */
-public record FineTuneResult(int steps, double pplBefore, double pplAfter, double tokensPerSecond, double seconds) {
-}
+public record FineTuneResult(int steps, double pplBefore, double pplAfter, double tokensPerSecond, double seconds) {}

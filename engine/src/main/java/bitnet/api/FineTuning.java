@@ -5,8 +5,7 @@ import bitnet.engine.train.FakeQuant;
 
 /** Quantizer specs to fake-quantization for QAT (package-private helper). */
 final class FineTuning {
-    private FineTuning() {
-    }
+    private FineTuning() {}
 
     static FakeQuant fakeQuant(String spec) {
         Quantizer q = Quantizer.parse(spec);

@@ -16,8 +16,14 @@ public final class OutOfMemoryException extends RuntimeException {
      * @param cause the error the JVM threw
      */
     public OutOfMemoryException(String what, OutOfMemoryError cause) {
-        super(String.format(java.util.Locale.ROOT, "out of memory %s with a %d MB heap: give the JVM more (-Xmx, e.g."
-                + " BITNET_JAVA_OPTS=-Xmx8g), or compress with fine-tuning off and streaming on, whose memory does not grow"
-                + " with the model", what, Runtime.getRuntime().maxMemory() >> 20), cause);
+        super(
+                String.format(
+                        java.util.Locale.ROOT,
+                        "out of memory %s with a %d MB heap: give the JVM more (-Xmx, e.g."
+                                + " BITNET_JAVA_OPTS=-Xmx8g), or compress with fine-tuning off and streaming on, whose memory does not grow"
+                                + " with the model",
+                        what,
+                        Runtime.getRuntime().maxMemory() >> 20),
+                cause);
     }
 }

@@ -10,5 +10,4 @@ package bitnet.api;
  * @param tokens predicted tokens counted
  * @param windows windows evaluated
  */
-public record PerplexityResult(double perplexity, double meanNll, long tokens, int windows) {
-}
+public record PerplexityResult(double perplexity, double meanNll, long tokens, int windows) {}

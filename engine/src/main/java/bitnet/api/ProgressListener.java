@@ -17,7 +17,7 @@ public interface ProgressListener {
     void onProgress(Event event);
 
     /** A listener that ignores everything. */
-    ProgressListener NONE = e -> { };
+    ProgressListener NONE = e -> {};
 
     /**
      * One progress event. Immutable.

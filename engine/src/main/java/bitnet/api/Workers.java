@@ -34,8 +34,7 @@ final class Workers {
         }
     }
 
-    private Workers() {
-    }
+    private Workers() {}
 
     /**
      * Runs work; returns its value, or throws: CancellationException when the caller was
@@ -47,12 +46,16 @@ final class Workers {
         }
         int poolId = POOLS.incrementAndGet();
         AtomicInteger threadId = new AtomicInteger();
-        ForkJoinPool pool = new ForkJoinPool(Math.max(1, threads <= 0 ? Runtime.getRuntime().availableProcessors() : threads), p -> {
-            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("bitnet-" + name + "-" + poolId + "-" + threadId.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        }, null, false);
+        ForkJoinPool pool = new ForkJoinPool(
+                Math.max(1, threads <= 0 ? Runtime.getRuntime().availableProcessors() : threads),
+                p -> {
+                    ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+                    t.setName("bitnet-" + name + "-" + poolId + "-" + threadId.getAndIncrement());
+                    t.setDaemon(true);
+                    return t;
+                },
+                null,
+                false);
         AtomicBoolean cancel = new AtomicBoolean();
         boolean interrupted = false;
         try {

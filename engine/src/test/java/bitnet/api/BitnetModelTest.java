@@ -27,14 +27,16 @@ class BitnetModelTest {
     @Test
     void generateCallbackLogitsPerplexityAndClose() {
         Set<Thread> before = new HashSet<>(Thread.getAllStackTraces().keySet());
-        BitnetModel m = BitnetModel.load(DEMO, ModelOptions.defaults().withDevice("cpu").withThreads(2));
+        BitnetModel m =
+                BitnetModel.load(DEMO, ModelOptions.defaults().withDevice("cpu").withThreads(2));
         int[] prompt = m.tokenize("The history of");
         assertEquals("The history of", m.detokenize(prompt));
         List<Integer> seen = new ArrayList<>();
         int[] out = m.generate(prompt, 10, Sampling.greedyDecoding(), false, seen::add);
         assertEquals(prompt.length + 10, out.length);
         assertArrayEquals(prompt, Arrays.copyOf(out, prompt.length));
-        assertEquals(Arrays.stream(out).skip(prompt.length).boxed().toList(), seen, "callback saw every new token in order");
+        assertEquals(
+                Arrays.stream(out).skip(prompt.length).boxed().toList(), seen, "callback saw every new token in order");
 
         // greedy: each new token is the argmax of the logits of the sequence before it
         int T = out.length - 1;
@@ -53,7 +55,9 @@ class BitnetModelTest {
         int[] window = Arrays.copyOf(out, T + 1);
         PerplexityResult p = m.perplexity(window, T, 1, 1);
         assertEquals(Math.exp(m.loss(window, 1, T + 1)), p.perplexity(), 1e-3 * p.perplexity());
-        assertTrue(Thread.getAllStackTraces().keySet().stream().anyMatch(t -> !before.contains(t) && t.getName().startsWith("bitnet-cpu")),
+        assertTrue(
+                Thread.getAllStackTraces().keySet().stream()
+                        .anyMatch(t -> !before.contains(t) && t.getName().startsWith("bitnet-cpu")),
                 "a 2-thread backend starts a worker");
 
         m.close();
@@ -61,7 +65,9 @@ class BitnetModelTest {
         long alive = 0;
         for (int i = 0; i < 50; i++) {
             alive = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> !before.contains(t) && t.isAlive() && t.getName().startsWith("bitnet")).count();
+                    .filter(t ->
+                            !before.contains(t) && t.isAlive() && t.getName().startsWith("bitnet"))
+                    .count();
             if (alive == 0) {
                 break;
             }
@@ -76,8 +82,10 @@ class BitnetModelTest {
 
     @Test
     void fineTuneRunsAndStopsWhenInterrupted() throws Exception {
-        String text = Files.readString(Path.of("..", "src", "demo", "heldout.txt")).substring(0, 20000);
-        try (BitnetModel m = BitnetModel.load(DEMO, ModelOptions.defaults().withDevice("cpu").withTrainable(true))) {
+        String text =
+                Files.readString(Path.of("..", "src", "demo", "heldout.txt")).substring(0, 20000);
+        try (BitnetModel m =
+                BitnetModel.load(DEMO, ModelOptions.defaults().withDevice("cpu").withTrainable(true))) {
             int[] ids = m.tokenize(text);
             int[] train = Arrays.copyOfRange(ids, 0, ids.length - 300);
             int[] eval = Arrays.copyOfRange(ids, ids.length - 300, ids.length);

@@ -37,8 +37,10 @@ public final class Checkpoint {
     private static final long MAX_INDEX = 64L << 20;
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).build())
-            .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+                    .streamReadConstraints(
+                            StreamReadConstraints.builder().maxNestingDepth(16).build())
+                    .build())
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private final Path dir;
     private final ModelConfig config;
@@ -46,7 +48,8 @@ public final class Checkpoint {
     private final Map<String, TensorData> tensors;
     private final Map<String, Path> sources;
 
-    private Checkpoint(Path dir, ModelConfig config, Path weightFile, Map<String, TensorData> tensors, Map<String, Path> sources) {
+    private Checkpoint(
+            Path dir, ModelConfig config, Path weightFile, Map<String, TensorData> tensors, Map<String, Path> sources) {
         this.dir = dir;
         this.config = config;
         this.weightFile = weightFile;
@@ -57,7 +60,9 @@ public final class Checkpoint {
     /** Opens a model directory: reads config.json and maps the weights into arena. */
     public static Checkpoint open(Path dir, Arena arena) {
         if (!Files.isDirectory(dir)) {
-            throw new BadInputException(dir, Files.exists(dir) ? "not a directory (expected a model directory)" : "model directory not found");
+            throw new BadInputException(
+                    dir,
+                    Files.exists(dir) ? "not a directory (expected a model directory)" : "model directory not found");
         }
         Path weights = null;
         for (String n : LOOKED_FOR) {
@@ -95,22 +100,33 @@ public final class Checkpoint {
         Map<String, TensorData> tensors = new LinkedHashMap<>();
         String name = weights.getFileName().toString();
         switch (name) {
-            case SAFETENSORS -> addAll(tensors, sources, weights, SafetensorsFile.open(weights, arena).tensors());
+            case SAFETENSORS ->
+                addAll(
+                        tensors,
+                        sources,
+                        weights,
+                        SafetensorsFile.open(weights, arena).tensors());
             case TORCH_BIN -> addAll(tensors, sources, weights, TorchCheckpoint.read(weights, arena));
-            case SAFETENSORS_INDEX -> sharded(weights, tensors, sources, (p, a) -> SafetensorsFile.open(p, a).tensors(), arena);
+            case SAFETENSORS_INDEX ->
+                sharded(
+                        weights,
+                        tensors,
+                        sources,
+                        (p, a) -> SafetensorsFile.open(p, a).tensors(),
+                        arena);
             default -> sharded(weights, tensors, sources, TorchCheckpoint::read, arena);
         }
         return tensors;
     }
 
-    private static void addAll(Map<String, TensorData> tensors, Map<String, Path> sources, Path file, Map<String, TensorData> in) {
+    private static void addAll(
+            Map<String, TensorData> tensors, Map<String, Path> sources, Path file, Map<String, TensorData> in) {
         tensors.putAll(in);
         in.keySet().forEach(k -> sources.put(k, file));
     }
 
     /** A validated shard index: tensor name to shard file name, and the shard files in order. */
-    private record Index(Map<String, String> wanted, List<Path> shards) {
-    }
+    private record Index(Map<String, String> wanted, List<Path> shards) {}
 
     /**
      * The shard files a {@code *.index.json} lists, in order of first mention, validated (plain
@@ -128,7 +144,10 @@ public final class Checkpoint {
             }
             root = JSON.readTree(Files.readString(index));
         } catch (IOException e) {
-            throw new BadInputException(index, "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw new BadInputException(
+                    index,
+                    "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""),
+                    e);
         }
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject()) {
@@ -143,8 +162,10 @@ public final class Checkpoint {
             }
             String shard = e.getValue().asText();
             if (!isPlainFileName(shard)) {
-                throw new BadInputException(index, "weight_map['" + e.getKey() + "'] = '" + shard
-                        + "' is not a plain file name inside the model directory");
+                throw new BadInputException(
+                        index,
+                        "weight_map['" + e.getKey() + "'] = '" + shard
+                                + "' is not a plain file name inside the model directory");
             }
             wanted.put(e.getKey(), shard);
             shards.add(shard);
@@ -163,8 +184,12 @@ public final class Checkpoint {
         return new Index(wanted, files);
     }
 
-    private static void sharded(Path index, Map<String, TensorData> tensors, Map<String, Path> sources,
-                                BiFunction<Path, Arena, Map<String, TensorData>> reader, Arena arena) {
+    private static void sharded(
+            Path index,
+            Map<String, TensorData> tensors,
+            Map<String, Path> sources,
+            BiFunction<Path, Arena, Map<String, TensorData>> reader,
+            Arena arena) {
         Index idx = readIndex(index);
         Map<String, String> wanted = idx.wanted();
         for (Path file : idx.shards()) {
@@ -172,14 +197,18 @@ public final class Checkpoint {
             Map<String, TensorData> in = reader.apply(file, arena);
             for (Map.Entry<String, String> w : wanted.entrySet()) {
                 if (w.getValue().equals(shard) && !in.containsKey(w.getKey())) {
-                    throw new BadInputException(index, "tensor '" + w.getKey() + "' is listed in shard '" + shard + "' but not found there");
+                    throw new BadInputException(
+                            index,
+                            "tensor '" + w.getKey() + "' is listed in shard '" + shard + "' but not found there");
                 }
             }
             for (String k : in.keySet()) {
                 Path other = sources.get(k);
                 if (other != null) {
-                    throw new BadInputException(index, "tensor '" + k + "' appears in two shards: '" + other.getFileName()
-                            + "' and '" + shard + "'");
+                    throw new BadInputException(
+                            index,
+                            "tensor '" + k + "' appears in two shards: '" + other.getFileName() + "' and '" + shard
+                                    + "'");
                 }
             }
             addAll(tensors, sources, file, in);
@@ -187,8 +216,14 @@ public final class Checkpoint {
     }
 
     private static boolean isPlainFileName(String s) {
-        return !s.isEmpty() && s.length() <= 255 && !s.contains("/") && !s.contains("\\") && !s.contains("\0")
-                && !s.equals(".") && !s.equals("..") && !s.contains(":");
+        return !s.isEmpty()
+                && s.length() <= 255
+                && !s.contains("/")
+                && !s.contains("\\")
+                && !s.contains("\0")
+                && !s.equals(".")
+                && !s.equals("..")
+                && !s.contains(":");
     }
 
     public Path dir() {

@@ -22,8 +22,7 @@ import java.util.Locale;
  * means something other than what it says.
  */
 public final class Checks {
-    private Checks() {
-    }
+    private Checks() {}
 
     /**
      * What a number may be: integer or not, within [min, max] (each bound inclusive or not); never
@@ -66,7 +65,8 @@ public final class Checks {
         /** Null when v obeys the rule, else what is wrong ("must be > 0, got NaN"). */
         public String problem(double v) {
             boolean ok = Double.isFinite(v)
-                    && (minInclusive ? v >= min : v > min) && (maxInclusive ? v <= max : v < max)
+                    && (minInclusive ? v >= min : v > min)
+                    && (maxInclusive ? v <= max : v < max)
                     && (!integer || v == Math.rint(v));
             return ok ? null : "must be " + describe() + ", got " + fmt(v);
         }
@@ -115,7 +115,9 @@ public final class Checks {
         } catch (NoSuchFileException e) {
             throw new BadInputException(file, "file not found", e);
         } catch (IOException e) {
-            String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            String m = e.getMessage() == null
+                    ? e.toString()
+                    : e.getMessage().lines().findFirst().orElse("");
             throw new BadInputException(file, "not valid JSON: " + m, e);
         }
     }

@@ -9,8 +9,16 @@ import java.nio.ByteOrder;
  * Compute is always FP32; BF16 and F16 are storage formats converted at the point of use.
  */
 public enum DType {
-    F32("F32", 4), F16("F16", 2), BF16("BF16", 2), F64("F64", 8),
-    I8("I8", 1), U8("U8", 1), I16("I16", 2), I32("I32", 4), I64("I64", 8), BOOL("BOOL", 1);
+    F32("F32", 4),
+    F16("F16", 2),
+    BF16("BF16", 2),
+    F64("F64", 8),
+    I8("I8", 1),
+    U8("U8", 1),
+    I16("I16", 2),
+    I32("I32", 4),
+    I64("I64", 8),
+    BOOL("BOOL", 1);
 
     static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

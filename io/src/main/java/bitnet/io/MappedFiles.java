@@ -10,8 +10,7 @@ import java.nio.file.StandardOpenOption;
 
 /** Read-only memory maps of whole files, with the engine's input errors. Nothing is read here. */
 public final class MappedFiles {
-    private MappedFiles() {
-    }
+    private MappedFiles() {}
 
     /** Maps the file into arena; a missing or unreadable file is a BadInputException naming it. */
     public static MemorySegment map(Path path, Arena arena) {

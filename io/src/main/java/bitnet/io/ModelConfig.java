@@ -39,10 +39,17 @@ public record ModelConfig(
         JsonNode raw,
         Extra extra) {
 
-    public static final List<String> SUPPORTED = List.of("gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma3_text",
-            "phi3", "gpt_neox");
+    public static final List<String> SUPPORTED =
+            List.of("gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma3_text", "phi3", "gpt_neox");
 
-    public enum Family { GPT2, LLAMA, QWEN3, GEMMA3, PHI3, GPT_NEOX }
+    public enum Family {
+        GPT2,
+        LLAMA,
+        QWEN3,
+        GEMMA3,
+        PHI3,
+        GPT_NEOX
+    }
 
     /**
      * Settings of the newer families (defaults: none of them).
@@ -55,8 +62,14 @@ public record ModelConfig(
      * @param attnSoftcap, finalSoftcap Gemma: tanh soft-capping of attention scores / logits (0: off)
      * @param parallelResidual GPT-NeoX: x + attn(ln1(x)) + mlp(ln2(x))
      */
-    public record Extra(Integer padTokenId, boolean[] slidingLayers, Rope localRope, double queryPreAttnScalar,
-                        double attnSoftcap, double finalSoftcap, boolean parallelResidual) {
+    public record Extra(
+            Integer padTokenId,
+            boolean[] slidingLayers,
+            Rope localRope,
+            double queryPreAttnScalar,
+            double attnSoftcap,
+            double finalSoftcap,
+            boolean parallelResidual) {
         public static final Extra NONE = new Extra(null, null, null, 0, 0, 0, false);
     }
 
@@ -74,11 +87,24 @@ public record ModelConfig(
      * short and long factors per rotated pair, originalMaxPositions, and attentionFactor that scales
      * cos and sin. partialFactor: the share of each head that rotates (Phi-3, GPT-NeoX).
      */
-    public record Rope(String type, double theta, double factor, double lowFreqFactor, double highFreqFactor,
-                       int originalMaxPositions, double partialFactor, List<Double> shortFactor,
-                       List<Double> longFactor, double attentionFactor) {
-        public Rope(String type, double theta, double factor, double lowFreqFactor, double highFreqFactor,
-                    int originalMaxPositions) {
+    public record Rope(
+            String type,
+            double theta,
+            double factor,
+            double lowFreqFactor,
+            double highFreqFactor,
+            int originalMaxPositions,
+            double partialFactor,
+            List<Double> shortFactor,
+            List<Double> longFactor,
+            double attentionFactor) {
+        public Rope(
+                String type,
+                double theta,
+                double factor,
+                double lowFreqFactor,
+                double highFreqFactor,
+                int originalMaxPositions) {
             this(type, theta, factor, lowFreqFactor, highFreqFactor, originalMaxPositions, 1.0, null, null, 1.0);
         }
 
@@ -108,12 +134,13 @@ public record ModelConfig(
                         if (wl > lowWl) {
                             inv[i] = inv[i] / factor;
                         } else if (wl >= highWl) {
-                            double smooth = (originalMaxPositions / wl - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+                            double smooth =
+                                    (originalMaxPositions / wl - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
                             inv[i] = (1 - smooth) * inv[i] / factor + smooth * inv[i];
                         }
                     }
                 }
-                default -> { }
+                default -> {}
             }
             return inv;
         }
@@ -137,10 +164,15 @@ public record ModelConfig(
             throw new BadInputException(file, "missing 'model_type' (supported: " + String.join(", ", SUPPORTED) + ")");
         }
         if (!SUPPORTED.contains(modelType)) {
-            throw new BadInputException(file, "unsupported model_type '" + modelType + "' (supported: " + String.join(", ", SUPPORTED) + ")");
+            throw new BadInputException(
+                    file,
+                    "unsupported model_type '" + modelType + "' (supported: " + String.join(", ", SUPPORTED) + ")");
         }
-        String arch = n.has("architectures") && n.get("architectures").isArray() && !n.get("architectures").isEmpty()
-                ? n.get("architectures").get(0).asText() : modelType;
+        String arch = n.has("architectures")
+                        && n.get("architectures").isArray()
+                        && !n.get("architectures").isEmpty()
+                ? n.get("architectures").get(0).asText()
+                : modelType;
         String dtype = text(n, "dtype", text(n, "torch_dtype", "float32"));
         Integer bos = intOrNull(n, "bos_token_id");
         Integer eos = intOrNull(n, "eos_token_id");
@@ -154,25 +186,48 @@ public record ModelConfig(
             case "gpt_neox" -> {
                 return ModelConfigs.gptNeox(file, n, arch, dtype, bos, eos);
             }
-            default -> { }
+            default -> {}
         }
         if (modelType.equals("gpt2")) {
             int c = req(file, n, "n_embd", "hidden_size");
             int nh = req(file, n, "n_head", "num_attention_heads");
             int inner = n.hasNonNull("n_inner") ? n.get("n_inner").asInt() : 4 * c;
             checkHeads(file, c, nh, nh);
-            return new ModelConfig(Family.GPT2, modelType, arch, req(file, n, "vocab_size"), c,
-                    req(file, n, "n_layer", "num_hidden_layers"), nh, nh, c / nh, inner,
+            return new ModelConfig(
+                    Family.GPT2,
+                    modelType,
+                    arch,
+                    req(file, n, "vocab_size"),
+                    c,
+                    req(file, n, "n_layer", "num_hidden_layers"),
+                    nh,
+                    nh,
+                    c / nh,
+                    inner,
                     req(file, n, "n_positions", "max_position_embeddings"),
-                    (float) dbl(n, "layer_norm_epsilon", 1e-5), bool(n, "tie_word_embeddings", true),
-                    true, true, true, text(n, "activation_function", "gelu_new"), null, null, dtype, bos, eos, n, Extra.NONE);
+                    (float) dbl(n, "layer_norm_epsilon", 1e-5),
+                    bool(n, "tie_word_embeddings", true),
+                    true,
+                    true,
+                    true,
+                    text(n, "activation_function", "gelu_new"),
+                    null,
+                    null,
+                    dtype,
+                    bos,
+                    eos,
+                    n,
+                    Extra.NONE);
         }
         int c = req(file, n, "hidden_size");
         int nh = req(file, n, "num_attention_heads");
-        int nkv = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : nh;
+        int nkv = n.hasNonNull("num_key_value_heads")
+                ? n.get("num_key_value_heads").asInt()
+                : nh;
         int hd = n.hasNonNull("head_dim") ? n.get("head_dim").asInt() : c / Math.max(nh, 1);
         if (nh <= 0 || nkv <= 0 || nh % nkv != 0 || hd <= 0 || hd % 2 != 0) {
-            throw new BadInputException(file, "bad attention shape: heads " + nh + ", kv heads " + nkv + ", head_dim " + hd);
+            throw new BadInputException(
+                    file, "bad attention shape: heads " + nh + ", kv heads " + nkv + ", head_dim " + hd);
         }
         boolean attnBias = bool(n, "attention_bias", false);
         boolean qkvBias = modelType.equals("qwen2") || attnBias;
@@ -186,18 +241,39 @@ public record ModelConfig(
         if (modelType.equals("qwen3")) {
             // Qwen3Config: sliding only from max_window_layers on (layer_types, when given, says it per layer)
             int layers = req(file, n, "num_hidden_layers");
-            sliding = ModelConfigs.layerTypes(file, n, layers, i -> i >= n.path("max_window_layers").asInt(layers));
+            sliding = ModelConfigs.layerTypes(
+                    file, n, layers, i -> i >= n.path("max_window_layers").asInt(layers));
         }
         String act = text(n, "hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
             throw new BadInputException(file, "unsupported hidden_act '" + act + "' (supported: silu)");
         }
-        return new ModelConfig(modelType.equals("qwen3") ? Family.QWEN3 : Family.LLAMA, modelType, arch,
-                req(file, n, "vocab_size"), c,
-                req(file, n, "num_hidden_layers"), nh, nkv, hd, req(file, n, "intermediate_size"),
-                n.hasNonNull("max_position_embeddings") ? n.get("max_position_embeddings").asInt() : 2048,
-                (float) dbl(n, "rms_norm_eps", 1e-6), bool(n, "tie_word_embeddings", false),
-                qkvBias, oBias, bool(n, "mlp_bias", false), act, rope(file, n), window, dtype, bos, eos, n,
+        return new ModelConfig(
+                modelType.equals("qwen3") ? Family.QWEN3 : Family.LLAMA,
+                modelType,
+                arch,
+                req(file, n, "vocab_size"),
+                c,
+                req(file, n, "num_hidden_layers"),
+                nh,
+                nkv,
+                hd,
+                req(file, n, "intermediate_size"),
+                n.hasNonNull("max_position_embeddings")
+                        ? n.get("max_position_embeddings").asInt()
+                        : 2048,
+                (float) dbl(n, "rms_norm_eps", 1e-6),
+                bool(n, "tie_word_embeddings", false),
+                qkvBias,
+                oBias,
+                bool(n, "mlp_bias", false),
+                act,
+                rope(file, n),
+                window,
+                dtype,
+                bos,
+                eos,
+                n,
                 new Extra(intOrNull(n, "pad_token_id"), sliding, null, 0, 0, 0, false));
     }
 
@@ -216,10 +292,13 @@ public record ModelConfig(
             factor = dbl(p, "factor", 1);
             lo = dbl(p, "low_freq_factor", 1);
             hi = dbl(p, "high_freq_factor", 4);
-            orig = p.hasNonNull("original_max_position_embeddings") ? p.get("original_max_position_embeddings").asInt() : orig;
+            orig = p.hasNonNull("original_max_position_embeddings")
+                    ? p.get("original_max_position_embeddings").asInt()
+                    : orig;
         }
         if (!List.of("default", "linear", "llama3").contains(type)) {
-            throw new BadInputException(file, "unsupported rope_type '" + type + "' (supported: default, linear, llama3)");
+            throw new BadInputException(
+                    file, "unsupported rope_type '" + type + "' (supported: default, linear, llama3)");
         }
         return new Rope(type, theta, factor, lo, hi, orig);
     }
@@ -240,8 +319,12 @@ public record ModelConfig(
                 return v.asInt();
             }
         }
-        throw new BadInputException(file, "missing '" + keys[0] + "'"
-                + (keys.length > 1 ? " (or '" + String.join("', '", List.of(keys).subList(1, keys.length)) + "')" : ""));
+        throw new BadInputException(
+                file,
+                "missing '" + keys[0] + "'"
+                        + (keys.length > 1
+                                ? " (or '" + String.join("', '", List.of(keys).subList(1, keys.length)) + "')"
+                                : ""));
     }
 
     static String text(JsonNode n, String k, String def) {

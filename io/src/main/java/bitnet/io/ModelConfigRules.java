@@ -18,34 +18,26 @@ import java.util.Map;
  * values automatically. Cross-key consistency (rope frequencies) is {@link #checkParsed}.
  */
 public final class ModelConfigRules {
-    private ModelConfigRules() {
-    }
+    private ModelConfigRules() {}
 
     /** What a key may hold. */
-    public sealed interface Rule permits Num, Bool, Text, TextList, IdOrIds, Obj {
-    }
+    public sealed interface Rule permits Num, Bool, Text, TextList, IdOrIds, Obj {}
 
     /** A number obeying range; nullable keys may also be JSON null. */
-    public record Num(Range range) implements Rule {
-    }
+    public record Num(Range range) implements Rule {}
 
-    public record Bool() implements Rule {
-    }
+    public record Bool() implements Rule {}
 
-    public record Text() implements Rule {
-    }
+    public record Text() implements Rule {}
 
     /** An array of strings (architectures). */
-    public record TextList() implements Rule {
-    }
+    public record TextList() implements Rule {}
 
     /** A token id (integer >= 0) or a list of them (eos_token_id may be either). */
-    public record IdOrIds() implements Rule {
-    }
+    public record IdOrIds() implements Rule {}
 
     /** A JSON object (rope_scaling, rope_parameters), whose keys follow {@link #ROPE}. */
-    public record Obj() implements Rule {
-    }
+    public record Obj() implements Rule {}
 
     private static final Rule WIDTH = new Num(Range.intBetween(1, 1 << 20));
     private static final Rule LENGTH = new Num(Range.intBetween(1, 1 << 24));
@@ -60,8 +52,18 @@ public final class ModelConfigRules {
     static {
         // sizes: positive and below a bound no real model reaches (1M wide, 16M positions or
         // vocabulary entries), so a typo cannot ask for an allocation past what an array holds
-        for (String k : new String[] {"hidden_size", "n_embd", "num_hidden_layers", "n_layer",
-            "num_attention_heads", "n_head", "num_key_value_heads", "head_dim", "intermediate_size", "n_inner"}) {
+        for (String k : new String[] {
+            "hidden_size",
+            "n_embd",
+            "num_hidden_layers",
+            "n_layer",
+            "num_attention_heads",
+            "n_head",
+            "num_key_value_heads",
+            "head_dim",
+            "intermediate_size",
+            "n_inner"
+        }) {
             TOP.put(k, WIDTH);
         }
         for (String k : new String[] {"vocab_size", "max_position_embeddings", "n_positions", "sliding_window"}) {
@@ -150,7 +152,8 @@ public final class ModelConfigRules {
             case Num num -> Checks.number(file, key, v, num.range());
             case Bool b -> {
                 if (!v.isBoolean()) {
-                    throw new BadInputException(file, "'" + key + "' must be true or false, got " + Checks.shortJson(v));
+                    throw new BadInputException(
+                            file, "'" + key + "' must be true or false, got " + Checks.shortJson(v));
                 }
             }
             case Text t -> {
@@ -160,11 +163,13 @@ public final class ModelConfigRules {
             }
             case TextList t -> {
                 if (!v.isArray()) {
-                    throw new BadInputException(file, "'" + key + "' must be a list of strings, got " + Checks.shortJson(v));
+                    throw new BadInputException(
+                            file, "'" + key + "' must be a list of strings, got " + Checks.shortJson(v));
                 }
                 for (JsonNode x : v) {
                     if (!x.isTextual()) {
-                        throw new BadInputException(file, "'" + key + "' must be a list of strings, got " + Checks.shortJson(v));
+                        throw new BadInputException(
+                                file, "'" + key + "' must be a list of strings, got " + Checks.shortJson(v));
                     }
                 }
             }
@@ -179,7 +184,8 @@ public final class ModelConfigRules {
             }
             case Obj o -> {
                 if (!v.isObject()) {
-                    throw new BadInputException(file, "'" + key + "' must be a JSON object, got " + Checks.shortJson(v));
+                    throw new BadInputException(
+                            file, "'" + key + "' must be a JSON object, got " + Checks.shortJson(v));
                 }
             }
         }
@@ -198,14 +204,18 @@ public final class ModelConfigRules {
             return;
         }
         if (r.type().equals("llama3") && !(r.highFreqFactor() > r.lowFreqFactor())) {
-            throw new BadInputException(file, "rope 'high_freq_factor' (" + r.highFreqFactor()
-                    + ") must be greater than 'low_freq_factor' (" + r.lowFreqFactor() + ")");
+            throw new BadInputException(
+                    file,
+                    "rope 'high_freq_factor' (" + r.highFreqFactor() + ") must be greater than 'low_freq_factor' ("
+                            + r.lowFreqFactor() + ")");
         }
         double[] inv = r.invFreq(c.headDim());
         for (int i = 0; i < inv.length; i++) {
             if (!Double.isFinite(inv[i]) || !(inv[i] > 0) || !Float.isFinite((float) inv[i]) || (float) inv[i] == 0f) {
-                throw new BadInputException(file, "'rope_theta' " + r.theta() + " with factor " + r.factor()
-                        + " gives rotary frequency " + inv[i] + " at index " + i + " (must be finite and > 0 in FP32)");
+                throw new BadInputException(
+                        file,
+                        "'rope_theta' " + r.theta() + " with factor " + r.factor() + " gives rotary frequency " + inv[i]
+                                + " at index " + i + " (must be finite and > 0 in FP32)");
             }
         }
     }

@@ -21,8 +21,7 @@ import java.util.function.IntPredicate;
  * ({@code rope_parameters}, {@code layer_types}). Defaults are the HF classes' own.
  */
 final class ModelConfigs {
-    private ModelConfigs() {
-    }
+    private ModelConfigs() {}
 
     /**
      * Sliding layers from {@code layer_types} ("sliding_attention" / "full_attention") when present, else
@@ -33,12 +32,14 @@ final class ModelConfigs {
         JsonNode lt = n.get("layer_types");
         if (lt != null && lt.isArray()) {
             if (lt.size() != layers) {
-                throw new BadInputException(file, "'layer_types' has " + lt.size() + " entries for " + layers + " layers");
+                throw new BadInputException(
+                        file, "'layer_types' has " + lt.size() + " entries for " + layers + " layers");
             }
             for (int i = 0; i < layers; i++) {
                 String t = lt.get(i).asText();
                 if (!t.equals("sliding_attention") && !t.equals("full_attention")) {
-                    throw new BadInputException(file, "unsupported layer type '" + t + "' (supported: full_attention, sliding_attention)");
+                    throw new BadInputException(
+                            file, "unsupported layer type '" + t + "' (supported: full_attention, sliding_attention)");
                 }
                 s[i] = t.equals("sliding_attention");
             }
@@ -60,9 +61,11 @@ final class ModelConfigs {
         int layers = req(file, n, "num_hidden_layers");
         String act = text(n, "hidden_activation", text(n, "hidden_act", "gelu_pytorch_tanh"));
         if (!act.equals("gelu_pytorch_tanh")) {
-            throw new BadInputException(file, "unsupported hidden_activation '" + act + "' (supported: gelu_pytorch_tanh)");
+            throw new BadInputException(
+                    file, "unsupported hidden_activation '" + act + "' (supported: gelu_pytorch_tanh)");
         }
-        int pattern = n.hasNonNull("sliding_window_pattern") ? n.get("sliding_window_pattern").asInt()
+        int pattern = n.hasNonNull("sliding_window_pattern")
+                ? n.get("sliding_window_pattern").asInt()
                 : n.path("_sliding_window_pattern").asInt(6);
         boolean[] sliding = layerTypes(file, n, layers, i -> pattern > 0 && (i + 1) % pattern != 0);
         // Rope: full layers rope_theta (+ rope_scaling, linear on 4B+), sliding layers rope_local_base_freq;
@@ -78,12 +81,39 @@ final class ModelConfigs {
             throw new BadInputException(file, "attn_logit_softcapping is not supported (final_logit_softcapping is)");
         }
         Integer window = n.hasNonNull("sliding_window") ? req(file, n, "sliding_window") : 4096;
-        Extra extra = new Extra(n.has("pad_token_id") ? intOrNull(n, "pad_token_id") : Integer.valueOf(0), sliding, local,
-                dbl(n, "query_pre_attn_scalar", 256), dbl(n, "attn_logit_softcapping", 0), dbl(n, "final_logit_softcapping", 0), false);
-        return new ModelConfig(Family.GEMMA3, "gemma3_text", arch, req(file, n, "vocab_size"), c, layers, nh, nkv, hd,
-                req(file, n, "intermediate_size"), n.path("max_position_embeddings").asInt(131072),
-                (float) dbl(n, "rms_norm_eps", 1e-6), bool(n, "tie_word_embeddings", true),
-                bool(n, "attention_bias", false), bool(n, "attention_bias", false), false, act, global, window, dtype, bos, eos, n, extra);
+        Extra extra = new Extra(
+                n.has("pad_token_id") ? intOrNull(n, "pad_token_id") : Integer.valueOf(0),
+                sliding,
+                local,
+                dbl(n, "query_pre_attn_scalar", 256),
+                dbl(n, "attn_logit_softcapping", 0),
+                dbl(n, "final_logit_softcapping", 0),
+                false);
+        return new ModelConfig(
+                Family.GEMMA3,
+                "gemma3_text",
+                arch,
+                req(file, n, "vocab_size"),
+                c,
+                layers,
+                nh,
+                nkv,
+                hd,
+                req(file, n, "intermediate_size"),
+                n.path("max_position_embeddings").asInt(131072),
+                (float) dbl(n, "rms_norm_eps", 1e-6),
+                bool(n, "tie_word_embeddings", true),
+                bool(n, "attention_bias", false),
+                bool(n, "attention_bias", false),
+                false,
+                act,
+                global,
+                window,
+                dtype,
+                bos,
+                eos,
+                n,
+                extra);
     }
 
     /** A default or linear rope dict (rope_type / type, rope_theta, factor); null means default. */
@@ -120,7 +150,8 @@ final class ModelConfigs {
         double partial = dbl(n, "partial_rotary_factor", hasDict ? dbl(rp, "partial_rotary_factor", 1.0) : 1.0);
         int rd = (int) (hd * partial);
         if (rd <= 0 || rd % 2 != 0 || rd > hd) {
-            throw new BadInputException(file, "partial_rotary_factor " + partial + " gives " + rd + " rotated dims of " + hd);
+            throw new BadInputException(
+                    file, "partial_rotary_factor " + partial + " gives " + rd + " rotated dims of " + hd);
         }
         Rope rope = new Rope("default", theta, 1, 1, 4, maxPos, partial, null, null, 1.0);
         if (hasDict) {
@@ -130,28 +161,65 @@ final class ModelConfigs {
             }
             if (type.equals("longrope")) {
                 // the top-level original_max_position_embeddings wins over the dict's (standardize_rope_params)
-                int orig = n.hasNonNull("original_max_position_embeddings") ? req(file, n, "original_max_position_embeddings")
-                        : rp.hasNonNull("original_max_position_embeddings") ? rp.get("original_max_position_embeddings").asInt() : maxPos;
+                int orig = n.hasNonNull("original_max_position_embeddings")
+                        ? req(file, n, "original_max_position_embeddings")
+                        : rp.hasNonNull("original_max_position_embeddings")
+                                ? rp.get("original_max_position_embeddings").asInt()
+                                : maxPos;
                 double f = rp.hasNonNull("factor") ? rp.get("factor").asDouble() : (double) maxPos / orig;
-                double att = rp.hasNonNull("attention_factor") ? rp.get("attention_factor").asDouble()
+                double att = rp.hasNonNull("attention_factor")
+                        ? rp.get("attention_factor").asDouble()
                         : f <= 1 ? 1.0 : Math.sqrt(1 + Math.log(f) / Math.log(orig));
-                rope = new Rope("longrope", theta, f, 1, 4, orig, partial,
-                        factors(file, rp, "short_factor", rd / 2), factors(file, rp, "long_factor", rd / 2), att);
+                rope = new Rope(
+                        "longrope",
+                        theta,
+                        f,
+                        1,
+                        4,
+                        orig,
+                        partial,
+                        factors(file, rp, "short_factor", rd / 2),
+                        factors(file, rp, "long_factor", rd / 2),
+                        att);
             } else if (!type.equals("default")) {
-                throw new BadInputException(file, "unsupported rope_type '" + type + "' (supported: default, longrope)");
+                throw new BadInputException(
+                        file, "unsupported rope_type '" + type + "' (supported: default, longrope)");
             }
         }
         Integer window = n.hasNonNull("sliding_window") ? req(file, n, "sliding_window") : null;
         Extra extra = new Extra(intOrNull(n, "pad_token_id"), null, null, 0, 0, 0, false);
-        return new ModelConfig(Family.PHI3, "phi3", arch, req(file, n, "vocab_size"), c, req(file, n, "num_hidden_layers"),
-                nh, nkv, hd, req(file, n, "intermediate_size"), maxPos, (float) dbl(n, "rms_norm_eps", 1e-5),
-                bool(n, "tie_word_embeddings", false), false, false, false, act, rope, window, dtype, bos, eos, n, extra);
+        return new ModelConfig(
+                Family.PHI3,
+                "phi3",
+                arch,
+                req(file, n, "vocab_size"),
+                c,
+                req(file, n, "num_hidden_layers"),
+                nh,
+                nkv,
+                hd,
+                req(file, n, "intermediate_size"),
+                maxPos,
+                (float) dbl(n, "rms_norm_eps", 1e-5),
+                bool(n, "tie_word_embeddings", false),
+                false,
+                false,
+                false,
+                act,
+                rope,
+                window,
+                dtype,
+                bos,
+                eos,
+                n,
+                extra);
     }
 
     private static List<Double> factors(Path file, JsonNode rp, String key, int want) {
         JsonNode a = rp.get(key);
         if (a == null || !a.isArray() || a.size() != want) {
-            throw new BadInputException(file, "longrope '" + key + "' must be a list of " + want + " numbers (rotary dim / 2)");
+            throw new BadInputException(
+                    file, "longrope '" + key + "' must be a list of " + want + " numbers (rotary dim / 2)");
         }
         List<Double> out = new ArrayList<>();
         for (JsonNode v : a) {
@@ -175,9 +243,11 @@ final class ModelConfigs {
         }
         JsonNode rp = n.get("rope_parameters");
         boolean v5 = rp != null && rp.isObject();
-        double partial = n.hasNonNull("rotary_pct") ? n.get("rotary_pct").asDouble()
+        double partial = n.hasNonNull("rotary_pct")
+                ? n.get("rotary_pct").asDouble()
                 : v5 ? dbl(rp, "partial_rotary_factor", 0.25) : 0.25;
-        double theta = n.hasNonNull("rotary_emb_base") ? n.get("rotary_emb_base").asDouble()
+        double theta = n.hasNonNull("rotary_emb_base")
+                ? n.get("rotary_emb_base").asDouble()
                 : v5 ? dbl(rp, "rope_theta", 10000.0) : 10000.0;
         JsonNode sc = v5 ? rp : n.get("rope_scaling");
         String type = sc != null && sc.isObject() ? text(sc, "rope_type", text(sc, "type", "default")) : "default";
@@ -193,14 +263,37 @@ final class ModelConfigs {
         Rope rope = new Rope(type, theta, factor, 1, 4, maxPos, partial, null, null, 1.0);
         Extra extra = new Extra(null, null, null, 0, 0, 0, bool(n, "use_parallel_residual", true));
         boolean bias = bool(n, "attention_bias", true);
-        return new ModelConfig(Family.GPT_NEOX, "gpt_neox", arch, req(file, n, "vocab_size"), c, req(file, n, "num_hidden_layers"),
-                nh, nh, hd, req(file, n, "intermediate_size"), maxPos, (float) dbl(n, "layer_norm_eps", 1e-5),
-                bool(n, "tie_word_embeddings", false), bias, bias, true, act, rope, null, dtype, bos, eos, n, extra);
+        return new ModelConfig(
+                Family.GPT_NEOX,
+                "gpt_neox",
+                arch,
+                req(file, n, "vocab_size"),
+                c,
+                req(file, n, "num_hidden_layers"),
+                nh,
+                nh,
+                hd,
+                req(file, n, "intermediate_size"),
+                maxPos,
+                (float) dbl(n, "layer_norm_eps", 1e-5),
+                bool(n, "tie_word_embeddings", false),
+                bias,
+                bias,
+                true,
+                act,
+                rope,
+                null,
+                dtype,
+                bos,
+                eos,
+                n,
+                extra);
     }
 
     private static void checkAttention(Path file, int nh, int nkv, int hd) {
         if (nh <= 0 || nkv <= 0 || nh % nkv != 0 || hd <= 0 || hd % 2 != 0) {
-            throw new BadInputException(file, "bad attention shape: heads " + nh + ", kv heads " + nkv + ", head_dim " + hd);
+            throw new BadInputException(
+                    file, "bad attention shape: heads " + nh + ", kv heads " + nkv + ", head_dim " + hd);
         }
     }
 }

@@ -1,11 +1,11 @@
 package bitnet.io;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.core.JsonFactory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,9 +31,12 @@ public final class SafetensorsFile {
     public static final long MAX_HEADER = 100L * 1024 * 1024;
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16)
-                    .maxStringLength(Math.toIntExact(MAX_HEADER)).build())
-            .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(16)
+                            .maxStringLength(Math.toIntExact(MAX_HEADER))
+                            .build())
+                    .build())
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path path;
@@ -55,14 +58,17 @@ public final class SafetensorsFile {
     public static SafetensorsFile parse(Path path, MemorySegment all) {
         long size = all.byteSize();
         if (size < 8) {
-            throw new BadInputException(path, "not a safetensors file: " + size + " bytes, shorter than the 8-byte header length");
+            throw new BadInputException(
+                    path, "not a safetensors file: " + size + " bytes, shorter than the 8-byte header length");
         }
         long n = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
         if (n < 2 || n > MAX_HEADER) {
             throw new BadInputException(path, "header length " + n + " is out of range (2.." + MAX_HEADER + ")");
         }
         if (n > size - 8) {
-            throw new BadInputException(path, "header length " + n + " exceeds the file (" + size + " bytes): truncated or not safetensors");
+            throw new BadInputException(
+                    path,
+                    "header length " + n + " exceeds the file (" + size + " bytes): truncated or not safetensors");
         }
         byte[] headerBytes = all.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
         JsonNode header;
@@ -102,8 +108,15 @@ public final class SafetensorsFile {
             JsonNode dt = v.get("dtype");
             JsonNode sh = v.get("shape");
             JsonNode off = v.get("data_offsets");
-            if (dt == null || !dt.isTextual() || sh == null || !sh.isArray() || off == null || !off.isArray() || off.size() != 2) {
-                throw new BadInputException(path, "tensor '" + name + "': needs dtype, shape and data_offsets [begin, end]");
+            if (dt == null
+                    || !dt.isTextual()
+                    || sh == null
+                    || !sh.isArray()
+                    || off == null
+                    || !off.isArray()
+                    || off.size() != 2) {
+                throw new BadInputException(
+                        path, "tensor '" + name + "': needs dtype, shape and data_offsets [begin, end]");
             }
             DType dtype = DType.fromSafetensors(dt.asText());
             if (dtype == null) {
@@ -123,8 +136,10 @@ public final class SafetensorsFile {
                     throw new BadInputException(path, "tensor '" + name + "': shape " + sh + " overflows");
                 }
             }
-            if (!off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()
-                    || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+            if (!off.get(0).isIntegralNumber()
+                    || !off.get(1).isIntegralNumber()
+                    || !off.get(0).canConvertToLong()
+                    || !off.get(1).canConvertToLong()) {
                 throw new BadInputException(path, "tensor '" + name + "': data_offsets are not integers");
             }
             long begin = off.get(0).asLong();
@@ -136,12 +151,16 @@ public final class SafetensorsFile {
                 throw new BadInputException(path, "tensor '" + name + "': size overflows");
             }
             if (begin < 0 || end < begin || end > dataSize) {
-                throw new BadInputException(path, "tensor '" + name + "': data_offsets [" + begin + ", " + end
-                        + "] exceed the data area (" + dataSize + " bytes): truncated file or bad offsets");
+                throw new BadInputException(
+                        path,
+                        "tensor '" + name + "': data_offsets [" + begin + ", " + end + "] exceed the data area ("
+                                + dataSize + " bytes): truncated file or bad offsets");
             }
             if (end - begin != bytes) {
-                throw new BadInputException(path, "tensor '" + name + "': " + (end - begin) + " bytes but "
-                        + dtype.safetensorsName() + sh + " needs " + bytes);
+                throw new BadInputException(
+                        path,
+                        "tensor '" + name + "': " + (end - begin) + " bytes but " + dtype.safetensorsName() + sh
+                                + " needs " + bytes);
             }
             ranges.add(new long[] {begin, end, ranges.size()});
             rangeNames.add(name);
@@ -156,8 +175,10 @@ public final class SafetensorsFile {
                 continue;
             }
             if (reach != null && b[0] < reach[1]) {
-                throw new BadInputException(path, "tensors '" + rangeNames.get((int) reach[2]) + "' and '"
-                        + rangeNames.get((int) b[2]) + "' overlap in the data area");
+                throw new BadInputException(
+                        path,
+                        "tensors '" + rangeNames.get((int) reach[2]) + "' and '" + rangeNames.get((int) b[2])
+                                + "' overlap in the data area");
             }
             if (reach == null || b[1] > reach[1]) {
                 reach = b;

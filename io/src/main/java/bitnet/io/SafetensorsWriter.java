@@ -27,10 +27,10 @@ import java.util.TreeMap;
 public final class SafetensorsWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private SafetensorsWriter() {
-    }
+    private SafetensorsWriter() {}
 
-    public static void write(Path path, Collection<TensorData> tensors, Map<String, String> metadata) throws IOException {
+    public static void write(Path path, Collection<TensorData> tensors, Map<String, String> metadata)
+            throws IOException {
         TreeMap<String, TensorData> sorted = new TreeMap<>();
         for (TensorData t : tensors) {
             if (sorted.put(t.name(), t) != null) {
@@ -63,9 +63,14 @@ public final class SafetensorsWriter {
             hp[i] = ' ';
         }
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-             OutputStream os = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+        try (FileChannel ch = FileChannel.open(
+                        tmp,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE);
+                OutputStream os = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
+            ByteBuffer len =
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
             os.write(len.array());
             os.write(hp);
             byte[] buf = new byte[1 << 20];

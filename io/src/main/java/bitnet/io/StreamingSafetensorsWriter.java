@@ -80,8 +80,13 @@ public final class StreamingSafetensorsWriter implements AutoCloseable {
             r[0] += dataStart;
             r[1] += dataStart;
         }
-        ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).put(hp).flip();
+        ch = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+        ByteBuffer head = ByteBuffer.allocate(8 + padded)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(padded)
+                .put(hp)
+                .flip();
         writeFully(head, 0);
     }
 

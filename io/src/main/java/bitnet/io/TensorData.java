@@ -20,7 +20,8 @@ public record TensorData(String name, DType dtype, long[] shape, MemorySegment d
         }
         long expected = Math.multiplyExact(numel(shape), dtype.size());
         if (data.byteSize() != expected) {
-            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + dtype + Arrays.toString(shape));
+            throw new IllegalArgumentException(
+                    name + ": " + data.byteSize() + " bytes for " + dtype + Arrays.toString(shape));
         }
     }
 
@@ -90,7 +91,9 @@ public record TensorData(String name, DType dtype, long[] shape, MemorySegment d
     /** A copy of this tensor converted to another float dtype (F32, F16 or BF16), on the heap or in arena. */
     public TensorData convert(DType to, Arena arena) {
         int n = Math.toIntExact(numel());
-        MemorySegment seg = arena == null ? MemorySegment.ofArray(new byte[n * to.size()]) : arena.allocate((long) n * to.size(), 8);
+        MemorySegment seg = arena == null
+                ? MemorySegment.ofArray(new byte[n * to.size()])
+                : arena.allocate((long) n * to.size(), 8);
         for (int i = 0; i < n; i++) {
             float v = getFloat(i);
             switch (to) {

@@ -27,6 +27,7 @@ class CheckpointTest {
 
     @TempDir
     Path tmp;
+
     private int copies;
 
     static Path fixture(String rel) throws Exception {
@@ -67,7 +68,10 @@ class CheckpointTest {
             assertArrayEquals(new long[] {300, 48}, wte.shape());
             assertTrue(wte.data().isNative(), "a mapped slice, not a heap copy");
             assertEquals(dir.resolve("model.safetensors").toString(), c.source("transformer.wte.weight"));
-            bad(() -> c.get("lm_head.weight"), dir.resolve("model.safetensors").toString(), "no tensor named 'lm_head.weight'");
+            bad(
+                    () -> c.get("lm_head.weight"),
+                    dir.resolve("model.safetensors").toString(),
+                    "no tensor named 'lm_head.weight'");
             assertThrows(UnsupportedOperationException.class, () -> c.tensors().remove("transformer.wte.weight"));
         }
     }
@@ -79,7 +83,8 @@ class CheckpointTest {
             Checkpoint c = Checkpoint.open(dir, arena);
             assertEquals(29, c.tensors().size());
             assertEquals(dir.resolve("pytorch_model.bin").toString(), c.source("lm_head.weight"));
-            Map<String, TensorData> want = SafetensorsFile.open(fixture("gpt2-bin-expected.safetensors"), arena).tensors();
+            Map<String, TensorData> want = SafetensorsFile.open(fixture("gpt2-bin-expected.safetensors"), arena)
+                    .tensors();
             for (TensorData w : want.values()) {
                 assertEquals(-1, c.get(w.name()).data().mismatch(w.data()), w.name());
             }
@@ -89,7 +94,8 @@ class CheckpointTest {
     @Test
     void shardedSafetensors() throws Exception {
         Path dir = fixture("llama3rope-bf16-sharded");
-        JsonNode map = JSON.readTree(dir.resolve("model.safetensors.index.json").toFile()).get("weight_map");
+        JsonNode map = JSON.readTree(dir.resolve("model.safetensors.index.json").toFile())
+                .get("weight_map");
         try (Arena arena = Arena.ofConfined()) {
             Checkpoint c = Checkpoint.open(dir, arena);
             Set<String> listed = new LinkedHashSet<>();
@@ -102,7 +108,8 @@ class CheckpointTest {
                 assertTrue(c.get(n).data().isNative());
             }
             assertEquals("llama3", c.config().rope().type());
-            assertArrayEquals(new long[] {300, 64}, c.get("model.embed_tokens.weight").shape());
+            assertArrayEquals(
+                    new long[] {300, 64}, c.get("model.embed_tokens.weight").shape());
             bad(() -> c.get("lm_head.weight"), "model.safetensors.index.json", "no tensor named");
         }
     }
@@ -114,7 +121,8 @@ class CheckpointTest {
         Files.copy(fixture("gpt2-bin/config.json"), dir.resolve("config.json"));
         Files.copy(fixture("gpt2-bin/pytorch_model.bin"), dir.resolve("pytorch_model-00001-of-00001.bin"));
         try (Arena arena = Arena.ofConfined()) {
-            Map<String, TensorData> want = SafetensorsFile.open(fixture("gpt2-bin-expected.safetensors"), arena).tensors();
+            Map<String, TensorData> want = SafetensorsFile.open(fixture("gpt2-bin-expected.safetensors"), arena)
+                    .tensors();
             ObjectNode idx = JSON.createObjectNode();
             ObjectNode wm = idx.putObject("weight_map");
             want.keySet().forEach(k -> wm.put(k, "pytorch_model-00001-of-00001.bin"));
@@ -145,8 +153,14 @@ class CheckpointTest {
             Path empty = tmp.resolve("empty");
             Files.createDirectories(empty);
             Files.copy(fixture("gpt2/config.json"), empty.resolve("config.json"));
-            bad(() -> Checkpoint.open(empty, arena), empty.toString(), "no weight file", "model.safetensors,",
-                    "model.safetensors.index.json", "pytorch_model.bin,", "pytorch_model.bin.index.json");
+            bad(
+                    () -> Checkpoint.open(empty, arena),
+                    empty.toString(),
+                    "no weight file",
+                    "model.safetensors,",
+                    "model.safetensors.index.json",
+                    "pytorch_model.bin,",
+                    "pytorch_model.bin.index.json");
             Path noConfig = tmp.resolve("noconfig");
             Files.createDirectories(noConfig);
             Files.copy(fixture("gpt2/model.safetensors"), noConfig.resolve("model.safetensors"));
@@ -182,7 +196,9 @@ class CheckpointTest {
             Path missing = tamperedIndex("model.norm.weight", "model-00004-of-00003.safetensors", null);
             bad(() -> Checkpoint.open(missing, arena), idx, "shard 'model-00004-of-00003.safetensors' is missing");
             Path wrong = tamperedIndex("model.norm.weight", "model-00001-of-00003.safetensors", null);
-            bad(() -> Checkpoint.open(wrong, arena), "tensor 'model.norm.weight' is listed in shard 'model-00001-of-00003.safetensors' but not found");
+            bad(
+                    () -> Checkpoint.open(wrong, arena),
+                    "tensor 'model.norm.weight' is listed in shard 'model-00001-of-00003.safetensors' but not found");
             Path notString = tamperedIndex(null, null, "{\"model.norm.weight\": 3}");
             bad(() -> Checkpoint.open(notString, arena), "weight_map['model.norm.weight'] is not a string");
             Path notObject = tamperedIndex(null, null, "[\"model-00001-of-00003.safetensors\"]");
@@ -203,7 +219,9 @@ class CheckpointTest {
     void tiedStorageInBinSharesBytes() throws Exception {
         try (Arena arena = Arena.ofConfined()) {
             Checkpoint c = Checkpoint.open(fixture("gpt2-bin"), arena);
-            assertEquals(c.get("transformer.wte.weight").data().address(), c.get("lm_head.weight").data().address());
+            assertEquals(
+                    c.get("transformer.wte.weight").data().address(),
+                    c.get("lm_head.weight").data().address());
             assertSame(c.tensors(), c.tensors());
         }
     }

@@ -67,7 +67,8 @@ class FamilyConfigTest {
                                     "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}, "dtype": "float32\"""");
         for (ModelConfig c : List.of(old, v5)) {
             assertEquals(ModelConfig.Family.GEMMA3, c.family());
-            assertArrayEquals(new boolean[] {true, false, true}, windows(c), "layer_types wins over _sliding_window_pattern");
+            assertArrayEquals(
+                    new boolean[] {true, false, true}, windows(c), "layer_types wins over _sliding_window_pattern");
             assertEquals(4, c.window(0));
             assertEquals(1e6, c.rope().theta());
             assertEquals(1e4, c.extra().localRope().theta());
@@ -86,7 +87,9 @@ class FamilyConfigTest {
         assertArrayEquals(new boolean[] {true, true, true}, windows(lin), "pattern 6: layers 0-4 slide");
         ModelConfig capped = parse("\"model_type\": \"gemma3_text\", \"final_logit_softcapping\": 30.0");
         assertEquals(30.0, capped.extra().finalSoftcap());
-        var e = assertThrows(BadInputException.class, () -> parse("\"model_type\": \"gemma3_text\", \"attn_logit_softcapping\": 50.0"));
+        var e = assertThrows(
+                BadInputException.class,
+                () -> parse("\"model_type\": \"gemma3_text\", \"attn_logit_softcapping\": 50.0"));
         assertTrue(e.getMessage().contains("attn_logit_softcapping"), e.getMessage());
     }
 
@@ -95,13 +98,19 @@ class FamilyConfigTest {
 
     @Test
     void phi3LongropeBothStylesAndAliases() throws Exception {
-        ModelConfig old = parse("\"model_type\": \"phi3\", \"original_max_position_embeddings\": 8, \"partial_rotary_factor\": 0.75,"
-                + " \"rope_theta\": 10000.0, \"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": " + SHORT + ", \"long_factor\": " + LONG + "}");
-        ModelConfig v5 = parse("\"model_type\": \"phi3\", \"rope_parameters\": {\"rope_type\": \"longrope\", \"rope_theta\": 10000.0,"
-                + " \"partial_rotary_factor\": 0.75, \"original_max_position_embeddings\": 8, \"short_factor\": " + SHORT
-                + ", \"long_factor\": " + LONG + "}");
-        ModelConfig su = parse("\"model_type\": \"phi3\", \"original_max_position_embeddings\": 8, \"partial_rotary_factor\": 0.75,"
-                + " \"rope_scaling\": {\"type\": \"su\", \"short_factor\": " + SHORT + ", \"long_factor\": " + LONG + "}");
+        ModelConfig old = parse(
+                "\"model_type\": \"phi3\", \"original_max_position_embeddings\": 8, \"partial_rotary_factor\": 0.75,"
+                        + " \"rope_theta\": 10000.0, \"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": "
+                        + SHORT + ", \"long_factor\": " + LONG + "}");
+        ModelConfig v5 = parse(
+                "\"model_type\": \"phi3\", \"rope_parameters\": {\"rope_type\": \"longrope\", \"rope_theta\": 10000.0,"
+                        + " \"partial_rotary_factor\": 0.75, \"original_max_position_embeddings\": 8, \"short_factor\": "
+                        + SHORT
+                        + ", \"long_factor\": " + LONG + "}");
+        ModelConfig su = parse(
+                "\"model_type\": \"phi3\", \"original_max_position_embeddings\": 8, \"partial_rotary_factor\": 0.75,"
+                        + " \"rope_scaling\": {\"type\": \"su\", \"short_factor\": " + SHORT + ", \"long_factor\": "
+                        + LONG + "}");
         for (ModelConfig c : List.of(old, v5, su)) {
             assertEquals(ModelConfig.Family.PHI3, c.family());
             assertEquals("longrope", c.rope().type());
@@ -112,8 +121,11 @@ class FamilyConfigTest {
             // sqrt(1 + ln(32/8) / ln 8)
             assertEquals(Math.sqrt(1 + Math.log(4) / Math.log(8)), c.rope().attentionFactor(), 1e-15);
         }
-        var e = assertThrows(BadInputException.class, () -> parse("\"model_type\": \"phi3\", \"partial_rotary_factor\": 0.75,"
-                + " \"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1.0], \"long_factor\": " + LONG + "}"));
+        var e = assertThrows(
+                BadInputException.class,
+                () -> parse("\"model_type\": \"phi3\", \"partial_rotary_factor\": 0.75,"
+                        + " \"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1.0], \"long_factor\": "
+                        + LONG + "}"));
         assertTrue(e.getMessage().contains("short_factor' must be a list of 6"), e.getMessage());
         ModelConfig plain = parse("\"model_type\": \"phi3\"");
         assertEquals("default", plain.rope().type());
@@ -140,7 +152,8 @@ class FamilyConfigTest {
         assertEquals(10000, d.rope().theta());
         assertTrue(d.extra().parallelResidual() && d.qkvBias() && d.oBias() && !d.tieWordEmbeddings());
         assertEquals(1e-5f, d.normEps());
-        var e = assertThrows(BadInputException.class, () -> parse("\"model_type\": \"gpt_neox\", \"hidden_act\": \"relu\""));
+        var e = assertThrows(
+                BadInputException.class, () -> parse("\"model_type\": \"gpt_neox\", \"hidden_act\": \"relu\""));
         assertTrue(e.getMessage().contains("unsupported hidden_act 'relu'"), e.getMessage());
     }
 }

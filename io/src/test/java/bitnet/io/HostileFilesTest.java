@@ -40,7 +40,8 @@ class HostileFilesTest {
     }
 
     static void failsFast(Executable open, String... parts) {
-        BadInputException e = assertTimeoutPreemptively(Duration.ofSeconds(2), () -> assertThrows(BadInputException.class, open));
+        BadInputException e =
+                assertTimeoutPreemptively(Duration.ofSeconds(2), () -> assertThrows(BadInputException.class, open));
         for (String p : parts) {
             assertTrue(e.getMessage().contains(p), () -> "'" + e.getMessage() + "' lacks '" + p + "'");
         }
@@ -65,11 +66,15 @@ class HostileFilesTest {
         Path d = modelDir("bomb");
         // 64 MB of zeros deflate to ~64 KB; the entry claims 4 GB (zip64), then a liar claiming 100 bytes.
         byte[] zeros = new byte[64 << 20];
-        Files.write(d.resolve("pytorch_model.bin"), new ZipBuilder().deflated("archive/data.pkl", zeros, 1L << 32).build());
+        Files.write(
+                d.resolve("pytorch_model.bin"),
+                new ZipBuilder().deflated("archive/data.pkl", zeros, 1L << 32).build());
         try (Arena arena = Arena.ofShared()) {
             failsFast(() -> Checkpoint.open(d, arena), "pytorch_model.bin", "declares 4294967296 bytes");
         }
-        Files.write(d.resolve("pytorch_model.bin"), new ZipBuilder().deflated("archive/data.pkl", zeros, 100).build());
+        Files.write(
+                d.resolve("pytorch_model.bin"),
+                new ZipBuilder().deflated("archive/data.pkl", zeros, 100).build());
         try (Arena arena = Arena.ofShared()) {
             failsFast(() -> Checkpoint.open(d, arena), "inflates past its declared size of 100");
         }
@@ -79,8 +84,15 @@ class HostileFilesTest {
     void pickleCallingOsSystem() throws IOException {
         Path d = modelDir("pickle");
         Path marker = tmp.resolve("pwned");
-        byte[] pk = new PickleBuilder().proto(2).global("os", "system").str("touch " + marker).op(0x85, 'R', '.').bytes();
-        Files.write(d.resolve("pytorch_model.bin"), new ZipBuilder().stored("archive/data.pkl", pk).build());
+        byte[] pk = new PickleBuilder()
+                .proto(2)
+                .global("os", "system")
+                .str("touch " + marker)
+                .op(0x85, 'R', '.')
+                .bytes();
+        Files.write(
+                d.resolve("pytorch_model.bin"),
+                new ZipBuilder().stored("archive/data.pkl", pk).build());
         try (Arena arena = Arena.ofShared()) {
             failsFast(() -> Checkpoint.open(d, arena), "forbidden global 'os.system'");
         }
@@ -91,14 +103,19 @@ class HostileFilesTest {
     void tokenizerWithATenMegabyteToken() throws IOException {
         String big = "a".repeat(10 << 20);
         Path vocabToken = tmp.resolve("vocab-token.json");
-        Files.writeString(vocabToken, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"" + big + "\":1},\"merges\":[]}}");
+        Files.writeString(
+                vocabToken, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"" + big + "\":1},\"merges\":[]}}");
         failsFast(() -> Tokenizer.load(vocabToken), "vocab-token.json", "exceeds the maximum");
         Path longToken = tmp.resolve("long-token.json");
-        Files.writeString(longToken, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"" + "b".repeat(2000) + "\":1},\"merges\":[]}}");
+        Files.writeString(
+                longToken,
+                "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"" + "b".repeat(2000) + "\":1},\"merges\":[]}}");
         failsFast(() -> Tokenizer.load(longToken), "BPE vocab token of 2000 chars exceeds the limit of 1024");
         Path addedToken = tmp.resolve("added-token.json");
-        Files.writeString(addedToken, "{\"added_tokens\":[{\"id\":1,\"content\":\"" + big + "\"}],"
-                + "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
+        Files.writeString(
+                addedToken,
+                "{\"added_tokens\":[{\"id\":1,\"content\":\"" + big + "\"}],"
+                        + "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
         failsFast(() -> Tokenizer.load(addedToken), "added-token.json", "longer than 1024");
         // A tiny file naming id 2^31-1 would size the id table at 16 GB.
         Path hugeId = tmp.resolve("huge-id.json");
@@ -110,15 +127,19 @@ class HostileFilesTest {
     void packedFileWithAnEmptyMatrixOfHugeRowCount() {
         // Found while fuzzing: a ternary entry of shape (2^31-1, 0) needs no data bytes, and decoding
         // it looped over 2^31 empty rows (about 1 s per call); such an entry is now refused on open.
-        String tensors = "{\"w\":{\"kind\":\"ternary\",\"shape\":[2147483647,0],\"dtype\":\"F32\",\"scale\":\"per_tensor\"}}";
-        String h = "{\"__metadata__\":{\"format\":\"bitnet-ternary\",\"format_version\":\"1\",\"packing\":\"2bit\",\"tensors\":"
-                + com.fasterxml.jackson.databind.node.TextNode.valueOf(tensors) + "},"
-                + "\"w.ternary\":{\"dtype\":\"U8\",\"shape\":[2147483647,0],\"data_offsets\":[0,0]},"
-                + "\"w.scale\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        String tensors =
+                "{\"w\":{\"kind\":\"ternary\",\"shape\":[2147483647,0],\"dtype\":\"F32\",\"scale\":\"per_tensor\"}}";
+        String h =
+                "{\"__metadata__\":{\"format\":\"bitnet-ternary\",\"format_version\":\"1\",\"packing\":\"2bit\",\"tensors\":"
+                        + com.fasterxml.jackson.databind.node.TextNode.valueOf(tensors) + "},"
+                        + "\"w.ternary\":{\"dtype\":\"U8\",\"shape\":[2147483647,0],\"data_offsets\":[0,0]},"
+                        + "\"w.scale\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
         byte[] hb = h.getBytes(StandardCharsets.US_ASCII);
         ByteBuffer b = ByteBuffer.allocate(8 + hb.length + 4).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(hb.length).put(hb).putFloat(1f);
-        failsFast(() -> bitnet.io.packed.PackedModel.parse(Path.of("empty-matrix"), java.lang.foreign.MemorySegment.ofArray(b.array())),
+        failsFast(
+                () -> bitnet.io.packed.PackedModel.parse(
+                        Path.of("empty-matrix"), java.lang.foreign.MemorySegment.ofArray(b.array())),
                 "must be 2-D and non-empty");
     }
 }

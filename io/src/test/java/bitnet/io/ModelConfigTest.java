@@ -114,7 +114,9 @@ class ModelConfigTest {
         assertBad(n, "missing 'hidden_size'");
         ObjectNode bert = llama();
         bert.put("model_type", "bert");
-        assertBad(bert, "unsupported model_type 'bert' (supported: gpt2, llama, mistral, qwen2, qwen3, gemma3_text, phi3, gpt_neox)");
+        assertBad(
+                bert,
+                "unsupported model_type 'bert' (supported: gpt2, llama, mistral, qwen2, qwen3, gemma3_text, phi3, gpt_neox)");
         ObjectNode noType = llama();
         noType.remove("model_type");
         assertBad(noType, "missing 'model_type'");
@@ -134,7 +136,8 @@ class ModelConfigTest {
         Files.writeString(notJson, "{\"model_type\": ");
         BadInputException e = assertThrows(BadInputException.class, () -> ModelConfig.load(notJson));
         assertTrue(e.getMessage().startsWith(notJson + ": not valid JSON"), e.getMessage());
-        BadInputException missing = assertThrows(BadInputException.class, () -> ModelConfig.load(tmp.resolve("none.json")));
+        BadInputException missing =
+                assertThrows(BadInputException.class, () -> ModelConfig.load(tmp.resolve("none.json")));
         assertTrue(missing.getMessage().contains("file not found"));
     }
 }

@@ -76,27 +76,61 @@ class SafetensorsTest {
         assertBad(file("notjson.safetensors", "{\"a\": [1, 2,", 0, null), "header is not valid JSON");
         assertBad(file("trailing.safetensors", one + "xx", 8, null), "header is not valid JSON");
         assertBad(file("array.safetensors", "[1,2]", 0, null), "header is not a JSON object");
-        assertBad(file("overlap.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, null), "overlap");
+        assertBad(
+                file(
+                        "overlap.safetensors",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+                        12,
+                        null),
+                "overlap");
         // A short range nested inside a long one, with an empty tensor sorted between them.
-        assertBad(file("nested.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
-                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 16, null), "overlap");
-        assertBad(file("beyond.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 8, null),
+        assertBad(
+                file(
+                        "nested.safetensors",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+                        16,
+                        null),
+                "overlap");
+        assertBad(
+                file(
+                        "beyond.safetensors",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+                        8,
+                        null),
                 "exceed the data area");
-        assertBad(file("dtype.safetensors", "{\"a\":{\"dtype\":\"F128\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, null),
+        assertBad(
+                file("dtype.safetensors", "{\"a\":{\"dtype\":\"F128\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, null),
                 "unknown dtype 'F128'");
-        assertBad(file("size.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, null),
+        assertBad(
+                file("size.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, null),
                 "8 bytes but F32[3] needs 12");
-        assertBad(file("neg.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, null),
+        assertBad(
+                file("neg.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, null),
                 "bad shape");
-        assertBad(file("overflow.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
-                + "\"data_offsets\":[0,8]}}", 8, null), "overflows");
-        assertBad(file("dup.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
-                + "\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", 0, null), "header is not valid JSON");
+        assertBad(
+                file(
+                        "overflow.safetensors",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296]," + "\"data_offsets\":[0,8]}}",
+                        8,
+                        null),
+                "overflows");
+        assertBad(
+                file(
+                        "dup.safetensors",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                                + "\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}",
+                        0,
+                        null),
+                "header is not valid JSON");
         // A terabyte tensor: refused from the header, no allocation, no time.
-        Path tera = file("tera.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[262144,1048576],"
-                + "\"data_offsets\":[0,1099511627776]}}", 16, null);
+        Path tera = file(
+                "tera.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[262144,1048576]," + "\"data_offsets\":[0,1099511627776]}}",
+                16,
+                null);
         assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertBad(tera, "exceed the data area"));
         assertBad(tmp.resolve("absent.safetensors"), "file not found");
     }
@@ -104,8 +138,12 @@ class SafetensorsTest {
     @Test
     void writerRoundTrip() throws Exception {
         TensorData a = TensorData.ofFloats("zeta", new float[] {1.5f, -2f, 3.25f, 0f, 1e-8f, -7f}, 2, 3);
-        TensorData b = TensorData.ofFloats("alpha", new float[] {0.1f, 0.2f, 0.3f}, 3).convert(DType.BF16, null);
-        ByteBuffer lb = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-5).putLong(Long.MAX_VALUE);
+        TensorData b =
+                TensorData.ofFloats("alpha", new float[] {0.1f, 0.2f, 0.3f}, 3).convert(DType.BF16, null);
+        ByteBuffer lb = ByteBuffer.allocate(16)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(-5)
+                .putLong(Long.MAX_VALUE);
         TensorData c = TensorData.ofBytes("mid.ids", DType.I64, lb.array(), 2);
         TensorData empty = TensorData.ofFloats("empty", new float[0], 0, 4);
         Path p = tmp.resolve("rt.safetensors");
@@ -116,7 +154,10 @@ class SafetensorsTest {
         assertEquals(raw.length, 8 + hl + 24 + 6 + 16);
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile f = SafetensorsFile.open(p, arena);
-            assertEquals(List.of("alpha", "empty", "mid.ids", "zeta"), List.copyOf(f.tensors().keySet()), "keys sorted");
+            assertEquals(
+                    List.of("alpha", "empty", "mid.ids", "zeta"),
+                    List.copyOf(f.tensors().keySet()),
+                    "keys sorted");
             assertEquals(Map.of("format", "pt", "b", "x"), f.metadata());
             assertArrayEquals(a.toFloatArray(), f.get("zeta").toFloatArray());
             assertArrayEquals(new long[] {2, 3}, f.get("zeta").shape());
@@ -125,10 +166,13 @@ class SafetensorsTest {
             assertArrayEquals(new long[] {-5, Long.MAX_VALUE}, f.get("mid.ids").toLongArray());
             assertArrayEquals(new long[] {0, 4}, f.get("empty").shape());
             // Data laid out in key order from offset 0.
-            assertArrayEquals(b.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+            assertArrayEquals(
+                    b.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
                     Arrays.copyOfRange(raw, (int) (8 + hl), (int) (8 + hl + 6)));
         }
-        assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(tmp.resolve("d.safetensors"), List.of(a, a), null));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> SafetensorsWriter.write(tmp.resolve("d.safetensors"), List.of(a, a), null));
     }
 
     @Test
@@ -142,8 +186,10 @@ class SafetensorsTest {
             for (TensorData t : src.tensors().values()) {
                 assertEquals(-1, dst.get(t.name()).data().mismatch(t.data()), t.name());
             }
-            assertEquals(Files.size(fixture("gpt2/model.safetensors")) - 8 - readLen(fixture("gpt2/model.safetensors")),
-                    Files.size(p) - 8 - readLen(p), "same data area size");
+            assertEquals(
+                    Files.size(fixture("gpt2/model.safetensors")) - 8 - readLen(fixture("gpt2/model.safetensors")),
+                    Files.size(p) - 8 - readLen(p),
+                    "same data area size");
         }
     }
 

@@ -16,12 +16,10 @@ public final class Backends {
     static final String CUDA_CLASS = "bitnet.kernels.cuda.CudaKernels";
     static final String VECTOR_CLASS = "bitnet.kernels.cpu.VectorKernels";
 
-    private Backends() {
-    }
+    private Backends() {}
 
     /** The outcome of a choice: the backend and a one-line reason for logs. */
-    public record Choice(Kernels kernels, String reason) {
-    }
+    public record Choice(Kernels kernels, String reason) {}
 
     /**
      * @param device auto, cpu, cuda, or scalar (the reference, for tests and debugging)
@@ -41,8 +39,8 @@ public final class Backends {
                 if (r instanceof Kernels k) {
                     return new Choice(k, "cuda requested");
                 }
-                throw new BadInputException("--device cuda", "no usable CUDA device: " + r
-                        + " (use --device cpu or auto)", null);
+                throw new BadInputException(
+                        "--device cuda", "no usable CUDA device: " + r + " (use --device cpu or auto)", null);
             }
             case "auto" -> {
                 Object r = tryCuda();

@@ -10,6 +10,5 @@ public interface Buf extends AutoCloseable {
 
     /** Frees device memory; a no-op on the CPU. */
     @Override
-    default void close() {
-    }
+    default void close() {}
 }

@@ -160,8 +160,8 @@ public interface Kernels extends AutoCloseable {
     }
 
     /** Gradients of {@link #attention} (TK = T): dq, dk, dv accumulate (+=). */
-    void attentionBackward(Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v,
-                           int B, int T, int NH, int NKV, int HS);
+    void attentionBackward(
+            Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v, int B, int T, int NH, int NKV, int HS);
 
     // ---- elementwise ------------------------------------------------------------------------
 
@@ -242,6 +242,5 @@ public interface Kernels extends AutoCloseable {
     void axpy(Buf y, Buf x, long n, float a);
 
     @Override
-    default void close() {
-    }
+    default void close() {}
 }

@@ -6,7 +6,10 @@ import picocli.CommandLine.Option;
 
 /** Options every compute subcommand takes: device, threads, JSON output, debug traces. */
 public class Common {
-    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda (default auto; 'scalar' forces the reference kernels)")
+    @Option(
+            names = "--device",
+            defaultValue = "auto",
+            description = "auto | cpu | cuda (default auto; 'scalar' forces the reference kernels)")
     public String device;
 
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = all cores)")
@@ -35,7 +38,8 @@ public class Common {
     public Kernels kernels() {
         if (kernels == null) {
             // a bad flag value is a usage error (exit 2), not bad input
-            if (device != null && !java.util.Set.of("auto", "cpu", "cuda", "scalar").contains(device)) {
+            if (device != null
+                    && !java.util.Set.of("auto", "cpu", "cuda", "scalar").contains(device)) {
                 throw new IllegalArgumentException("--device: unknown device '" + device + "' (auto, cpu, cuda)");
             }
             if (threads < 0) {

@@ -13,67 +13,115 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "compress", description = "The whole pipeline: quantize to ternary, measure, fine-tune, save packed + FP16 outputs, verify.")
+@Command(
+        name = "compress",
+        description =
+                "The whole pipeline: quantize to ternary, measure, fine-tune, save packed + FP16 outputs, verify.")
 public final class CompressCmd implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
     @Option(names = "--model", description = "HF model directory (default: the bundled demo model)")
     Path model;
+
     @Option(names = "--output", description = "output directory (default: bitnet-output)")
     Path output;
+
     @Option(names = "--config", description = "JSON settings file (snake_case keys; see README)")
     Path config;
-    @Option(names = "--calibration-data", description = "text for calibration and fine-tuning: .txt, .jsonl, a directory, or openwebtext|c4|wikitext")
+
+    @Option(
+            names = "--calibration-data",
+            description = "text for calibration and fine-tuning: .txt, .jsonl, a directory, or openwebtext|c4|wikitext")
     String calibration;
-    @Option(names = "--eval-data", description = "held-out text for perplexity (default: the demo's heldout.txt for the demo, else 2%% held out)")
+
+    @Option(
+            names = "--eval-data",
+            description =
+                    "held-out text for perplexity (default: the demo's heldout.txt for the demo, else 2%% held out)")
     String evalData;
+
     @Option(names = "--overwrite", description = "replace an existing output directory")
     boolean overwrite;
+
     @Option(names = "--quantizer", description = "twn (default) | seed[:TAU] | absmean")
     String quantizer;
+
     @Option(names = "--packing", description = "2bit (default) | base3")
     String packing;
+
     @Option(names = "--embedding-precision", description = "int8 (default: per-row absmax) | fp16")
     String embeddingPrecision;
+
     @Option(names = "--fine-tune-steps", description = "fine-tuning step budget")
     Integer steps;
+
     @Option(names = "--fine-tune-lr", description = "peak fine-tuning learning rate")
     Double lr;
-    @Option(names = "--time-budget", description = "fine-tune until this wall time is spent (600, 90s, 10m, 1h), warmup + cosine fitted to it")
+
+    @Option(
+            names = "--time-budget",
+            description = "fine-tune until this wall time is spent (600, 90s, 10m, 1h), warmup + cosine fitted to it")
     String timeBudget;
-    @Option(names = "--distill", description = "off | logits | logits+attention: distil from the original model during fine-tuning")
+
+    @Option(
+            names = "--distill",
+            description = "off | logits | logits+attention: distil from the original model during fine-tuning")
     String distill;
+
     @Option(names = "--distill-temperature", description = "temperature of the logits KL")
     Double distillTemperature;
+
     @Option(names = "--distill-alpha", description = "weight of the logits KL against the next-token loss (0..1)")
     Double distillAlpha;
+
     @Option(names = "--distill-attention-weight", description = "weight of the attention-relation loss")
     Double distillAttentionWeight;
-    @Option(names = "--distill-layers", description = "attention-distillation layers, comma-separated, negative from the end (default -1)")
+
+    @Option(
+            names = "--distill-layers",
+            description = "attention-distillation layers, comma-separated, negative from the end (default -1)")
     String distillLayers;
+
     @Option(names = "--no-fine-tune", description = "skip fine-tuning")
     boolean noFineTune;
 
-    @Option(names = "--gguf", description = "also write bitnet_model.gguf (TQ2_0, for llama.cpp) into the output directory")
+    @Option(
+            names = "--gguf",
+            description = "also write bitnet_model.gguf (TQ2_0, for llama.cpp) into the output directory")
     boolean gguf;
+
     @Option(names = "--target-ratio", description = "compression-ratio gate")
     Double targetRatio;
-    @Option(names = "--max-accuracy-drop", description = "degradation gate (relative increase of held-out cross-entropy)")
+
+    @Option(
+            names = "--max-accuracy-drop",
+            description = "degradation gate (relative increase of held-out cross-entropy)")
     Double maxDrop;
+
     @Option(names = "--sparsity-threshold", description = "TAU of the seed rule")
     Double tau;
+
     @Option(names = "--eval-windows", description = "perplexity windows (default 64)")
     Integer evalWindows;
+
     @Option(names = "--seed", description = "random seed (default 42)")
     Long seed;
+
     @Option(names = "--device", description = "auto | cpu | cuda")
     String device;
+
     @Option(names = "--threads", description = "CPU threads (0 = all cores)")
     Integer threads;
-    @Option(names = "--streaming", description = "auto (default) | on | off: tensor-by-tensor compression without fine-tuning")
+
+    @Option(
+            names = "--streaming",
+            description = "auto (default) | on | off: tensor-by-tensor compression without fine-tuning")
     String streaming;
+
     @Option(names = "--json", description = "print the results object as JSON on stdout")
     boolean json;
+
     @Option(names = "--debug", description = "show stack traces")
     boolean debug;
 
@@ -177,10 +225,19 @@ public final class CompressCmd implements Callable<Integer> {
         } else {
             @SuppressWarnings("unchecked")
             Map<String, Object> m = (Map<String, Object>) results.get("metrics");
-            System.err.printf(Locale.ROOT, "compress: %.2fx smaller than FP32, sparsity %.1f%%%s%n",
-                    m.get("compression_ratio"), 100 * (double) m.get("sparsity_ratio"), m.get("ppl_original") == null ? " (streaming: no perplexity measured)"
-                            : String.format(Locale.ROOT, ", perplexity %.2f -> %.2f (quantized) -> %.2f (final)", m.get("ppl_original"),
-                            m.get("ppl_quantized"), m.get("ppl_final")));
+            System.err.printf(
+                    Locale.ROOT,
+                    "compress: %.2fx smaller than FP32, sparsity %.1f%%%s%n",
+                    m.get("compression_ratio"),
+                    100 * (double) m.get("sparsity_ratio"),
+                    m.get("ppl_original") == null
+                            ? " (streaming: no perplexity measured)"
+                            : String.format(
+                                    Locale.ROOT,
+                                    ", perplexity %.2f -> %.2f (quantized) -> %.2f (final)",
+                                    m.get("ppl_original"),
+                                    m.get("ppl_quantized"),
+                                    m.get("ppl_final")));
             @SuppressWarnings("unchecked")
             Map<String, Object> paths = (Map<String, Object>) results.get("output_paths");
             System.err.println("compress: wrote " + paths.get("output_dir"));

@@ -11,7 +11,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "export", description = "Write a GGUF v3 file that llama.cpp runs, from a compress output or an HF directory.")
+@Command(
+        name = "export",
+        description = "Write a GGUF v3 file that llama.cpp runs, from a compress output or an HF directory.")
 public final class ExportCmd implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "compress output directory or HF model directory")
     Path model;
@@ -22,7 +24,9 @@ public final class ExportCmd implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "the .gguf file to write")
     Path output;
 
-    @Option(names = "--ternary-type", description = "tq2_0 (default, 2.06 bits) | tq1_0 (1.69 bits) for ternary rows that are multiples of 256")
+    @Option(
+            names = "--ternary-type",
+            description = "tq2_0 (default, 2.06 bits) | tq1_0 (1.69 bits) for ternary rows that are multiples of 256")
     String ternaryType = "tq2_0";
 
     @Option(names = "--type", description = "f16 | f32 for float matrices (default: as stored)")
@@ -48,13 +52,16 @@ public final class ExportCmd implements Callable<Integer> {
         GgmlType tt = switch (ternaryType) {
             case "tq2_0" -> GgmlType.TQ2_0;
             case "tq1_0" -> GgmlType.TQ1_0;
-            default -> throw new IllegalArgumentException("--ternary-type must be tq2_0 or tq1_0, got '" + ternaryType + "'");
+            default ->
+                throw new IllegalArgumentException("--ternary-type must be tq2_0 or tq1_0, got '" + ternaryType + "'");
         };
-        GgmlType ft = type == null ? null : switch (type) {
-            case "f16" -> GgmlType.F16;
-            case "f32" -> GgmlType.F32;
-            default -> throw new IllegalArgumentException("--type must be f16 or f32, got '" + type + "'");
-        };
+        GgmlType ft = type == null
+                ? null
+                : switch (type) {
+                    case "f16" -> GgmlType.F16;
+                    case "f32" -> GgmlType.F32;
+                    default -> throw new IllegalArgumentException("--type must be f16 or f32, got '" + type + "'");
+                };
         OutputSafety.checkFile(output, overwrite, List.of(model));
         GgufExporter.Result r = GgufExporter.export(model, output, new GgufExporter.Options(tt, ft, placeholderVocab));
         if (json) {
@@ -65,7 +72,9 @@ public final class ExportCmd implements Callable<Integer> {
             o.put("tokenizer", r.tokenizer());
             Outputs.printJson(o);
         } else {
-            System.err.printf("[bitnet] wrote %s: %,d bytes, tensors %s, tokenizer %s%n", r.path(), r.bytes(), r.tensors(), r.tokenizer());
+            System.err.printf(
+                    "[bitnet] wrote %s: %,d bytes, tensors %s, tokenizer %s%n",
+                    r.path(), r.bytes(), r.tensors(), r.tokenizer());
         }
         return 0;
     }

@@ -1,8 +1,8 @@
 package bitnet.engine.cli;
 
 import bitnet.engine.data.TextData;
-import bitnet.engine.model.Model;
 import bitnet.engine.model.HfWriter;
+import bitnet.engine.model.Model;
 import bitnet.engine.train.FakeQuant;
 import bitnet.engine.train.TrainConfig;
 import bitnet.engine.train.Trainer;
@@ -28,24 +28,34 @@ import picocli.CommandLine.Spec;
 @Command(name = "finetune", description = "Training or quantization-aware fine-tuning; writes an HF model directory.")
 public final class FinetuneCmd implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger("bitnet");
+
     @Mixin
     Common common;
+
     @Mixin
     ModelArgs model;
+
     @Mixin
     TrainArgs train;
+
     @Spec
     CommandSpec spec;
+
     @Option(names = "--data", required = true, arity = "1..*", description = "training text: .txt, .jsonl, directories")
     List<String> data;
+
     @Option(names = "--eval-data", description = "held-out text (default: the last 2%% of --data)")
     String evalData;
+
     @Option(names = "--output", required = true, description = "output HF model directory")
     Path output;
+
     @Option(names = "--qat", defaultValue = "off", description = "off | seed:TAU | absmean | twn")
     String qat;
+
     @Option(names = "--resume", description = "continue the interrupted run in OUTPUT.partial")
     boolean resume;
+
     @Option(names = "--overwrite", description = "replace an existing output")
     boolean overwrite;
 
@@ -66,9 +76,10 @@ public final class FinetuneCmd implements Callable<Integer> {
             }
             text.append(TextData.read(Path.of(d)));
         }
-        try (OutputDir out = OutputDir.begin(output, overwrite, resume, inputs()).resumable();
-             Arena arena = Arena.ofShared();
-             Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (OutputDir out =
+                        OutputDir.begin(output, overwrite, resume, inputs()).resumable();
+                Arena arena = Arena.ofShared();
+                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             Tokenizer tok = TokenizerArgs.forModel(model.hfDir());
             int[] all = tok.encode(text.toString());
             int[] trainIds;
@@ -84,14 +95,28 @@ public final class FinetuneCmd implements Callable<Integer> {
             LOG.info(String.format("training on %,d tokens, evaluating on %,d", trainIds.length, evalIds.length));
             Result r;
             try (MetricsLog metrics = new MetricsLog(out.dir().resolve("metrics.jsonl"), resume)) {
-                Trainer t = new Trainer(m, fq, cfg, trainIds, evalIds, metrics, out.dir().resolve("checkpoint"));
+                Trainer t = new Trainer(
+                        m, fq, cfg, trainIds, evalIds, metrics, out.dir().resolve("checkpoint"));
                 double before = resume ? Double.NaN : t.evaluate().ppl();
                 Trainer.Result tr = t.run(resume);
                 double after = t.evaluate().ppl();
-                metrics.log("final", "ppl_before", before, "ppl_after", after, "steps", tr.steps(),
-                        "tokens_per_s", tr.tokensPerSecond());
-                HfWriter.write(m, model.hfDir(), out.dir(), DType.F32,
-                        t.qat() == null ? null : h -> quantizedOrLatent(m, h), Map.of("format", "pt"));
+                metrics.log(
+                        "final",
+                        "ppl_before",
+                        before,
+                        "ppl_after",
+                        after,
+                        "steps",
+                        tr.steps(),
+                        "tokens_per_s",
+                        tr.tokensPerSecond());
+                HfWriter.write(
+                        m,
+                        model.hfDir(),
+                        out.dir(),
+                        DType.F32,
+                        t.qat() == null ? null : h -> quantizedOrLatent(m, h),
+                        Map.of("format", "pt"));
                 r = new Result(before, after, tr);
             }
             OutputDir.deleteTree(out.dir().resolve("checkpoint"));
@@ -108,15 +133,15 @@ public final class FinetuneCmd implements Callable<Integer> {
             if (common.json) {
                 Outputs.printJson(o);
             } else {
-                System.err.printf("finetune: perplexity %.3f -> %.3f in %d steps (%.0f tokens/s); wrote %s%n",
+                System.err.printf(
+                        "finetune: perplexity %.3f -> %.3f in %d steps (%.0f tokens/s); wrote %s%n",
                         r.before, r.after, r.tr.steps(), r.tr.tokensPerSecond(), output);
             }
         }
         return 0;
     }
 
-    private record Result(double before, double after, Trainer.Result tr) {
-    }
+    private record Result(double before, double after, Trainer.Result tr) {}
 
     /** What this run reads: the output may not be, contain or lie inside any of it. */
     private List<java.nio.file.Path> inputs() {

@@ -15,46 +15,61 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "generate", description = "Autoregressive generation with a KV cache (greedy, or temperature + top-p with a seed).")
+@Command(
+        name = "generate",
+        description = "Autoregressive generation with a KV cache (greedy, or temperature + top-p with a seed).")
 public final class GenerateCmd implements Callable<Integer> {
     @Mixin
     Common common;
+
     @Mixin
     ModelArgs model;
+
     @Spec
     CommandSpec spec;
+
     @Option(names = "--prompt", description = "prompt text (tokenized with the model's tokenizer)")
     String prompt;
+
     @Option(names = "--ids", description = "prompt token ids (rows separated by ';')")
     String ids;
+
     @Option(names = "--max-new", required = true, description = "tokens to generate")
     int maxNew;
+
     @Option(names = "--greedy", description = "argmax decoding (the default without --temperature)")
     boolean greedy;
+
     @Option(names = "--temperature", description = "sampling temperature")
     Double temperature;
+
     @Option(names = "--top-p", defaultValue = "1.0", description = "nucleus sampling mass")
     double topP;
+
     @Option(names = "--seed", defaultValue = "0")
     long seed;
+
     @Option(names = "--ignore-eos", description = "do not stop at the end-of-sequence token")
     boolean ignoreEos;
 
     @Override
     public Integer call() {
         if ((prompt == null) == (ids == null)) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give exactly one of --prompt or --ids");
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "give exactly one of --prompt or --ids");
         }
         if (maxNew < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--max-new must be >= 0");
         }
         if (greedy && temperature != null) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--greedy and --temperature exclude each other");
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--greedy and --temperature exclude each other");
         }
         Sampling sampling = temperature == null ? Sampling.greedyDecoding() : Sampling.random(temperature, topP, seed);
         try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
             TextTokenizer tok = Files.exists(BitnetModel.hfDir(model.model).resolve("tokenizer.json")) || prompt != null
-                    ? m.tokenizer() : null;
+                    ? m.tokenizer()
+                    : null;
             List<int[]> prompts = new ArrayList<>();
             if (prompt != null) {
                 prompts.add(tok.encode(prompt));

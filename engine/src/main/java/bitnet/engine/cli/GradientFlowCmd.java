@@ -4,7 +4,6 @@ import bitnet.engine.model.Model;
 import bitnet.engine.train.GradientFlow;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -12,22 +11,30 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "gradient-flow", description = "Forward + backward on token ids; reports parameters without gradient, NaN/Inf and suspicious norms (exit 4 on failure).")
+@Command(
+        name = "gradient-flow",
+        description =
+                "Forward + backward on token ids; reports parameters without gradient, NaN/Inf and suspicious norms (exit 4 on failure).")
 public final class GradientFlowCmd implements Callable<Integer> {
     @Mixin
     Common common;
+
     @Mixin
     ModelArgs model;
+
     @Spec
     CommandSpec spec;
+
     @Option(names = "--ids", description = "token ids (default: the tokenized --text, or a fixed pattern)")
     String ids;
+
     @Option(names = "--text", description = "a text file to take the first tokens from")
     java.nio.file.Path text;
 
     @Override
     public Integer call() {
-        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (Arena arena = Arena.ofShared();
+                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             Ids x;
             if (ids != null) {
                 x = Ids.parse(spec.commandLine(), ids);
@@ -36,7 +43,9 @@ public final class GradientFlowCmd implements Callable<Integer> {
                 if (text != null) {
                     tok = PplCmd.tokensFor(TokenizerArgs.forModel(model.hfDir())::encode, text, 64);
                 } else if (Files.exists(model.hfDir().resolve("tokenizer.json"))) {
-                    tok = TokenizerArgs.forModel(model.hfDir()).encode("The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times.");
+                    tok = TokenizerArgs.forModel(model.hfDir())
+                            .encode(
+                                    "The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times.");
                 } else {
                     tok = new int[16];
                     for (int i = 0; i < tok.length; i++) {
@@ -50,8 +59,10 @@ public final class GradientFlowCmd implements Callable<Integer> {
             if (common.json) {
                 Outputs.printJson(r.toMap());
             } else {
-                System.err.println(r.passed() ? "gradient flow: passed (" + m.tensors().size() + " parameters, loss " + r.loss() + ")"
-                        : "gradient flow: FAILED: " + String.join("; ", r.problems()));
+                System.err.println(
+                        r.passed()
+                                ? "gradient flow: passed (" + m.tensors().size() + " parameters, loss " + r.loss() + ")"
+                                : "gradient flow: FAILED: " + String.join("; ", r.problems()));
             }
             if (!r.passed()) {
                 throw new QualityGateException("gradient flow: " + String.join("; ", r.problems()));

@@ -18,7 +18,10 @@ public record Ids(int[] flat, int B, int T) {
                 T = parts.length;
                 flat = new int[rows.length * T];
             } else if (parts.length != T) {
-                throw new CommandLine.ParameterException(cmd, "--ids rows must have equal length (row 0 has " + T + ", row " + b + " has " + parts.length + ")");
+                throw new CommandLine.ParameterException(
+                        cmd,
+                        "--ids rows must have equal length (row 0 has " + T + ", row " + b + " has " + parts.length
+                                + ")");
             }
             for (int t = 0; t < T; t++) {
                 try {

@@ -7,8 +7,10 @@ import picocli.CommandLine.Option;
 public class IdsOut {
     @Option(names = "--ids", required = true, description = "token ids: rows separated by ';', ids by ','")
     String ids;
+
     @Option(names = "--out", required = true, description = "output .safetensors file")
     Path out;
+
     @Option(names = "--overwrite", description = "replace an existing output")
     boolean overwrite;
 

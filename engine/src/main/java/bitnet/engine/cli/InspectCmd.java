@@ -20,7 +20,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "inspect", description = "Architecture and family, parameter count, tensors with dtype, shape and bytes, and what compress quantizes, keeps and ties.")
+@Command(
+        name = "inspect",
+        description =
+                "Architecture and family, parameter count, tensors with dtype, shape and bytes, and what compress quantizes, keeps and ties.")
 public final class InspectCmd implements Callable<Integer> {
     @Mixin
     ModelArgs model;
@@ -33,7 +36,8 @@ public final class InspectCmd implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (java.nio.file.Files.isRegularFile(model.model) && model.model.toString().endsWith(".gguf")) {
+        if (java.nio.file.Files.isRegularFile(model.model)
+                && model.model.toString().endsWith(".gguf")) {
             return bitnet.engine.export.GgufInspect.print(model.model, json);
         }
         try (Arena arena = Arena.ofShared()) {
@@ -44,14 +48,20 @@ public final class InspectCmd implements Callable<Integer> {
             List<String> quantized = new ArrayList<>(), preserved = new ArrayList<>();
             Map<String, List<String>> fused = new LinkedHashMap<>();
             Map<String, String> tied = new LinkedHashMap<>();
-            try (Model m = Models.create(ck.config(), Backends.select("scalar", 1).kernels())) {
+            try (Model m =
+                    Models.create(ck.config(), Backends.select("scalar", 1).kernels())) {
                 params = m.parameterCount();
                 for (HfTensor t : m.tensors().values()) {
                     (Qat.isTarget(t) && !defaults.preserves(t.name(), t.numel()) ? quantized : preserved).add(t.name());
                     if (t.parts().size() > 1) {
-                        fused.put(t.name(), t.parts().stream().map(p -> p.name.substring(p.name.indexOf('#') + 1)).toList());
+                        fused.put(
+                                t.name(),
+                                t.parts().stream()
+                                        .map(p -> p.name.substring(p.name.indexOf('#') + 1))
+                                        .toList());
                     }
-                    if (t.parts().get(0).kind == Param.Kind.EMBEDDING && ck.config().tieWordEmbeddings()) {
+                    if (t.parts().get(0).kind == Param.Kind.EMBEDDING
+                            && ck.config().tieWordEmbeddings()) {
                         tied.put("head", t.name());
                     }
                 }
@@ -84,19 +94,33 @@ public final class InspectCmd implements Callable<Integer> {
                 var c = ck.config();
                 System.out.printf("architecture  %s (%s), family %s%n", c.architecture(), c.modelType(), family(c));
                 System.out.printf("parameters    %,d%n", params);
-                System.out.printf("layers %d, hidden %d, heads %d (kv %d), head_dim %d, ffn %d, vocab %d, tied head %s%n",
-                        c.numLayers(), c.hiddenSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.intermediateSize(),
-                        c.vocabSize(), c.tieWordEmbeddings());
-                System.out.printf("compress (defaults): %d tensors quantized, %d preserved; head %s%n", quantized.size(), preserved.size(),
-                        tied.isEmpty() ? "untied" : "tied to " + tied.get("head"));
+                System.out.printf(
+                        "layers %d, hidden %d, heads %d (kv %d), head_dim %d, ffn %d, vocab %d, tied head %s%n",
+                        c.numLayers(),
+                        c.hiddenSize(),
+                        c.numHeads(),
+                        c.numKvHeads(),
+                        c.headDim(),
+                        c.intermediateSize(),
+                        c.vocabSize(),
+                        c.tieWordEmbeddings());
+                System.out.printf(
+                        "compress (defaults): %d tensors quantized, %d preserved; head %s%n",
+                        quantized.size(), preserved.size(), tied.isEmpty() ? "untied" : "tied to " + tied.get("head"));
                 for (var f : fused.entrySet()) {
                     System.out.printf("fused         %s = %s%n", f.getKey(), String.join(" | ", f.getValue()));
                 }
                 System.out.printf("%-60s %-5s %-16s %12s %s%n", "tensor", "dtype", "shape", "bytes", "compress");
                 for (var e : ts) {
-                    System.out.printf("%-60s %-5s %-16s %,12d %s%n", e.get("name"), e.get("dtype"),
-                            java.util.Arrays.toString((long[]) e.get("shape")), (long) e.get("bytes"),
-                            quantized.contains((String) e.get("name")) ? "ternary" : preserved.contains((String) e.get("name")) ? "kept" : "unused");
+                    System.out.printf(
+                            "%-60s %-5s %-16s %,12d %s%n",
+                            e.get("name"),
+                            e.get("dtype"),
+                            java.util.Arrays.toString((long[]) e.get("shape")),
+                            (long) e.get("bytes"),
+                            quantized.contains((String) e.get("name"))
+                                    ? "ternary"
+                                    : preserved.contains((String) e.get("name")) ? "kept" : "unused");
                 }
                 System.out.printf("total %,d bytes%n", bytes);
             }

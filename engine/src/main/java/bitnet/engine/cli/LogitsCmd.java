@@ -13,14 +13,19 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "logits", description = "One causal forward pass; writes logits F32 [B,T,V] (and the loss with --loss).")
+@Command(
+        name = "logits",
+        description = "One causal forward pass; writes logits F32 [B,T,V] (and the loss with --loss).")
 public final class LogitsCmd implements Callable<Integer> {
     @Mixin
     Common common;
+
     @Mixin
     ModelArgs model;
+
     @Mixin
     IdsOut io;
+
     @Spec
     CommandSpec spec;
 

@@ -17,11 +17,27 @@ import picocli.CommandLine.Command;
  * the file, no stack trace unless --debug), 4 quality gate failed, 1 anything else.
  */
 // scope INHERIT: every subcommand gets -h/--help and -V/--version too (`bitnet compress --help`)
-@Command(name = "bitnet", mixinStandardHelpOptions = true, version = "bitnet 0.1.0", scope = CommandLine.ScopeType.INHERIT,
+@Command(
+        name = "bitnet",
+        mixinStandardHelpOptions = true,
+        version = "bitnet 0.1.0",
+        scope = CommandLine.ScopeType.INHERIT,
         description = "Pure-JVM ternary (BitNet b1.58) compression of HuggingFace causal LMs.",
-        subcommands = {InspectCmd.class, TokenizeCmd.class, DetokenizeCmd.class, LogitsCmd.class, GradsCmd.class,
-            TrainStepsCmd.class, PplCmd.class, GenerateCmd.class, FinetuneCmd.class,
-            CompressCmd.class, GradientFlowCmd.class, SpeedCmd.class, ExportCmd.class})
+        subcommands = {
+            InspectCmd.class,
+            TokenizeCmd.class,
+            DetokenizeCmd.class,
+            LogitsCmd.class,
+            GradsCmd.class,
+            TrainStepsCmd.class,
+            PplCmd.class,
+            GenerateCmd.class,
+            FinetuneCmd.class,
+            CompressCmd.class,
+            GradientFlowCmd.class,
+            SpeedCmd.class,
+            ExportCmd.class
+        })
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
@@ -42,7 +58,8 @@ public final class Main implements Runnable {
         });
         cl.setParameterExceptionHandler((pe, a) -> {
             PrintWriter err = pe.getCommandLine().getErr();
-            err.println("bitnet: " + pe.getMessage() + " (see '" + pe.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            err.println("bitnet: " + pe.getMessage() + " (see '"
+                    + pe.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
             return jsonError(json, pe.getMessage(), 2);
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> handle(ex, cmd, debug, json));
@@ -73,9 +90,13 @@ public final class Main implements Runnable {
     /** Prints the one-line error for a failed command and returns its exit code (and the message for --json). */
     private static int handle(Exception ex, CommandLine cmd, boolean debug, boolean json) {
         Throwable t = ex;
-        while (t.getCause() != null && !(t instanceof BadInputException) && !(t instanceof QualityGateException)
-                && (t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException
-                || t instanceof java.io.UncheckedIOException && t.getCause() instanceof java.nio.file.NoSuchFileException)) {
+        while (t.getCause() != null
+                && !(t instanceof BadInputException)
+                && !(t instanceof QualityGateException)
+                && (t instanceof java.util.concurrent.CompletionException
+                        || t instanceof java.util.concurrent.ExecutionException
+                        || t instanceof java.io.UncheckedIOException
+                                && t.getCause() instanceof java.nio.file.NoSuchFileException)) {
             t = t.getCause();
         }
         PrintWriter err = cmd.getErr();
@@ -109,7 +130,10 @@ public final class Main implements Runnable {
             line = "failed: " + t;
             code = 1;
         }
-        err.println("bitnet: " + line + (code == 1 && !debug && !line.startsWith("error: ") && !(t instanceof OutOfMemoryError) ? " (run with --debug for the stack trace)" : ""));
+        err.println("bitnet: " + line
+                + (code == 1 && !debug && !line.startsWith("error: ") && !(t instanceof OutOfMemoryError)
+                        ? " (run with --debug for the stack trace)"
+                        : ""));
         return jsonError(json, line.startsWith("error: ") ? line.substring(7) : line, code);
     }
 

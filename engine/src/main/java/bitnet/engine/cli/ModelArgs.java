@@ -2,9 +2,9 @@ package bitnet.engine.cli;
 
 import bitnet.engine.compress.NonFinite;
 import bitnet.engine.compress.PackedLoader;
-import bitnet.engine.util.NonFiniteException;
 import bitnet.engine.model.Model;
 import bitnet.engine.model.Models;
+import bitnet.engine.util.NonFiniteException;
 import bitnet.io.BadInputException;
 import bitnet.io.Checkpoint;
 import bitnet.kernels.Kernels;
@@ -15,7 +15,10 @@ import picocli.CommandLine.Option;
 
 /** The --model option and how a directory becomes a runnable model. */
 public class ModelArgs {
-    @Option(names = "--model", required = true, description = "HuggingFace model directory (or a compress output directory)")
+    @Option(
+            names = "--model",
+            required = true,
+            description = "HuggingFace model directory (or a compress output directory)")
     public Path model;
 
     /** Opens the checkpoint (memory-mapped into arena). */
@@ -49,7 +52,10 @@ public class ModelArgs {
      * files are the cause (values overflow FP32), so bad input naming the model (exit 3).
      */
     public BadInputException nonFinite(NonFiniteException e) {
-        return new BadInputException(model, "the model computes a non-finite value: " + e.getMessage()
-                + " (its weights are finite, so their products overflow FP32)", e);
+        return new BadInputException(
+                model,
+                "the model computes a non-finite value: " + e.getMessage()
+                        + " (its weights are finite, so their products overflow FP32)",
+                e);
     }
 }

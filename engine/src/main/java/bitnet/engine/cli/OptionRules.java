@@ -15,11 +15,11 @@ import picocli.CommandLine.ParseResult;
  * every rule NaN, ±Inf, 0, negative and huge values.
  */
 final class OptionRules {
-    private OptionRules() {
-    }
+    private OptionRules() {}
 
     /** Largest batch and sequence length accepted: B·T·V must stay a sane allocation. */
     static final int MAX_BATCH = 1 << 16;
+
     static final int MAX_SEQ = 1 << 20;
 
     static final Map<String, Range> RULES = Map.ofEntries(
@@ -66,8 +66,14 @@ final class OptionRules {
 
     static boolean isNumeric(OptionSpec o) {
         Class<?> t = o.type().isArray() ? o.type().getComponentType() : o.type();
-        return t == int.class || t == Integer.class || t == long.class || t == Long.class
-                || t == float.class || t == Float.class || t == double.class || t == Double.class;
+        return t == int.class
+                || t == Integer.class
+                || t == long.class
+                || t == Long.class
+                || t == float.class
+                || t == Float.class
+                || t == double.class
+                || t == Double.class;
     }
 
     /** Checks the numeric options of the subcommand that will run; ParameterException (exit 2) naming the flag. */
@@ -98,7 +104,8 @@ final class OptionRules {
                 int n = Array.getLength(v);
                 Integer want = COUNTS.get(flag);
                 if (want != null && n != want) {
-                    throw new CommandLine.ParameterException(cmd, flag + " takes " + want + " comma-separated numbers, got " + n);
+                    throw new CommandLine.ParameterException(
+                            cmd, flag + " takes " + want + " comma-separated numbers, got " + n);
                 }
                 for (int i = 0; i < n; i++) {
                     checkOne(cmd, flag, ((Number) Array.get(v, i)).doubleValue(), r);

@@ -15,8 +15,7 @@ import java.util.Map;
 public final class Outputs {
     public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    private Outputs() {
-    }
+    private Outputs() {}
 
     /**
      * Refuses an output file that is or lies inside an input, that is not a plain file, or that

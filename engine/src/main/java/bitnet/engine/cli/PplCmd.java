@@ -11,18 +11,25 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "ppl", description = "Perplexity: the text tokenized as one string, non-overlapping windows of seq-len+1 tokens.")
+@Command(
+        name = "ppl",
+        description = "Perplexity: the text tokenized as one string, non-overlapping windows of seq-len+1 tokens.")
 public final class PplCmd implements Callable<Integer> {
     @Mixin
     Common common;
+
     @Mixin
     ModelArgs model;
+
     @Option(names = "--text", required = true, description = "UTF-8 text file")
     Path text;
+
     @Option(names = "--seq-len", defaultValue = "256")
     int seqLen;
+
     @Option(names = "--windows", defaultValue = "64")
     int windows;
+
     @Option(names = "--batch", defaultValue = "8", description = "windows per forward pass")
     int batch;
 
@@ -32,14 +39,17 @@ public final class PplCmd implements Callable<Integer> {
             throw new IllegalArgumentException("--seq-len, --windows and --batch must be >= 1");
         }
         if (!java.nio.file.Files.isRegularFile(text)) {
-            throw new bitnet.io.BadInputException(text, java.nio.file.Files.exists(text) ? "not a regular file" : "file not found");
+            throw new bitnet.io.BadInputException(
+                    text, java.nio.file.Files.exists(text) ? "not a regular file" : "file not found");
         }
         try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
             int[] ids = tokensFor(m.tokenizer()::encode, text, (long) windows * seqLen + 1);
             if (ids.length < seqLen + 1) {
                 // the text file is what is wrong: bad input (exit 3) naming it
-                throw new bitnet.io.BadInputException(text, "text has " + ids.length + " tokens, fewer than one window of "
-                        + (seqLen + 1) + " (--seq-len " + seqLen + ")");
+                throw new bitnet.io.BadInputException(
+                        text,
+                        "text has " + ids.length + " tokens, fewer than one window of " + (seqLen + 1) + " (--seq-len "
+                                + seqLen + ")");
             }
             PerplexityResult r;
             long t0 = System.nanoTime();
@@ -83,8 +93,9 @@ public final class PplCmd implements Callable<Integer> {
             int keep = Math.max(0, ids.length - MARGIN);
             if (keep >= need || n >= limit) {
                 if (keep < need) {
-                    java.util.logging.Logger.getLogger("bitnet").warning(file + ": scoring the first " + n
-                            + " characters only (the text limit of this heap)");
+                    java.util.logging.Logger.getLogger("bitnet")
+                            .warning(file + ": scoring the first " + n
+                                    + " characters only (the text limit of this heap)");
                 }
                 return java.util.Arrays.copyOf(ids, keep);
             }

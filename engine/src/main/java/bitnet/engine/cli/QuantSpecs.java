@@ -5,8 +5,7 @@ import bitnet.engine.train.FakeQuant;
 
 /** Maps --qat / quantizer specs onto the quantizers. */
 public final class QuantSpecs {
-    private QuantSpecs() {
-    }
+    private QuantSpecs() {}
 
     /** null for "off"; IllegalArgumentException for an unknown spec. */
     public static FakeQuant fakeQuant(String spec) {

@@ -4,7 +4,6 @@ import bitnet.engine.eval.Generator;
 import bitnet.engine.model.Model;
 import bitnet.engine.train.Grokfast;
 import bitnet.engine.train.Optimizer;
-import bitnet.engine.train.Qat;
 import bitnet.engine.train.TrainSteps;
 import java.lang.foreign.Arena;
 import java.util.LinkedHashMap;
@@ -24,23 +23,34 @@ import picocli.CommandLine.Option;
 public final class SpeedCmd implements Callable<Integer> {
     @Mixin
     Common common;
+
     @Mixin
     ModelArgs model;
+
     @Option(names = "--batch-size", defaultValue = "16")
     int batch;
+
     @Option(names = "--seq-len", defaultValue = "256")
     int seqLen;
+
     @Option(names = "--steps", defaultValue = "5", description = "timed training steps")
     int steps;
+
     @Option(names = "--warmup", defaultValue = "2", description = "untimed training steps first")
     int warmup;
+
     @Option(names = "--qat", defaultValue = "twn")
     String qat;
+
     @Option(names = "--gen-tokens", defaultValue = "128")
     int genTokens;
-    @Option(names = "--gen-model", description = "model for the generation figure (default: --model); "
-            + "a compress output directory runs its packed ternary weights")
+
+    @Option(
+            names = "--gen-model",
+            description = "model for the generation figure (default: --model); "
+                    + "a compress output directory runs its packed ternary weights")
     java.nio.file.Path genModel;
+
     @Option(names = "--generate-only", description = "skip the training step and the FP32 generation (large models)")
     boolean generateOnly;
 
@@ -55,10 +65,13 @@ public final class SpeedCmd implements Callable<Integer> {
             gen = new ModelArgs();
             gen.model = genModel;
         }
-        try (Arena arena = Arena.ofShared(); Model m = gen.load(common.kernels(), arena, Model.Mode.INFER)) {
+        try (Arena arena = Arena.ofShared();
+                Model m = gen.load(common.kernels(), arena, Model.Mode.INFER)) {
             o.putIfAbsent("backend", m.k.name());
             o.put("generate_tokens_per_s", generationRate(m, 1 % m.cfg.vocabSize()));
-            o.put("generate_weights", bitnet.engine.compress.PackedLoader.isCompressOutput(gen.model) ? "packed ternary" : "as stored");
+            o.put(
+                    "generate_weights",
+                    bitnet.engine.compress.PackedLoader.isCompressOutput(gen.model) ? "packed ternary" : "as stored");
         }
         Outputs.printJson(o);
         return 0;
@@ -66,7 +79,8 @@ public final class SpeedCmd implements Callable<Integer> {
 
     /** The timed QAT training steps and the FP32 (train-mode weights) generation figure, into o. */
     private void train(Map<String, Object> o) {
-        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (Arena arena = Arena.ofShared();
+                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             int T = Math.min(seqLen, m.cfg.maxPositions());
             int[] ids = new int[batch * T];
             SplittableRandom r = new SplittableRandom(1);
@@ -138,6 +152,8 @@ public final class SpeedCmd implements Callable<Integer> {
 
     private static long processCpuNanos() {
         return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0L;
+                        instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime()
+                : 0L;
     }
 }

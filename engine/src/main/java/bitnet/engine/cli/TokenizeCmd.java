@@ -14,7 +14,9 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "tokenize", description = "Encode text exactly as HF tokenizers' encode(text) (with its post-processor).")
+@Command(
+        name = "tokenize",
+        description = "Encode text exactly as HF tokenizers' encode(text) (with its post-processor).")
 public final class TokenizeCmd implements Callable<Integer> {
     @Option(names = "--tokenizer", required = true, description = "tokenizer.json or a directory holding it")
     Path tokenizer;
@@ -22,8 +24,10 @@ public final class TokenizeCmd implements Callable<Integer> {
     static final class Input {
         @Option(names = "--text", description = "the text")
         String text;
+
         @Option(names = "--file", description = "a UTF-8 file, encoded as one string")
         Path file;
+
         @Option(names = "--jsonl", description = "each line a JSON string, encoded on its own")
         Path jsonl;
     }
@@ -33,6 +37,7 @@ public final class TokenizeCmd implements Callable<Integer> {
 
     @Option(names = "--json", description = "(output is always JSON)")
     boolean json;
+
     @Option(names = "--debug", description = "show stack traces")
     boolean debug;
 
@@ -70,8 +75,10 @@ public final class TokenizeCmd implements Callable<Integer> {
                 n++;
                 total += line.length();
                 if (line.length() > limit || total > 4L * limit) {
-                    throw new BadInputException(f, "line " + n + ": more than the text limit of " + limit
-                            + " characters per line (" + 4L * limit + " in all) for this heap (BITNET_JAVA_OPTS=-Xmx... raises it)");
+                    throw new BadInputException(
+                            f,
+                            "line " + n + ": more than the text limit of " + limit + " characters per line ("
+                                    + 4L * limit + " in all) for this heap (BITNET_JAVA_OPTS=-Xmx... raises it)");
                 }
                 if (line.isBlank()) {
                     rows.add(new int[0]);
@@ -111,9 +118,11 @@ public final class TokenizeCmd implements Callable<Integer> {
         // a UTF-8 file never has more characters than bytes: refuse by size at once, without reading
         bitnet.engine.data.TextData.Prefix p = bytes > limit ? null : bitnet.engine.data.TextData.readPrefix(f, limit);
         if (p == null || !p.complete()) {
-            throw new BadInputException(f, (bytes > limit ? bytes + " bytes, more than " : "more than ") + limit
-                    + " characters: too large to tokenize in one piece with this heap"
-                    + " (split the file, use --jsonl, or raise the heap with BITNET_JAVA_OPTS=-Xmx...)");
+            throw new BadInputException(
+                    f,
+                    (bytes > limit ? bytes + " bytes, more than " : "more than ") + limit
+                            + " characters: too large to tokenize in one piece with this heap"
+                            + " (split the file, use --jsonl, or raise the heap with BITNET_JAVA_OPTS=-Xmx...)");
         }
         return p.text();
     }

@@ -7,13 +7,13 @@ import java.nio.file.Path;
 
 /** Finding tokenizer.json for a model directory (or a compress output directory). */
 final class TokenizerArgs {
-    private TokenizerArgs() {
-    }
+    private TokenizerArgs() {}
 
     static Tokenizer forModel(Path hfDir) {
         Path f = hfDir.resolve("tokenizer.json");
         if (!Files.isRegularFile(f)) {
-            throw new BadInputException(f, "tokenizer.json not found: text input needs the model's tokenizer (or pass --ids)");
+            throw new BadInputException(
+                    f, "tokenizer.json not found: text input needs the model's tokenizer (or pass --ids)");
         }
         return Tokenizer.load(f);
     }

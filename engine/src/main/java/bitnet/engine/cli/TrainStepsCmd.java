@@ -2,11 +2,11 @@ package bitnet.engine.cli;
 
 import bitnet.engine.model.HfTensor;
 import bitnet.engine.model.Model;
-import bitnet.engine.util.NonFiniteException;
 import bitnet.engine.train.FakeQuant;
 import bitnet.engine.train.Grokfast;
 import bitnet.engine.train.Optimizer;
 import bitnet.engine.train.TrainSteps;
+import bitnet.engine.util.NonFiniteException;
 import bitnet.io.TensorData;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -19,29 +19,40 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "train-steps", description = "N optimizer steps on one batch (constant lr, no clipping); writes loss [N] and param.<name>.")
+@Command(
+        name = "train-steps",
+        description = "N optimizer steps on one batch (constant lr, no clipping); writes loss [N] and param.<name>.")
 public final class TrainStepsCmd implements Callable<Integer> {
     @Mixin
     Common common;
+
     @Mixin
     ModelArgs model;
+
     @Mixin
     IdsOut io;
+
     @Spec
     CommandSpec spec;
 
     @Option(names = "--steps", required = true, description = "number of optimizer steps")
     int steps;
+
     @Option(names = "--lr", defaultValue = "1e-3")
     float lr;
+
     @Option(names = "--weight-decay", defaultValue = "0.01")
     float weightDecay;
+
     @Option(names = "--betas", defaultValue = "0.9,0.999", split = ",")
     float[] betas;
+
     @Option(names = "--eps", defaultValue = "1e-8")
     float eps;
+
     @Option(names = "--grokfast", defaultValue = "off", description = "off | ema:ALPHA:LAMBDA | ma:WINDOW:LAMBDA")
     String grokfast;
+
     @Option(names = "--qat", defaultValue = "off", description = "off | seed:TAU | absmean | twn")
     String qat;
 
@@ -62,7 +73,8 @@ public final class TrainStepsCmd implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Ids x = io.prepare(spec.commandLine(), model.model);
-        try (Arena arena = Arena.ofShared(); Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (Arena arena = Arena.ofShared();
+                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
             var s = new Optimizer.Settings(lr, weightDecay, betas[0], betas[1], eps, gf);
             float[] losses = TrainSteps.run(m, x.flat(), x.B(), x.T(), steps, s, fq);
             List<TensorData> res = new ArrayList<>();
@@ -74,8 +86,8 @@ public final class TrainStepsCmd implements Callable<Integer> {
             }
             for (int i = 1; i < steps; i++) {
                 if (!Float.isFinite(losses[i])) {
-                    throw new NonFiniteException("training diverged: loss " + losses[i] + " at step " + i
-                            + " (lr " + lr + ", betas " + betas[0] + "," + betas[1] + ", eps " + eps + "): lower --lr");
+                    throw new NonFiniteException("training diverged: loss " + losses[i] + " at step " + i + " (lr " + lr
+                            + ", betas " + betas[0] + "," + betas[1] + ", eps " + eps + "): lower --lr");
                 }
             }
             res.add(TensorData.ofFloats("loss", losses, steps));
@@ -83,8 +95,8 @@ public final class TrainStepsCmd implements Callable<Integer> {
                 float[] p = m.getHf(t);
                 for (float v : p) {
                     if (!Float.isFinite(v)) {
-                        throw new NonFiniteException("training diverged: parameter " + t.name() + " holds " + v + " after "
-                                + steps + " steps (lr " + lr + "): lower --lr");
+                        throw new NonFiniteException("training diverged: parameter " + t.name() + " holds " + v
+                                + " after " + steps + " steps (lr " + lr + "): lower --lr");
                     }
                 }
                 res.add(TensorData.ofFloats("param." + t.name(), p, t.shape()));

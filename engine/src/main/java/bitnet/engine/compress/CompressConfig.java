@@ -35,15 +35,18 @@ public final class CompressConfig {
     public int threads = 0;
     /** seed:TAU (TAU from sparsity_threshold when written as "seed"), absmean, twn. */
     public String quantizer = "twn";
+
     public double sparsity_threshold = 0.1;
     public boolean per_channel = true;
-    public List<String> preserve_patterns = new ArrayList<>(List.of("embed", "wte", "wpe", "lm_head", "norm", "ln_", "bias"));
+    public List<String> preserve_patterns =
+            new ArrayList<>(List.of("embed", "wte", "wpe", "lm_head", "norm", "ln_", "bias"));
     public int preserve_min_elements = 1024;
 
     /** Whether compression keeps a tensor at its precision: fewer than preserve_min_elements, or a preserve pattern in its name. */
     public boolean preserves(String name, long numel) {
         return numel < preserve_min_elements || preserve_patterns.stream().anyMatch(name::contains);
     }
+
     public String embedding_precision = "int8";
     public String packing = "2bit";
     public double target_compression_ratio = 8.0;
@@ -58,6 +61,7 @@ public final class CompressConfig {
     public double fine_tune_epochs = 2;
     /** When > 0, the step budget (overrides fine_tune_epochs). */
     public int fine_tune_steps = 0;
+
     public int fine_tune_batch_size = 16;
     public int fine_tune_sequence_length = 256;
     public double fine_tune_lr = 2e-4;
@@ -71,6 +75,7 @@ public final class CompressConfig {
      * term (107.9) costs another ~18% per step (see README).
      */
     public String distill = "logits";
+
     public double distill_temperature = 1.0;
     /** Weight of the logits KL (times T²) against (1 - alpha) of the next-token loss. */
     public double distill_alpha = 0.5;
@@ -82,6 +87,7 @@ public final class CompressConfig {
     public int distill_chunk = 4;
     /** Fine-tune until this much wall time is spent ("600", "600s", "10m", "1h"; "" or "0" = step budget), schedule fitted to it. */
     public String fine_tune_time_budget = "";
+
     public double max_grad_norm = 1.0;
     public double weight_decay = 0.0;
     public int eval_every = 100;
@@ -170,7 +176,8 @@ public final class CompressConfig {
         try {
             f = CompressConfig.class.getField(key);
         } catch (NoSuchFieldException e) {
-            throw new IllegalArgumentException("unknown setting '" + key + "' (known: " + String.join(", ", keys()) + ")");
+            throw new IllegalArgumentException(
+                    "unknown setting '" + key + "' (known: " + String.join(", ", keys()) + ")");
         }
         try {
             Class<?> t = f.getType();
@@ -183,10 +190,16 @@ public final class CompressConfig {
                 require(v.isTextual(), key, "a string");
                 f.set(this, v.asText());
             } else if (t == int.class) {
-                require(v.isIntegralNumber() && v.canConvertToInt(), key, RANGES.get(key).describe());
+                require(
+                        v.isIntegralNumber() && v.canConvertToInt(),
+                        key,
+                        RANGES.get(key).describe());
                 f.setInt(this, (int) checkNumber(key, v));
             } else if (t == long.class) {
-                require(v.isIntegralNumber() && v.canConvertToLong(), key, RANGES.get(key).describe());
+                require(
+                        v.isIntegralNumber() && v.canConvertToLong(),
+                        key,
+                        RANGES.get(key).describe());
                 checkNumber(key, v);
                 f.setLong(this, v.asLong());
             } else if (t == double.class) {
@@ -259,13 +272,14 @@ public final class CompressConfig {
                     throw new IllegalArgumentException("'grokfast': " + e.getMessage());
                 }
             }
-            default -> { }
+            default -> {}
         }
     }
 
     private static void oneOf(String key, String v, String... allowed) {
         if (v == null || !List.of(allowed).contains(v)) {
-            throw new IllegalArgumentException("'" + key + "' must be one of " + String.join(", ", allowed) + ", not '" + v + "'");
+            throw new IllegalArgumentException(
+                    "'" + key + "' must be one of " + String.join(", ", allowed) + ", not '" + v + "'");
         }
     }
 
@@ -359,8 +373,13 @@ public final class CompressConfig {
         if (mode == bitnet.engine.train.Distill.Mode.OFF) {
             return bitnet.engine.train.Distill.OFF;
         }
-        var d = new bitnet.engine.train.Distill(mode, (float) distill_temperature, (float) distill_alpha, (float) distill_attention_weight,
-                bitnet.engine.train.Distill.parseLayers(distill_layers), distill_chunk);
+        var d = new bitnet.engine.train.Distill(
+                mode,
+                (float) distill_temperature,
+                (float) distill_alpha,
+                (float) distill_attention_weight,
+                bitnet.engine.train.Distill.parseLayers(distill_layers),
+                distill_chunk);
         d.validate();
         return d;
     }
@@ -393,7 +412,8 @@ public final class CompressConfig {
             }
             return v;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("fine_tune_time_budget must be a duration like 600, 90s, 10m or 1h, not '" + s + "'");
+            throw new IllegalArgumentException(
+                    "fine_tune_time_budget must be a duration like 600, 90s, 10m or 1h, not '" + s + "'");
         }
     }
 
@@ -437,8 +457,16 @@ public final class CompressConfig {
                 throw new IllegalStateException(e);
             }
         }
-        for (String k : List.of("embedding_precision", "streaming", "packing", "device", "quantizer", "grokfast", "distill",
-                "distill_layers", "fine_tune_time_budget")) {
+        for (String k : List.of(
+                "embedding_precision",
+                "streaming",
+                "packing",
+                "device",
+                "quantizer",
+                "grokfast",
+                "distill",
+                "distill_layers",
+                "fine_tune_time_budget")) {
             try {
                 checkChoice(k);
             } catch (IllegalArgumentException e) {

@@ -11,8 +11,7 @@ import java.util.logging.Logger;
 public final class NonFinite {
     private static final Logger LOG = Logger.getLogger("bitnet");
 
-    private NonFinite() {
-    }
+    private NonFinite() {}
 
     public static List<String> scan(Checkpoint ck) {
         List<String> bad = new ArrayList<>();

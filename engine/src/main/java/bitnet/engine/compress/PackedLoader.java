@@ -23,8 +23,7 @@ import java.nio.file.Path;
 public final class PackedLoader {
     public static final String FP16_DIR = "bitnet_dequantized_fp16";
 
-    private PackedLoader() {
-    }
+    private PackedLoader() {}
 
     public static boolean isCompressOutput(Path dir) {
         return Files.isRegularFile(dir.resolve(PackedModelFormat.FILE_NAME));
@@ -51,7 +50,8 @@ public final class PackedLoader {
                 p0.value = null;
             } else if (e.kind() == PackedModelFormat.Kind.TERNARY && t.layout() == HfTensor.Layout.ROWS) {
                 fusedRows(pm, t, k);
-            } else if (e.kind() == PackedModelFormat.Kind.INT8 && t.layout() == HfTensor.Layout.IDENTITY
+            } else if (e.kind() == PackedModelFormat.Kind.INT8
+                    && t.layout() == HfTensor.Layout.IDENTITY
                     && (int8 = int8Weight(pm, t.name(), p0, k)) != null) {
                 // int8 embeddings / head stay int8: a quarter of the bytes per decoded token
                 p0.weight = int8;

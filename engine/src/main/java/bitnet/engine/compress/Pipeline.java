@@ -22,9 +22,9 @@ import bitnet.io.BadInputException;
 import bitnet.io.Checkpoint;
 import bitnet.io.DType;
 import bitnet.io.TensorData;
-import bitnet.io.packed.Packing;
 import bitnet.io.packed.PackedFileWriter;
 import bitnet.io.packed.PackedModelFormat;
+import bitnet.io.packed.Packing;
 import bitnet.io.tokenizer.Tokenizer;
 import bitnet.kernels.Kernels;
 import java.io.IOException;
@@ -56,7 +56,7 @@ public final class Pipeline {
     private final Map<String, Double> timings = new LinkedHashMap<>();
     private Map<String, Object> distillStats;
     private long t0 = System.nanoTime();
-    private Consumer<Map<String, Object>> listener = e -> { };
+    private Consumer<Map<String, Object>> listener = e -> {};
     private List<Map<String, Object>> layers = List.of();
 
     public Pipeline(CompressConfig c, Kernels k, boolean overwrite) {
@@ -95,13 +95,15 @@ public final class Pipeline {
             return true;
         }
         Path dir = Path.of(c.model_path);
-        if (Files.exists(dir.resolve(bitnet.io.Checkpoint.TORCH_BIN)) && !Files.exists(dir.resolve(bitnet.io.Checkpoint.SAFETENSORS))
+        if (Files.exists(dir.resolve(bitnet.io.Checkpoint.TORCH_BIN))
+                && !Files.exists(dir.resolve(bitnet.io.Checkpoint.SAFETENSORS))
                 && !Files.exists(dir.resolve(bitnet.io.Checkpoint.SAFETENSORS_INDEX))) {
             return false; // pytorch_model.bin is not streamed
         }
         long bytes = 0;
         try (var s = Files.list(dir)) {
-            for (Path f : s.filter(f -> f.getFileName().toString().endsWith(".safetensors")).toList()) {
+            for (Path f : s.filter(f -> f.getFileName().toString().endsWith(".safetensors"))
+                    .toList()) {
                 bytes += Files.size(f);
             }
         } catch (IOException e) {
@@ -124,7 +126,7 @@ public final class Pipeline {
         String evalText = c.eval_data == null ? null : TextData.read(Path.of(c.eval_data));
         Map<String, Object> results = new LinkedHashMap<>();
         try (OutputDir out = OutputDir.begin(Path.of(c.output_path), overwrite, false, c.inputPaths());
-             Arena arena = Arena.ofShared()) {
+                Arena arena = Arena.ofShared()) {
             Checkpoint ckpt = Checkpoint.open(modelDir, arena);
             Tokenizer tok = Tokenizer.load(modelDir.resolve("tokenizer.json"));
             NonFinite.check(ckpt, c.allow_nonfinite);
@@ -134,8 +136,14 @@ public final class Pipeline {
             if (c.quantizer.equalsIgnoreCase("seed")) {
                 quantizer = Quantizer.parse(c.quantizerSpec());
             }
-            LOG.info(String.format(Locale.ROOT, "%s: %,d parameters (%s): quantizer %s, target %.1fx", modelDir, params, category,
-                    quantizer.name(), c.target_compression_ratio));
+            LOG.info(String.format(
+                    Locale.ROOT,
+                    "%s: %,d parameters (%s): quantizer %s, target %.1fx",
+                    modelDir,
+                    params,
+                    category,
+                    quantizer.name(),
+                    c.target_compression_ratio));
             // token streams: eval is held out from fine-tuning
             int[] calibIds = tok.encode(calib.text());
             int[] evalIds;
@@ -149,13 +157,26 @@ public final class Pipeline {
             }
             int L = Math.min(c.eval_sequence_length, m.cfg.maxPositions() - 1);
             if (Perplexity.windowsFor(evalIds.length, L, c.eval_windows) == 0) {
-                throw new BadInputException(c.eval_data == null ? calib.source() : c.eval_data,
-                        "evaluation text has " + evalIds.length + " tokens, fewer than one window of " + (L + 1), null);
+                throw new BadInputException(
+                        c.eval_data == null ? calib.source() : c.eval_data,
+                        "evaluation text has " + evalIds.length + " tokens, fewer than one window of " + (L + 1),
+                        null);
             }
             lap("load");
-            MetricsLog metrics = new MetricsLog(c.write_metrics ? out.dir().resolve("metrics.jsonl") : null, false).observe(listener);
-            metrics.log("start", "model", modelDir.toString(), "parameters", params, "category", category,
-                    "calibration_tokens", calibIds.length, "eval_tokens", evalIds.length);
+            MetricsLog metrics = new MetricsLog(c.write_metrics ? out.dir().resolve("metrics.jsonl") : null, false)
+                    .observe(listener);
+            metrics.log(
+                    "start",
+                    "model",
+                    modelDir.toString(),
+                    "parameters",
+                    params,
+                    "category",
+                    category,
+                    "calibration_tokens",
+                    calibIds.length,
+                    "eval_tokens",
+                    evalIds.length);
 
             Perplexity.Result pOrig = ppl(m, evalIds, L, "original");
             metrics.log("eval", "stage", "original", "ppl", pOrig.ppl());
@@ -163,9 +184,13 @@ public final class Pipeline {
 
             // quantize: the role of every tensor is decided once, by the plan the streaming path uses too
             Quantizer qz = quantizer;
-            RolePlan plan = RolePlan.of(c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
+            RolePlan plan = RolePlan.of(
+                    c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
             List<HfTensor> targets = plan.targets();
-            Qat active = new Qat(m, (name, w, r, cc) -> plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w);
+            Qat active = new Qat(
+                    m,
+                    (name, w, r, cc) ->
+                            plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w);
             Map<String, QuantResult> quant = quantizeAll(m, targets, qz);
             List<LayerStats> statsBefore = stats(m, targets, quant);
             active.quantize();
@@ -177,15 +202,31 @@ public final class Pipeline {
             Trainer.Result ft = null;
             if (c.enable_fine_tuning && degQ > c.fine_tune_threshold && !targets.isEmpty()) {
                 TrainConfig tc = trainConfig(calibIds.length);
-                LOG.info(String.format(Locale.ROOT, "degradation %.1f%% > %.1f%%: fine-tuning %d steps of %dx%d tokens (lr %.1e, grokfast %s)",
-                        100 * degQ, 100 * c.fine_tune_threshold, tc.steps(), tc.batchSize(), tc.seqLen(), tc.lr(), tc.grokfast()));
+                LOG.info(String.format(
+                        Locale.ROOT,
+                        "degradation %.1f%% > %.1f%%: fine-tuning %d steps of %dx%d tokens (lr %.1e, grokfast %s)",
+                        100 * degQ,
+                        100 * c.fine_tune_threshold,
+                        tc.steps(),
+                        tc.batchSize(),
+                        tc.seqLen(),
+                        tc.lr(),
+                        tc.grokfast()));
                 active.release();
                 Map<HfTensor, float[]> before = new LinkedHashMap<>();
                 for (HfTensor t : m.tensors().values()) {
                     before.put(t, m.getHf(t));
                 }
-                Trainer tr = new Trainer(m, (name, w, r, cc) -> plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w,
-                        tc, calibIds, evalIds, metrics, null);
+                Trainer tr = new Trainer(
+                        m,
+                        (name, w, r, cc) -> plan.isTarget(name)
+                                ? qz.quantize(name, w, r, cc).dequantize()
+                                : w,
+                        tc,
+                        calibIds,
+                        evalIds,
+                        metrics,
+                        null);
                 tr.evalSeqLen(L); // the curve is measured on the same windows as every other perplexity
                 double budget = c.timeBudgetSeconds();
                 if (budget > 0) {
@@ -207,14 +248,20 @@ public final class Pipeline {
                 tr.qat().release();
                 if (pTuned.meanNll() > pQuant.meanNll()) {
                     // never ship a model that fine-tuning made worse: keep the quantized starting point
-                    LOG.warning(String.format(Locale.ROOT, "fine-tuning made held-out perplexity worse (%.3f > %.3f): keeping the weights from before it",
-                            pTuned.ppl(), pQuant.ppl()));
+                    LOG.warning(String.format(
+                            Locale.ROOT,
+                            "fine-tuning made held-out perplexity worse (%.3f > %.3f): keeping the weights from before it",
+                            pTuned.ppl(),
+                            pQuant.ppl()));
                     metrics.log("fine_tune_reverted", "ppl_after", pTuned.ppl(), "ppl_before", pQuant.ppl());
                     before.forEach(m::setHf);
                 }
                 quant = quantizeAll(m, targets, qz);
             } else {
-                LOG.info(String.format(Locale.ROOT, "degradation %.1f%%: no fine-tuning (%s)", 100 * degQ,
+                LOG.info(String.format(
+                        Locale.ROOT,
+                        "degradation %.1f%%: no fine-tuning (%s)",
+                        100 * degQ,
                         c.enable_fine_tuning ? "below fine_tune_threshold" : "disabled"));
             }
             lap("fine_tune");
@@ -226,8 +273,15 @@ public final class Pipeline {
             Path fp16Dir = out.dir().resolve(PackedLoader.FP16_DIR);
             Map<String, QuantResult> finalQuant = quant;
             writePacked(m, plan, finalQuant, int8, packedFile);
-            HfWriter.write(m, modelDir, fp16Dir, DType.F16, t -> finalQuant.containsKey(t.name())
-                    ? finalQuant.get(t.name()).dequantize() : m.getHf(t), Map.of("format", "pt"));
+            HfWriter.write(
+                    m,
+                    modelDir,
+                    fp16Dir,
+                    DType.F16,
+                    t -> finalQuant.containsKey(t.name())
+                            ? finalQuant.get(t.name()).dequantize()
+                            : m.getHf(t),
+                    Map.of("format", "pt"));
             lap("save");
             m.close();
 
@@ -262,10 +316,18 @@ public final class Pipeline {
             double degFinal = degradation(pOrig, pFinal);
             List<String> failures = new ArrayList<>();
             if (ratio < c.target_compression_ratio) {
-                failures.add(String.format(Locale.ROOT, "compression ratio %.2f below the target %.1f", ratio, c.target_compression_ratio));
+                failures.add(String.format(
+                        Locale.ROOT,
+                        "compression ratio %.2f below the target %.1f",
+                        ratio,
+                        c.target_compression_ratio));
             }
             if (degFinal > c.max_accuracy_drop) {
-                failures.add(String.format(Locale.ROOT, "degradation %.1f%% above max_accuracy_drop %.1f%%", 100 * degFinal, 100 * c.max_accuracy_drop));
+                failures.add(String.format(
+                        Locale.ROOT,
+                        "degradation %.1f%% above max_accuracy_drop %.1f%%",
+                        100 * degFinal,
+                        100 * c.max_accuracy_drop));
             }
             if (!flow.passed()) {
                 failures.add("gradient flow check failed: " + String.join("; ", flow.problems()));
@@ -301,7 +363,8 @@ public final class Pipeline {
             Map<String, Object> paths = new LinkedHashMap<>();
             Path fin = out.finalPath();
             paths.put("output_dir", fin.toString());
-            paths.put("quantized_model", fin.resolve(PackedModelFormat.FILE_NAME).toString());
+            paths.put(
+                    "quantized_model", fin.resolve(PackedModelFormat.FILE_NAME).toString());
             paths.put("dequantized_fp16", fin.resolve(PackedLoader.FP16_DIR).toString());
             paths.put("metadata", fin.resolve("compression_metadata.json").toString());
             if (c.write_metrics) {
@@ -319,28 +382,55 @@ public final class Pipeline {
             results.put("gradient_flow", flow.toMap());
             results.put("output_paths", paths);
             results.put("timings_s", timings);
-            results.put("quality_gates", Map.of("target_compression_ratio", c.target_compression_ratio,
-                    "max_accuracy_drop", c.max_accuracy_drop, "failures", failures,
-                    "degradation_definition", "relative increase of held-out cross-entropy: ln(ppl)/ln(ppl_original) - 1"));
+            results.put(
+                    "quality_gates",
+                    Map.of(
+                            "target_compression_ratio",
+                            c.target_compression_ratio,
+                            "max_accuracy_drop",
+                            c.max_accuracy_drop,
+                            "failures",
+                            failures,
+                            "degradation_definition",
+                            "relative increase of held-out cross-entropy: ln(ppl)/ln(ppl_original) - 1"));
 
             Map<String, Object> meta = new LinkedHashMap<>();
-            meta.put("method", "BitNet b1.58 ternary {-1,0,+1} with scales, quantization-aware fine-tuning (STE, Grokfast, AdamW)");
+            meta.put(
+                    "method",
+                    "BitNet b1.58 ternary {-1,0,+1} with scales, quantization-aware fine-tuning (STE, Grokfast, AdamW)");
             meta.put("quantizer", quantizer.name());
             meta.put("packing", c.packing);
             meta.put("bits_per_weight", Packing.parse(c.packing) == Packing.BASE3 ? 1.6 : 2.0);
             meta.put("config", c.toMap());
-            meta.put("model", Map.of("path", modelDir.toString(), "architecture", m.cfg.architecture(), "parameters", params));
-            meta.put("calibration", Map.of("source", calib.source(), "synthetic", calib.synthetic(),
-                    "tokens", calibIds.length, "eval_source", c.eval_data == null ? "held-out 2% of calibration" : c.eval_data));
+            meta.put(
+                    "model",
+                    Map.of("path", modelDir.toString(), "architecture", m.cfg.architecture(), "parameters", params));
+            meta.put(
+                    "calibration",
+                    Map.of(
+                            "source",
+                            calib.source(),
+                            "synthetic",
+                            calib.synthetic(),
+                            "tokens",
+                            calibIds.length,
+                            "eval_source",
+                            c.eval_data == null ? "held-out 2% of calibration" : c.eval_data));
             layers = layerTable(statsBefore, statsFinal);
             meta.put("layers", layers);
             meta.put("results", results);
             meta.put("fine_tune_eval_curve", ft == null ? List.of() : ft.evalCurve());
-            meta.put("fine_tune_eval_curve_note", "held-out perplexity of the quantized weights during fine-tuning, on the same "
-                    + pOrig.windows() + " windows of " + L + " tokens as the headline figures (before int8 rounding of the embeddings and FP16 storage)");
+            meta.put(
+                    "fine_tune_eval_curve_note",
+                    "held-out perplexity of the quantized weights during fine-tuning, on the same " + pOrig.windows()
+                            + " windows of " + L
+                            + " tokens as the headline figures (before int8 rounding of the embeddings and FP16 storage)");
             meta.put("distillation", distillMeta());
-            meta.put("versions", Map.of("bitnet", "0.1.0", "java", System.getProperty("java.version"), "backend", k.name()));
-            Files.writeString(out.dir().resolve("compression_metadata.json"),
+            meta.put(
+                    "versions",
+                    Map.of("bitnet", "0.1.0", "java", System.getProperty("java.version"), "backend", k.name()));
+            Files.writeString(
+                    out.dir().resolve("compression_metadata.json"),
                     bitnet.engine.cli.Outputs.JSON.writeValueAsString(meta));
             if (c.write_report) {
                 Files.writeString(out.dir().resolve("report.html"), Report.html(meta, metrics.events()));
@@ -355,7 +445,13 @@ public final class Pipeline {
     private Perplexity.Result ppl(Model m, int[] ids, int L, String what) {
         long s = System.nanoTime();
         Perplexity.Result r = Perplexity.compute(m, ids, L, c.eval_windows, 8);
-        LOG.info(String.format(Locale.ROOT, "perplexity %s: %.3f (%d windows of %d, %.1fs)", what, r.ppl(), r.windows(), L,
+        LOG.info(String.format(
+                Locale.ROOT,
+                "perplexity %s: %.3f (%d windows of %d, %.1fs)",
+                what,
+                r.ppl(),
+                r.windows(),
+                L,
                 (System.nanoTime() - s) / 1e9));
         return r;
     }
@@ -366,12 +462,31 @@ public final class Pipeline {
 
     private TrainConfig trainConfig(int calibTokens) {
         int B = c.fine_tune_batch_size, T = c.fine_tune_sequence_length;
-        int steps = c.fine_tune_steps > 0 ? c.fine_tune_steps
-                : (int) Math.ceil(c.fine_tune_epochs * Math.min((double) calibTokens, (double) c.calibration_samples * c.calibration_sequence_length) / (B * T));
+        int steps = c.fine_tune_steps > 0
+                ? c.fine_tune_steps
+                : (int) Math.ceil(c.fine_tune_epochs
+                        * Math.min((double) calibTokens, (double) c.calibration_samples * c.calibration_sequence_length)
+                        / (B * T));
         steps = Math.max(steps, 1);
-        return new TrainConfig(steps, B, T, 1, (float) c.fine_tune_lr, (float) c.fine_tune_min_lr_ratio,
-                Math.min(c.warmup_steps, steps / 2), (float) c.max_grad_norm, (float) c.weight_decay, 0.9f, 0.95f, 1e-8f,
-                Grokfast.parse(c.grokfast), c.eval_every, c.eval_windows, 1000, 0, c.seed);
+        return new TrainConfig(
+                steps,
+                B,
+                T,
+                1,
+                (float) c.fine_tune_lr,
+                (float) c.fine_tune_min_lr_ratio,
+                Math.min(c.warmup_steps, steps / 2),
+                (float) c.max_grad_norm,
+                (float) c.weight_decay,
+                0.9f,
+                0.95f,
+                1e-8f,
+                Grokfast.parse(c.grokfast),
+                c.eval_every,
+                c.eval_windows,
+                1000,
+                0,
+                c.seed);
     }
 
     private Map<String, Object> distillMeta() {
@@ -387,8 +502,11 @@ public final class Pipeline {
                 r.put("layers", c.distill_layers);
             }
             r.put("chunk_sequences", d.chunk());
-            r.put("loss", d.attention() ? "(1-alpha) CE + alpha T^2 KL(teacher||student logits at T) + attention_weight * MiniLM q/k/v relation KL"
-                    : "(1-alpha) CE + alpha T^2 KL(teacher||student logits at T)");
+            r.put(
+                    "loss",
+                    d.attention()
+                            ? "(1-alpha) CE + alpha T^2 KL(teacher||student logits at T) + attention_weight * MiniLM q/k/v relation KL"
+                            : "(1-alpha) CE + alpha T^2 KL(teacher||student logits at T)");
             if (distillStats != null) {
                 r.putAll(distillStats);
             }
@@ -470,19 +588,26 @@ public final class Pipeline {
     }
 
     /** Writes the packed file through the plan's writer, in the plan's declaration (the streaming path's too). */
-    private void writePacked(Model m, RolePlan plan, Map<String, QuantResult> quant, Map<String, RolePlan.Int8> int8, Path file)
+    private void writePacked(
+            Model m, RolePlan plan, Map<String, QuantResult> quant, Map<String, RolePlan.Int8> int8, Path file)
             throws IOException {
         try (PackedFileWriter w = plan.open(file, c)) {
             for (RolePlan.Entry e : plan.entries().values()) {
                 String name = e.name();
                 switch (e.storage()) {
-                    case TERNARY -> w.ternary(name, quant.get(name).q(), quant.get(name).scale());
+                    case TERNARY ->
+                        w.ternary(name, quant.get(name).q(), quant.get(name).scale());
                     case INT8 -> w.int8(name, int8.get(name).q(), int8.get(name).scale());
                     case F16 -> w.f16(name, m.getHf(e.tensor()));
                     case AS_STORED -> {
-                        TensorData v = TensorData.ofFloats(name, m.getHf(e.tensor()), e.tensor().shape());
+                        TensorData v = TensorData.ofFloats(
+                                name, m.getHf(e.tensor()), e.tensor().shape());
                         DType to = w.slotDtype(name);
-                        w.plain(name, (to == DType.F32 ? v : v.convert(to, null)).data().toArray(ValueLayout.JAVA_BYTE));
+                        w.plain(
+                                name,
+                                (to == DType.F32 ? v : v.convert(to, null))
+                                        .data()
+                                        .toArray(ValueLayout.JAVA_BYTE));
                     }
                 }
             }

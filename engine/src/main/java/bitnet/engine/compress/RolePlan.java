@@ -60,7 +60,8 @@ public final class RolePlan {
      * The plan for a model's tensors (in the model's order) under config c; sourceDtype gives the
      * dtype the checkpoint stores each tensor in (F32 for one it lacks).
      */
-    public static RolePlan of(CompressConfig c, Collection<HfTensor> tensors, Function<String, DType> sourceDtype, Quantizer qz) {
+    public static RolePlan of(
+            CompressConfig c, Collection<HfTensor> tensors, Function<String, DType> sourceDtype, Quantizer qz) {
         Map<String, Entry> m = new LinkedHashMap<>();
         List<HfTensor> targets = new ArrayList<>();
         for (HfTensor t : tensors) {
@@ -76,12 +77,15 @@ public final class RolePlan {
             m.put(t.name(), new Entry(t, role, storage, sourceDtype.apply(t.name())));
         }
         // per-row or per-tensor scales: a property of the rule, asked once of a 2x2 probe
-        boolean perRow = qz.quantize("probe", new float[] {1, -2, 3, 0.5f}, 2, 2).perRow();
+        boolean perRow =
+                qz.quantize("probe", new float[] {1, -2, 3, 0.5f}, 2, 2).perRow();
         return new RolePlan(m, targets, perRow, targets.isEmpty() ? "none" : c.quantizerSpec());
     }
 
     private static Role role(CompressConfig c, HfTensor t) {
-        if (Qat.isTarget(t) && t.numel() >= c.preserve_min_elements && c.preserve_patterns.stream().noneMatch(t.name()::contains)) {
+        if (Qat.isTarget(t)
+                && t.numel() >= c.preserve_min_elements
+                && c.preserve_patterns.stream().noneMatch(t.name()::contains)) {
             return Role.QUANTIZE;
         }
         return isEmbedding(t) && c.embedding_precision.equals("int8") ? Role.INT8 : Role.KEEP;
@@ -90,7 +94,8 @@ public final class RolePlan {
     /** Token and position embeddings and the output head, 2-D: stored as int8 or F16, never ternary. */
     static boolean isEmbedding(HfTensor t) {
         Param.Kind kind = t.parts().get(0).kind;
-        return t.shape().length == 2 && (kind == Param.Kind.EMBEDDING || kind == Param.Kind.HEAD || kind == Param.Kind.POSITION);
+        return t.shape().length == 2
+                && (kind == Param.Kind.EMBEDDING || kind == Param.Kind.HEAD || kind == Param.Kind.POSITION);
     }
 
     public Map<String, Entry> entries() {
@@ -115,7 +120,8 @@ public final class RolePlan {
     public List<Slot> slots() {
         List<Slot> s = new ArrayList<>();
         for (Entry e : entries.values()) {
-            s.add(new Slot(e.name(), e.storage(), e.tensor().shape(), e.sourceDtype(), e.role() == Role.QUANTIZE && perRow));
+            s.add(new Slot(
+                    e.name(), e.storage(), e.tensor().shape(), e.sourceDtype(), e.role() == Role.QUANTIZE && perRow));
         }
         return s;
     }

@@ -17,8 +17,8 @@ import bitnet.io.StreamingSafetensorsWriter.Spec;
 import bitnet.io.TensorData;
 import bitnet.io.packed.PackedFileWriter;
 import bitnet.io.packed.PackedModelFormat;
-import bitnet.kernels.Kernels;
 import bitnet.kernels.Backends;
+import bitnet.kernels.Kernels;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -55,14 +55,20 @@ import java.util.logging.Logger;
 public final class StreamingCompressor {
     private static final Logger LOG = Logger.getLogger("bitnet");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final List<String> COPY = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "generation_config.json", "tokenizer.model", "vocab.json", "merges.txt");
+    private static final List<String> COPY = List.of(
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "generation_config.json",
+            "tokenizer.model",
+            "vocab.json",
+            "merges.txt");
 
-    private StreamingCompressor() {
-    }
+    private StreamingCompressor() {}
 
     /** One input tensor; role null for a tensor that is not part of the model (left out). */
-    private record In(Path shard, String name, DType dtype, long[] shape, long fileOffset, long bytes, RolePlan.Role role) {
+    private record In(
+            Path shard, String name, DType dtype, long[] shape, long fileOffset, long bytes, RolePlan.Role role) {
         int rows() {
             return Math.toIntExact(shape[0]);
         }
@@ -78,15 +84,16 @@ public final class StreamingCompressor {
      * symmetry with Pipeline; quantization runs on the heap.
      */
     public static Map<String, Object> run(CompressConfig c, Kernels k, boolean overwrite) throws IOException {
-        return run(c, k, overwrite, e -> { });
+        return run(c, k, overwrite, e -> {});
     }
 
     /**
      * As {@link #run(CompressConfig, Kernels, boolean)}, calling listener with a "tensor" event
      * (name, index, total) after each tensor; a listener that throws stops the run uncommitted.
      */
-    public static Map<String, Object> run(CompressConfig c, Kernels k, boolean overwrite,
-                                          java.util.function.Consumer<Map<String, Object>> listener) throws IOException {
+    public static Map<String, Object> run(
+            CompressConfig c, Kernels k, boolean overwrite, java.util.function.Consumer<Map<String, Object>> listener)
+            throws IOException {
         long start = System.nanoTime();
         Map<String, Double> timings = new LinkedHashMap<>();
         Path modelDir = Path.of(c.model_path);
@@ -96,7 +103,8 @@ public final class StreamingCompressor {
         bitnet.engine.util.OutputSafety.checkDirectory(Path.of(c.output_path), overwrite, c.inputPaths());
         ModelConfig cfg = ModelConfig.load(modelDir.resolve("config.json"));
         List<Path> shards = shards(modelDir);
-        boolean sharded = shards.size() > 1 || !shards.get(0).getFileName().toString().equals(Checkpoint.SAFETENSORS);
+        boolean sharded =
+                shards.size() > 1 || !shards.get(0).getFileName().toString().equals(Checkpoint.SAFETENSORS);
 
         // Which HF tensors the model has, and their kinds: from the model structure (no weights allocated).
         Map<String, HfTensor> known;
@@ -116,7 +124,8 @@ public final class StreamingCompressor {
         List<String> unknown = new ArrayList<>();
         for (Path shard : shards) {
             List<In> ins = new ArrayList<>();
-            try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(shard, StandardOpenOption.READ)) {
+            try (Arena arena = Arena.ofConfined();
+                    FileChannel ch = FileChannel.open(shard, StandardOpenOption.READ)) {
                 MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
                 SafetensorsFile f = SafetensorsFile.parse(shard, all);
                 for (TensorData t : f.tensors().values()) {
@@ -124,16 +133,26 @@ public final class StreamingCompressor {
                     if (h == null) {
                         unknown.add(t.name());
                     } else if (!java.util.Arrays.equals(h.shape(), t.shape())) {
-                        throw new BadInputException(shard, "tensor '" + t.name() + "' has shape " + java.util.Arrays.toString(t.shape())
-                                + " but config.json implies " + java.util.Arrays.toString(h.shape()));
+                        throw new BadInputException(
+                                shard,
+                                "tensor '" + t.name() + "' has shape " + java.util.Arrays.toString(t.shape())
+                                        + " but config.json implies " + java.util.Arrays.toString(h.shape()));
                     }
                     if (h != null && !t.dtype().isFloat()) {
-                        throw new BadInputException(shard, "tensor '" + t.name() + "' is " + t.dtype() + ", not a float type");
+                        throw new BadInputException(
+                                shard, "tensor '" + t.name() + "' is " + t.dtype() + ", not a float type");
                     }
                     if (h != null) {
                         dtypes.put(t.name(), t.dtype());
                     }
-                    ins.add(new In(shard, t.name(), t.dtype(), t.shape(), t.data().address() - all.address(), t.data().byteSize(), null));
+                    ins.add(new In(
+                            shard,
+                            t.name(),
+                            t.dtype(),
+                            t.shape(),
+                            t.data().address() - all.address(),
+                            t.data().byteSize(),
+                            null));
                 }
             }
             plan.add(ins);
@@ -146,8 +165,16 @@ public final class StreamingCompressor {
         // the roles: decided by the plan the in-memory path uses too
         RolePlan roles = RolePlan.of(c, known.values(), dtypes::get, qz);
         for (List<In> ins : plan) {
-            ins.replaceAll(in -> roles.get(in.name()) == null ? in
-                    : new In(in.shard(), in.name(), in.dtype(), in.shape(), in.fileOffset(), in.bytes(), roles.get(in.name()).role()));
+            ins.replaceAll(in -> roles.get(in.name()) == null
+                    ? in
+                    : new In(
+                            in.shard(),
+                            in.name(),
+                            in.dtype(),
+                            in.shape(),
+                            in.fileOffset(),
+                            in.bytes(),
+                            roles.get(in.name()).role()));
         }
         if (!unknown.isEmpty()) {
             LOG.info("not part of the model, left out of the outputs: " + unknown);
@@ -168,7 +195,11 @@ public final class StreamingCompressor {
             long fp16Total = 0;
             try (PackedFileWriter packed = roles.open(packedFile, c)) {
                 for (List<In> ins : plan) {
-                    String outName = sharded ? ins.isEmpty() ? null : ins.get(0).shard().getFileName().toString() : Checkpoint.SAFETENSORS;
+                    String outName = sharded
+                            ? ins.isEmpty()
+                                    ? null
+                                    : ins.get(0).shard().getFileName().toString()
+                            : Checkpoint.SAFETENSORS;
                     List<Spec> fpSpecs = new ArrayList<>();
                     for (In in : ins) {
                         if (in.role() != null) {
@@ -181,8 +212,8 @@ public final class StreamingCompressor {
                         continue;
                     }
                     try (FileChannel src = FileChannel.open(ins.get(0).shard(), StandardOpenOption.READ);
-                         StreamingSafetensorsWriter fp16 = new StreamingSafetensorsWriter(fp16Dir.resolve(outName), fpSpecs,
-                                 Map.of("format", "pt"))) {
+                            StreamingSafetensorsWriter fp16 = new StreamingSafetensorsWriter(
+                                    fp16Dir.resolve(outName), fpSpecs, Map.of("format", "pt"))) {
                         for (In in : ins) {
                             if (in.role() == null) {
                                 continue;
@@ -194,8 +225,10 @@ public final class StreamingCompressor {
                             float[] w = td.toFloatArray();
                             long bad = countNonFinite(w);
                             if (bad > 0 && !c.allow_nonfinite) {
-                                throw new BadInputException(in.shard(), "weights with NaN/Inf values: " + in.name() + " (" + bad + " of "
-                                        + w.length + ") (set allow_nonfinite to compress anyway)");
+                                throw new BadInputException(
+                                        in.shard(),
+                                        "weights with NaN/Inf values: " + in.name() + " (" + bad + " of " + w.length
+                                                + ") (set allow_nonfinite to compress anyway)");
                             }
                             tRead += (System.nanoTime() - r0) / 1e9;
                             long q0 = System.nanoTime();
@@ -211,7 +244,8 @@ public final class StreamingCompressor {
                                     codes += q.q().length;
                                 }
                                 case INT8 -> {
-                                    // the FP16 output holds the values the int8 codes stand for, as the in-memory path's
+                                    // the FP16 output holds the values the int8 codes stand for, as the in-memory
+                                    // path's
                                     RolePlan.Int8 q = RolePlan.int8(w, in.rows(), in.cols());
                                     packed.int8(in.name(), q.q(), q.scale());
                                     w = q.dequantize(in.cols());
@@ -228,7 +262,15 @@ public final class StreamingCompressor {
                             }
                             fp16.write(in.name(), PackedFileWriter.f16(w));
                             tQuant += (System.nanoTime() - q0) / 1e9;
-                            listener.accept(Map.of("event", "tensor", "name", in.name(), "index", ++done, "total", roles.entries().size()));
+                            listener.accept(Map.of(
+                                    "event",
+                                    "tensor",
+                                    "name",
+                                    in.name(),
+                                    "index",
+                                    ++done,
+                                    "total",
+                                    roles.entries().size()));
                         }
                         fp16.finish();
                     }
@@ -244,7 +286,11 @@ public final class StreamingCompressor {
             double ratio = 4.0 * params / packedBytes;
             List<String> failures = new ArrayList<>();
             if (ratio < c.target_compression_ratio) {
-                failures.add(String.format(Locale.ROOT, "compression ratio %.2f below the target %.1f", ratio, c.target_compression_ratio));
+                failures.add(String.format(
+                        Locale.ROOT,
+                        "compression ratio %.2f below the target %.1f",
+                        ratio,
+                        c.target_compression_ratio));
             }
             double secs = timings.get("total");
             Map<String, Object> metrics = new LinkedHashMap<>();
@@ -265,7 +311,8 @@ public final class StreamingCompressor {
             Map<String, Object> paths = new LinkedHashMap<>();
             Path fin = out.finalPath();
             paths.put("output_dir", fin.toString());
-            paths.put("quantized_model", fin.resolve(PackedModelFormat.FILE_NAME).toString());
+            paths.put(
+                    "quantized_model", fin.resolve(PackedModelFormat.FILE_NAME).toString());
             paths.put("dequantized_fp16", fin.resolve(PackedLoader.FP16_DIR).toString());
             paths.put("metadata", fin.resolve("compression_metadata.json").toString());
             if (c.gguf) {
@@ -276,19 +323,32 @@ public final class StreamingCompressor {
             results.put("metrics", metrics);
             results.put("output_paths", paths);
             results.put("timings_s", timings);
-            results.put("quality_gates", Map.of("target_compression_ratio", c.target_compression_ratio, "failures", failures));
+            results.put(
+                    "quality_gates",
+                    Map.of("target_compression_ratio", c.target_compression_ratio, "failures", failures));
             Map<String, Object> meta2 = new LinkedHashMap<>();
-            meta2.put("method", "BitNet b1.58 ternary {-1,0,+1} with scales, streaming post-training quantization (no fine-tuning)");
+            meta2.put(
+                    "method",
+                    "BitNet b1.58 ternary {-1,0,+1} with scales, streaming post-training quantization (no fine-tuning)");
             meta2.put("quantizer", qz.name());
             meta2.put("packing", c.packing);
             meta2.put("config", c.toMap());
-            meta2.put("model", Map.of("path", modelDir.toString(), "architecture", cfg.architecture(), "parameters", params));
+            meta2.put(
+                    "model",
+                    Map.of("path", modelDir.toString(), "architecture", cfg.architecture(), "parameters", params));
             meta2.put("results", results);
-            Files.writeString(out.dir().resolve("compression_metadata.json"), bitnet.engine.cli.Outputs.JSON.writeValueAsString(meta2));
+            Files.writeString(
+                    out.dir().resolve("compression_metadata.json"),
+                    bitnet.engine.cli.Outputs.JSON.writeValueAsString(meta2));
             out.commit();
         }
-        LOG.info(String.format(Locale.ROOT, "streaming compression: %,d parameters, %d quantized, %.1f s, %.3f GB/s read",
-                params, quantized, timings.get("total"), bytesRead / 1e9 / timings.get("total")));
+        LOG.info(String.format(
+                Locale.ROOT,
+                "streaming compression: %,d parameters, %d quantized, %.1f s, %.3f GB/s read",
+                params,
+                quantized,
+                timings.get("total"),
+                bytesRead / 1e9 / timings.get("total")));
         return results;
     }
 
@@ -300,15 +360,18 @@ public final class StreamingCompressor {
         }
         Path index = dir.resolve(Checkpoint.SAFETENSORS_INDEX);
         if (!Files.isRegularFile(index)) {
-            throw new BadInputException(dir, "streaming compression reads safetensors only (model.safetensors or "
-                    + Checkpoint.SAFETENSORS_INDEX + ")");
+            throw new BadInputException(
+                    dir,
+                    "streaming compression reads safetensors only (model.safetensors or " + Checkpoint.SAFETENSORS_INDEX
+                            + ")");
         }
         return Checkpoint.shardFiles(index);
     }
 
     private static byte[] read(FileChannel ch, In in) throws IOException {
         if (in.bytes() > Integer.MAX_VALUE - 16) {
-            throw new BadInputException(in.shard(), "tensor '" + in.name() + "' is over 2 GB, beyond the streaming reader");
+            throw new BadInputException(
+                    in.shard(), "tensor '" + in.name() + "' is over 2 GB, beyond the streaming reader");
         }
         byte[] b = new byte[(int) in.bytes()];
         ByteBuffer bb = ByteBuffer.wrap(b);
@@ -333,8 +396,9 @@ public final class StreamingCompressor {
         return n;
     }
 
-    private static void writeFp16Config(ModelConfig cfg, Path src, Path dir, boolean sharded, Map<String, String> weightMap,
-                                        long totalSize) throws IOException {
+    private static void writeFp16Config(
+            ModelConfig cfg, Path src, Path dir, boolean sharded, Map<String, String> weightMap, long totalSize)
+            throws IOException {
         ObjectNode raw = (ObjectNode) cfg.raw().deepCopy();
         raw.put("torch_dtype", "float16");
         raw.put("dtype", "float16");

@@ -26,11 +26,9 @@ public final class TextData {
     public static final List<String> DATASET_NAMES = List.of("openwebtext", "c4", "wikitext");
 
     /** Where the text came from, for metadata and the report. */
-    public record Text(String text, String source, boolean synthetic) {
-    }
+    public record Text(String text, String source, boolean synthetic) {}
 
-    private TextData() {
-    }
+    private TextData() {}
 
     /** The repository root (set by ./bitnet), for the bundled corpus and demo model. */
     public static Path home() {
@@ -52,7 +50,8 @@ public final class TextData {
             if (env != null && !env.isBlank()) {
                 return new Text(read(Path.of(env)), env, false);
             }
-            return fallback("dataset '" + spec + "' is not available offline (set BITNET_DATASET_" + name.toUpperCase(Locale.ROOT) + " to a local copy)");
+            return fallback("dataset '" + spec + "' is not available offline (set BITNET_DATASET_"
+                    + name.toUpperCase(Locale.ROOT) + " to a local copy)");
         }
         Path p = Path.of(spec);
         return new Text(read(p), p.toString(), false);
@@ -64,7 +63,8 @@ public final class TextData {
             LOG.warning(why + "; using the bundled public-domain corpus " + corpus);
             return new Text(read(corpus), corpus.toString(), false);
         }
-        LOG.warning(why + " and the bundled corpus is missing; using SYNTHETIC text: perplexity figures will be meaningless");
+        LOG.warning(why
+                + " and the bundled corpus is missing; using SYNTHETIC text: perplexity figures will be meaningless");
         return new Text(synthetic(200_000, 42), "synthetic", true);
     }
 
@@ -76,7 +76,10 @@ public final class TextData {
         StringBuilder sb = new StringBuilder();
         if (Files.isDirectory(p)) {
             try (Stream<Path> s = Files.walk(p)) {
-                for (Path f : s.filter(Files::isRegularFile).filter(TextData::isText).sorted().toList()) {
+                for (Path f : s.filter(Files::isRegularFile)
+                        .filter(TextData::isText)
+                        .sorted()
+                        .toList()) {
                     appendFile(f, sb);
                 }
             } catch (IOException e) {
@@ -143,19 +146,20 @@ public final class TextData {
         if (p != null) {
             return Integer.parseInt(p);
         }
-        return (int) Math.min(Integer.MAX_VALUE - 16, Math.max(4L << 20, Runtime.getRuntime().maxMemory() / 64));
+        return (int) Math.min(
+                Integer.MAX_VALUE - 16, Math.max(4L << 20, Runtime.getRuntime().maxMemory() / 64));
     }
 
     /** The first characters of a UTF-8 file, and whether that is all of it. */
-    public record Prefix(String text, boolean complete) {
-    }
+    public record Prefix(String text, boolean complete) {}
 
     /** Reads at most maxChars characters of f (strict UTF-8: a malformed byte is bad input naming f). */
     public static Prefix readPrefix(Path f, int maxChars) {
         if (!Files.isRegularFile(f)) {
             throw new BadInputException(f, Files.exists(f) ? "not a regular file" : "file not found");
         }
-        var dec = StandardCharsets.UTF_8.newDecoder()
+        var dec = StandardCharsets.UTF_8
+                .newDecoder()
                 .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
                 .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
         try (var r = new java.io.InputStreamReader(Files.newInputStream(f), dec)) {
@@ -192,8 +196,10 @@ public final class TextData {
 
     /** Deterministic pseudo-English for when nothing else exists. */
     public static String synthetic(int chars, long seed) {
-        String[] words = {"the", "of", "and", "a", "to", "in", "is", "was", "that", "for", "it", "with", "as", "his", "on",
-            "be", "at", "by", "whale", "sea", "ship", "man", "old", "time", "day", "night", "king", "land", "people", "law"};
+        String[] words = {
+            "the", "of", "and", "a", "to", "in", "is", "was", "that", "for", "it", "with", "as", "his", "on", "be",
+            "at", "by", "whale", "sea", "ship", "man", "old", "time", "day", "night", "king", "land", "people", "law"
+        };
         SplittableRandom r = new SplittableRandom(seed);
         StringBuilder sb = new StringBuilder(chars + 16);
         while (sb.length() < chars) {

@@ -12,8 +12,7 @@ import java.util.SplittableRandom;
  * end-of-sequence id.
  */
 public final class Generator {
-    private Generator() {
-    }
+    private Generator() {}
 
     public record Sampling(boolean greedy, double temperature, double topP, long seed) {
         public static final Sampling GREEDY = new Sampling(true, 1, 1, 0);
@@ -21,11 +20,12 @@ public final class Generator {
 
     /** Returns prompt + new ids. eos may be null (never stop early). */
     public static int[] generate(Model m, int[] prompt, int maxNew, Sampling s, Integer eos) {
-        return generate(m, prompt, maxNew, s, eos, id -> { });
+        return generate(m, prompt, maxNew, s, eos, id -> {});
     }
 
     /** As {@link #generate(Model, int[], int, Sampling, Integer)}, calling onToken with each new id as it is chosen. */
-    public static int[] generate(Model m, int[] prompt, int maxNew, Sampling s, Integer eos, java.util.function.IntConsumer onToken) {
+    public static int[] generate(
+            Model m, int[] prompt, int maxNew, Sampling s, Integer eos, java.util.function.IntConsumer onToken) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("an empty prompt: give at least one token");
         }
@@ -40,7 +40,8 @@ public final class Generator {
             while (n < total) {
                 downloadRow(m, logits, n == prompt.length ? prompt.length - 1 : 0, V, last);
                 // a NaN row would make argmax answer token 0 silently
-                bitnet.engine.util.NonFiniteException.check("logits at position " + (n - 1) + ", vocabulary index", last, V);
+                bitnet.engine.util.NonFiniteException.check(
+                        "logits at position " + (n - 1) + ", vocabulary index", last, V);
                 int next = s.greedy() ? argmax(last) : sample(last, s, rng);
                 out[n++] = next;
                 onToken.accept(next);

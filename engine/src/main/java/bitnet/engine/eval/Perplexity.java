@@ -8,11 +8,9 @@ import bitnet.engine.model.Model;
  * window, exp of the mean. Windows are evaluated in batches.
  */
 public final class Perplexity {
-    public record Result(double ppl, double meanNll, long tokens, int windows) {
-    }
+    public record Result(double ppl, double meanNll, long tokens, int windows) {}
 
-    private Perplexity() {
-    }
+    private Perplexity() {}
 
     /** How many full windows of L+1 tokens fit in n ids (capped at maxWindows). */
     public static int windowsFor(int n, int L, int maxWindows) {
@@ -26,7 +24,8 @@ public final class Perplexity {
     public static Result compute(Model m, int[] ids, int L, int maxWindows, int batch) {
         int windows = windowsFor(ids.length, L, maxWindows);
         if (windows == 0) {
-            throw new IllegalArgumentException("text has " + ids.length + " tokens, fewer than one window of " + (L + 1));
+            throw new IllegalArgumentException(
+                    "text has " + ids.length + " tokens, fewer than one window of " + (L + 1));
         }
         double nllSum = 0;
         long count = 0;
@@ -39,13 +38,18 @@ public final class Perplexity {
                 System.arraycopy(ids, start, in, b * L, L);
                 System.arraycopy(ids, start + 1, tg, b * L, L);
             }
-            double mean = bitnet.engine.util.NonFiniteException.check("the loss of windows " + w0 + ".." + (w0 + B - 1), m.loss(in, tg, B, L, false));
+            double mean = bitnet.engine.util.NonFiniteException.check(
+                    "the loss of windows " + w0 + ".." + (w0 + B - 1), m.loss(in, tg, B, L, false));
             nllSum += mean * B * L;
             count += (long) B * L;
         }
         double mean = nllSum / count;
         // exp overflows past a mean NLL of ~709: say so rather than print Infinity
-        return new Result(bitnet.engine.util.NonFiniteException.check("the perplexity (exp of mean NLL " + mean + ")", Math.exp(mean)),
-                mean, count, windows);
+        return new Result(
+                bitnet.engine.util.NonFiniteException.check(
+                        "the perplexity (exp of mean NLL " + mean + ")", Math.exp(mean)),
+                mean,
+                count,
+                windows);
     }
 }

@@ -27,8 +27,10 @@ import java.util.regex.Pattern;
  * never silently drops a weight. It does not choose storage types (see {@link GgufExporter}).
  */
 final class GgufArch {
-    private static final Pattern LAYER = Pattern.compile("^(?:model\\.layers|gpt_neox\\.layers|transformer\\.h|h)\\.(\\d+)\\.(.+)$");
-    static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "qwen3", "gemma3", "gemma3_text", "phi3", "gpt_neox", "gpt2");
+    private static final Pattern LAYER =
+            Pattern.compile("^(?:model\\.layers|gpt_neox\\.layers|transformer\\.h|h)\\.(\\d+)\\.(.+)$");
+    static final List<String> SUPPORTED =
+            List.of("llama", "mistral", "qwen2", "qwen3", "gemma3", "gemma3_text", "phi3", "gpt_neox", "gpt2");
 
     private final Path cfgFile;
     private final JsonNode cfg;
@@ -39,8 +41,10 @@ final class GgufArch {
         this.cfg = cfg;
         this.type = cfg.path("model_type").asText("");
         if (!SUPPORTED.contains(type)) {
-            throw new BadInputException(cfgFile, "model_type '" + type + "' cannot be exported to GGUF (supported: "
-                    + String.join(", ", SUPPORTED) + ")");
+            throw new BadInputException(
+                    cfgFile,
+                    "model_type '" + type + "' cannot be exported to GGUF (supported: " + String.join(", ", SUPPORTED)
+                            + ")");
         }
     }
 
@@ -65,17 +69,22 @@ final class GgufArch {
         boolean gpt2 = type.equals("gpt2"), neox = type.equals("gpt_neox"), gemma = a.equals("gemma3");
         int c = gpt2 ? req("n_embd", "hidden_size") : req("hidden_size");
         int nh = gpt2 ? req("n_head", "num_attention_heads") : req("num_attention_heads");
-        int nkv = cfg.hasNonNull("num_key_value_heads") ? cfg.get("num_key_value_heads").asInt() : nh;
+        int nkv = cfg.hasNonNull("num_key_value_heads")
+                ? cfg.get("num_key_value_heads").asInt()
+                : nh;
         int hd = cfg.hasNonNull("head_dim") ? cfg.get("head_dim").asInt() : c / nh;
         int layers = gpt2 ? req("n_layer", "num_hidden_layers") : req("num_hidden_layers");
         w.putU32(a + ".context_length", gpt2 ? req("n_positions", "n_ctx") : opt("max_position_embeddings", 2048));
         w.putU32(a + ".embedding_length", c);
         w.putU32(a + ".block_count", layers);
-        w.putU32(a + ".feed_forward_length", gpt2 ? (cfg.hasNonNull("n_inner") ? cfg.get("n_inner").asInt() : 4 * c) : req("intermediate_size"));
+        w.putU32(
+                a + ".feed_forward_length",
+                gpt2 ? (cfg.hasNonNull("n_inner") ? cfg.get("n_inner").asInt() : 4 * c) : req("intermediate_size"));
         w.putU32(a + ".attention.head_count", nh);
         w.putU32(a + ".vocab_size", vocabSize());
         if (gpt2 || neox) {
-            w.putF32(a + ".attention.layer_norm_epsilon", (float) dbl(gpt2 ? "layer_norm_epsilon" : "layer_norm_eps", 1e-5));
+            w.putF32(a + ".attention.layer_norm_epsilon", (float)
+                    dbl(gpt2 ? "layer_norm_epsilon" : "layer_norm_eps", 1e-5));
         } else {
             w.putU32(a + ".attention.head_count_kv", nkv);
             w.putF32(a + ".attention.layer_norm_rms_epsilon", (float) dbl("rms_norm_eps", 1e-6));
@@ -83,29 +92,40 @@ final class GgufArch {
             w.putU32(a + ".attention.value_length", hd);
         }
         JsonNode rp = rope();
-        double theta = rp.path("rope_theta").asDouble(dbl(neox ? "rotary_emb_base" : "rope_theta", gemma ? 1e6 : 10000));
+        double theta =
+                rp.path("rope_theta").asDouble(dbl(neox ? "rotary_emb_base" : "rope_theta", gemma ? 1e6 : 10000));
         if (!gpt2) {
             w.putF32(a + ".rope.freq_base", (float) theta);
-            double partial = neox ? dbl("rotary_pct", rp.path("partial_rotary_factor").asDouble(0.25))
-                    : dbl("partial_rotary_factor", rp.path("partial_rotary_factor").asDouble(1.0));
+            double partial = neox
+                    ? dbl("rotary_pct", rp.path("partial_rotary_factor").asDouble(0.25))
+                    : dbl(
+                            "partial_rotary_factor",
+                            rp.path("partial_rotary_factor").asDouble(1.0));
             w.putU32(a + ".rope.dimension_count", (int) (hd * partial));
         }
         if (neox) {
-            w.putBool(a + ".use_parallel_residual", cfg.path("use_parallel_residual").asBoolean(true));
+            w.putBool(
+                    a + ".use_parallel_residual",
+                    cfg.path("use_parallel_residual").asBoolean(true));
         }
         String ropeType = rp.path("rope_type").asText(rp.path("type").asText("default"));
         switch (ropeType) {
-            case "default" -> { }
+            case "default" -> {}
             case "linear" -> {
                 w.putString(a + ".rope.scaling.type", "linear");
                 w.putF32(a + ".rope.scaling.factor", (float) rp.path("factor").asDouble(1));
             }
-            case "llama3" -> out.put("rope_freqs.weight", SourceTensor.Plain.ofFloats(new long[] {hd / 2}, llama3Factors(rp, theta, hd)));
+            case "llama3" ->
+                out.put(
+                        "rope_freqs.weight",
+                        SourceTensor.Plain.ofFloats(new long[] {hd / 2}, llama3Factors(rp, theta, hd)));
             case "longrope", "su" -> {
                 if (!type.equals("phi3")) {
                     throw unsupported("rope_type '" + ropeType + "' for " + type);
                 }
-                int orig = opt("original_max_position_embeddings", rp.path("original_max_position_embeddings").asInt(4096));
+                int orig = opt(
+                        "original_max_position_embeddings",
+                        rp.path("original_max_position_embeddings").asInt(4096));
                 double scale = (double) opt("max_position_embeddings", 4096) / orig;
                 double attn = scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(orig)) : 1.0;
                 w.putF32(a + ".rope.scaling.attn_factor", (float) attn);
@@ -124,27 +144,37 @@ final class GgufArch {
         for (Map.Entry<String, SourceTensor> e : hf.entrySet()) {
             String n = e.getKey();
             SourceTensor t = e.getValue();
-            if (n.endsWith(".rotary_emb.inv_freq") || n.endsWith(".attn.bias") || n.endsWith(".attn.masked_bias")
-                    || n.endsWith(".attention.bias") || n.endsWith(".attention.masked_bias")) {
+            if (n.endsWith(".rotary_emb.inv_freq")
+                    || n.endsWith(".attn.bias")
+                    || n.endsWith(".attn.masked_bias")
+                    || n.endsWith(".attention.bias")
+                    || n.endsWith(".attention.masked_bias")) {
                 continue; // buffers HF recomputes; llama.cpp computes them itself
             }
             String g = name(n);
             if (g == null) {
-                throw new BadInputException(cfgFile.resolveSibling(n), "tensor '" + n + "' has no GGUF counterpart for " + type);
+                throw new BadInputException(
+                        cfgFile.resolveSibling(n), "tensor '" + n + "' has no GGUF counterpart for " + type);
             }
-            if (gpt2 && t.shape().length == 2 && n.matches(".*\\.(attn\\.c_attn|attn\\.c_proj|mlp\\.c_fc|mlp\\.c_proj)\\.weight$")) {
+            if (gpt2
+                    && t.shape().length == 2
+                    && n.matches(".*\\.(attn\\.c_attn|attn\\.c_proj|mlp\\.c_fc|mlp\\.c_proj)\\.weight$")) {
                 t = transpose(t);
             }
-            if ((type.equals("llama") || type.equals("mistral")) && (g.endsWith("attn_q.weight") || g.endsWith("attn_q.bias"))) {
+            if ((type.equals("llama") || type.equals("mistral"))
+                    && (g.endsWith("attn_q.weight") || g.endsWith("attn_q.bias"))) {
                 t = t.permuteRows(ropePermutation(nh, t.rows() / nh));
-            } else if ((type.equals("llama") || type.equals("mistral")) && (g.endsWith("attn_k.weight") || g.endsWith("attn_k.bias"))) {
+            } else if ((type.equals("llama") || type.equals("mistral"))
+                    && (g.endsWith("attn_k.weight") || g.endsWith("attn_k.bias"))) {
                 t = t.permuteRows(ropePermutation(nkv, t.rows() / nkv));
             } else if (neox && g.contains("attn_qkv")) {
                 t = t.permuteRows(neoxQkv(nh, c / nh));
             }
             if (gemma && g.endsWith("norm.weight")) {
                 float[] v = t.floats();
-                float mul = g.endsWith("attn_q_norm.weight") ? (float) Math.sqrt(hd / dbl("query_pre_attn_scalar", hd)) : 1f;
+                float mul = g.endsWith("attn_q_norm.weight")
+                        ? (float) Math.sqrt(hd / dbl("query_pre_attn_scalar", hd))
+                        : 1f;
                 for (int i = 0; i < v.length; i++) {
                     v[i] = (1f + v[i]) * mul;
                 }
@@ -155,7 +185,9 @@ final class GgufArch {
             }
         }
         if (gpt2 && !out.containsKey("output.weight") && out.containsKey("token_embd.weight")) {
-            out.put("output.weight", out.get("token_embd.weight")); // llama.cpp's gpt2 reads its head as a separate tensor
+            out.put(
+                    "output.weight",
+                    out.get("token_embd.weight")); // llama.cpp's gpt2 reads its head as a separate tensor
         }
         return out;
     }
@@ -165,7 +197,8 @@ final class GgufArch {
             throw unsupported("attn_logit_softcapping (llama.cpp's gemma3 has none)");
         }
         if (cfg.hasNonNull("final_logit_softcapping")) {
-            w.putF32(a + ".final_logit_softcapping", (float) cfg.get("final_logit_softcapping").asDouble());
+            w.putF32(a + ".final_logit_softcapping", (float)
+                    cfg.get("final_logit_softcapping").asDouble());
         }
         JsonNode rs = cfg.get("rope_scaling");
         if (rs != null && rs.isObject()) {
@@ -181,8 +214,10 @@ final class GgufArch {
         JsonNode lt = cfg.get("layer_types");
         int pattern = opt("sliding_window_pattern", opt("_sliding_window_pattern", 6));
         for (int i = 0; i < layers; i++) {
-            swa.add(lt != null && lt.isArray() && lt.size() == layers ? lt.get(i).asText().equals("sliding_attention")
-                    : (i + 1) % pattern != 0);
+            swa.add(
+                    lt != null && lt.isArray() && lt.size() == layers
+                            ? lt.get(i).asText().equals("sliding_attention")
+                            : (i + 1) % pattern != 0);
         }
         w.putArray(a + ".attention.sliding_window_pattern", GgufWriter.ValueType.BOOL, swa);
     }
@@ -269,7 +304,8 @@ final class GgufArch {
 
     /** llama.cpp's rope_freqs for HF's llama3 scaling: the divisor of each frequency. */
     private static float[] llama3Factors(JsonNode rp, double theta, int hd) {
-        double factor = rp.path("factor").asDouble(8), lo = rp.path("low_freq_factor").asDouble(1),
+        double factor = rp.path("factor").asDouble(8),
+                lo = rp.path("low_freq_factor").asDouble(1),
                 hi = rp.path("high_freq_factor").asDouble(4);
         int orig = rp.path("original_max_position_embeddings").asInt(8192);
         double loWl = orig / lo, hiWl = orig / hi;
@@ -310,7 +346,9 @@ final class GgufArch {
         if (p == null || !p.isObject()) {
             p = cfg.get("rope_scaling");
         }
-        return p != null && p.isObject() ? p : com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        return p != null && p.isObject()
+                ? p
+                : com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
     }
 
     private BadInputException unsupported(String what) {

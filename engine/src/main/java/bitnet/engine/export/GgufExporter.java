@@ -56,11 +56,9 @@ public final class GgufExporter {
     }
 
     /** What was written: the file, its size, tensors per GGUF type, the tokenizer model. */
-    public record Result(Path path, long bytes, Map<String, Integer> tensors, String tokenizer) {
-    }
+    public record Result(Path path, long bytes, Map<String, Integer> tensors, String tokenizer) {}
 
-    private GgufExporter() {
-    }
+    private GgufExporter() {}
 
     public static Result export(Path modelDir, Path out, Options opt) {
         boolean packed = PackedLoader.isCompressOutput(modelDir);
@@ -72,7 +70,9 @@ public final class GgufExporter {
             Map<String, SourceTensor> hf = packed ? packedSources(modelDir, arena) : hfSources(hfDir, arena);
             GgufWriter w = new GgufWriter();
             w.putString("general.architecture", arch.arch());
-            w.putString("general.name", String.valueOf(modelDir.toAbsolutePath().normalize().getFileName()));
+            w.putString(
+                    "general.name",
+                    String.valueOf(modelDir.toAbsolutePath().normalize().getFileName()));
             w.putString(OutputSafety.WRITER_KEY, OutputSafety.WRITER_VALUE);
             Map<String, SourceTensor> tensors = arch.map(hf, w);
             SourceTensor emb = tensors.get("token_embd.weight");
@@ -110,10 +110,15 @@ public final class GgufExporter {
         int cols = t.cols();
         GgmlType fallback = opt.floatType() == GgmlType.F32 ? GgmlType.F32 : GgmlType.F16;
         return switch (t) {
-            case SourceTensor.Ternary x -> cols % 256 == 0 ? opt.ternaryType() : cols % 32 == 0 ? GgmlType.Q4_0 : fallback;
+            case SourceTensor.Ternary x ->
+                cols % 256 == 0 ? opt.ternaryType() : cols % 32 == 0 ? GgmlType.Q4_0 : fallback;
             case SourceTensor.Int8 x -> cols % 32 == 0 ? GgmlType.Q8_0 : fallback;
-            case SourceTensor.Plain p -> opt.floatType() != null ? opt.floatType()
-                    : p.dtype() == DType.F16 ? GgmlType.F16 : p.dtype() == DType.BF16 ? GgmlType.BF16 : GgmlType.F32;
+            case SourceTensor.Plain p ->
+                opt.floatType() != null
+                        ? opt.floatType()
+                        : p.dtype() == DType.F16
+                                ? GgmlType.F16
+                                : p.dtype() == DType.BF16 ? GgmlType.BF16 : GgmlType.F32;
         };
     }
 
@@ -141,7 +146,9 @@ public final class GgufExporter {
     }
 
     private static byte[] floatBytes(SourceTensor t, GgmlType type) {
-        if (t instanceof SourceTensor.Plain p && p.data() != null && p.values() == null
+        if (t instanceof SourceTensor.Plain p
+                && p.data() != null
+                && p.values() == null
                 && p.dtype().safetensorsName().equals(type.name())) {
             return p.data().data().toArray(ValueLayout.JAVA_BYTE); // as stored: same bytes
         }
@@ -169,10 +176,13 @@ public final class GgufExporter {
      * model has no tokenizer) into the output directory being written, and records its size and
      * FP32 ratio in metrics (gguf_bytes, gguf_compression_ratio) and its final path in paths.
      */
-    public static void addToCompressOutput(Path outDir, Path finalDir, long fp32Bytes, Map<String, Object> metrics, Map<String, Object> paths) {
-        boolean vocab = Files.isRegularFile(outDir.resolve(PackedLoader.FP16_DIR).resolve("tokenizer.json"));
+    public static void addToCompressOutput(
+            Path outDir, Path finalDir, long fp32Bytes, Map<String, Object> metrics, Map<String, Object> paths) {
+        boolean vocab =
+                Files.isRegularFile(outDir.resolve(PackedLoader.FP16_DIR).resolve("tokenizer.json"));
         if (!vocab) {
-            java.util.logging.Logger.getLogger("bitnet").warning("the model has no tokenizer.json: the GGUF gets a placeholder vocabulary");
+            java.util.logging.Logger.getLogger("bitnet")
+                    .warning("the model has no tokenizer.json: the GGUF gets a placeholder vocabulary");
         }
         Result r = export(outDir, outDir.resolve(FILE_NAME), new Options(GgmlType.TQ2_0, null, !vocab));
         metrics.put("gguf_bytes", r.bytes());
@@ -185,7 +195,8 @@ public final class GgufExporter {
         Map<String, SourceTensor> m = new LinkedHashMap<>();
         for (TensorData t : Checkpoint.openWeights(dir, arena).values()) {
             if (!t.dtype().isFloat()) {
-                throw new BadInputException(dir, "tensor '" + t.name() + "' is " + t.dtype().safetensorsName() + ", not a float type");
+                throw new BadInputException(
+                        dir, "tensor '" + t.name() + "' is " + t.dtype().safetensorsName() + ", not a float type");
             }
             m.put(t.name(), SourceTensor.Plain.of(t));
         }
@@ -229,7 +240,8 @@ public final class GgufExporter {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new BadInputException(f, "file not found", e);
         } catch (IOException e) {
-            throw new BadInputException(f, "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw new BadInputException(
+                    f, "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
     }
 

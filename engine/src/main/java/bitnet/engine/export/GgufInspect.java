@@ -11,15 +11,18 @@ import java.util.Map;
 
 /** {@code inspect --model F.gguf}: a GGUF file's metadata (long arrays summarised) and tensors, read by the validating reader. */
 public final class GgufInspect {
-    private GgufInspect() {
-    }
+    private GgufInspect() {}
 
     public static int print(Path file, boolean json) {
         try (Arena a = Arena.ofConfined()) {
             GgufFile g = GgufFile.open(file, a);
             Map<String, Object> meta = new LinkedHashMap<>();
-            g.metadata().forEach((k, v) -> meta.put(k, v.value() instanceof List<?> l && l.size() > 8
-                    ? "[" + l.size() + " " + v.elemType().name().toLowerCase() + " values]" : v.value()));
+            g.metadata()
+                    .forEach((k, v) -> meta.put(
+                            k,
+                            v.value() instanceof List<?> l && l.size() > 8
+                                    ? "[" + l.size() + " " + v.elemType().name().toLowerCase() + " values]"
+                                    : v.value()));
             List<Map<String, Object>> ts = new ArrayList<>();
             long bytes = 0;
             for (GgufFile.TensorInfo t : g.tensors().values()) {
@@ -45,8 +48,10 @@ public final class GgufInspect {
                 meta.forEach((k, v) -> System.out.printf("  %-48s %s%n", k, v));
                 System.out.printf("%-48s %-6s %-20s %12s%n", "tensor", "type", "ne", "bytes");
                 for (var e : ts) {
-                    System.out.printf("%-48s %-6s %-20s %,12d%n", e.get("name"), e.get("type"),
-                            java.util.Arrays.toString((long[]) e.get("ne")), (long) e.get("bytes"));
+                    System.out.printf(
+                            "%-48s %-6s %-20s %,12d%n",
+                            e.get("name"), e.get("type"), java.util.Arrays.toString((long[]) e.get("ne")), (long)
+                                    e.get("bytes"));
                 }
                 System.out.printf("total %,d bytes of tensor data%n", bytes);
             }

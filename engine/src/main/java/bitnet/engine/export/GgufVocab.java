@@ -30,23 +30,31 @@ import java.util.Map;
 final class GgufVocab {
     static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    private static final String QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    private static final String LLAMA3_SPLIT =
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    private static final String QWEN2_SPLIT =
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-    private GgufVocab() {
-    }
+    private GgufVocab() {}
 
     /** Writes the tokenizer of dir (tokenizer.json) for a model of vocabSize rows; config gives fallback ids. */
     static String write(GgufWriter w, Path dir, JsonNode config, int vocabSize) {
         Path file = dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(file)) {
-            throw new BadInputException(file, "no tokenizer.json: a GGUF needs the vocabulary (pass --placeholder-vocab for a model without one)");
+            throw new BadInputException(
+                    file,
+                    "no tokenizer.json: a GGUF needs the vocabulary (pass --placeholder-vocab for a model without one)");
         }
         JsonNode root = read(file);
-        JsonNode tcfg = Files.isRegularFile(dir.resolve("tokenizer_config.json")) ? read(dir.resolve("tokenizer_config.json")) : JSON.createObjectNode();
+        JsonNode tcfg = Files.isRegularFile(dir.resolve("tokenizer_config.json"))
+                ? read(dir.resolve("tokenizer_config.json"))
+                : JSON.createObjectNode();
         JsonNode m = root.path("model");
         if (!m.path("type").asText("BPE").equals("BPE") || !m.path("vocab").isObject()) {
-            throw new BadInputException(file, "tokenizer model '" + m.path("type").asText("?") + "' cannot be exported (only BPE: byte-level or SentencePiece-style)");
+            throw new BadInputException(
+                    file,
+                    "tokenizer model '" + m.path("type").asText("?")
+                            + "' cannot be exported (only BPE: byte-level or SentencePiece-style)");
         }
         Map<Integer, String> byId = new HashMap<>();
         m.get("vocab").fields().forEachRemaining(e -> byId.put(e.getValue().asInt(), e.getKey()));
@@ -55,9 +63,14 @@ final class GgufVocab {
             byId.put(a.path("id").asInt(), a.path("content").asText());
             special.put(a.path("id").asInt(), a.path("special").asBoolean(false));
         }
-        int n = Math.max(vocabSize, byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1);
+        int n = Math.max(
+                vocabSize,
+                byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1);
         if (n > vocabSize) {
-            throw new BadInputException(file, "the tokenizer has ids up to " + (n - 1) + " but the model's vocabulary has " + vocabSize + " rows");
+            throw new BadInputException(
+                    file,
+                    "the tokenizer has ids up to " + (n - 1) + " but the model's vocabulary has " + vocabSize
+                            + " rows");
         }
         List<String> merges = merges(file, m.path("merges"));
         boolean byteFallback = m.path("byte_fallback").asBoolean(false);
@@ -71,7 +84,10 @@ final class GgufVocab {
             for (int i = 0; i < n; i++) {
                 String t = byId.get(i);
                 tokens.add(t == null ? "[PAD" + i + "]" : t);
-                types.add((long) (t == null ? UNUSED : special.containsKey(i) ? (special.get(i) ? CONTROL : USER_DEFINED) : NORMAL));
+                types.add((long)
+                        (t == null
+                                ? UNUSED
+                                : special.containsKey(i) ? (special.get(i) ? CONTROL : USER_DEFINED) : NORMAL));
             }
             w.putArray("tokenizer.ggml.tokens", ValueType.STRING, tokens);
             w.putArray("tokenizer.ggml.token_type", ValueType.INT32, types);
@@ -88,22 +104,36 @@ final class GgufVocab {
             for (int i = 0; i < n; i++) {
                 String t = byId.get(i);
                 tokens.add(t == null ? "[PAD" + i + "]" : t);
-                int type = t == null ? UNUSED : t.equals(unk) ? UNKNOWN : special.getOrDefault(i, false) ? CONTROL
-                        : special.containsKey(i) ? USER_DEFINED : t.matches("<0x[0-9A-Fa-f]{2}>") ? BYTE : NORMAL;
+                int type = t == null
+                        ? UNUSED
+                        : t.equals(unk)
+                                ? UNKNOWN
+                                : special.getOrDefault(i, false)
+                                        ? CONTROL
+                                        : special.containsKey(i)
+                                                ? USER_DEFINED
+                                                : t.matches("<0x[0-9A-Fa-f]{2}>") ? BYTE : NORMAL;
                 types.add((long) type);
                 Integer r = t == null ? null : rank.get(t);
                 // llama.cpp's SentencePiece tokenizer merges the best-scoring adjacent pair first: score by merge rank
-                scores.add(r != null ? -(float) r : type == NORMAL && t.codePointCount(0, t.length()) > 1 ? -1e6f - i : 0f);
+                scores.add(
+                        r != null
+                                ? -(float) r
+                                : type == NORMAL && t.codePointCount(0, t.length()) > 1 ? -1e6f - i : 0f);
             }
             w.putArray("tokenizer.ggml.tokens", ValueType.STRING, tokens);
             w.putArray("tokenizer.ggml.scores", ValueType.FLOAT32, scores);
             w.putArray("tokenizer.ggml.token_type", ValueType.INT32, types);
             w.putBool("tokenizer.ggml.add_space_prefix", prependsSpace(root));
             if (unk != null && m.get("vocab").has(unk)) {
-                w.putU32("tokenizer.ggml.unknown_token_id", m.get("vocab").get(unk).asInt());
+                w.putU32(
+                        "tokenizer.ggml.unknown_token_id",
+                        m.get("vocab").get(unk).asInt());
             }
         } else {
-            throw new BadInputException(file, "BPE tokenizer that is neither byte-level nor SentencePiece-style (byte_fallback) cannot be exported");
+            throw new BadInputException(
+                    file,
+                    "BPE tokenizer that is neither byte-level nor SentencePiece-style (byte_fallback) cannot be exported");
         }
         Map<String, Integer> ids = new HashMap<>();
         for (int i = 0; i < tokens.size(); i++) {
@@ -131,8 +161,16 @@ final class GgufVocab {
             boolean b = i >= 3 && i < 259;
             // the last id is <|endoftext|>: llama.cpp sets attributes on it by name for models named phi3
             boolean end = i == n - 1 && i >= 259;
-            tokens.add(i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : b ? String.format("<0x%02X>", i - 3)
-                    : end ? "<|endoftext|>" : "<tok" + i + ">");
+            tokens.add(
+                    i == 0
+                            ? "<unk>"
+                            : i == 1
+                                    ? "<s>"
+                                    : i == 2
+                                            ? "</s>"
+                                            : b
+                                                    ? String.format("<0x%02X>", i - 3)
+                                                    : end ? "<|endoftext|>" : "<tok" + i + ">");
             types.add((long) (i == 0 ? UNKNOWN : i < 3 || end ? CONTROL : b ? BYTE : NORMAL));
             scores.add(0f);
         }
@@ -158,7 +196,9 @@ final class GgufVocab {
 
     private static Integer token(JsonNode tcfg, String key, Map<String, Integer> ids) {
         JsonNode v = tcfg.get(key);
-        String s = v == null ? null : v.isTextual() ? v.asText() : v.path("content").asText(null);
+        String s = v == null
+                ? null
+                : v.isTextual() ? v.asText() : v.path("content").asText(null);
         return s == null ? null : ids.get(s);
     }
 
@@ -169,12 +209,16 @@ final class GgufVocab {
 
     /** llama.cpp's name for the HF pre-tokenizer; what llama.cpp's converter finds by hashing test encodings. */
     private static String pre(Path file, JsonNode p) {
-        if (p != null && p.path("type").asText().equals("ByteLevel") && p.path("use_regex").asBoolean(true)) {
+        if (p != null
+                && p.path("type").asText().equals("ByteLevel")
+                && p.path("use_regex").asBoolean(true)) {
             return "gpt-2";
         }
         if (p != null && p.path("type").asText().equals("Sequence")) {
             JsonNode list = p.path("pretokenizers");
-            if (list.size() == 2 && list.get(0).path("type").asText().equals("Split") && list.get(1).path("type").asText().equals("ByteLevel")) {
+            if (list.size() == 2
+                    && list.get(0).path("type").asText().equals("Split")
+                    && list.get(1).path("type").asText().equals("ByteLevel")) {
                 String re = list.get(0).path("pattern").path("Regex").asText("");
                 if (re.equals(LLAMA3_SPLIT)) {
                     return "llama-bpe";
@@ -183,17 +227,23 @@ final class GgufVocab {
                     return "qwen2";
                 }
             }
-            if (list.size() == 1 && list.get(0).path("type").asText().equals("ByteLevel") && list.get(0).path("use_regex").asBoolean(true)) {
+            if (list.size() == 1
+                    && list.get(0).path("type").asText().equals("ByteLevel")
+                    && list.get(0).path("use_regex").asBoolean(true)) {
                 return "gpt-2";
             }
         }
-        throw new BadInputException(file, "its pre-tokenizer " + abbreviate(String.valueOf(p))
-                + " has no llama.cpp tokenizer.ggml.pre name this exporter knows (gpt-2, llama-bpe, qwen2)");
+        throw new BadInputException(
+                file,
+                "its pre-tokenizer " + abbreviate(String.valueOf(p))
+                        + " has no llama.cpp tokenizer.ggml.pre name this exporter knows (gpt-2, llama-bpe, qwen2)");
     }
 
     private static boolean prependsSpace(JsonNode root) {
         String s = String.valueOf(root.get("normalizer")) + root.get("pre_tokenizer");
-        return s.contains("\"Prepend\"") || s.contains("\"prepend_scheme\":\"always\"") || s.contains("\"add_prefix_space\":true");
+        return s.contains("\"Prepend\"")
+                || s.contains("\"prepend_scheme\":\"always\"")
+                || s.contains("\"add_prefix_space\":true");
     }
 
     /** (adds bos, adds eos) from a TemplateProcessing post-processor's single template. */
@@ -241,7 +291,8 @@ final class GgufVocab {
             } else if (x.isArray() && x.size() == 2) {
                 out.add(x.get(0).asText() + " " + x.get(1).asText());
             } else {
-                throw new BadInputException(file, "merge entry " + abbreviate(x.toString()) + " is neither \"a b\" nor [a, b]");
+                throw new BadInputException(
+                        file, "merge entry " + abbreviate(x.toString()) + " is neither \"a b\" nor [a, b]");
             }
         }
         return out;
@@ -255,7 +306,8 @@ final class GgufVocab {
             }
             return n;
         } catch (IOException e) {
-            throw new BadInputException(f, "invalid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw new BadInputException(
+                    f, "invalid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
     }
 

@@ -24,25 +24,30 @@ public final class Gemma3Model extends Model {
     private final RopeTable ropeFull, ropeLocal;
     private final Buf ones; // (max(C, HS)) ones, for 1 + w
     // activations (allocate), per layer unless noted
-    private Buf[] xn1, rstd1;               // (N, C), (N)
-    private Buf[] qp, kp, rq, rk;           // (N, QD), (N, KVD) before q/k norm; (N*NH), (N*NKV)
-    private Buf[] q, kk, vv, att, atty;     // after norm and RoPE (q also scaled), attention state, (N, QD)
-    private Buf[] ao, ra, xm;               // (N, C) o_proj output, (N) its norm's rstd, (N, C) residual
-    private Buf[] xn2, rstd2;               // (N, C), (N)
-    private Buf[] gate, up, hmid, fo, rf;   // (N, I) x3, (N, C) down output, (N) its norm's rstd
-    private Buf tmpC, rstdf, rawLogits;     // (N, C), (N), (N, V) before soft-capping (only when capped)
+    private Buf[] xn1, rstd1; // (N, C), (N)
+    private Buf[] qp, kp, rq, rk; // (N, QD), (N, KVD) before q/k norm; (N*NH), (N*NKV)
+    private Buf[] q, kk, vv, att, atty; // after norm and RoPE (q also scaled), attention state, (N, QD)
+    private Buf[] ao, ra, xm; // (N, C) o_proj output, (N) its norm's rstd, (N, C) residual
+    private Buf[] xn2, rstd2; // (N, C), (N)
+    private Buf[] gate, up, hmid, fo, rf; // (N, I) x3, (N, C) down output, (N) its norm's rstd
+    private Buf tmpC, rstdf, rawLogits; // (N, C), (N), (N, V) before soft-capping (only when capped)
     // gradient scratch
     private Buf dres, dxn, dc, dq, dk, dv, dqp, dkp, datty, dgate, dup, dh;
 
     /** A Gemma RMSNorm weight w and the buffer 1 + w that the kernels multiply by. */
-    private record Norm(Param p, Buf w1) {
-    }
+    private record Norm(Param p, Buf w1) {}
 
     public Gemma3Model(ModelConfig cfg, Kernels k) {
         super(cfg, k);
-        L = cfg.numLayers(); C = cfg.hiddenSize(); NH = cfg.numHeads(); NKV = cfg.numKvHeads();
-        HS = cfg.headDim(); I = cfg.intermediateSize(); V = cfg.vocabSize();
-        QD = NH * HS; KVD = NKV * HS;
+        L = cfg.numLayers();
+        C = cfg.hiddenSize();
+        NH = cfg.numHeads();
+        NKV = cfg.numKvHeads();
+        HS = cfg.headDim();
+        I = cfg.intermediateSize();
+        V = cfg.vocabSize();
+        QD = NH * HS;
+        KVD = NKV * HS;
         ModelConfig.Extra ex = cfg.extra();
         float s = (float) Math.sqrt(C);
         embedScale = switch (cfg.dtype() == null ? "" : cfg.dtype()) {
@@ -54,9 +59,19 @@ public final class Gemma3Model extends Model {
         softcap = (float) ex.finalSoftcap();
         ones = k.upload(filled(Math.max(C, HS)));
         wte = hf("model.embed_tokens.weight", Param.Kind.EMBEDDING, new long[] {V, C}, V, C);
-        ln1 = new Norm[L]; postAttn = new Norm[L]; preFf = new Norm[L]; postFf = new Norm[L]; qn = new Norm[L]; kn = new Norm[L];
-        wq = new Param[L]; wk = new Param[L]; wv = new Param[L]; wo = new Param[L];
-        wg = new Param[L]; wu = new Param[L]; wd = new Param[L];
+        ln1 = new Norm[L];
+        postAttn = new Norm[L];
+        preFf = new Norm[L];
+        postFf = new Norm[L];
+        qn = new Norm[L];
+        kn = new Norm[L];
+        wq = new Param[L];
+        wk = new Param[L];
+        wv = new Param[L];
+        wo = new Param[L];
+        wg = new Param[L];
+        wu = new Param[L];
+        wd = new Param[L];
         for (int l = 0; l < L; l++) {
             String p = "model.layers." + l + ".";
             ln1[l] = norm(p + "input_layernorm.weight", C);
@@ -97,23 +112,47 @@ public final class Gemma3Model extends Model {
     @Override
     protected void allocate(boolean keepAtt) {
         long nc = (long) N * C;
-        xn1 = acts(nc); rstd1 = acts(N);
-        qp = acts((long) N * QD); kp = acts((long) N * KVD); rq = acts((long) N * NH); rk = acts((long) N * NKV);
-        q = acts((long) N * QD); kk = acts((long) N * KVD); vv = acts((long) N * KVD);
-        att = attStates(NH, keepAtt); atty = acts((long) N * QD);
-        ao = acts(nc); ra = acts(N); xm = acts(nc); xn2 = acts(nc); rstd2 = acts(N);
-        gate = acts((long) N * I); up = acts((long) N * I); hmid = acts((long) N * I); fo = acts(nc); rf = acts(N);
-        tmpC = act(nc); rstdf = act(N);
+        xn1 = acts(nc);
+        rstd1 = acts(N);
+        qp = acts((long) N * QD);
+        kp = acts((long) N * KVD);
+        rq = acts((long) N * NH);
+        rk = acts((long) N * NKV);
+        q = acts((long) N * QD);
+        kk = acts((long) N * KVD);
+        vv = acts((long) N * KVD);
+        att = attStates(NH, keepAtt);
+        atty = acts((long) N * QD);
+        ao = acts(nc);
+        ra = acts(N);
+        xm = acts(nc);
+        xn2 = acts(nc);
+        rstd2 = acts(N);
+        gate = acts((long) N * I);
+        up = acts((long) N * I);
+        hmid = acts((long) N * I);
+        fo = acts(nc);
+        rf = acts(N);
+        tmpC = act(nc);
+        rstdf = act(N);
         rawLogits = softcap > 0 ? act((long) N * V) : null;
     }
 
     @Override
     protected void allocateGrads() {
         long nc = (long) N * C;
-        dres = scratch(nc); dxn = scratch(nc); dc = scratch(nc);
-        dq = scratch((long) N * QD); dk = scratch((long) N * KVD); dv = scratch((long) N * KVD);
-        dqp = scratch((long) N * QD); dkp = scratch((long) N * KVD); datty = scratch((long) N * QD);
-        dgate = scratch((long) N * I); dup = scratch((long) N * I); dh = scratch((long) N * I);
+        dres = scratch(nc);
+        dxn = scratch(nc);
+        dc = scratch(nc);
+        dq = scratch((long) N * QD);
+        dk = scratch((long) N * KVD);
+        dv = scratch((long) N * KVD);
+        dqp = scratch((long) N * QD);
+        dkp = scratch((long) N * KVD);
+        datty = scratch((long) N * QD);
+        dgate = scratch((long) N * I);
+        dup = scratch((long) N * I);
+        dh = scratch((long) N * I);
     }
 
     @Override

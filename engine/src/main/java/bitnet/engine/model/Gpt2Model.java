@@ -16,24 +16,41 @@ public final class Gpt2Model extends Model {
     private final Param wte, wpe, lnfw, lnfb;
     private final Param[] ln1w, ln1b, wq, wk, wv, bq, bk, bv, wproj, bproj, ln2w, ln2b, wfc, bfc, wfp, bfp;
     // activations (allocate), per layer unless noted
-    private Buf[] xn1, mean1, rstd1;        // (N, C), (N), (N)
-    private Buf[] q, kk, vv, att, atty;     // (N, C) x3, attention state, (N, C)
-    private Buf[] xm, xn2, mean2, rstd2;    // (N, C), (N, C), (N), (N)
-    private Buf[] fch, fcg;                 // (N, F) pre- and post-gelu
-    private Buf tmpC, meanf, rstdf;         // (N, C), (N), (N)
+    private Buf[] xn1, mean1, rstd1; // (N, C), (N), (N)
+    private Buf[] q, kk, vv, att, atty; // (N, C) x3, attention state, (N, C)
+    private Buf[] xm, xn2, mean2, rstd2; // (N, C), (N, C), (N), (N)
+    private Buf[] fch, fcg; // (N, F) pre- and post-gelu
+    private Buf tmpC, meanf, rstdf; // (N, C), (N), (N)
     // gradient scratch
     private Buf dres, dxn, dq, dk, dv, datty, dfcg, dfch;
 
     public Gpt2Model(ModelConfig cfg, Kernels k) {
         super(cfg, k);
-        L = cfg.numLayers(); C = cfg.hiddenSize(); NH = cfg.numHeads(); HS = C / NH;
-        F = cfg.intermediateSize(); V = cfg.vocabSize();
+        L = cfg.numLayers();
+        C = cfg.hiddenSize();
+        NH = cfg.numHeads();
+        HS = C / NH;
+        F = cfg.intermediateSize();
+        V = cfg.vocabSize();
         int maxT = cfg.maxPositions();
         wte = hf("transformer.wte.weight", Param.Kind.EMBEDDING, new long[] {V, C}, V, C);
         wpe = hf("transformer.wpe.weight", Param.Kind.POSITION, new long[] {maxT, C}, maxT, C);
-        ln1w = new Param[L]; ln1b = new Param[L]; wq = new Param[L]; wk = new Param[L]; wv = new Param[L];
-        bq = new Param[L]; bk = new Param[L]; bv = new Param[L]; wproj = new Param[L]; bproj = new Param[L];
-        ln2w = new Param[L]; ln2b = new Param[L]; wfc = new Param[L]; bfc = new Param[L]; wfp = new Param[L]; bfp = new Param[L];
+        ln1w = new Param[L];
+        ln1b = new Param[L];
+        wq = new Param[L];
+        wk = new Param[L];
+        wv = new Param[L];
+        bq = new Param[L];
+        bk = new Param[L];
+        bv = new Param[L];
+        wproj = new Param[L];
+        bproj = new Param[L];
+        ln2w = new Param[L];
+        ln2b = new Param[L];
+        wfc = new Param[L];
+        bfc = new Param[L];
+        wfp = new Param[L];
+        bfp = new Param[L];
         for (int l = 0; l < L; l++) {
             String p = "transformer.h." + l + ".";
             ln1w[l] = hf(p + "ln_1.weight", Param.Kind.NORM, new long[] {C}, 1, C);
@@ -41,11 +58,19 @@ public final class Gpt2Model extends Model {
             wq[l] = param(p + "attn.c_attn.weight#q", Param.Kind.LINEAR, C, C);
             wk[l] = param(p + "attn.c_attn.weight#k", Param.Kind.LINEAR, C, C);
             wv[l] = param(p + "attn.c_attn.weight#v", Param.Kind.LINEAR, C, C);
-            hfMapped(p + "attn.c_attn.weight", new long[] {C, 3L * C}, HfTensor.Layout.SPLIT_TRANSPOSE, List.of(wq[l], wk[l], wv[l]));
+            hfMapped(
+                    p + "attn.c_attn.weight",
+                    new long[] {C, 3L * C},
+                    HfTensor.Layout.SPLIT_TRANSPOSE,
+                    List.of(wq[l], wk[l], wv[l]));
             bq[l] = param(p + "attn.c_attn.bias#q", Param.Kind.BIAS, 1, C);
             bk[l] = param(p + "attn.c_attn.bias#k", Param.Kind.BIAS, 1, C);
             bv[l] = param(p + "attn.c_attn.bias#v", Param.Kind.BIAS, 1, C);
-            hfMapped(p + "attn.c_attn.bias", new long[] {3L * C}, HfTensor.Layout.SPLIT_TRANSPOSE, List.of(bq[l], bk[l], bv[l]));
+            hfMapped(
+                    p + "attn.c_attn.bias",
+                    new long[] {3L * C},
+                    HfTensor.Layout.SPLIT_TRANSPOSE,
+                    List.of(bq[l], bk[l], bv[l]));
             wproj[l] = param(p + "attn.c_proj.weight", Param.Kind.LINEAR, C, C);
             hfMapped(p + "attn.c_proj.weight", new long[] {C, C}, HfTensor.Layout.TRANSPOSE, List.of(wproj[l]));
             bproj[l] = hf(p + "attn.c_proj.bias", Param.Kind.BIAS, new long[] {C}, 1, C);
@@ -65,20 +90,36 @@ public final class Gpt2Model extends Model {
     @Override
     protected void allocate(boolean keepAtt) {
         long nc = (long) N * C;
-        xn1 = acts(nc); mean1 = acts(N); rstd1 = acts(N);
-        q = acts(nc); kk = acts(nc); vv = acts(nc);
-        att = attStates(NH, keepAtt); atty = acts(nc);
-        xm = acts(nc); xn2 = acts(nc); mean2 = acts(N); rstd2 = acts(N);
-        fch = acts((long) N * F); fcg = acts((long) N * F);
-        tmpC = act(nc); meanf = act(N); rstdf = act(N);
+        xn1 = acts(nc);
+        mean1 = acts(N);
+        rstd1 = acts(N);
+        q = acts(nc);
+        kk = acts(nc);
+        vv = acts(nc);
+        att = attStates(NH, keepAtt);
+        atty = acts(nc);
+        xm = acts(nc);
+        xn2 = acts(nc);
+        mean2 = acts(N);
+        rstd2 = acts(N);
+        fch = acts((long) N * F);
+        fcg = acts((long) N * F);
+        tmpC = act(nc);
+        meanf = act(N);
+        rstdf = act(N);
     }
 
     @Override
     protected void allocateGrads() {
         long nc = (long) N * C;
-        dres = scratch(nc); dxn = scratch(nc);
-        dq = scratch(nc); dk = scratch(nc); dv = scratch(nc);
-        datty = scratch(nc); dfcg = scratch((long) N * F); dfch = scratch((long) N * F);
+        dres = scratch(nc);
+        dxn = scratch(nc);
+        dq = scratch(nc);
+        dk = scratch(nc);
+        dv = scratch(nc);
+        datty = scratch(nc);
+        dfcg = scratch((long) N * F);
+        dfch = scratch((long) N * F);
     }
 
     @Override

@@ -17,25 +17,42 @@ public final class GptNeoxModel extends Model {
     private final Param[] ln1w, ln1b, wq, wk, wv, bq, bk, bv, wo, bo, ln2w, ln2b, wfc, bfc, wfp, bfp;
     private final RopeTable rope;
     // activations (allocate), per layer unless noted
-    private Buf[] xn1, mean1, rstd1;        // (N, C), (N), (N)
-    private Buf[] q, kk, vv, att, atty;     // (N, C) x3 after RoPE, attention state, (N, C)
-    private Buf[] xm;                       // (N, C) x + attention (sequential residual only)
-    private Buf[] xn2, mean2, rstd2;        // (N, C), (N), (N)
-    private Buf[] fch, fcg;                 // (N, F) pre- and post-gelu
-    private Buf ao, fo, meanf, rstdf;       // (N, C) attention and MLP outputs, (N), (N)
+    private Buf[] xn1, mean1, rstd1; // (N, C), (N), (N)
+    private Buf[] q, kk, vv, att, atty; // (N, C) x3 after RoPE, attention state, (N, C)
+    private Buf[] xm; // (N, C) x + attention (sequential residual only)
+    private Buf[] xn2, mean2, rstd2; // (N, C), (N), (N)
+    private Buf[] fch, fcg; // (N, F) pre- and post-gelu
+    private Buf ao, fo, meanf, rstdf; // (N, C) attention and MLP outputs, (N), (N)
     // gradient scratch
     private Buf dres, dxn, dq, dk, dv, datty, dfcg, dfch;
 
     public GptNeoxModel(ModelConfig cfg, Kernels k) {
         super(cfg, k);
-        L = cfg.numLayers(); C = cfg.hiddenSize(); NH = cfg.numHeads(); HS = cfg.headDim();
-        F = cfg.intermediateSize(); V = cfg.vocabSize();
+        L = cfg.numLayers();
+        C = cfg.hiddenSize();
+        NH = cfg.numHeads();
+        HS = cfg.headDim();
+        F = cfg.intermediateSize();
+        V = cfg.vocabSize();
         parallel = cfg.extra().parallelResidual();
         boolean bias = cfg.qkvBias();
         wte = hf("gpt_neox.embed_in.weight", Param.Kind.EMBEDDING, new long[] {V, C}, V, C);
-        ln1w = new Param[L]; ln1b = new Param[L]; wq = new Param[L]; wk = new Param[L]; wv = new Param[L];
-        bq = new Param[L]; bk = new Param[L]; bv = new Param[L]; wo = new Param[L]; bo = new Param[L];
-        ln2w = new Param[L]; ln2b = new Param[L]; wfc = new Param[L]; bfc = new Param[L]; wfp = new Param[L]; bfp = new Param[L];
+        ln1w = new Param[L];
+        ln1b = new Param[L];
+        wq = new Param[L];
+        wk = new Param[L];
+        wv = new Param[L];
+        bq = new Param[L];
+        bk = new Param[L];
+        bv = new Param[L];
+        wo = new Param[L];
+        bo = new Param[L];
+        ln2w = new Param[L];
+        ln2b = new Param[L];
+        wfc = new Param[L];
+        bfc = new Param[L];
+        wfp = new Param[L];
+        bfp = new Param[L];
         int[][] qkvRows = new int[3][C]; // row h*3*HS + j*HS + d of the fused tensor is part j, row h*HS + d
         for (int h = 0; h < NH; h++) {
             for (int j = 0; j < 3; j++) {
@@ -49,11 +66,17 @@ public final class GptNeoxModel extends Model {
             String p = "gpt_neox.layers." + l + ".";
             ln1w[l] = hf(p + "input_layernorm.weight", Param.Kind.NORM, new long[] {C}, 1, C);
             ln1b[l] = hf(p + "input_layernorm.bias", Param.Kind.BIAS, new long[] {C}, 1, C);
-            Param[] w = hfRows(p + "attention.query_key_value.weight", Param.Kind.LINEAR, new long[] {3L * C, C}, qkv, qkvRows);
-            wq[l] = w[0]; wk[l] = w[1]; wv[l] = w[2];
+            Param[] w = hfRows(
+                    p + "attention.query_key_value.weight", Param.Kind.LINEAR, new long[] {3L * C, C}, qkv, qkvRows);
+            wq[l] = w[0];
+            wk[l] = w[1];
+            wv[l] = w[2];
             if (bias) {
-                Param[] b = hfRows(p + "attention.query_key_value.bias", Param.Kind.BIAS, new long[] {3L * C}, qkv, qkvRows);
-                bq[l] = b[0]; bk[l] = b[1]; bv[l] = b[2];
+                Param[] b = hfRows(
+                        p + "attention.query_key_value.bias", Param.Kind.BIAS, new long[] {3L * C}, qkv, qkvRows);
+                bq[l] = b[0];
+                bk[l] = b[1];
+                bv[l] = b[2];
             }
             wo[l] = hf(p + "attention.dense.weight", Param.Kind.LINEAR, new long[] {C, C}, C, C);
             bo[l] = bias ? hf(p + "attention.dense.bias", Param.Kind.BIAS, new long[] {C}, 1, C) : null;
@@ -73,21 +96,37 @@ public final class GptNeoxModel extends Model {
     @Override
     protected void allocate(boolean keepAtt) {
         long nc = (long) N * C;
-        xn1 = acts(nc); mean1 = acts(N); rstd1 = acts(N);
-        q = acts(nc); kk = acts(nc); vv = acts(nc);
-        att = attStates(NH, keepAtt); atty = acts(nc);
+        xn1 = acts(nc);
+        mean1 = acts(N);
+        rstd1 = acts(N);
+        q = acts(nc);
+        kk = acts(nc);
+        vv = acts(nc);
+        att = attStates(NH, keepAtt);
+        atty = acts(nc);
         xm = parallel ? null : acts(nc);
-        xn2 = acts(nc); mean2 = acts(N); rstd2 = acts(N);
-        fch = acts((long) N * F); fcg = acts((long) N * F);
-        ao = act(nc); fo = act(nc); meanf = act(N); rstdf = act(N);
+        xn2 = acts(nc);
+        mean2 = acts(N);
+        rstd2 = acts(N);
+        fch = acts((long) N * F);
+        fcg = acts((long) N * F);
+        ao = act(nc);
+        fo = act(nc);
+        meanf = act(N);
+        rstdf = act(N);
     }
 
     @Override
     protected void allocateGrads() {
         long nc = (long) N * C;
-        dres = scratch(nc); dxn = scratch(nc);
-        dq = scratch(nc); dk = scratch(nc); dv = scratch(nc);
-        datty = scratch(nc); dfcg = scratch((long) N * F); dfch = scratch((long) N * F);
+        dres = scratch(nc);
+        dxn = scratch(nc);
+        dq = scratch(nc);
+        dk = scratch(nc);
+        dv = scratch(nc);
+        datty = scratch(nc);
+        dfcg = scratch((long) N * F);
+        dfch = scratch((long) N * F);
     }
 
     @Override

@@ -16,7 +16,12 @@ import java.util.function.Function;
  */
 public record HfTensor(String name, long[] shape, Layout layout, List<Param> parts, boolean trainable, int[][] rowMap) {
 
-    public enum Layout { IDENTITY, TRANSPOSE, SPLIT_TRANSPOSE, ROWS }
+    public enum Layout {
+        IDENTITY,
+        TRANSPOSE,
+        SPLIT_TRANSPOSE,
+        ROWS
+    }
 
     public HfTensor(String name, long[] shape, Layout layout, List<Param> parts, boolean trainable) {
         this(name, shape, layout, parts, trainable, null);

@@ -21,18 +21,29 @@ import java.util.function.Function;
  * model under its HF name in the requested dtype, tokenizer and generation files copied.
  */
 public final class HfWriter {
-    static final List<String> COPY = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "generation_config.json", "tokenizer.model", "vocab.json", "merges.txt");
+    static final List<String> COPY = List.of(
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "generation_config.json",
+            "tokenizer.model",
+            "vocab.json",
+            "merges.txt");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    private HfWriter() {
-    }
+    private HfWriter() {}
 
     /**
      * @param values HF-layout FP32 values per tensor (e.g. dequantized weights); null uses the model's own
      */
-    public static void write(Model m, Path srcDir, Path outDir, DType dtype, Function<HfTensor, float[]> values,
-                             Map<String, String> metadata) throws IOException {
+    public static void write(
+            Model m,
+            Path srcDir,
+            Path outDir,
+            DType dtype,
+            Function<HfTensor, float[]> values,
+            Map<String, String> metadata)
+            throws IOException {
         Files.createDirectories(outDir);
         List<TensorData> ts = new ArrayList<>();
         for (HfTensor t : m.tensors().values()) {
@@ -54,7 +65,11 @@ public final class HfWriter {
         }
         Path tmp = outDir.resolve("config.json.tmp");
         Files.writeString(tmp, JSON.writeValueAsString(cfg));
-        Files.move(tmp, outDir.resolve("config.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+                tmp,
+                outDir.resolve("config.json"),
+                StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
         for (String f : COPY) {
             Path s = srcDir.resolve(f);
             if (Files.isRegularFile(s)) {

@@ -18,26 +18,44 @@ public class LlamaModel extends Model {
     protected final Param[] ln1, ln2, wq, wk, wv, wo, bq, bk, bv, bo, wg, wu, wd, qn, kn;
     private final RopeTable ropeShort, ropeLong; // the same table unless longrope
     // activations (allocate), per layer unless noted
-    private Buf[] xn1, rstd1;       // (N, C), (N)
-    private Buf[] qp, kp, rq, rk;   // (N, QD), (N, KVD) projections before the q/k norm; (N*NH), (N*NKV)
-    private Buf[] q, kk, vv;        // (N, QD), (N, KVD), (N, KVD) after RoPE
-    private Buf[] att, atty;        // attention state, (N, QD)
-    private Buf[] xm, xn2, rstd2;   // (N, C) residual after attention, (N, C), (N)
-    private Buf[] gate, up, hmid;   // (N, I)
-    private Buf tmpC, rstdf;        // (N, C) projection scratch, (N)
+    private Buf[] xn1, rstd1; // (N, C), (N)
+    private Buf[] qp, kp, rq, rk; // (N, QD), (N, KVD) projections before the q/k norm; (N*NH), (N*NKV)
+    private Buf[] q, kk, vv; // (N, QD), (N, KVD), (N, KVD) after RoPE
+    private Buf[] att, atty; // attention state, (N, QD)
+    private Buf[] xm, xn2, rstd2; // (N, C) residual after attention, (N, C), (N)
+    private Buf[] gate, up, hmid; // (N, I)
+    private Buf tmpC, rstdf; // (N, C) projection scratch, (N)
     // gradient scratch
     private Buf dres, dxn, dq, dk, dv, dqp, dkp, datty, dgate, dup, dh;
 
     public LlamaModel(ModelConfig cfg, Kernels k) {
         super(cfg, k);
-        L = cfg.numLayers(); C = cfg.hiddenSize(); NH = cfg.numHeads(); NKV = cfg.numKvHeads();
-        HS = cfg.headDim(); I = cfg.intermediateSize(); V = cfg.vocabSize();
-        QD = NH * HS; KVD = NKV * HS;
+        L = cfg.numLayers();
+        C = cfg.hiddenSize();
+        NH = cfg.numHeads();
+        NKV = cfg.numKvHeads();
+        HS = cfg.headDim();
+        I = cfg.intermediateSize();
+        V = cfg.vocabSize();
+        QD = NH * HS;
+        KVD = NKV * HS;
         qkNorm = cfg.family() == ModelConfig.Family.QWEN3;
         wte = hf("model.embed_tokens.weight", Param.Kind.EMBEDDING, new long[] {V, C}, V, C);
-        ln1 = new Param[L]; ln2 = new Param[L]; wq = new Param[L]; wk = new Param[L]; wv = new Param[L];
-        wo = new Param[L]; bq = new Param[L]; bk = new Param[L]; bv = new Param[L]; bo = new Param[L];
-        wg = new Param[L]; wu = new Param[L]; wd = new Param[L]; qn = new Param[L]; kn = new Param[L];
+        ln1 = new Param[L];
+        ln2 = new Param[L];
+        wq = new Param[L];
+        wk = new Param[L];
+        wv = new Param[L];
+        wo = new Param[L];
+        bq = new Param[L];
+        bk = new Param[L];
+        bv = new Param[L];
+        bo = new Param[L];
+        wg = new Param[L];
+        wu = new Param[L];
+        wd = new Param[L];
+        qn = new Param[L];
+        kn = new Param[L];
         for (int l = 0; l < L; l++) {
             String p = "model.layers." + l + ".";
             ln1[l] = hf(p + "input_layernorm.weight", Param.Kind.NORM, new long[] {C}, 1, C);
@@ -83,24 +101,42 @@ public class LlamaModel extends Model {
 
     @Override
     protected void allocate(boolean keepAtt) {
-        xn1 = acts((long) N * C); rstd1 = acts(N);
+        xn1 = acts((long) N * C);
+        rstd1 = acts(N);
         if (qkNorm) {
-            qp = acts((long) N * QD); kp = acts((long) N * KVD); rq = acts((long) N * NH); rk = acts((long) N * NKV);
+            qp = acts((long) N * QD);
+            kp = acts((long) N * KVD);
+            rq = acts((long) N * NH);
+            rk = acts((long) N * NKV);
         }
-        q = acts((long) N * QD); kk = acts((long) N * KVD); vv = acts((long) N * KVD);
-        att = attStates(NH, keepAtt); atty = acts((long) N * QD);
-        xm = acts((long) N * C); xn2 = acts((long) N * C); rstd2 = acts(N);
-        gate = acts((long) N * I); up = acts((long) N * I); hmid = acts((long) N * I);
-        tmpC = act((long) N * C); rstdf = act(N);
+        q = acts((long) N * QD);
+        kk = acts((long) N * KVD);
+        vv = acts((long) N * KVD);
+        att = attStates(NH, keepAtt);
+        atty = acts((long) N * QD);
+        xm = acts((long) N * C);
+        xn2 = acts((long) N * C);
+        rstd2 = acts(N);
+        gate = acts((long) N * I);
+        up = acts((long) N * I);
+        hmid = acts((long) N * I);
+        tmpC = act((long) N * C);
+        rstdf = act(N);
     }
 
     @Override
     protected void allocateGrads() {
-        dres = scratch((long) N * C); dxn = scratch((long) N * C);
-        dq = scratch((long) N * QD); dk = scratch((long) N * KVD); dv = scratch((long) N * KVD);
-        dqp = qkNorm ? scratch((long) N * QD) : dq; dkp = qkNorm ? scratch((long) N * KVD) : dk;
+        dres = scratch((long) N * C);
+        dxn = scratch((long) N * C);
+        dq = scratch((long) N * QD);
+        dk = scratch((long) N * KVD);
+        dv = scratch((long) N * KVD);
+        dqp = qkNorm ? scratch((long) N * QD) : dq;
+        dkp = qkNorm ? scratch((long) N * KVD) : dk;
         datty = scratch((long) N * QD);
-        dgate = scratch((long) N * I); dup = scratch((long) N * I); dh = scratch((long) N * I);
+        dgate = scratch((long) N * I);
+        dup = scratch((long) N * I);
+        dh = scratch((long) N * I);
     }
 
     @Override

@@ -15,12 +15,12 @@ final class MicroBatches {
     private static final Logger LOG = Logger.getLogger("bitnet");
     /** Fraction of the free heap the activations of one micro-batch may take. */
     private static final double SHARE = 0.6;
+
     private static volatile int lastLogged = -1;
     private static volatile long lastGc = System.nanoTime() - 120_000_000_000L;
     private static final ThreadLocal<boolean[]> BACKWARD = ThreadLocal.withInitial(() -> new boolean[1]);
 
-    private MicroBatches() {
-    }
+    private MicroBatches() {}
 
     interface Chunk {
         /** Sum of the loss over rows [b0, b0+nb). */
@@ -95,8 +95,14 @@ final class MicroBatches {
         }
         lastLogged = micro;
         long need = 4L * B * T * floatsPerToken(m);
-        LOG.info(String.format(Locale.ROOT, "batch %dx%d split into micro-batches of %d rows (gradient accumulation): "
-                + "its activations and logits need about %s, %s of heap is free", B, T, micro, Memory.gib(need),
+        LOG.info(String.format(
+                Locale.ROOT,
+                "batch %dx%d split into micro-batches of %d rows (gradient accumulation): "
+                        + "its activations and logits need about %s, %s of heap is free",
+                B,
+                T,
+                micro,
+                Memory.gib(need),
                 Memory.gib(Memory.available())));
     }
 }

@@ -21,7 +21,10 @@ import java.util.Map;
 public abstract class Model implements AutoCloseable {
 
     /** How weights are held: read in place from the file (inference) or as FP32 latents (training). */
-    public enum Mode { INFER, TRAIN }
+    public enum Mode {
+        INFER,
+        TRAIN
+    }
 
     public final ModelConfig cfg;
     public final Kernels k;
@@ -62,7 +65,8 @@ public abstract class Model implements AutoCloseable {
         int cols = shape.length == 1 ? 1 : (int) shape[1];
         Param[] ps = new Param[suffixes.length];
         for (int i = 0; i < ps.length; i++) {
-            ps[i] = shape.length == 1 ? param(name + "#" + suffixes[i], kind, 1, rowMap[i].length)
+            ps[i] = shape.length == 1
+                    ? param(name + "#" + suffixes[i], kind, 1, rowMap[i].length)
                     : param(name + "#" + suffixes[i], kind, rowMap[i].length, cols);
         }
         tensors.put(name, new HfTensor(name, shape, HfTensor.Layout.ROWS, List.of(ps), true, rowMap));
@@ -84,11 +88,14 @@ public abstract class Model implements AutoCloseable {
             TensorData td = find(ckpt, t.name());
             long[] s = td.shape();
             if (!java.util.Arrays.equals(s, t.shape())) {
-                throw new BadInputException(ckpt.dir(), "tensor '" + t.name() + "' has shape "
-                        + java.util.Arrays.toString(s) + ", config says " + java.util.Arrays.toString(t.shape()));
+                throw new BadInputException(
+                        ckpt.dir(),
+                        "tensor '" + t.name() + "' has shape " + java.util.Arrays.toString(s) + ", config says "
+                                + java.util.Arrays.toString(t.shape()));
             }
             if (!td.dtype().isFloat()) {
-                throw new BadInputException(ckpt.dir(), "tensor '" + t.name() + "' is " + td.dtype() + ", not a float type");
+                throw new BadInputException(
+                        ckpt.dir(), "tensor '" + t.name() + "' is " + td.dtype() + ", not a float type");
             }
             Param p0 = t.parts().get(0);
             boolean inPlace = mode == Mode.INFER && p0.isMatrix() && td.dtype() != bitnet.io.DType.F64;
@@ -196,6 +203,7 @@ public abstract class Model implements AutoCloseable {
 
     /** Batch, time and rows (B*T) of the current activations. */
     protected int B = -1, T = -1, N;
+
     private boolean keepsAtt;
     private final List<Buf> actBufs = new ArrayList<>();
     private final List<Buf> gradBufs = new ArrayList<>();
@@ -345,8 +353,7 @@ public abstract class Model implements AutoCloseable {
      * is pre-multiplied by sqrt(HS / query_pre_attn_scalar), so q·k / sqrt(HS) is its attention score
      * in every family. Query head h reads KV head h / (NH / NKV).
      */
-    public record Attention(Buf q, Buf k, Buf v, int NH, int NKV, int HS) {
-    }
+    public record Attention(Buf q, Buf k, Buf v, int NH, int NKV, int HS) {}
 
     public abstract Attention attention(int l);
 
@@ -371,8 +378,19 @@ public abstract class Model implements AutoCloseable {
      * Causal attention of layer l: over q, kk, vv of this call, or, with a cache, over the cached
      * keys and values after appending kk and vv (B = 1). window 0: full.
      */
-    protected void attend(int l, Buf out, Buf att, Buf q, Buf kk, Buf vv, KvCache cache, int pos0,
-                          int NH, int NKV, int HS, int window) {
+    protected void attend(
+            int l,
+            Buf out,
+            Buf att,
+            Buf q,
+            Buf kk,
+            Buf vv,
+            KvCache cache,
+            int pos0,
+            int NH,
+            int NKV,
+            int HS,
+            int window) {
         if (cache == null) {
             k.attention(out, att, q, kk, vv, B, T, T, NH, NKV, HS, window);
             return;
@@ -432,9 +450,20 @@ public abstract class Model implements AutoCloseable {
             }
         }
         int all = count;
-        double sum = MicroBatches.run(this, B, T, grad, (b0, nb) -> nb == B ? lossSum(inputs, targets, B, T, grad, all)
-                : lossSum(java.util.Arrays.copyOfRange(inputs, b0 * T, (b0 + nb) * T),
-                        java.util.Arrays.copyOfRange(targets, b0 * T, (b0 + nb) * T), nb, T, grad, all));
+        double sum = MicroBatches.run(
+                this,
+                B,
+                T,
+                grad,
+                (b0, nb) -> nb == B
+                        ? lossSum(inputs, targets, B, T, grad, all)
+                        : lossSum(
+                                java.util.Arrays.copyOfRange(inputs, b0 * T, (b0 + nb) * T),
+                                java.util.Arrays.copyOfRange(targets, b0 * T, (b0 + nb) * T),
+                                nb,
+                                T,
+                                grad,
+                                all));
         return count == 0 ? 0 : sum / count;
     }
 
@@ -476,7 +505,20 @@ public abstract class Model implements AutoCloseable {
      * kernel, the distillation gradients of q, k, v ({@link #qkvGrad}) are added, so they flow on
      * through RoPE, the q/k norms and the projections like the loss's own.
      */
-    protected void attentionBackward(int l, Buf dq, Buf dk, Buf dv, Buf datt, Buf att, Buf q, Buf kk, Buf vv, int B, int T, int NH, int NKV,
+    protected void attentionBackward(
+            int l,
+            Buf dq,
+            Buf dk,
+            Buf dv,
+            Buf datt,
+            Buf att,
+            Buf q,
+            Buf kk,
+            Buf vv,
+            int B,
+            int T,
+            int NH,
+            int NKV,
             int HS) {
         k.attentionBackward(dq, dk, dv, datt, att, q, kk, vv, B, T, NH, NKV, HS);
         if (qkvGrad != null && qkvGrad[l] != null) {
@@ -512,7 +554,8 @@ public abstract class Model implements AutoCloseable {
     protected void checkIds(int[] ids) {
         for (int id : ids) {
             if (id < 0 || id >= cfg.vocabSize()) {
-                throw new IllegalArgumentException("token id " + id + " outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
+                throw new IllegalArgumentException(
+                        "token id " + id + " outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
             }
         }
     }

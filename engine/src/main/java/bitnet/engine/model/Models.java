@@ -6,8 +6,7 @@ import bitnet.kernels.Kernels;
 
 /** Builds the model class for a config and loads a checkpoint into it. */
 public final class Models {
-    private Models() {
-    }
+    private Models() {}
 
     public static Model create(ModelConfig cfg, Kernels k) {
         return switch (cfg.family()) {

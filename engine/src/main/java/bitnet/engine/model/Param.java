@@ -14,7 +14,14 @@ import bitnet.kernels.Weight;
  * a packed ternary weight, or, under quantization-aware training, the quantized copy.
  */
 public final class Param {
-    public enum Kind { EMBEDDING, POSITION, HEAD, LINEAR, NORM, BIAS }
+    public enum Kind {
+        EMBEDDING,
+        POSITION,
+        HEAD,
+        LINEAR,
+        NORM,
+        BIAS
+    }
 
     public final String name;
     public final Kind kind;

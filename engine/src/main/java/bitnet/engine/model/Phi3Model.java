@@ -18,8 +18,12 @@ public final class Phi3Model extends LlamaModel {
 
     @Override
     protected void declareAttention(int l, String p) {
-        Param[] qkv = hfRows(p + "qkv_proj.weight", Param.Kind.LINEAR, new long[] {QD + 2L * KVD, C},
-                new String[] {"q", "k", "v"}, new int[][] {range(0, QD), range(QD, KVD), range(QD + KVD, KVD)});
+        Param[] qkv = hfRows(
+                p + "qkv_proj.weight",
+                Param.Kind.LINEAR,
+                new long[] {QD + 2L * KVD, C},
+                new String[] {"q", "k", "v"},
+                new int[][] {range(0, QD), range(QD, KVD), range(QD + KVD, KVD)});
         wq[l] = qkv[0];
         wk[l] = qkv[1];
         wv[l] = qkv[2];
@@ -28,8 +32,12 @@ public final class Phi3Model extends LlamaModel {
 
     @Override
     protected void declareMlp(int l, String p) {
-        Param[] gu = hfRows(p + "gate_up_proj.weight", Param.Kind.LINEAR, new long[] {2L * I, C},
-                new String[] {"gate", "up"}, new int[][] {range(0, I), range(I, I)});
+        Param[] gu = hfRows(
+                p + "gate_up_proj.weight",
+                Param.Kind.LINEAR,
+                new long[] {2L * I, C},
+                new String[] {"gate", "up"},
+                new int[][] {range(0, I), range(I, I)});
         wg[l] = gu[0];
         wu[l] = gu[1];
         wd[l] = hf(p + "down_proj.weight", Param.Kind.LINEAR, new long[] {C, I}, C, I);

@@ -37,7 +37,8 @@ final class RopeTable implements AutoCloseable {
                 // inv_freq = 1 / (ext * base^(2i/d)): the factor multiplies inside the reciprocal
                 var ext = longFactors ? r.longFactor() : r.shortFactor();
                 for (int i = 0; i < half; i++) {
-                    inv[i] = 1.0f / ((float) (double) ext.get(i) * (float) Math.pow((float) r.theta(), (float) (2 * i) / rd));
+                    inv[i] = 1.0f
+                            / ((float) (double) ext.get(i) * (float) Math.pow((float) r.theta(), (float) (2 * i) / rd));
                 }
                 scale = (float) r.attentionFactor();
             }

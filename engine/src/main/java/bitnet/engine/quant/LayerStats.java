@@ -22,7 +22,12 @@ public record LayerStats(String name, double mse, double relError, double sparsi
             min = Math.min(min, s);
             max = Math.max(max, s);
         }
-        return new LayerStats(name, w.length == 0 ? 0 : err / w.length, norm == 0 ? 0 : Math.sqrt(err / norm),
-                r.sparsity(), min, max);
+        return new LayerStats(
+                name,
+                w.length == 0 ? 0 : err / w.length,
+                norm == 0 ? 0 : Math.sqrt(err / norm),
+                r.sparsity(),
+                min,
+                max);
     }
 }

@@ -39,10 +39,12 @@ public interface Quantizer {
             try {
                 tau = Float.parseFloat(s.substring(5));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad quantizer '" + spec + "': TAU must be a number (valid: " + VALID_SPECS + ")");
+                throw new IllegalArgumentException(
+                        "bad quantizer '" + spec + "': TAU must be a number (valid: " + VALID_SPECS + ")");
             }
             if (!(tau >= 0f) || !Float.isFinite(tau)) {
-                throw new IllegalArgumentException("bad quantizer '" + spec + "': TAU must be finite and >= 0 (valid: " + VALID_SPECS + ")");
+                throw new IllegalArgumentException(
+                        "bad quantizer '" + spec + "': TAU must be finite and >= 0 (valid: " + VALID_SPECS + ")");
             }
             return Quantizers.seed(tau, spec.trim());
         }

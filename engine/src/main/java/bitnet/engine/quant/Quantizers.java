@@ -15,8 +15,7 @@ import java.util.stream.IntStream;
  * every k on the sorted magnitudes.
  */
 final class Quantizers {
-    private Quantizers() {
-    }
+    private Quantizers() {}
 
     static final Quantizer ABSMEAN = new Quantizer() {
         @Override
@@ -100,7 +99,8 @@ final class Quantizers {
             public QuantResult quantize(String tensorName, float[] w, int rows, int cols) {
                 float[] a = columnStats == null ? null : columnStats.apply(tensorName);
                 if (a != null && a.length != cols) {
-                    throw new IllegalArgumentException(tensorName + ": " + a.length + " column statistics for " + cols + " columns");
+                    throw new IllegalArgumentException(
+                            tensorName + ": " + a.length + " column statistics for " + cols + " columns");
                 }
                 return twn(w, rows, cols, a);
             }
@@ -116,7 +116,8 @@ final class Quantizers {
         if (a != null) {
             for (int j = 0; j < cols; j++) {
                 if (!(a[j] >= 0f) || !Float.isFinite(a[j])) {
-                    throw new IllegalArgumentException("column statistic " + j + " is " + a[j] + " (must be finite and >= 0)");
+                    throw new IllegalArgumentException(
+                            "column statistic " + j + " is " + a[j] + " (must be finite and >= 0)");
                 }
             }
         }
@@ -124,9 +125,12 @@ final class Quantizers {
         float[] scale = new float[rows];
         // rows are independent (a sort each: most of a streaming compression's time): row chunks
         // run on the common pool, each with its own sort buffer; the result does not depend on it
-        int chunks = (long) rows * cols < (1 << 16) ? 1 : Math.min(rows, 4 * (ForkJoinPool.getCommonPoolParallelism() + 1));
-        IntStream.range(0, chunks).parallel().forEach(ch -> twnRows(w, cols, a, q, scale,
-                (int) ((long) rows * ch / chunks), (int) ((long) rows * (ch + 1) / chunks)));
+        int chunks =
+                (long) rows * cols < (1 << 16) ? 1 : Math.min(rows, 4 * (ForkJoinPool.getCommonPoolParallelism() + 1));
+        IntStream.range(0, chunks)
+                .parallel()
+                .forEach(ch -> twnRows(w, cols, a, q, scale, (int) ((long) rows * ch / chunks), (int)
+                        ((long) rows * (ch + 1) / chunks)));
         return new QuantResult(q, scale, true);
     }
 

@@ -26,11 +26,9 @@ import java.util.Map;
 public final class Checkpoints {
     static final String FILE = "trainer_state.safetensors";
 
-    public record State(int step, float lrScale, double bestEval, int badEvals, int restarts) {
-    }
+    public record State(int step, float lrScale, double bestEval, int badEvals, int restarts) {}
 
-    private Checkpoints() {
-    }
+    private Checkpoints() {}
 
     public static boolean exists(Path dir) {
         return Files.isRegularFile(dir.resolve(FILE));
@@ -44,14 +42,29 @@ public final class Checkpoints {
         }
         List<Buf> state = opt.stateBuffers();
         for (int i = 0; i < state.size(); i++) {
-            ts.add(TensorData.ofFloats(String.format("opt.%05d", i), k.download(state.get(i)), state.get(i).size()));
+            ts.add(TensorData.ofFloats(
+                    String.format("opt.%05d", i),
+                    k.download(state.get(i)),
+                    state.get(i).size()));
         }
         int[] c = opt.filterCounters();
         Map<String, String> meta = Map.of(
-                "step", Integer.toString(s.step()), "lr_scale", Float.toString(s.lrScale()),
-                "best_eval", Double.toString(s.bestEval()), "bad_evals", Integer.toString(s.badEvals()),
-                "restarts", Integer.toString(s.restarts()), "opt_step", Integer.toString(opt.step),
-                "filter", c[0] + "," + c[1] + "," + c[2], "grokfast", opt.settings.grokfast().toString());
+                "step",
+                Integer.toString(s.step()),
+                "lr_scale",
+                Float.toString(s.lrScale()),
+                "best_eval",
+                Double.toString(s.bestEval()),
+                "bad_evals",
+                Integer.toString(s.badEvals()),
+                "restarts",
+                Integer.toString(s.restarts()),
+                "opt_step",
+                Integer.toString(opt.step),
+                "filter",
+                c[0] + "," + c[1] + "," + c[2],
+                "grokfast",
+                opt.settings.grokfast().toString());
         try {
             Files.createDirectories(dir);
             SafetensorsWriter.write(dir.resolve(FILE), ts, meta);
@@ -67,13 +80,16 @@ public final class Checkpoints {
             SafetensorsFile sf = SafetensorsFile.open(f, arena);
             Map<String, String> meta = sf.metadata();
             if (!opt.settings.grokfast().toString().equals(meta.get("grokfast"))) {
-                throw new BadInputException(f, "checkpoint was made with --grokfast " + meta.get("grokfast")
-                        + ", this run uses " + opt.settings.grokfast());
+                throw new BadInputException(
+                        f,
+                        "checkpoint was made with --grokfast " + meta.get("grokfast") + ", this run uses "
+                                + opt.settings.grokfast());
             }
             for (Param p : opt.params()) {
                 float[] v = sf.get("param." + p.name).toFloatArray();
                 if (v.length != p.size()) {
-                    throw new BadInputException(f, "parameter " + p.name + " has " + v.length + " values, the model " + p.size());
+                    throw new BadInputException(
+                            f, "parameter " + p.name + " has " + v.length + " values, the model " + p.size());
                 }
                 Buf tmp = k.upload(v);
                 k.copy(p.value, 0, tmp, 0, p.size());
@@ -87,10 +103,14 @@ public final class Checkpoints {
                 tmp.close();
             }
             String[] fc = meta.get("filter").split(",");
-            opt.restoreCounters(Integer.parseInt(meta.get("opt_step")),
+            opt.restoreCounters(
+                    Integer.parseInt(meta.get("opt_step")),
                     new int[] {Integer.parseInt(fc[0]), Integer.parseInt(fc[1]), Integer.parseInt(fc[2])});
-            return new State(Integer.parseInt(meta.get("step")), Float.parseFloat(meta.get("lr_scale")),
-                    Double.parseDouble(meta.get("best_eval")), Integer.parseInt(meta.get("bad_evals")),
+            return new State(
+                    Integer.parseInt(meta.get("step")),
+                    Float.parseFloat(meta.get("lr_scale")),
+                    Double.parseDouble(meta.get("best_eval")),
+                    Integer.parseInt(meta.get("bad_evals")),
                     Integer.parseInt(meta.get("restarts")));
         } catch (RuntimeException e) {
             if (e instanceof BadInputException) {

@@ -14,7 +14,11 @@ import java.util.Locale;
  * @param chunk  sequences per teacher pass: the teacher's logits are held for chunk × T positions
  */
 public record Distill(Mode mode, float temperature, float alpha, float beta, int[] layers, int chunk) {
-    public enum Mode { OFF, LOGITS, LOGITS_ATTENTION }
+    public enum Mode {
+        OFF,
+        LOGITS,
+        LOGITS_ATTENTION
+    }
 
     public static final Distill OFF = new Distill(Mode.OFF, 1f, 0f, 0f, new int[0], 1);
 
@@ -32,14 +36,19 @@ public record Distill(Mode mode, float temperature, float alpha, float beta, int
             case "off", "none" -> Mode.OFF;
             case "logits" -> Mode.LOGITS;
             case "logits+attention", "attention", "logits+attn" -> Mode.LOGITS_ATTENTION;
-            default -> throw new IllegalArgumentException("distill must be off, logits or logits+attention, not '" + s + "'");
+            default ->
+                throw new IllegalArgumentException("distill must be off, logits or logits+attention, not '" + s + "'");
         };
     }
 
     /** Comma-separated layer indices ("-1" = last, "0,-1"). */
     public static int[] parseLayers(String s) {
         try {
-            return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty()).mapToInt(Integer::parseInt).toArray();
+            return Arrays.stream(s.split(","))
+                    .map(String::trim)
+                    .filter(x -> !x.isEmpty())
+                    .mapToInt(Integer::parseInt)
+                    .toArray();
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("distill_layers must be comma-separated integers, not '" + s + "'");
         }
@@ -47,12 +56,18 @@ public record Distill(Mode mode, float temperature, float alpha, float beta, int
 
     /** The layer indices resolved against a model of L layers (duplicates removed, sorted). */
     public int[] resolve(int L) {
-        return Arrays.stream(layers).map(l -> l < 0 ? L + l : l).filter(l -> l >= 0 && l < L).distinct().sorted().toArray();
+        return Arrays.stream(layers)
+                .map(l -> l < 0 ? L + l : l)
+                .filter(l -> l >= 0 && l < L)
+                .distinct()
+                .sorted()
+                .toArray();
     }
 
     public void validate() {
         if (!(temperature > 0) || !(alpha >= 0 && alpha <= 1) || !(beta >= 0) || chunk < 1) {
-            throw new IllegalArgumentException("distillation needs temperature > 0, 0 <= alpha <= 1, beta >= 0, chunk >= 1");
+            throw new IllegalArgumentException(
+                    "distillation needs temperature > 0, 0 <= alpha <= 1, beta >= 0, chunk >= 1");
         }
     }
 
@@ -61,8 +76,14 @@ public record Distill(Mode mode, float temperature, float alpha, float beta, int
         return switch (mode) {
             case OFF -> "off";
             case LOGITS -> String.format(Locale.ROOT, "logits (T %.2g, alpha %.2g)", temperature, alpha);
-            case LOGITS_ATTENTION -> String.format(Locale.ROOT, "logits+attention (T %.2g, alpha %.2g, beta %.2g, layers %s)",
-                    temperature, alpha, beta, Arrays.toString(layers));
+            case LOGITS_ATTENTION ->
+                String.format(
+                        Locale.ROOT,
+                        "logits+attention (T %.2g, alpha %.2g, beta %.2g, layers %s)",
+                        temperature,
+                        alpha,
+                        beta,
+                        Arrays.toString(layers));
         };
     }
 }

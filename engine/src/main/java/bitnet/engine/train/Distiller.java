@@ -26,6 +26,7 @@ public final class Distiller {
     private final int nh, nkv, hs;
     /** Nanoseconds spent in the teacher's forward passes, the student's forward passes, and all of lossAndBackward. */
     public long teacherNanos, studentForwardNanos, totalNanos;
+
     private long callStart;
     /** From the last call: mean next-token CE; and, when measured, mean KL of the logits, the relation loss, the total. */
     public double lastCe, lastKl = Double.NaN, lastRel = Double.NaN, lastTotal = Double.NaN;
@@ -46,8 +47,8 @@ public final class Distiller {
         this.d = d;
         this.layers = d.attention() ? d.resolve(teacher.cfg.numLayers()) : new int[0];
         if (d.attention() && layers.length == 0) {
-            throw new IllegalArgumentException("distill_layers " + Arrays.toString(d.layers()) + " names no layer of "
-                    + teacher.cfg.numLayers());
+            throw new IllegalArgumentException(
+                    "distill_layers " + Arrays.toString(d.layers()) + " names no layer of " + teacher.cfg.numLayers());
         }
         this.nh = teacher.cfg.numHeads();
         this.nkv = teacher.cfg.numKvHeads();
@@ -79,7 +80,8 @@ public final class Distiller {
         float temp = d.temperature(), alpha = d.alpha();
         int bc = Math.min(d.chunk(), B);
         scratch(bc * T, V);
-        // attention: the student's q, k, v of each chosen layer (host), and their gradients (host, added up over chunks)
+        // attention: the student's q, k, v of each chosen layer (host), and their gradients (host, added up over
+        // chunks)
         float[][][] sq = new float[layers.length][3][], gq = new float[layers.length][3][];
         for (int li = 0; li < layers.length; li++) {
             Buf[] b = s.qkv(layers[li]);
@@ -95,9 +97,9 @@ public final class Distiller {
             long off = (long) b0 * T * V, nv = (long) n * V;
             int[] ids = Arrays.copyOfRange(in, b0 * T, b0 * T + n);
             long tt = System.nanoTime();
-            Buf tl = teacher.forward(ids, nb, T, null);               // (n, V) teacher logits
+            Buf tl = teacher.forward(ids, nb, T, null); // (n, V) teacher logits
             teacherNanos += System.nanoTime() - tt;
-            k.copy(sc, 0, logits, off, nv);                          // (n, V) student logits
+            k.copy(sc, 0, logits, off, nv); // (n, V) student logits
             if (measure) {
                 kl += klRows(k.download(tl), k.download(sc), n, V, 1 / temp);
             }
@@ -105,8 +107,8 @@ public final class Distiller {
             if (temp == 1f && count == N) {
                 // every position has a target and T = 1: (1-a)(p_s - y) + a(p_s - p_t) = (p_s - y) - a(p_t - y),
                 // two cross-entropy passes with the real targets instead of four softmax passes
-                k.crossEntropy(lossA, tl, tl, tgc, n, V, 1f);        // tl = p_t - y
-                k.crossEntropy(lossB, sc, sc, tgc, n, V, 1f / N);    // sc = (p_s - y) / N
+                k.crossEntropy(lossA, tl, tl, tgc, n, V, 1f); // tl = p_t - y
+                k.crossEntropy(lossB, sc, sc, tgc, n, V, 1f / N); // sc = (p_s - y) / N
                 k.axpy(sc, tl, nv, -alpha / N);
                 k.copy(logits, off, sc, 0, nv);
                 float[] l = new float[n];
@@ -118,10 +120,10 @@ public final class Distiller {
                 continue;
             }
             k.scale(tl, nv, 1 / temp);
-            k.crossEntropy(lossA, tl, tl, zeros, n, V, 1f);          // tl = p_t - e0
+            k.crossEntropy(lossA, tl, tl, zeros, n, V, 1f); // tl = p_t - e0
             k.scale(sc, nv, 1 / temp);
-            k.crossEntropy(lossB, sc, sc, zeros, n, V, 1f);          // sc = p_s - e0
-            k.axpy(sc, tl, nv, -1f);                                 // sc = p_s - p_t
+            k.crossEntropy(lossB, sc, sc, zeros, n, V, 1f); // sc = p_s - e0
+            k.axpy(sc, tl, nv, -1f); // sc = p_s - p_t
             k.copy(tl, 0, logits, off, nv);
             k.crossEntropy(lossA, tl, tl, tgc, n, V, count == 0 ? 0f : (1 - alpha) / count); // tl = (1-alpha) dCE
             float[] l = new float[n];
@@ -154,7 +156,9 @@ public final class Distiller {
         lastCe = count == 0 ? 0 : ce / count;
         lastKl = measure ? kl / N : Double.NaN;
         lastRel = measure ? relSum : Double.NaN;
-        lastTotal = measure ? (1 - alpha) * lastCe + alpha * temp * temp * lastKl + (layers.length > 0 ? lastRel : 0) : Double.NaN;
+        lastTotal = measure
+                ? (1 - alpha) * lastCe + alpha * temp * temp * lastKl + (layers.length > 0 ? lastRel : 0)
+                : Double.NaN;
         return lastCe;
     }
 
@@ -179,7 +183,8 @@ public final class Distiller {
      * returns the sum of row KLs when measured (0 otherwise). xsAll is the student's whole batch,
      * xtAll the teacher's chunk.
      */
-    private double relation(float[] xsAll, float[] g, float[] xtAll, int b0, int nb, int T, int heads, float w, boolean measure) {
+    private double relation(
+            float[] xsAll, float[] g, float[] xtAll, int b0, int nb, int T, int heads, float w, boolean measure) {
         relScratch(T);
         int dim = heads * hs, th = T * hs;
         float inv = (float) (1 / Math.sqrt(hs));
@@ -197,17 +202,17 @@ public final class Distiller {
                 us.close();
                 ut.close();
                 var ws = k.weight(xs, T, hs);
-                k.matmul(ss, xs, ws, null, T, hs, T);                 // (T, T) = X_s X_sᵀ
+                k.matmul(ss, xs, ws, null, T, hs, T); // (T, T) = X_s X_sᵀ
                 k.matmul(st, xt, k.weight(xt, T, hs), null, T, hs, T);
                 k.scale(ss, (long) T * T, inv);
                 k.scale(st, (long) T * T, inv);
                 if (measure) {
                     sum += klRows(k.download(st), k.download(ss), T, T, 1f);
                 }
-                k.crossEntropy(lossR, ss, ss, zeros, T, T, 1f);      // R_s - e0
-                k.crossEntropy(lossR, st, st, zeros, T, T, 1f);      // R_t - e0
-                k.axpy(ss, st, (long) T * T, -1f);                   // G = R_s - R_t = d(row KLs)/dS
-                k.scale(ss, (long) T * T, w * inv);                  // through S = X Xᵀ / √HS, weighted
+                k.crossEntropy(lossR, ss, ss, zeros, T, T, 1f); // R_s - e0
+                k.crossEntropy(lossR, st, st, zeros, T, T, 1f); // R_t - e0
+                k.axpy(ss, st, (long) T * T, -1f); // G = R_s - R_t = d(row KLs)/dS
+                k.scale(ss, (long) T * T, w * inv); // through S = X Xᵀ / √HS, weighted
                 k.zero(dx1);
                 k.zero(dx2);
                 k.matmulBackward(dx1, dx2, null, ss, xs, ws, T, hs, T); // dx1 = G X, dx2 = Gᵀ X
@@ -276,8 +281,13 @@ public final class Distiller {
             }
         }
         long th = (long) T * hs;
-        xs = k.alloc(th); xt = k.alloc(th); ss = k.alloc((long) T * T); st = k.alloc((long) T * T);
-        dx1 = k.alloc(th); dx2 = k.alloc(th); lossR = k.alloc(T);
+        xs = k.alloc(th);
+        xt = k.alloc(th);
+        ss = k.alloc((long) T * T);
+        st = k.alloc((long) T * T);
+        dx1 = k.alloc(th);
+        dx2 = k.alloc(th);
+        lossR = k.alloc(T);
         relT = T;
         if (zeros.length < T) {
             zeros = new int[T];

@@ -29,8 +29,7 @@ public final class GradientFlow {
         }
     }
 
-    private GradientFlow() {
-    }
+    private GradientFlow() {}
 
     public static Report check(Model m, int[] ids, int B, int T) {
         List<String> problems = new ArrayList<>();

@@ -7,7 +7,11 @@ package bitnet.engine.train;
  * window is full (the paper's warmup=True behaviour).
  */
 public record Grokfast(Type type, float alpha, int window, float lambda) {
-    public enum Type { OFF, EMA, MA }
+    public enum Type {
+        OFF,
+        EMA,
+        MA
+    }
 
     public static final Grokfast OFF = new Grokfast(Type.OFF, 0, 0, 0);
 
@@ -35,7 +39,9 @@ public record Grokfast(Type type, float alpha, int window, float lambda) {
                     }
                     return new Grokfast(Type.MA, 0, w, l);
                 }
-                default -> throw new IllegalArgumentException("unknown --grokfast '" + s + "' (off, ema:ALPHA:LAMBDA, ma:WINDOW:LAMBDA)");
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown --grokfast '" + s + "' (off, ema:ALPHA:LAMBDA, ma:WINDOW:LAMBDA)");
             }
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("bad number in --grokfast '" + s + "'");

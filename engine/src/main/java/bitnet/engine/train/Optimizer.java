@@ -12,8 +12,7 @@ import java.util.List;
  * filter on the gradients. State lives on the backend beside the parameters.
  */
 public final class Optimizer implements AutoCloseable {
-    public record Settings(float lr, float weightDecay, float beta1, float beta2, float eps, Grokfast grokfast) {
-    }
+    public record Settings(float lr, float weightDecay, float beta1, float beta2, float eps, Grokfast grokfast) {}
 
     private final Kernels k;
     private final List<Param> params;
@@ -21,10 +20,12 @@ public final class Optimizer implements AutoCloseable {
     private final List<Buf> m = new ArrayList<>(), v = new ArrayList<>(), mu = new ArrayList<>();
     /** Grokfast MA: per parameter, a ring of the last window gradients and their running sum. */
     private final List<Buf[]> ring = new ArrayList<>();
+
     private final List<Buf> ringSum = new ArrayList<>();
     private int ringFill, ringPos;
     /** Steps taken (AdamW's step count starts at 1 on the first step). */
     public int step;
+
     private boolean muInit;
 
     public Optimizer(Kernels k, List<Param> trainable, Settings s) {
@@ -56,7 +57,7 @@ public final class Optimizer implements AutoCloseable {
     public void filter() {
         Grokfast gf = settings.grokfast();
         switch (gf.type()) {
-            case OFF -> { }
+            case OFF -> {}
             case EMA -> {
                 for (int i = 0; i < params.size(); i++) {
                     Param p = params.get(i);
@@ -115,7 +116,18 @@ public final class Optimizer implements AutoCloseable {
         Settings s = settings;
         for (int i = 0; i < params.size(); i++) {
             Param p = params.get(i);
-            k.adamw(p.value, m.get(i), v.get(i), p.grad(k), p.size(), lr, s.beta1(), s.beta2(), s.eps(), s.weightDecay(), step);
+            k.adamw(
+                    p.value,
+                    m.get(i),
+                    v.get(i),
+                    p.grad(k),
+                    p.size(),
+                    lr,
+                    s.beta1(),
+                    s.beta2(),
+                    s.eps(),
+                    s.weightDecay(),
+                    step);
         }
     }
 

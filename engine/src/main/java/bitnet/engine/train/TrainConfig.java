@@ -27,8 +27,25 @@ public record TrainConfig(
         long seed) {
 
     public static TrainConfig defaults() {
-        return new TrainConfig(600, 16, 256, 1, 1e-4f, 0.1f, 50, 1.0f, 0.0f, 0.9f, 0.95f, 1e-8f,
-                Grokfast.parse("ema:0.98:2.0"), 100, 16, 3, 100, 42);
+        return new TrainConfig(
+                600,
+                16,
+                256,
+                1,
+                1e-4f,
+                0.1f,
+                50,
+                1.0f,
+                0.0f,
+                0.9f,
+                0.95f,
+                1e-8f,
+                Grokfast.parse("ema:0.98:2.0"),
+                100,
+                16,
+                3,
+                100,
+                42);
     }
 
     /** The learning rate at step (0-based). */
@@ -47,12 +64,46 @@ public record TrainConfig(
     }
 
     public TrainConfig withSteps(int s) {
-        return new TrainConfig(s, batchSize, seqLen, gradAccum, lr, minLrRatio, warmupSteps, maxGradNorm, weightDecay,
-                beta1, beta2, eps, grokfast, evalEvery, evalWindows, patience, checkpointEvery, seed);
+        return new TrainConfig(
+                s,
+                batchSize,
+                seqLen,
+                gradAccum,
+                lr,
+                minLrRatio,
+                warmupSteps,
+                maxGradNorm,
+                weightDecay,
+                beta1,
+                beta2,
+                eps,
+                grokfast,
+                evalEvery,
+                evalWindows,
+                patience,
+                checkpointEvery,
+                seed);
     }
 
     public TrainConfig withLr(float l) {
-        return new TrainConfig(steps, batchSize, seqLen, gradAccum, l, minLrRatio, warmupSteps, maxGradNorm, weightDecay,
-                beta1, beta2, eps, grokfast, evalEvery, evalWindows, patience, checkpointEvery, seed);
+        return new TrainConfig(
+                steps,
+                batchSize,
+                seqLen,
+                gradAccum,
+                l,
+                minLrRatio,
+                warmupSteps,
+                maxGradNorm,
+                weightDecay,
+                beta1,
+                beta2,
+                eps,
+                grokfast,
+                evalEvery,
+                evalWindows,
+                patience,
+                checkpointEvery,
+                seed);
     }
 }

@@ -10,8 +10,7 @@ import java.util.List;
  * {@code train-steps} subcommand and the reference-trajectory tests.
  */
 public final class TrainSteps {
-    private TrainSteps() {
-    }
+    private TrainSteps() {}
 
     /** Every parameter with an FP32 latent (all of them in TRAIN mode). */
     public static List<Param> trainable(Model m) {

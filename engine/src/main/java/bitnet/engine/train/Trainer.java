@@ -23,9 +23,14 @@ import java.util.logging.Logger;
 public final class Trainer {
     private static final Logger LOG = Logger.getLogger("bitnet");
 
-    public record Result(int steps, double lastLoss, double bestEvalPpl, List<double[]> evalCurve, double tokensPerSecond,
-                         double seconds, int restarts) {
-    }
+    public record Result(
+            int steps,
+            double lastLoss,
+            double bestEvalPpl,
+            List<double[]> evalCurve,
+            double tokensPerSecond,
+            double seconds,
+            int restarts) {}
 
     private final Model m;
     private final Kernels k;
@@ -42,7 +47,7 @@ public final class Trainer {
     private int badEvals;
     private int restarts;
     private Snapshot good;
-    private java.util.function.IntConsumer listener = s -> { };
+    private java.util.function.IntConsumer listener = s -> {};
     private Distiller distiller;
     private double timeBudget;
     private int evalSeqLen = -1;
@@ -72,8 +77,13 @@ public final class Trainer {
         if (distiller == null) {
             return null;
         }
-        return java.util.Map.of("teacher_forward_s", distiller.teacherNanos / 1e9, "student_forward_s", distiller.studentForwardNanos / 1e9,
-                "loss_and_backward_s", distiller.totalNanos / 1e9);
+        return java.util.Map.of(
+                "teacher_forward_s",
+                distiller.teacherNanos / 1e9,
+                "student_forward_s",
+                distiller.studentForwardNanos / 1e9,
+                "loss_and_backward_s",
+                distiller.totalNanos / 1e9);
     }
 
     public TrainConfig config() {
@@ -85,9 +95,17 @@ public final class Trainer {
         this.listener = l;
     }
 
-    public Trainer(Model m, FakeQuant fq, TrainConfig c, int[] trainIds, int[] evalIds, MetricsLog metrics, Path checkpointDir) {
+    public Trainer(
+            Model m,
+            FakeQuant fq,
+            TrainConfig c,
+            int[] trainIds,
+            int[] evalIds,
+            MetricsLog metrics,
+            Path checkpointDir) {
         if (trainIds.length < c.seqLen() + 2) {
-            throw new IllegalArgumentException("training text has " + trainIds.length + " tokens, fewer than one sequence of " + (c.seqLen() + 1));
+            throw new IllegalArgumentException(
+                    "training text has " + trainIds.length + " tokens, fewer than one sequence of " + (c.seqLen() + 1));
         }
         this.m = m;
         this.k = m.k;
@@ -120,7 +138,8 @@ public final class Trainer {
         if (qat != null) {
             qat.quantize();
         }
-        return Perplexity.compute(m, eval, evalSeqLen > 0 ? evalSeqLen : c.seqLen(), c.evalWindows(), Math.max(1, c.batchSize()));
+        return Perplexity.compute(
+                m, eval, evalSeqLen > 0 ? evalSeqLen : c.seqLen(), c.evalWindows(), Math.max(1, c.batchSize()));
     }
 
     public Result run(boolean resume) {
@@ -150,10 +169,14 @@ public final class Trainer {
             }
             m.zeroGrad();
             double loss = 0;
-            boolean measure = distiller != null && (step + 1) % Math.max(1, c.evalEvery() > 0 ? c.evalEvery() : 100) == 0;
+            boolean measure =
+                    distiller != null && (step + 1) % Math.max(1, c.evalEvery() > 0 ? c.evalEvery() : 100) == 0;
             for (int micro = 0; micro < c.gradAccum(); micro++) {
                 batch(step, micro, in, tg);
-                loss += (distiller == null ? m.loss(in, tg, B, T, true) : distiller.lossAndBackward(m, in, tg, B, T, measure)) / c.gradAccum();
+                loss += (distiller == null
+                                ? m.loss(in, tg, B, T, true)
+                                : distiller.lossAndBackward(m, in, tg, B, T, measure))
+                        / c.gradAccum();
             }
             if (c.gradAccum() > 1) {
                 for (Param p : opt.params()) {
@@ -170,15 +193,31 @@ public final class Trainer {
             tokens += (long) B * T * c.gradAccum();
             step++;
             lastLoss = loss;
-            if (timeBudget > 0) { // re-estimated after 10 steps, and on the step after each evaluation (its cost included)
-                fitToBudget(startStep, (System.nanoTime() - t0) / 1e9, c.evalEvery() > 0 && step > 1 && (step - 1) % c.evalEvery() == 0);
+            if (timeBudget
+                    > 0) { // re-estimated after 10 steps, and on the step after each evaluation (its cost included)
+                fitToBudget(
+                        startStep,
+                        (System.nanoTime() - t0) / 1e9,
+                        c.evalEvery() > 0 && step > 1 && (step - 1) % c.evalEvery() == 0);
             }
             double secs = (System.nanoTime() - t0) / 1e9;
             double tps = tokens / Math.max(secs, 1e-9);
             metrics.log("train", "step", step, "loss", loss, "lr", (double) lr, "grad_norm", norm, "tokens_per_s", tps);
             if (measure) {
-                metrics.log("distill", "step", step, "kl_logits", distiller.lastKl, "relation_loss", distiller.lastRel,
-                        "total_loss", distiller.lastTotal, "teacher_s", distiller.teacherNanos / 1e9, "loss_s", distiller.totalNanos / 1e9);
+                metrics.log(
+                        "distill",
+                        "step",
+                        step,
+                        "kl_logits",
+                        distiller.lastKl,
+                        "relation_loss",
+                        distiller.lastRel,
+                        "total_loss",
+                        distiller.lastTotal,
+                        "teacher_s",
+                        distiller.teacherNanos / 1e9,
+                        "loss_s",
+                        distiller.totalNanos / 1e9);
             }
             bar.update(step, String.format(Locale.ROOT, "loss %.4f, lr %.2e, %.0f tok/s", loss, lr, tps));
             if (eval != null && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == c.steps())) {
@@ -200,8 +239,12 @@ public final class Trainer {
                     continue;
                 }
             }
-            if (checkpointDir != null && c.checkpointEvery() > 0 && step % c.checkpointEvery() == 0 && step < c.steps()) {
-                Checkpoints.save(checkpointDir, m, opt, new Checkpoints.State(step, lrScale, bestEval, badEvals, restarts));
+            if (checkpointDir != null
+                    && c.checkpointEvery() > 0
+                    && step % c.checkpointEvery() == 0
+                    && step < c.steps()) {
+                Checkpoints.save(
+                        checkpointDir, m, opt, new Checkpoints.State(step, lrScale, bestEval, badEvals, restarts));
             }
             listener.accept(step);
         }
@@ -233,8 +276,12 @@ public final class Trainer {
         if (due && step < 0.9 * c.steps()) {
             int total = step + (int) Math.floor((timeBudget - secs) / (secs / done));
             if (total != c.steps()) {
-                LOG.info(String.format(Locale.ROOT, "time budget %.0fs: %.2fs per step so far, fitting the schedule to %d steps",
-                        timeBudget, secs / done, total));
+                LOG.info(String.format(
+                        Locale.ROOT,
+                        "time budget %.0fs: %.2fs per step so far, fitting the schedule to %d steps",
+                        timeBudget,
+                        secs / done,
+                        total));
                 metrics.log("time_budget", "step", step, "seconds", secs, "steps", total);
                 c = c.withSteps(Math.max(total, step + 1));
             }
@@ -244,15 +291,22 @@ public final class Trainer {
     private void diverged(String why) {
         restarts++;
         lrScale *= 0.5f;
-        String msg = String.format(Locale.ROOT, "divergence guard: %s at step %d; restoring step %d and halving the learning rate (scale %.3g)",
-                why, step, good.step, lrScale);
+        String msg = String.format(
+                Locale.ROOT,
+                "divergence guard: %s at step %d; restoring step %d and halving the learning rate (scale %.3g)",
+                why,
+                step,
+                good.step,
+                lrScale);
         LOG.warning(msg);
-        metrics.log("divergence", "step", step, "reason", why, "restored_step", good.step, "lr_scale", (double) lrScale);
+        metrics.log(
+                "divergence", "step", step, "reason", why, "restored_step", good.step, "lr_scale", (double) lrScale);
         good.restore();
         step = good.step;
         badEvals = 0;
         if (restarts > 8) {
-            throw new IllegalStateException("training keeps diverging (" + restarts + " restarts); lower the learning rate");
+            throw new IllegalStateException(
+                    "training keeps diverging (" + restarts + " restarts); lower the learning rate");
         }
     }
 

@@ -4,8 +4,7 @@ import java.util.Locale;
 
 /** Heap figures for decisions (micro-batching) and for the one-line out-of-memory error. */
 public final class Memory {
-    private Memory() {
-    }
+    private Memory() {}
 
     /** The heap limit (-Xmx) in bytes. */
     public static long maxHeap() {
@@ -26,7 +25,8 @@ public final class Memory {
     public static String outOfMemoryMessage(Throwable oom) {
         Runtime r = Runtime.getRuntime();
         String what = oom.getMessage() == null ? "" : " (" + oom.getMessage() + ")";
-        return "out of memory" + what + ": heap limit " + gib(r.maxMemory()) + ", in use " + gib(r.totalMemory() - r.freeMemory())
+        return "out of memory" + what + ": heap limit " + gib(r.maxMemory()) + ", in use "
+                + gib(r.totalMemory() - r.freeMemory())
                 + "; use a smaller --batch-size/--seq-len (fine_tune_batch_size, fine_tune_sequence_length), fewer --threads, "
                 + "or a larger heap (BITNET_JAVA_OPTS=-Xmx<size>; the launcher gives 75% of available memory by default)";
     }

@@ -23,14 +23,20 @@ public final class MetricsLog implements AutoCloseable {
     /** file may be null (keep in memory only). append continues an existing log (resume). */
     public MetricsLog(Path file, boolean append) {
         try {
-            w = file == null ? null : Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                    append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+            w = file == null
+                    ? null
+                    : Files.newBufferedWriter(
+                            file,
+                            StandardCharsets.UTF_8,
+                            StandardOpenOption.CREATE,
+                            append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING,
+                            StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private volatile java.util.function.Consumer<Map<String, Object>> observer = e -> { };
+    private volatile java.util.function.Consumer<Map<String, Object>> observer = e -> {};
 
     /**
      * Calls o with each event after it is logged (progress listeners; a listener that throws, e.g.

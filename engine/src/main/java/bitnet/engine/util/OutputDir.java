@@ -65,8 +65,12 @@ public final class OutputDir implements AutoCloseable {
         for (int attempt = 0; attempt < 2; attempt++) {
             try {
                 ProcessHandle me = ProcessHandle.current();
-                Files.writeString(lock, me.pid() + "\n" + me.info().startInstant().map(Object::toString).orElse("") + "\n",
-                        java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+                Files.writeString(
+                        lock,
+                        me.pid() + "\n"
+                                + me.info().startInstant().map(Object::toString).orElse("") + "\n",
+                        java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE);
                 return;
             } catch (FileAlreadyExistsException e) {
                 long pid = -1;
@@ -79,10 +83,12 @@ public final class OutputDir implements AutoCloseable {
                     // unreadable lock: treat as stale
                 }
                 if (pid > 0 && ownerAlive(pid, started)) {
-                    throw new BadInputException(out, "another run (pid " + pid + ") is writing this output (lock " + lock + ")");
+                    throw new BadInputException(
+                            out, "another run (pid " + pid + ") is writing this output (lock " + lock + ")");
                 }
-                java.util.logging.Logger.getLogger("bitnet").info("taking over the stale lock " + lock + " (pid " + pid
-                        + " is gone or is not a bitnet run)");
+                java.util.logging.Logger.getLogger("bitnet")
+                        .info("taking over the stale lock " + lock + " (pid " + pid
+                                + " is gone or is not a bitnet run)");
                 try {
                     Files.deleteIfExists(lock);
                 } catch (IOException ex) {
@@ -106,12 +112,16 @@ public final class OutputDir implements AutoCloseable {
             return false;
         }
         var info = h.get().info();
-        if (!started.isEmpty() && info.startInstant().isPresent() && !info.startInstant().get().toString().equals(started)) {
+        if (!started.isEmpty()
+                && info.startInstant().isPresent()
+                && !info.startInstant().get().toString().equals(started)) {
             return false;
         }
         String cmd = info.commandLine().orElse(info.command().orElse(""));
         // unknown command line (another user's process): assume it is ours, refusing is the safe side
-        return cmd.isEmpty() || cmd.contains("bitnet") || pid == ProcessHandle.current().pid();
+        return cmd.isEmpty()
+                || cmd.contains("bitnet")
+                || pid == ProcessHandle.current().pid();
     }
 
     /** Keeps OUT.partial when the run fails (finetune: --resume continues from its checkpoints). */
@@ -137,7 +147,8 @@ public final class OutputDir implements AutoCloseable {
                 if (!overwrite || !isComplete(out)) {
                     throw new BadInputException(out, "output appeared while running; not overwriting it");
                 }
-                Path trash = out.resolveSibling(out.getFileName() + ".old-" + ProcessHandle.current().pid());
+                Path trash = out.resolveSibling(
+                        out.getFileName() + ".old-" + ProcessHandle.current().pid());
                 Files.move(out, trash, StandardCopyOption.ATOMIC_MOVE);
                 Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
                 deleteTree(trash);

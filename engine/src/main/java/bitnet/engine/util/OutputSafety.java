@@ -28,10 +28,10 @@ import java.util.Objects;
 public final class OutputSafety {
     /** The safetensors metadata key and value that mark a file as written by this engine. */
     public static final String WRITER_KEY = "bitnet.writer";
+
     public static final String WRITER_VALUE = "bitnet-jvm";
 
-    private OutputSafety() {
-    }
+    private OutputSafety() {}
 
     /** The real location of p: symbolic links resolved in the part of the path that exists. */
     static Path real(Path p) {
@@ -63,7 +63,8 @@ public final class OutputSafety {
      */
     public static void checkSeparate(Path out, Collection<Path> inputs) {
         Path o = real(out);
-        List<Path> outs = List.of(o, o.resolveSibling(o.getFileName() + ".partial"), o.resolveSibling(o.getFileName() + ".lock"));
+        List<Path> outs =
+                List.of(o, o.resolveSibling(o.getFileName() + ".partial"), o.resolveSibling(o.getFileName() + ".lock"));
         for (Path in : inputs) {
             if (in == null || !Files.exists(in, LinkOption.NOFOLLOW_LINKS)) {
                 continue;
@@ -74,10 +75,12 @@ public final class OutputSafety {
                     throw new BadInputException(out, "the output is an input (" + in + "); choose another output path");
                 }
                 if (i.startsWith(x)) {
-                    throw new BadInputException(out, "the output would contain the input " + in + "; choose another output path");
+                    throw new BadInputException(
+                            out, "the output would contain the input " + in + "; choose another output path");
                 }
                 if (x.startsWith(i)) {
-                    throw new BadInputException(out, "the output lies inside the input " + in + "; choose another output path");
+                    throw new BadInputException(
+                            out, "the output lies inside the input " + in + "; choose another output path");
                 }
             }
         }
@@ -89,7 +92,9 @@ public final class OutputSafety {
             throw new BadInputException(out, "the output is a dangling symbolic link");
         }
         if (Files.exists(out) && !Files.isRegularFile(out) && !Files.isDirectory(out)) {
-            throw new BadInputException(out, "the output exists and is not a regular file or directory (a device, FIFO or socket); refusing to replace it");
+            throw new BadInputException(
+                    out,
+                    "the output exists and is not a regular file or directory (a device, FIFO or socket); refusing to replace it");
         }
     }
 
@@ -109,7 +114,9 @@ public final class OutputSafety {
                 throw new BadInputException(out, "output exists; pass --overwrite to replace it");
             }
             if (!writtenByUs(out)) {
-                throw new BadInputException(out, "output exists and was not written by bitnet; refusing to replace it even with --overwrite (remove it yourself)");
+                throw new BadInputException(
+                        out,
+                        "output exists and was not written by bitnet; refusing to replace it even with --overwrite (remove it yourself)");
             }
         }
         Path parent = out.toAbsolutePath().getParent();
@@ -133,8 +140,10 @@ public final class OutputSafety {
                 throw new BadInputException(out, "output exists and is not a directory; refusing to replace it");
             }
             if (!OutputDir.isComplete(out)) {
-                throw new BadInputException(out, "output exists and is not a bitnet output (no " + OutputDir.MARKER
-                        + " marker); refusing to replace it even with --overwrite (remove it yourself)");
+                throw new BadInputException(
+                        out,
+                        "output exists and is not a bitnet output (no " + OutputDir.MARKER
+                                + " marker); refusing to replace it even with --overwrite (remove it yourself)");
             }
         }
     }
@@ -154,7 +163,8 @@ public final class OutputSafety {
                 return false;
             }
             byte[] header = in.readNBytes((int) n);
-            var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(new String(header, StandardCharsets.UTF_8));
+            var node = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(new String(header, StandardCharsets.UTF_8));
             var meta = node == null ? null : node.get("__metadata__");
             return meta != null && WRITER_VALUE.equals(meta.path(WRITER_KEY).asText(null));
         } catch (IOException | RuntimeException e) {

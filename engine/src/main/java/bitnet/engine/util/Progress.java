@@ -38,8 +38,19 @@ public final class Progress {
         int width = 24;
         int filled = (int) (width * done / total);
         String bar = "#".repeat(filled) + "-".repeat(width - filled);
-        String line = String.format(Locale.ROOT, "%s [%s] %d/%d %s, %.1f %s/s, elapsed %s, ETA %s%s", label, bar, done, total,
-                unit, rate, unit, fmt(secs), fmt(eta), extra == null || extra.isEmpty() ? "" : ", " + extra);
+        String line = String.format(
+                Locale.ROOT,
+                "%s [%s] %d/%d %s, %.1f %s/s, elapsed %s, ETA %s%s",
+                label,
+                bar,
+                done,
+                total,
+                unit,
+                rate,
+                unit,
+                fmt(secs),
+                fmt(eta),
+                extra == null || extra.isEmpty() ? "" : ", " + extra);
         if (tty) {
             out.print("\r" + line + "\u001b[K");
             if (done >= total) {
@@ -62,7 +73,8 @@ public final class Progress {
 
     static String fmt(double s) {
         long t = Math.round(s);
-        return t >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", t / 3600, (t / 60) % 60, t % 60)
+        return t >= 3600
+                ? String.format(Locale.ROOT, "%d:%02d:%02d", t / 3600, (t / 60) % 60, t % 60)
                 : String.format(Locale.ROOT, "%d:%02d", t / 60, t % 60);
     }
 }

@@ -25,8 +25,7 @@ import java.util.StringJoiner;
 final class Cli {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private Cli() {
-    }
+    private Cli() {}
 
     record Result(int code, String out, String err) {
         /** stdout as exactly one JSON object: fails if anything else is on stdout. */
@@ -88,7 +87,7 @@ final class Cli {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
             System.setOut(o);
             System.setErr(e);
             code = Main.run(args);
@@ -98,8 +97,8 @@ final class Cli {
         }
         Result r = new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         if (r.code != 0 && !Boolean.getBoolean("cli.quiet")) {
-            oldErr.println("[cli] exit " + r.code + ": " + String.join(" ", args) + "\n" + r.err.lines().filter(l -> l.startsWith("bitnet:"))
-                    .reduce("", (a, b) -> a + "  " + b + "\n"));
+            oldErr.println("[cli] exit " + r.code + ": " + String.join(" ", args) + "\n"
+                    + r.err.lines().filter(l -> l.startsWith("bitnet:")).reduce("", (a, b) -> a + "  " + b + "\n"));
         }
         return r;
     }
@@ -127,7 +126,9 @@ final class Cli {
 
     static Path repo() {
         Path p = Path.of("..").toAbsolutePath().normalize();
-        assertTrue(Files.isDirectory(p.resolve("src/demo")), "cannot find the repository root (src/demo) from " + Path.of("").toAbsolutePath());
+        assertTrue(
+                Files.isDirectory(p.resolve("src/demo")),
+                "cannot find the repository root (src/demo) from " + Path.of("").toAbsolutePath());
         return p;
     }
 

@@ -37,8 +37,20 @@ class CliErrorsTest {
     /** Every command answers --help with its usage, exit 0, and no picocli format warning. */
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : new String[] {"inspect", "tokenize", "detokenize", "logits", "grads", "train-steps", "ppl",
-            "generate", "finetune", "compress", "gradient-flow", "speed"}) {
+        for (String cmd : new String[] {
+            "inspect",
+            "tokenize",
+            "detokenize",
+            "logits",
+            "grads",
+            "train-steps",
+            "ppl",
+            "generate",
+            "finetune",
+            "compress",
+            "gradient-flow",
+            "speed"
+        }) {
             Cli.Result r = Cli.run(cmd, "--help");
             assertEquals(0, r.code(), cmd + " --help: " + r.err());
             assertTrue(r.out().contains("Usage: bitnet " + cmd), cmd + " --help printed: " + r.out());
@@ -65,7 +77,10 @@ class CliErrorsTest {
         long n = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         byte[] h = Cli.JSON.writeValueAsBytes(header);
         ByteArrayOutputStream o = new ByteArrayOutputStream();
-        o.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+        o.writeBytes(ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(h.length)
+                .array());
         o.writeBytes(h);
         o.write(file, 8 + (int) n, file.length - 8 - (int) n);
         return o.toByteArray();
@@ -84,11 +99,15 @@ class CliErrorsTest {
         Cli.run("logits", "--model").usage(); // missing value
         Cli.run("logits", "--model", m, "--ids", "1,2,3;4,5", "--out", out).usage(); // ragged
         Cli.run("logits", "--model", m, "--ids", "1,x", "--out", out).usage();
-        Cli.run("train-steps", "--model", m, "--ids", "1,2", "--steps", "1", "--out", out, "--grokfast", "fast").usage();
-        Cli.run("train-steps", "--model", m, "--ids", "1,2", "--steps", "1", "--out", out, "--qat", "octal").usage();
+        Cli.run("train-steps", "--model", m, "--ids", "1,2", "--steps", "1", "--out", out, "--grokfast", "fast")
+                .usage();
+        Cli.run("train-steps", "--model", m, "--ids", "1,2", "--steps", "1", "--out", out, "--qat", "octal")
+                .usage();
         Cli.run("generate", "--model", m, "--max-new", "3").usage(); // neither --prompt nor --ids
-        Cli.run("logits", "--model", m, "--ids", "1,2", "--out", out, "--device", "bogus").usage();
-        Cli.run("logits", "--model", m, "--ids", "1,2", "--out", out, "--threads", "-3").usage();
+        Cli.run("logits", "--model", m, "--ids", "1,2", "--out", out, "--device", "bogus")
+                .usage();
+        Cli.run("logits", "--model", m, "--ids", "1,2", "--out", out, "--threads", "-3")
+                .usage();
         Cli.run("logits", "--model", m, "--ids", "1,2,300", "--out", out).usage(); // vocab is 300
         Cli.run("frobnicate").usage();
         Cli.run().usage();
@@ -100,8 +119,15 @@ class CliErrorsTest {
         Path missing = tmp.resolve("no-such-model");
         logits(missing).badInput("no-such-model");
         Cli.run("inspect", "--model", missing.toString()).badInput("no-such-model");
-        Cli.run("ppl", "--model", missing.toString(), "--text", Cli.demoHeldout().toString()).badInput("no-such-model");
-        Cli.run("generate", "--model", missing.toString(), "--ids", "1", "--max-new", "2").badInput("no-such-model");
+        Cli.run(
+                        "ppl",
+                        "--model",
+                        missing.toString(),
+                        "--text",
+                        Cli.demoHeldout().toString())
+                .badInput("no-such-model");
+        Cli.run("generate", "--model", missing.toString(), "--ids", "1", "--max-new", "2")
+                .badInput("no-such-model");
     }
 
     @Test
@@ -136,9 +162,12 @@ class CliErrorsTest {
                 entries.add((ObjectNode) e.getValue());
             }
         });
-        entries.sort((x, y) -> Long.compare(x.get("data_offsets").get(0).asLong(), y.get("data_offsets").get(0).asLong()));
+        entries.sort((x, y) -> Long.compare(
+                x.get("data_offsets").get(0).asLong(),
+                y.get("data_offsets").get(0).asLong()));
         ObjectNode second = entries.get(1);
-        long len = second.get("data_offsets").get(1).asLong() - second.get("data_offsets").get(0).asLong();
+        long len = second.get("data_offsets").get(1).asLong()
+                - second.get("data_offsets").get(0).asLong();
         long start = entries.get(0).get("data_offsets").get(0).asLong() + 4;
         second.putArray("data_offsets").add(start).add(start + len);
         Files.write(st, withHeader(Files.readAllBytes(st), h));
@@ -195,7 +224,10 @@ class CliErrorsTest {
         pk.writeBytes("os\nsystem\n".getBytes(StandardCharsets.US_ASCII));
         byte[] cmd = ("touch " + tmp.resolve("pwned")).getBytes(StandardCharsets.US_ASCII);
         pk.write('X'); // BINUNICODE
-        pk.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(cmd.length).array());
+        pk.writeBytes(ByteBuffer.allocate(4)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(cmd.length)
+                .array());
         pk.writeBytes(cmd);
         pk.write(0x85); // TUPLE1
         pk.write('R'); // REDUCE
@@ -229,7 +261,8 @@ class CliErrorsTest {
             assertArrayEquals(before, Files.readAllBytes(out), cmd + " touched the existing output");
             // --overwrite replaces only a file this engine wrote: the user's own file stays
             Cli.run(concat(args, "--overwrite")).badInput(out.getFileName().toString());
-            assertArrayEquals(before, Files.readAllBytes(out), cmd + " --overwrite replaced a file bitnet did not write");
+            assertArrayEquals(
+                    before, Files.readAllBytes(out), cmd + " --overwrite replaced a file bitnet did not write");
             Files.delete(out);
             Cli.run(args).ok();
             long first = Files.size(out);
@@ -241,25 +274,32 @@ class CliErrorsTest {
     @Test
     void missingTextFilesAndTokenizers() {
         Path missing = tmp.resolve("nothing.txt");
-        Cli.run("ppl", "--model", Cli.demoModel().toString(), "--text", missing.toString()).badInput("nothing.txt");
-        Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--file", missing.toString()).badInput("nothing.txt");
-        Cli.run("tokenize", "--tokenizer", tmp.resolve("tok.json").toString(), "--text", "hi").badInput("tok.json");
+        Cli.run("ppl", "--model", Cli.demoModel().toString(), "--text", missing.toString())
+                .badInput("nothing.txt");
+        Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--file", missing.toString())
+                .badInput("nothing.txt");
+        Cli.run("tokenize", "--tokenizer", tmp.resolve("tok.json").toString(), "--text", "hi")
+                .badInput("tok.json");
         // hf-tiny has no tokenizer.json: text input names the file it needs
-        Cli.run("generate", "--model", Cli.hfTiny("llama").toString(), "--prompt", "hi", "--max-new", "2").badInput("tokenizer.json");
+        Cli.run("generate", "--model", Cli.hfTiny("llama").toString(), "--prompt", "hi", "--max-new", "2")
+                .badInput("tokenizer.json");
     }
 
     @Test
     void unusableTextFilesAreBadInput() throws IOException {
         Path shortText = tmp.resolve("short.txt");
         Files.writeString(shortText, "Hello there.");
-        Cli.run("ppl", "--model", Cli.demoModel().toString(), "--text", shortText.toString()).badInput("short.txt");
+        Cli.run("ppl", "--model", Cli.demoModel().toString(), "--text", shortText.toString())
+                .badInput("short.txt");
         Path jl = tmp.resolve("broken.jsonl");
         Files.writeString(jl, "\"fine\"\n{broken\n");
-        Cli.Result r = Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", jl.toString()).badInput("broken.jsonl");
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", jl.toString())
+                .badInput("broken.jsonl");
         assertTrue(r.errorLine().contains("line 2"), r.errorLine());
         assertEquals("", r.out(), "no partial output on stdout");
         Files.writeString(jl, "\"fine\"\n42\n");
-        Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", jl.toString()).badInput("broken.jsonl");
+        Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", jl.toString())
+                .badInput("broken.jsonl");
     }
 
     static String[] concat(String[] a, String... b) {

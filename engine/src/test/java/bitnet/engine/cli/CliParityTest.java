@@ -43,7 +43,8 @@ class CliParityTest {
         Path out = tmp.resolve("logits.safetensors");
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile refs = Cli.open(dir.resolve("refs.safetensors"), arena);
-            Cli.run("logits", "--model", dir.toString(), "--ids", refIds(refs), "--out", out.toString(), "--loss").ok();
+            Cli.run("logits", "--model", dir.toString(), "--ids", refIds(refs), "--out", out.toString(), "--loss")
+                    .ok();
             SafetensorsFile got = Cli.open(out, arena);
             TensorData logits = got.get("logits");
             assertEquals("F32", logits.dtype().safetensorsName());
@@ -62,7 +63,8 @@ class CliParityTest {
         Path out = tmp.resolve("grads.safetensors");
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile refs = Cli.open(dir.resolve("refs.safetensors"), arena);
-            Cli.run("grads", "--model", dir.toString(), "--ids", refIds(refs), "--out", out.toString()).ok();
+            Cli.run("grads", "--model", dir.toString(), "--ids", refIds(refs), "--out", out.toString())
+                    .ok();
             SafetensorsFile got = Cli.open(out, arena);
             assertEquals(refs.get("loss").getFloat(0), got.get("loss").getFloat(0), 1e-5, c + ": loss");
             int n = 0;
@@ -77,7 +79,9 @@ class CliParityTest {
                 double d = Cli.excess(g.toFloatArray(), e.getValue().toFloatArray(), 1e-5, 1e-4);
                 assertTrue(d <= 1, c + ": " + e.getKey() + " off by " + d + "x the tolerance");
             }
-            long ours = got.tensors().keySet().stream().filter(k -> k.startsWith("grad.")).count();
+            long ours = got.tensors().keySet().stream()
+                    .filter(k -> k.startsWith("grad."))
+                    .count();
             assertEquals(n, ours, c + ": grad.* tensors (tied weights once, under the embedding's name)");
         }
     }
@@ -90,8 +94,21 @@ class CliParityTest {
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile refs = Cli.open(dir.resolve("refs.safetensors"), arena);
             float[] want = refs.get("train.qat.loss").toFloatArray();
-            Cli.run("train-steps", "--model", dir.toString(), "--ids", refIds(refs), "--steps", Integer.toString(want.length),
-                    "--grokfast", "ema:0.98:2.0", "--qat", "seed:0.1", "--out", out.toString()).ok();
+            Cli.run(
+                            "train-steps",
+                            "--model",
+                            dir.toString(),
+                            "--ids",
+                            refIds(refs),
+                            "--steps",
+                            Integer.toString(want.length),
+                            "--grokfast",
+                            "ema:0.98:2.0",
+                            "--qat",
+                            "seed:0.1",
+                            "--out",
+                            out.toString())
+                    .ok();
             SafetensorsFile got = Cli.open(out, arena);
             float[] loss = got.get("loss").toFloatArray();
             assertEquals(want.length, loss.length);
@@ -103,7 +120,8 @@ class CliParityTest {
                 if (e.getKey().startsWith("train.qat.param.")) {
                     String name = e.getKey().substring("train.qat.".length());
                     assertTrue(got.has(name), c + ": output lacks " + name);
-                    double d = Cli.excess(got.get(name).toFloatArray(), e.getValue().toFloatArray(), 1e-4, 1e-3);
+                    double d = Cli.excess(
+                            got.get(name).toFloatArray(), e.getValue().toFloatArray(), 1e-4, 1e-3);
                     assertTrue(d <= 1, c + ": " + name + " off by " + d + "x the tolerance");
                     n++;
                 }
@@ -120,8 +138,18 @@ class CliParityTest {
             SafetensorsFile refs = Cli.open(dir.resolve("refs.safetensors"), arena);
             long[] want = refs.get("generate.greedy").toLongArray();
             long[] prompt = Arrays.copyOf(refs.get("input_ids").toLongArray(), 4);
-            JsonNode j = Cli.run("generate", "--model", dir.toString(), "--ids", Cli.idsArg(prompt, 1, 4), "--max-new", "10",
-                    "--greedy", "--json").ok().json();
+            JsonNode j = Cli.run(
+                            "generate",
+                            "--model",
+                            dir.toString(),
+                            "--ids",
+                            Cli.idsArg(prompt, 1, 4),
+                            "--max-new",
+                            "10",
+                            "--greedy",
+                            "--json")
+                    .ok()
+                    .json();
             int[] got = Cli.ints(j.get("ids"));
             assertArrayEquals(Arrays.stream(want).mapToInt(x -> (int) x).toArray(), got, c + ": greedy ids");
             assertTrue(j.has("text"), "generate's JSON has text");
@@ -134,11 +162,19 @@ class CliParityTest {
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile ref = Cli.open(Cli.stories().resolve("stories260K_logits.safetensors"), arena);
             TensorData in = ref.get("input_ids"); // I64 [1, 32]
-            Cli.run("logits", "--model", Cli.stories().toString(), "--ids", Cli.idsArg(in.toLongArray(), in.dim(0), in.dim(1)),
-                    "--out", out.toString()).ok();
+            Cli.run(
+                            "logits",
+                            "--model",
+                            Cli.stories().toString(),
+                            "--ids",
+                            Cli.idsArg(in.toLongArray(), in.dim(0), in.dim(1)),
+                            "--out",
+                            out.toString())
+                    .ok();
             TensorData logits = Cli.open(out, arena).get("logits");
             assertArrayEquals(new long[] {1, in.dim(1), 512}, logits.shape());
-            double d = Cli.excess(logits.toFloatArray(), ref.get("logits").toFloatArray(), 1e-4, 0); // reference is [T, V]
+            double d =
+                    Cli.excess(logits.toFloatArray(), ref.get("logits").toFloatArray(), 1e-4, 0); // reference is [T, V]
             assertTrue(d <= 1, "stories260K logits differ by " + d * 1e-4);
         }
     }
@@ -148,7 +184,10 @@ class CliParityTest {
         // reference_greedy_ids.json holds the 200 new ids only (it does not start with the BOS 1)
         int[] want = Cli.ints(Cli.readJson(Cli.stories().resolve("reference_greedy_ids.json")));
         assertEquals(200, want.length);
-        JsonNode j = Cli.run("generate", "--model", Cli.stories().toString(), "--ids", "1", "--max-new", "200", "--greedy").ok().json();
+        JsonNode j = Cli.run(
+                        "generate", "--model", Cli.stories().toString(), "--ids", "1", "--max-new", "200", "--greedy")
+                .ok()
+                .json();
         int[] got = Cli.ints(j.get("ids"));
         assertEquals(201, got.length, "prompt + 200 new ids");
         assertEquals(1, got[0]);

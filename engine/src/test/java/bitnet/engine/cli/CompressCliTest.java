@@ -50,12 +50,31 @@ class CompressCliTest {
         Path config = tmp.resolve("config.json");
         Files.writeString(config, "{\"fine_tune_batch_size\": 4, \"fine_tune_sequence_length\": 128}");
         out = tmp.resolve("out");
-        run = Cli.run("compress", "--model", Cli.demoModel().toString(), "--output", out.toString(), "--config", config.toString(),
-                "--fine-tune-steps", "2", "--eval-windows", "2", "--calibration-data", calib.toString(), "--eval-data", eval.toString(),
-                "--distill", "logits+attention", "--distill-layers", "0,-1", "--json");
+        run = Cli.run(
+                "compress",
+                "--model",
+                Cli.demoModel().toString(),
+                "--output",
+                out.toString(),
+                "--config",
+                config.toString(),
+                "--fine-tune-steps",
+                "2",
+                "--eval-windows",
+                "2",
+                "--calibration-data",
+                calib.toString(),
+                "--eval-data",
+                eval.toString(),
+                "--distill",
+                "logits+attention",
+                "--distill-layers",
+                "0,-1",
+                "--json");
         assertTrue(run.code() == 0 || run.code() == 4, () -> "exit " + run.code() + "\n" + run.err());
         results = run.json();
-        System.err.println("[compress] exit " + run.code() + " metrics " + results.get("metrics") + " timings " + results.get("timings_s"));
+        System.err.println("[compress] exit " + run.code() + " metrics " + results.get("metrics") + " timings "
+                + results.get("timings_s"));
     }
 
     @Test
@@ -66,9 +85,14 @@ class CompressCliTest {
 
     @Test
     void writesEveryOutputFile() {
-        for (String f : List.of("bitnet_quantized_model.safetensors", "bitnet_dequantized_fp16/config.json",
-                "bitnet_dequantized_fp16/model.safetensors", "bitnet_dequantized_fp16/tokenizer.json", "compression_metadata.json",
-                "metrics.jsonl", "report.html")) {
+        for (String f : List.of(
+                "bitnet_quantized_model.safetensors",
+                "bitnet_dequantized_fp16/config.json",
+                "bitnet_dequantized_fp16/model.safetensors",
+                "bitnet_dequantized_fp16/tokenizer.json",
+                "compression_metadata.json",
+                "metrics.jsonl",
+                "report.html")) {
             assertTrue(Files.isRegularFile(out.resolve(f)), "missing output " + f);
         }
         JsonNode meta = Cli.readJson(out.resolve("compression_metadata.json"));
@@ -82,7 +106,8 @@ class CompressCliTest {
                 assertTrue(Cli.JSON.readTree(l).isObject(), l);
             }
             String html = Files.readString(out.resolve("report.html"));
-            assertTrue(html.contains("<html") && !html.contains("src=\"http"), "report.html is not a self-contained page");
+            assertTrue(
+                    html.contains("<html") && !html.contains("src=\"http"), "report.html is not a self-contained page");
         } catch (IOException e) {
             throw new AssertionError(e);
         }
@@ -93,13 +118,18 @@ class CompressCliTest {
         JsonNode d = Cli.readJson(out.resolve("compression_metadata.json")).get("distillation");
         assertEquals("logits+attention", d.get("mode").asText(), d.toString());
         assertEquals("0,-1", d.get("layers").asText());
-        assertTrue(d.get("teacher_forward_s").asDouble() > 0 && d.get("student_forward_s").asDouble() > 0, d.toString());
+        assertTrue(
+                d.get("teacher_forward_s").asDouble() > 0
+                        && d.get("student_forward_s").asDouble() > 0,
+                d.toString());
         assertTrue(Files.readString(out.resolve("report.html")).contains("<h2>Distillation</h2>"));
         JsonNode meta = Cli.readJson(out.resolve("compression_metadata.json"));
         JsonNode curve = meta.get("fine_tune_eval_curve");
         assertEquals(1, curve.size(), "one evaluation at the last of the 2 steps: " + curve);
-        // the curve is measured on the headline's windows: its last point is the fine-tuned model before int8/FP16 rounding
-        double last = curve.get(0).get(1).asDouble(), fin = results.get("metrics").get("ppl_final").asDouble();
+        // the curve is measured on the headline's windows: its last point is the fine-tuned model before int8/FP16
+        // rounding
+        double last = curve.get(0).get(1).asDouble(),
+                fin = results.get("metrics").get("ppl_final").asDouble();
         assertEquals(fin, last, 0.02 * fin, "curve " + last + " vs final " + fin);
     }
 
@@ -108,7 +138,13 @@ class CompressCliTest {
         assertTrue(results.get("success").isBoolean());
         assertTrue(results.has("error"));
         JsonNode m = results.get("metrics");
-        for (String k : List.of("compression_ratio", "sparsity_ratio", "ppl_original", "ppl_quantized", "ppl_final", "layers_quantized",
+        for (String k : List.of(
+                "compression_ratio",
+                "sparsity_ratio",
+                "ppl_original",
+                "ppl_quantized",
+                "ppl_final",
+                "layers_quantized",
                 "layers_preserved")) {
             assertTrue(m.has(k) && m.get(k).isNumber(), "metrics." + k + " in " + m);
         }
@@ -119,35 +155,93 @@ class CompressCliTest {
         double sp = m.get("sparsity_ratio").asDouble();
         assertTrue(sp > 0 && sp < 1, "sparsity " + sp);
         // the reference perplexity of the original model is the one ppl measures on the same windows
-        JsonNode p = Cli.run("ppl", "--model", Cli.demoModel().toString(), "--text", eval.toString(), "--seq-len", "256", "--windows", "2")
-                .ok().json();
+        JsonNode p = Cli.run(
+                        "ppl",
+                        "--model",
+                        Cli.demoModel().toString(),
+                        "--text",
+                        eval.toString(),
+                        "--seq-len",
+                        "256",
+                        "--windows",
+                        "2")
+                .ok()
+                .json();
         assertEquals(1, p.get("ppl").asDouble() / m.get("ppl_original").asDouble(), 1e-3, "ppl_original");
     }
 
     @Test
     void compressionRatioIsFp32BytesOverThePackedFile() throws IOException {
-        long params = Cli.run("inspect", "--model", Cli.demoModel().toString(), "--json").ok().json().get("parameters").asLong();
+        long params = Cli.run("inspect", "--model", Cli.demoModel().toString(), "--json")
+                .ok()
+                .json()
+                .get("parameters")
+                .asLong();
         long packed = Files.size(out.resolve("bitnet_quantized_model.safetensors"));
-        assertEquals(4.0 * params / packed, results.get("metrics").get("compression_ratio").asDouble(), 1e-9 * params / packed);
+        assertEquals(
+                4.0 * params / packed,
+                results.get("metrics").get("compression_ratio").asDouble(),
+                1e-9 * params / packed);
     }
 
     @Test
     void pplOfTheOutputsMatchesTheReportedFigures() {
         JsonNode m = results.get("metrics");
-        JsonNode fp16 = Cli.run("ppl", "--model", out.resolve("bitnet_dequantized_fp16").toString(), "--text", eval.toString(),
-                "--seq-len", "256", "--windows", "2", "--json").ok().json();
-        assertEquals(1, fp16.get("ppl").asDouble() / m.get("ppl_final").asDouble(), 1e-3, "ppl on bitnet_dequantized_fp16 vs ppl_final");
-        JsonNode packed = Cli.run("ppl", "--model", out.toString(), "--text", eval.toString(), "--seq-len", "256", "--windows", "2", "--json")
-                .ok().json();
-        assertEquals(1, packed.get("ppl").asDouble() / m.get("ppl_packed").asDouble(), 1e-3, "ppl on the packed output vs ppl_packed");
+        JsonNode fp16 = Cli.run(
+                        "ppl",
+                        "--model",
+                        out.resolve("bitnet_dequantized_fp16").toString(),
+                        "--text",
+                        eval.toString(),
+                        "--seq-len",
+                        "256",
+                        "--windows",
+                        "2",
+                        "--json")
+                .ok()
+                .json();
+        assertEquals(
+                1,
+                fp16.get("ppl").asDouble() / m.get("ppl_final").asDouble(),
+                1e-3,
+                "ppl on bitnet_dequantized_fp16 vs ppl_final");
+        JsonNode packed = Cli.run(
+                        "ppl",
+                        "--model",
+                        out.toString(),
+                        "--text",
+                        eval.toString(),
+                        "--seq-len",
+                        "256",
+                        "--windows",
+                        "2",
+                        "--json")
+                .ok()
+                .json();
+        assertEquals(
+                1,
+                packed.get("ppl").asDouble() / m.get("ppl_packed").asDouble(),
+                1e-3,
+                "ppl on the packed output vs ppl_packed");
         assertEquals(2, packed.get("windows").asInt());
         assertEquals(512, packed.get("tokens").asLong());
     }
 
     @Test
     void theOutputDirectoryRunsGenerate() {
-        JsonNode g = Cli.run("generate", "--model", out.toString(), "--prompt", "The ", "--max-new", "5", "--greedy", "--ignore-eos", "--json")
-                .ok().json();
+        JsonNode g = Cli.run(
+                        "generate",
+                        "--model",
+                        out.toString(),
+                        "--prompt",
+                        "The ",
+                        "--max-new",
+                        "5",
+                        "--greedy",
+                        "--ignore-eos",
+                        "--json")
+                .ok()
+                .json();
         assertTrue(g.get("ids").size() > 5);
         assertTrue(g.get("text").asText().startsWith("The "), g.toString());
     }
@@ -155,8 +249,21 @@ class CompressCliTest {
     // ---- bad input: nothing is written, nothing is touched ----
 
     String[] args(Path model, Path output, String... more) {
-        String[] base = {"compress", "--model", model.toString(), "--output", output.toString(), "--fine-tune-steps", "1", "--eval-windows", "1",
-            "--calibration-data", calib.toString(), "--eval-data", eval.toString()};
+        String[] base = {
+            "compress",
+            "--model",
+            model.toString(),
+            "--output",
+            output.toString(),
+            "--fine-tune-steps",
+            "1",
+            "--eval-windows",
+            "1",
+            "--calibration-data",
+            calib.toString(),
+            "--eval-data",
+            eval.toString()
+        };
         return CliErrorsTest.concat(base, more);
     }
 

@@ -74,7 +74,8 @@ class CompressConfigPropertyTest {
     void everyNumericFieldHasARange() {
         for (Field f : CompressConfig.class.getFields()) {
             Class<?> t = f.getType();
-            if (!java.lang.reflect.Modifier.isTransient(f.getModifiers()) && !java.lang.reflect.Modifier.isStatic(f.getModifiers())
+            if (!java.lang.reflect.Modifier.isTransient(f.getModifiers())
+                    && !java.lang.reflect.Modifier.isStatic(f.getModifiers())
                     && (t == int.class || t == long.class || t == double.class)) {
                 assertNotNull(CompressConfig.RANGES.get(f.getName()), "no range for compress key " + f.getName());
             }
@@ -95,18 +96,32 @@ class CompressConfigPropertyTest {
                 Path cfg = tmp.resolve("c" + (cases++) + ".json");
                 Files.writeString(cfg, "{\"" + key + "\": " + bad + "}");
                 if (!first) { // the bulk: the config reader itself; each key's first value goes through the CLI
-                    var e = org.junit.jupiter.api.Assertions.assertThrows(bitnet.io.BadInputException.class,
-                            () -> new CompressConfig().loadFile(cfg), key + " = " + bad);
-                    assertTrue(e.getMessage().contains(cfg.getFileName().toString()) && e.getMessage().contains(key), e.getMessage());
+                    var e = org.junit.jupiter.api.Assertions.assertThrows(
+                            bitnet.io.BadInputException.class,
+                            () -> new CompressConfig().loadFile(cfg),
+                            key + " = " + bad);
+                    assertTrue(
+                            e.getMessage().contains(cfg.getFileName().toString())
+                                    && e.getMessage().contains(key),
+                            e.getMessage());
                     continue;
                 }
                 first = false;
                 Path out = tmp.resolve("out");
-                Cli.Result r = Cli.run("compress", "--model", model.toString(), "--output", out.toString(), "--config", cfg.toString());
+                Cli.Result r = Cli.run(
+                        "compress",
+                        "--model",
+                        model.toString(),
+                        "--output",
+                        out.toString(),
+                        "--config",
+                        cfg.toString());
                 String ctx = key + " = " + bad;
                 assertEquals(3, r.code(), () -> ctx + ": exit code\n" + r.err());
                 String line = r.errorLine();
-                assertTrue(line.contains(cfg.getFileName().toString()) && line.contains(key), () -> ctx + ": does not name file and key: " + line);
+                assertTrue(
+                        line.contains(cfg.getFileName().toString()) && line.contains(key),
+                        () -> ctx + ": does not name file and key: " + line);
                 assertNothingWritten(out, ctx);
             }
         }
@@ -115,13 +130,27 @@ class CompressConfigPropertyTest {
 
     @Test
     void choicesAndCrossKeyRulesComeFromTheFileToo() throws IOException {
-        for (String json : List.of("{\"quantizer\": \"tern\"}", "{\"packing\": \"3bit\"}", "{\"embedding_precision\": \"int4\"}",
-                "{\"grokfast\": \"ema:1.5:2\"}", "{\"streaming\": \"yes\"}", "{\"device\": \"tpu\"}", "{\"streaming\": \"on\"}",
-                "{\"fine_tune_lr\": 1e-4} trailing", "{\"seed\": 1, \"seed\": 2}")) {
+        for (String json : List.of(
+                "{\"quantizer\": \"tern\"}",
+                "{\"packing\": \"3bit\"}",
+                "{\"embedding_precision\": \"int4\"}",
+                "{\"grokfast\": \"ema:1.5:2\"}",
+                "{\"streaming\": \"yes\"}",
+                "{\"device\": \"tpu\"}",
+                "{\"streaming\": \"on\"}",
+                "{\"fine_tune_lr\": 1e-4} trailing",
+                "{\"seed\": 1, \"seed\": 2}")) {
             Path cfg = tmp.resolve("x.json");
             Files.writeString(cfg, json);
             Path out = tmp.resolve("out");
-            Cli.Result r = Cli.run("compress", "--model", Cli.hfTiny("llama").toString(), "--output", out.toString(), "--config", cfg.toString());
+            Cli.Result r = Cli.run(
+                    "compress",
+                    "--model",
+                    Cli.hfTiny("llama").toString(),
+                    "--output",
+                    out.toString(),
+                    "--config",
+                    cfg.toString());
             r.badInput("x.json");
             assertNothingWritten(out, json);
         }
@@ -129,17 +158,28 @@ class CompressConfigPropertyTest {
 
     @Test
     void numericFlagsRefuseBadValues() {
-        String[] flags = {"--fine-tune-steps", "--fine-tune-lr", "--target-ratio", "--max-accuracy-drop", "--sparsity-threshold",
-            "--eval-windows", "--seed", "--threads"};
+        String[] flags = {
+            "--fine-tune-steps",
+            "--fine-tune-lr",
+            "--target-ratio",
+            "--max-accuracy-drop",
+            "--sparsity-threshold",
+            "--eval-windows",
+            "--seed",
+            "--threads"
+        };
         for (String flag : flags) {
             Range r = OptionRules.rule("compress", flag);
             assertNotNull(r, flag);
             for (String bad : OptionPropertyTest.badValues(r)) {
                 Path out = tmp.resolve("out");
-                Cli.Result res = Cli.run("compress", "--model", Cli.hfTiny("llama").toString(), "--output", out.toString(), flag, bad);
+                Cli.Result res = Cli.run(
+                        "compress", "--model", Cli.hfTiny("llama").toString(), "--output", out.toString(), flag, bad);
                 assertEquals(2, res.code(), () -> flag + " " + bad + ": exit\n" + res.err());
                 res.assertNoTrace();
-                assertTrue(res.err().contains(flag), () -> flag + " " + bad + ": message does not name the flag:\n" + res.err());
+                assertTrue(
+                        res.err().contains(flag),
+                        () -> flag + " " + bad + ": message does not name the flag:\n" + res.err());
                 assertNothingWritten(out, flag + " " + bad);
             }
         }
@@ -147,9 +187,22 @@ class CompressConfigPropertyTest {
 
     @Test
     void theIssuesGatesNoLongerTurnOff() {
-        for (String[] a : new String[][] {{"--max-accuracy-drop", "NaN"}, {"--target-ratio", "NaN"}, {"--target-ratio", "-2"},
-            {"--max-accuracy-drop", "-0.1"}, {"--target-ratio", "Infinity"}}) {
-            Cli.Result r = Cli.run("compress", "--model", Cli.hfTiny("llama").toString(), "--output", tmp.resolve("g").toString(), a[0], a[1], "--json");
+        for (String[] a : new String[][] {
+            {"--max-accuracy-drop", "NaN"},
+            {"--target-ratio", "NaN"},
+            {"--target-ratio", "-2"},
+            {"--max-accuracy-drop", "-0.1"},
+            {"--target-ratio", "Infinity"}
+        }) {
+            Cli.Result r = Cli.run(
+                    "compress",
+                    "--model",
+                    Cli.hfTiny("llama").toString(),
+                    "--output",
+                    tmp.resolve("g").toString(),
+                    a[0],
+                    a[1],
+                    "--json");
             r.usage();
             assertEquals(false, r.json().get("success").asBoolean());
             assertTrue(r.json().get("error").asText().contains(a[0]), r.out());

@@ -102,8 +102,8 @@ class ConfigPropertyTest {
     private void expectRefusedByLoad(Path model, String key, String what) {
         String ctx = key + " = " + what;
         Path cfg = model.resolve("config.json");
-        var e = org.junit.jupiter.api.Assertions.assertThrows(bitnet.io.BadInputException.class,
-                () -> bitnet.io.ModelConfig.load(cfg), ctx);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                bitnet.io.BadInputException.class, () -> bitnet.io.ModelConfig.load(cfg), ctx);
         assertTrue(e.getMessage().contains("config.json"), () -> ctx + ": " + e.getMessage());
         String bare = key.contains(".") ? key.substring(key.indexOf('.') + 1) : key;
         assertTrue(e.getMessage().contains(bare), () -> ctx + ": does not name the key: " + e.getMessage());
@@ -157,7 +157,10 @@ class ConfigPropertyTest {
                     Path m = modelWith("llama", c -> {
                         c.remove("rope_parameters");
                         ObjectNode p = c.putObject(holder);
-                        p.put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 1.0).put("high_freq_factor", 4.0)
+                        p.put("rope_type", "llama3")
+                                .put("factor", 8.0)
+                                .put("low_freq_factor", 1.0)
+                                .put("high_freq_factor", 4.0)
                                 .put("original_max_position_embeddings", 32);
                         p.set(key, bad.getValue());
                     });
@@ -170,7 +173,9 @@ class ConfigPropertyTest {
 
     @Test
     void gpt2KeysToo() throws IOException {
-        for (String key : new String[] {"n_embd", "n_head", "n_layer", "n_positions", "n_inner", "layer_norm_epsilon", "activation_function"}) {
+        for (String key : new String[] {
+            "n_embd", "n_head", "n_layer", "n_positions", "n_inner", "layer_norm_epsilon", "activation_function"
+        }) {
             for (var bad : badValues(ModelConfigRules.TOP.get(key)).entrySet()) {
                 expectRefusedByLoad(modelWith("gpt2", c -> c.set(key, bad.getValue())), key, bad.getKey());
             }
@@ -179,29 +184,68 @@ class ConfigPropertyTest {
 
     @Test
     void theIssuesExamples() throws IOException {
-        expectRefused(modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", 0)), "rope_theta", "0");
-        expectRefused(modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", -5)), "rope_theta", "-5");
-        expectRefused(modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", "big")), "rope_theta", "string");
+        expectRefused(
+                modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", 0)),
+                "rope_theta",
+                "0");
+        expectRefused(
+                modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", -5)),
+                "rope_theta",
+                "-5");
+        expectRefused(
+                modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", "big")),
+                "rope_theta",
+                "string");
         expectRefused(modelWith("llama", c -> c.put("rms_norm_eps", -1)), "rms_norm_eps", "-1");
         expectRefused(modelWith("llama", c -> c.put("rms_norm_eps", "tiny")), "rms_norm_eps", "tiny");
         expectRefused(modelWith("llama", c -> c.put("hidden_size", 48.5)), "hidden_size", "48.5");
         expectRefused(modelWith("llama", c -> c.put("tie_word_embeddings", "yes")), "tie_word_embeddings", "yes");
-        expectRefused(modelWith("llama", c -> c.putObject("rope_scaling").put("rope_type", "linear").put("factor", 0)), "factor", "0");
+        expectRefused(
+                modelWith(
+                        "llama",
+                        c -> c.putObject("rope_scaling")
+                                .put("rope_type", "linear")
+                                .put("factor", 0)),
+                "factor",
+                "0");
         // llama3 scaling divides by high - low
-        expectRefused(modelWith("llama", c -> ((ObjectNode) c.without("rope_parameters")).putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8)
-                .put("low_freq_factor", 2).put("high_freq_factor", 2).put("original_max_position_embeddings", 32)), "high_freq_factor", "= low");
+        expectRefused(
+                modelWith(
+                        "llama",
+                        c -> ((ObjectNode) c.without("rope_parameters"))
+                                .putObject("rope_scaling")
+                                .put("rope_type", "llama3")
+                                .put("factor", 8)
+                                .put("low_freq_factor", 2)
+                                .put("high_freq_factor", 2)
+                                .put("original_max_position_embeddings", 32)),
+                "high_freq_factor",
+                "= low");
         // a theta so small the frequencies overflow FP32
-        expectRefused(modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", 1e-300)), "rope_theta", "1e-300");
+        expectRefused(
+                modelWith("llama", c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", 1e-300)),
+                "rope_theta",
+                "1e-300");
     }
 
     @Test
     void trailingGarbageAndDuplicateKeysAreRefused() throws IOException {
-        Path m = modelWith("llama", c -> { });
+        Path m = modelWith("llama", c -> {});
         Path cfg = m.resolve("config.json");
         String good = Files.readString(cfg);
-        for (String bad : List.of(good + " {\"hidden_size\": 96}", good + " garbage", good.replaceFirst("\\{", "{\"hidden_size\": 96, "))) {
+        for (String bad : List.of(
+                good + " {\"hidden_size\": 96}",
+                good + " garbage",
+                good.replaceFirst("\\{", "{\"hidden_size\": 96, "))) {
             Files.writeString(cfg, bad);
-            Cli.Result r = Cli.run("logits", "--model", m.toString(), "--ids", "1,2", "--out", tmp.resolve("g.safetensors").toString());
+            Cli.Result r = Cli.run(
+                    "logits",
+                    "--model",
+                    m.toString(),
+                    "--ids",
+                    "1,2",
+                    "--out",
+                    tmp.resolve("g.safetensors").toString());
             r.badInput("config.json");
         }
     }
@@ -209,10 +253,20 @@ class ConfigPropertyTest {
     @Test
     void valuesThatDisagreeWithTheTensorsAreRefused() throws IOException {
         List<String> lines = new ArrayList<>();
-        for (var edit : List.<java.util.function.Consumer<ObjectNode>>of(c -> c.put("hidden_size", 96), c -> c.put("vocab_size", 301),
-                c -> c.put("intermediate_size", 111), c -> c.put("num_hidden_layers", 3))) {
+        for (var edit : List.<java.util.function.Consumer<ObjectNode>>of(
+                c -> c.put("hidden_size", 96),
+                c -> c.put("vocab_size", 301),
+                c -> c.put("intermediate_size", 111),
+                c -> c.put("num_hidden_layers", 3))) {
             Path m = modelWith("llama", edit);
-            Cli.Result r = Cli.run("logits", "--model", m.toString(), "--ids", "1,2", "--out", tmp.resolve("t.safetensors").toString());
+            Cli.Result r = Cli.run(
+                    "logits",
+                    "--model",
+                    m.toString(),
+                    "--ids",
+                    "1,2",
+                    "--out",
+                    tmp.resolve("t.safetensors").toString());
             lines.add(r.badInput(m.getFileName().toString()).errorLine());
         }
         for (String l : lines) {

@@ -73,7 +73,13 @@ class DataLossTest {
         Cli.run("compress", "--model", m.toString(), "--output", outer.toString(), "--overwrite", "--no-fine-tune")
                 .badInput("outer");
         assertSame(before, snapshot(m));
-        Cli.run("compress", "--model", m.toString(), "--output", m.resolve("inside").toString(), "--no-fine-tune")
+        Cli.run(
+                        "compress",
+                        "--model",
+                        m.toString(),
+                        "--output",
+                        m.resolve("inside").toString(),
+                        "--no-fine-tune")
                 .badInput("inside");
         assertSame(before, snapshot(m));
     }
@@ -94,8 +100,17 @@ class DataLossTest {
         Path m = llamaCopy();
         Path data = tmp.resolve("data.txt");
         Files.writeString(data, "some calibration text ".repeat(100));
-        Cli.run("compress", "--model", m.toString(), "--output", data.toString(), "--overwrite", "--no-fine-tune",
-                "--calibration-data", data.toString()).badInput("data.txt");
+        Cli.run(
+                        "compress",
+                        "--model",
+                        m.toString(),
+                        "--output",
+                        data.toString(),
+                        "--overwrite",
+                        "--no-fine-tune",
+                        "--calibration-data",
+                        data.toString())
+                .badInput("data.txt");
         assertTrue(Files.readString(data).startsWith("some calibration"));
     }
 
@@ -103,13 +118,29 @@ class DataLossTest {
     void logitsIntoTheModelIsRefused() throws IOException {
         Path m = llamaCopy();
         var before = snapshot(m);
-        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", m.resolve("model.safetensors").toString(), "--overwrite")
+        Cli.run(
+                        "logits",
+                        "--model",
+                        m.toString(),
+                        "--ids",
+                        "1,2,3",
+                        "--out",
+                        m.resolve("model.safetensors").toString(),
+                        "--overwrite")
                 .badInput("model.safetensors");
-        Cli.run("grads", "--model", m.toString(), "--ids", "1,2,3", "--out", m.resolve("new.safetensors").toString())
+        Cli.run(
+                        "grads",
+                        "--model",
+                        m.toString(),
+                        "--ids",
+                        "1,2,3",
+                        "--out",
+                        m.resolve("new.safetensors").toString())
                 .badInput("new.safetensors");
         Path link = tmp.resolve("link.safetensors");
         Files.createSymbolicLink(link, m.resolve("model.safetensors"));
-        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", link.toString(), "--overwrite").badInput("link");
+        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", link.toString(), "--overwrite")
+                .badInput("link");
         assertSame(before, snapshot(m));
     }
 
@@ -118,23 +149,29 @@ class DataLossTest {
         Path m = llamaCopy();
         Path out = tmp.resolve("o.safetensors");
         Files.writeString(out, "a file the user wrote");
-        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString(), "--overwrite").badInput("o.safetensors");
+        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString(), "--overwrite")
+                .badInput("o.safetensors");
         assertEquals("a file the user wrote", Files.readString(out));
         Files.delete(out);
-        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString()).ok();
-        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString()).badInput("o.safetensors");
-        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString(), "--overwrite").ok();
+        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString())
+                .ok();
+        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString())
+                .badInput("o.safetensors");
+        Cli.run("logits", "--model", m.toString(), "--ids", "1,2,3", "--out", out.toString(), "--overwrite")
+                .ok();
     }
 
     @Test
     void devicesAndDanglingLinksAreRefused() throws IOException {
         Path m = llamaCopy();
         Path dev = Path.of("/dev/null");
-        Cli.run("logits", "--model", m.toString(), "--ids", "1,2", "--out", dev.toString(), "--overwrite").badInput("/dev/null");
+        Cli.run("logits", "--model", m.toString(), "--ids", "1,2", "--out", dev.toString(), "--overwrite")
+                .badInput("/dev/null");
         assertFalse(Files.isRegularFile(dev), "/dev/null was replaced by a regular file");
         Path dangling = tmp.resolve("dangling");
         Files.createSymbolicLink(dangling, tmp.resolve("nowhere"));
-        Cli.run("compress", "--model", m.toString(), "--output", dangling.toString(), "--no-fine-tune").badInput("dangling");
+        Cli.run("compress", "--model", m.toString(), "--output", dangling.toString(), "--no-fine-tune")
+                .badInput("dangling");
         assertFalse(Files.exists(tmp.resolve("dangling.partial")), "left a .partial behind");
         assertFalse(Files.exists(tmp.resolve("dangling.lock")), "left a .lock behind");
     }
@@ -145,7 +182,17 @@ class DataLossTest {
         Path data = tmp.resolve("d.txt");
         Files.writeString(data, "hello world ".repeat(200));
         var before = snapshot(m);
-        Cli.run("finetune", "--model", m.toString(), "--data", data.toString(), "--output", m.toString(), "--overwrite", "--steps", "1")
+        Cli.run(
+                        "finetune",
+                        "--model",
+                        m.toString(),
+                        "--data",
+                        data.toString(),
+                        "--output",
+                        m.toString(),
+                        "--overwrite",
+                        "--steps",
+                        "1")
                 .badInput("llama");
         assertSame(before, snapshot(m));
     }

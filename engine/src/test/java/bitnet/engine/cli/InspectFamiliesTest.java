@@ -25,7 +25,9 @@ class InspectFamiliesTest {
     }
 
     static JsonNode inspect(String c) {
-        return Cli.run("inspect", "--model", Cli.hfTiny(c).toString(), "--json").ok().json();
+        return Cli.run("inspect", "--model", Cli.hfTiny(c).toString(), "--json")
+                .ok()
+                .json();
     }
 
     @Test
@@ -48,8 +50,11 @@ class InspectFamiliesTest {
         JsonNode j = inspect("gpt_neox");
         assertEquals("gpt_neox", j.get("family").asText());
         List<String> p = texts(j.get("preserved"));
-        assertTrue(p.contains("embed_out.weight") && p.contains("gpt_neox.embed_in.weight")
-                && p.contains("gpt_neox.layers.0.attention.query_key_value.bias"), p.toString());
+        assertTrue(
+                p.contains("embed_out.weight")
+                        && p.contains("gpt_neox.embed_in.weight")
+                        && p.contains("gpt_neox.layers.0.attention.query_key_value.bias"),
+                p.toString());
         assertTrue(texts(j.get("quantized")).contains("gpt_neox.layers.1.attention.query_key_value.weight"));
         assertTrue(j.get("tied").isEmpty());
     }
@@ -60,8 +65,11 @@ class InspectFamiliesTest {
         assertEquals("gemma3", j.get("family").asText());
         assertEquals("model.embed_tokens.weight", j.get("tied").get("head").asText());
         assertTrue(texts(j.get("preserved")).contains("model.layers.0.self_attn.q_norm.weight"));
-        Cli.Result table = Cli.run("inspect", "--model", Cli.hfTiny("gemma3").toString()).ok();
-        assertTrue(table.out().contains("family gemma3") && table.out().contains("tied to model.embed_tokens.weight"), table.out());
+        Cli.Result table =
+                Cli.run("inspect", "--model", Cli.hfTiny("gemma3").toString()).ok();
+        assertTrue(
+                table.out().contains("family gemma3") && table.out().contains("tied to model.embed_tokens.weight"),
+                table.out());
     }
 
     @Test
@@ -79,7 +87,10 @@ class InspectFamiliesTest {
         c.put("model_type", "falcon");
         Files.write(d.resolve("config.json"), Cli.JSON.writeValueAsBytes(c));
         Cli.Result r = Cli.run("inspect", "--model", d.toString()).badInput("config.json");
-        assertTrue(r.errorLine().contains("unsupported model_type 'falcon' (supported: gpt2, llama, mistral, qwen2, qwen3, gemma3_text, phi3, gpt_neox)"),
+        assertTrue(
+                r.errorLine()
+                        .contains(
+                                "unsupported model_type 'falcon' (supported: gpt2, llama, mistral, qwen2, qwen3, gemma3_text, phi3, gpt_neox)"),
                 r.errorLine());
     }
 }

@@ -30,6 +30,7 @@ import picocli.CommandLine.Model.OptionSpec;
 class OptionPropertyTest {
     @TempDir
     Path tmp;
+
     Path text;
 
     @BeforeEach
@@ -72,7 +73,16 @@ class OptionPropertyTest {
                 "train-steps", List.of("--model", m, "--ids", "1,2,3", "--out", o, "--steps", "1"),
                 "ppl", List.of("--model", Cli.demoModel().toString(), "--text", text.toString()),
                 "generate", List.of("--model", m, "--ids", "1,2", "--max-new", "1"),
-                "finetune", List.of("--model", m, "--data", text.toString(), "--output", tmp.resolve("ft").toString(), "--steps", "1"),
+                "finetune",
+                        List.of(
+                                "--model",
+                                m,
+                                "--data",
+                                text.toString(),
+                                "--output",
+                                tmp.resolve("ft").toString(),
+                                "--steps",
+                                "1"),
                 "compress", List.of("--model", m, "--output", tmp.resolve("c").toString()),
                 "gradient-flow", List.of("--model", m),
                 "speed", List.of("--model", m));
@@ -125,7 +135,8 @@ class OptionPropertyTest {
         String m = Cli.hfTiny("llama").toString();
         String o = tmp.resolve("x.safetensors").toString();
         for (String[] extra : new String[][] {{"--lr", "NaN"}, {"--betas", "1.5,2"}, {"--eps", "0"}}) {
-            List<String> a = new ArrayList<>(List.of("train-steps", "--model", m, "--ids", "1,2,3", "--steps", "2", "--out", o));
+            List<String> a =
+                    new ArrayList<>(List.of("train-steps", "--model", m, "--ids", "1,2,3", "--steps", "2", "--out", o));
             a.addAll(Arrays.asList(extra));
             Cli.run(a.toArray(String[]::new)).usage();
         }
@@ -138,10 +149,12 @@ class OptionPropertyTest {
     @Test
     void extremeAcceptedValuesNeverGiveNonFiniteWithExitZero() throws IOException {
         String m = Cli.hfTiny("llama").toString();
-        for (String[] extra : new String[][] {{"--lr", "1e30"}, {"--lr", "3e38", "--eps", "1e-45"}, {"--betas", "0,0"},
-            {"--weight-decay", "1e30"}}) {
+        for (String[] extra : new String[][] {
+            {"--lr", "1e30"}, {"--lr", "3e38", "--eps", "1e-45"}, {"--betas", "0,0"}, {"--weight-decay", "1e30"}
+        }) {
             Path o = tmp.resolve("e" + System.nanoTime() + ".safetensors");
-            List<String> a = new ArrayList<>(List.of("train-steps", "--model", m, "--ids", "1,2,3;4,5,6", "--steps", "3", "--out", o.toString()));
+            List<String> a = new ArrayList<>(List.of(
+                    "train-steps", "--model", m, "--ids", "1,2,3;4,5,6", "--steps", "3", "--out", o.toString()));
             a.addAll(Arrays.asList(extra));
             Cli.Result r = Cli.run(a.toArray(String[]::new));
             String ctx = String.join(" ", extra);
@@ -151,7 +164,9 @@ class OptionPropertyTest {
                     for (var t : f.tensors().values()) {
                         float[] v = t.toFloatArray();
                         for (float x : v) {
-                            assertTrue(Float.isFinite(x), () -> ctx + ": " + t.name() + " holds a non-finite value with exit 0");
+                            assertTrue(
+                                    Float.isFinite(x),
+                                    () -> ctx + ": " + t.name() + " holds a non-finite value with exit 0");
                         }
                     }
                 }

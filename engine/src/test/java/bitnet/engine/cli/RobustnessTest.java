@@ -43,7 +43,10 @@ class RobustnessTest {
         for (long need : new long[] {257, 2 * 256 + 1, 20_000}) {
             int[] ids = PplCmd.tokensFor(tok::encode, f, need);
             assertTrue(ids.length >= need, "got " + ids.length + " tokens for " + need);
-            assertArrayEquals(Arrays.copyOf(whole, (int) need), Arrays.copyOf(ids, (int) need), "first tokens differ for need " + need);
+            assertArrayEquals(
+                    Arrays.copyOf(whole, (int) need),
+                    Arrays.copyOf(ids, (int) need),
+                    "first tokens differ for need " + need);
         }
     }
 
@@ -71,7 +74,8 @@ class RobustnessTest {
         Files.writeString(f, "a b c ".repeat(1000));
         System.setProperty("bitnet.maxTextChars", "1000");
         try {
-            Cli.Result r = Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--file", f.toString(), "--json");
+            Cli.Result r =
+                    Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--file", f.toString(), "--json");
             r.badInput("big.txt");
             assertTrue(r.errorLine().contains("too large"), r.errorLine());
             assertFalse(r.json().get("success").asBoolean());
@@ -84,7 +88,8 @@ class RobustnessTest {
     void aBlankJsonlLineGivesAnEmptyRowAndShiftsNothing() throws IOException {
         Path f = tmp.resolve("in.jsonl");
         Files.writeString(f, "\"Hello world\"\n\n\"Once upon\"\n");
-        Cli.Result r = Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", f.toString()).ok();
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", Cli.demoModel().toString(), "--jsonl", f.toString())
+                .ok();
         List<String> lines = r.out().lines().toList();
         assertEquals(3, lines.size(), r.out());
         Tokenizer tok = Tokenizer.load(Cli.demoModel());
@@ -98,7 +103,8 @@ class RobustnessTest {
         Cli.Result r = Cli.run("detokenize", "--tokenizer", Cli.demoModel().toString(), "--ids", "1,8192", "--json");
         r.usage();
         assertTrue(r.json().get("error").asText().contains("8192"), r.out());
-        Cli.run("detokenize", "--tokenizer", Cli.demoModel().toString(), "--ids", "1,-3").usage();
+        Cli.run("detokenize", "--tokenizer", Cli.demoModel().toString(), "--ids", "1,-3")
+                .usage();
     }
 
     @Test
@@ -106,18 +112,35 @@ class RobustnessTest {
         String none = tmp.resolve("missing").toString();
         String o = tmp.resolve("o.safetensors").toString();
         String[][] cmds = {
-            {"inspect", "--model", none}, {"tokenize", "--tokenizer", none, "--text", "x"}, {"detokenize", "--tokenizer", none, "--ids", "1"},
-            {"logits", "--model", none, "--ids", "1", "--out", o}, {"grads", "--model", none, "--ids", "1", "--out", o},
-            {"train-steps", "--model", none, "--ids", "1,2", "--steps", "1", "--out", o}, {"ppl", "--model", none, "--text", none},
+            {"inspect", "--model", none},
+            {"tokenize", "--tokenizer", none, "--text", "x"},
+            {"detokenize", "--tokenizer", none, "--ids", "1"},
+            {"logits", "--model", none, "--ids", "1", "--out", o},
+            {"grads", "--model", none, "--ids", "1", "--out", o},
+            {"train-steps", "--model", none, "--ids", "1,2", "--steps", "1", "--out", o},
+            {"ppl", "--model", none, "--text", none},
             {"generate", "--model", none, "--ids", "1", "--max-new", "1"},
-            {"finetune", "--model", none, "--data", none, "--output", tmp.resolve("f").toString()},
-            {"compress", "--model", none, "--output", tmp.resolve("c").toString()}, {"gradient-flow", "--model", none},
-            {"speed", "--model", none}, {"speed", "--model", none, "--no-such-flag"}, {"logits", "--model", none}};
+            {
+                "finetune",
+                "--model",
+                none,
+                "--data",
+                none,
+                "--output",
+                tmp.resolve("f").toString()
+            },
+            {"compress", "--model", none, "--output", tmp.resolve("c").toString()},
+            {"gradient-flow", "--model", none},
+            {"speed", "--model", none},
+            {"speed", "--model", none, "--no-such-flag"},
+            {"logits", "--model", none}
+        };
         for (String[] c : cmds) {
             String[] a = Arrays.copyOf(c, c.length + 1);
             a[c.length] = "--json";
             Cli.Result r = Cli.run(a);
-            assertTrue(r.code() == 2 || r.code() == 3, () -> String.join(" ", c) + ": exit " + r.code() + "\n" + r.err());
+            assertTrue(
+                    r.code() == 2 || r.code() == 3, () -> String.join(" ", c) + ": exit " + r.code() + "\n" + r.err());
             JsonNode j = r.json();
             assertFalse(j.get("success").asBoolean(), r.out());
             assertTrue(j.get("error").asText().length() > 5, r.out());
@@ -131,19 +154,27 @@ class RobustnessTest {
         Cli.copyDir(Cli.hfTiny("llama"), m);
         Path st = m.resolve("model.safetensors");
         byte[] b = Files.readAllBytes(st);
-        long hdr = java.nio.ByteBuffer.wrap(b, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        long hdr = java.nio.ByteBuffer.wrap(b, 0, 8)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .getLong();
         JsonNode h = Cli.JSON.readTree(new String(b, 8, (int) hdr, StandardCharsets.UTF_8));
         JsonNode t = h.get("model.norm.weight");
         assertEquals("F32", t.get("dtype").asText());
         int off = (int) (8 + hdr + t.get("data_offsets").get(0).asLong());
-        java.nio.ByteBuffer.wrap(b, off, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(Float.NaN);
+        java.nio.ByteBuffer.wrap(b, off, 4)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putFloat(Float.NaN);
         Files.write(st, b);
         Path text = tmp.resolve("t.txt");
         Files.writeString(text, "x");
         String o = tmp.resolve("o.safetensors").toString();
-        for (String[] c : new String[][] {{"logits", "--ids", "1,2", "--out", o}, {"grads", "--ids", "1,2", "--out", o},
-            {"generate", "--ids", "1", "--max-new", "2"}, {"train-steps", "--ids", "1,2", "--steps", "1", "--out", o},
-            {"gradient-flow", "--ids", "1,2"}}) {
+        for (String[] c : new String[][] {
+            {"logits", "--ids", "1,2", "--out", o},
+            {"grads", "--ids", "1,2", "--out", o},
+            {"generate", "--ids", "1", "--max-new", "2"},
+            {"train-steps", "--ids", "1,2", "--steps", "1", "--out", o},
+            {"gradient-flow", "--ids", "1,2"}
+        }) {
             String[] a = new String[c.length + 2];
             a[0] = c[0];
             a[1] = "--model";
@@ -176,8 +207,8 @@ class RobustnessTest {
     void aLockOfALiveBitnetRunIsRespected() throws IOException {
         Path out = tmp.resolve("busy");
         Files.writeString(tmp.resolve("busy.lock"), ProcessHandle.current().pid() + "\n");
-        var e = org.junit.jupiter.api.Assertions.assertThrows(bitnet.io.BadInputException.class,
-                () -> OutputDir.begin(out, false, false, List.of()));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                bitnet.io.BadInputException.class, () -> OutputDir.begin(out, false, false, List.of()));
         assertTrue(e.getMessage().contains("another run"), e.getMessage());
         assertTrue(Files.exists(tmp.resolve("busy.lock")), "a live run's lock was removed");
     }
@@ -188,7 +219,8 @@ class RobustnessTest {
         Cli.copyDir(Cli.hfTiny("llama"), m);
         Files.writeString(m.resolve("model.safetensors"), "not a safetensors file at all");
         Path out = tmp.resolve("out");
-        Cli.run("compress", "--model", m.toString(), "--output", out.toString(), "--no-fine-tune", "--streaming", "off").badInput("model.safetensors");
+        Cli.run("compress", "--model", m.toString(), "--output", out.toString(), "--no-fine-tune", "--streaming", "off")
+                .badInput("model.safetensors");
         for (String s : new String[] {"", ".partial", ".lock"}) {
             assertFalse(Files.exists(Path.of(out + s)), "left " + out + s);
         }

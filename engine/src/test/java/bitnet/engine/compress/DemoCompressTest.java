@@ -10,9 +10,9 @@ import bitnet.engine.quant.LayerStats;
 import bitnet.engine.quant.Quantizer;
 import bitnet.engine.train.Qat;
 import bitnet.io.Checkpoint;
-import bitnet.io.packed.Packing;
 import bitnet.io.packed.PackedModel;
 import bitnet.io.packed.PackedModelFormat;
+import bitnet.io.packed.Packing;
 import bitnet.kernels.Backends;
 import bitnet.kernels.cpu.ScalarKernels;
 import java.lang.foreign.Arena;
@@ -29,15 +29,21 @@ class DemoCompressTest {
     @Test
     void twnNeverWorseThanSeedOrAbsmeanOnAnyDemoLayer() {
         assertTrue(Files.isDirectory(DEMO), "bundled demo model missing at " + DEMO.toAbsolutePath());
-        try (Arena arena = Arena.ofShared(); Model m = Models.load(Checkpoint.open(DEMO, arena), new ScalarKernels(), Model.Mode.TRAIN)) {
+        try (Arena arena = Arena.ofShared();
+                Model m = Models.load(Checkpoint.open(DEMO, arena), new ScalarKernels(), Model.Mode.TRAIN)) {
             int n = 0;
             for (HfTensor t : m.tensors().values()) {
                 if (!Qat.isTarget(t)) {
                     continue;
                 }
                 float[] w = m.getHf(t);
-                double twn = mse(t, w, "twn"), seed = mse(t, w, "seed:0.1"), seed05 = mse(t, w, "seed:0.05"), abs = mse(t, w, "absmean");
-                assertTrue(twn <= seed && twn <= seed05 && twn <= abs, t.name() + ": twn " + twn + " seed " + seed + " absmean " + abs);
+                double twn = mse(t, w, "twn"),
+                        seed = mse(t, w, "seed:0.1"),
+                        seed05 = mse(t, w, "seed:0.05"),
+                        abs = mse(t, w, "absmean");
+                assertTrue(
+                        twn <= seed && twn <= seed05 && twn <= abs,
+                        t.name() + ": twn " + twn + " seed " + seed + " absmean " + abs);
                 n++;
             }
             assertEquals(4 * 7, n, "every linear layer of the demo model checked");
@@ -52,7 +58,9 @@ class DemoCompressTest {
     @Test
     void packedFileMatchesTheBitBudgetAndRatioTarget(@TempDir Path tmp) throws Exception {
         Path text = tmp.resolve("eval.txt");
-        Files.writeString(text, Files.readString(Path.of("..", "src", "demo", "heldout.txt")).substring(0, 20000));
+        Files.writeString(
+                text,
+                Files.readString(Path.of("..", "src", "demo", "heldout.txt")).substring(0, 20000));
         for (String packing : new String[] {"2bit", "base3"}) {
             CompressConfig c = new CompressConfig();
             c.model_path = DEMO.toString();
@@ -71,14 +79,18 @@ class DemoCompressTest {
                 for (var e : pm.entries().values()) {
                     long rows = e.shape().length == 2 ? e.shape()[0] : 1, cols = e.shape()[e.shape().length - 1];
                     predicted += switch (e.kind()) {
-                        case TERNARY -> rows * Packing.parse(packing).bytesPerRow((int) cols) + 4 * (e.perRow() ? rows : 1);
+                        case TERNARY ->
+                            rows * Packing.parse(packing).bytesPerRow((int) cols) + 4 * (e.perRow() ? rows : 1);
                         case INT8 -> rows * cols + 4 * rows;
-                        case PLAIN -> rows * cols * 2; // the demo stores BF16; embeddings would be F16: 2 bytes either way
+                        case PLAIN ->
+                            rows * cols * 2; // the demo stores BF16; embeddings would be F16: 2 bytes either way
                     };
                 }
             }
             double off = Math.abs(actual - predicted) / (double) predicted;
-            assertTrue(off < 0.02, packing + ": file " + actual + " bytes, bit budget " + predicted + " (" + 100 * off + "% off)");
+            assertTrue(
+                    off < 0.02,
+                    packing + ": file " + actual + " bytes, bit budget " + predicted + " (" + 100 * off + "% off)");
             @SuppressWarnings("unchecked")
             Map<String, Object> metrics = (Map<String, Object>) res.get("metrics");
             double ratio = (double) metrics.get("compression_ratio");

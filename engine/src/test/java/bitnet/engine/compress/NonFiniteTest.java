@@ -29,7 +29,10 @@ class NonFiniteTest {
 
     /** Copies hf-tiny/llama into dir/llama-nan with two NaNs and one +Inf in NAN_TENSOR. */
     static Path llamaWithNaN(Path dir) throws IOException, URISyntaxException {
-        Path src = Path.of(NonFiniteTest.class.getResource("/hf-tiny/llama/config.json").toURI()).getParent();
+        Path src = Path.of(NonFiniteTest.class
+                        .getResource("/hf-tiny/llama/config.json")
+                        .toURI())
+                .getParent();
         Path dst = dir.resolve("llama-nan");
         Files.createDirectories(dst);
         Files.copy(src.resolve("config.json"), dst.resolve("config.json"));
@@ -61,11 +64,17 @@ class NonFiniteTest {
             assertTrue(bad.get(0).startsWith(NAN_TENSOR + " (3 of "), bad.get(0));
             BadInputException e = assertThrows(BadInputException.class, () -> NonFinite.check(ck, false));
             assertTrue(e.getMessage().contains("model.safetensors"), e.getMessage());
-            assertTrue(e.getMessage().contains(NAN_TENSOR + " (3 of ") && e.getMessage().contains("allow_nonfinite"), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains(NAN_TENSOR + " (3 of ")
+                            && e.getMessage().contains("allow_nonfinite"),
+                    e.getMessage());
             assertDoesNotThrow(() -> NonFinite.check(ck, true));
         }
         // The untouched original passes.
-        Path orig = Path.of(NonFiniteTest.class.getResource("/hf-tiny/llama/config.json").toURI()).getParent();
+        Path orig = Path.of(NonFiniteTest.class
+                        .getResource("/hf-tiny/llama/config.json")
+                        .toURI())
+                .getParent();
         try (Arena arena = Arena.ofConfined()) {
             assertEquals(List.of(), NonFinite.scan(Checkpoint.open(orig, arena)));
         }

@@ -26,7 +26,9 @@ class OnePathTest {
     @Test
     void streamingOnAndOffWriteByteIdenticalPackedFiles() throws Exception {
         Path text = tmp.resolve("eval.txt");
-        Files.writeString(text, Files.readString(Path.of("..", "src", "demo", "heldout.txt")).substring(0, 8000));
+        Files.writeString(
+                text,
+                Files.readString(Path.of("..", "src", "demo", "heldout.txt")).substring(0, 8000));
         String[][] cases = {{"int8", "2bit"}, {"fp16", "base3"}};
         try (Kernels k = Backends.select("cpu", 0).kernels()) {
             for (String[] cs : cases) {
@@ -34,7 +36,8 @@ class OnePathTest {
                 for (int s = 0; s < 2; s++) {
                     CompressConfig c = new CompressConfig();
                     c.model_path = DemoCompressTest.DEMO.toString();
-                    c.output_path = tmp.resolve("out-" + cs[0] + "-" + cs[1] + "-" + s).toString();
+                    c.output_path =
+                            tmp.resolve("out-" + cs[0] + "-" + cs[1] + "-" + s).toString();
                     c.calibration_dataset = text.toString();
                     c.eval_data = text.toString();
                     c.enable_fine_tuning = false;
@@ -47,7 +50,8 @@ class OnePathTest {
                     c.explicit.add("target_compression_ratio");
                     c.streaming = s == 0 ? "off" : "on";
                     assertEquals(s == 1, Pipeline.streams(c));
-                    Map<String, Object> res = s == 0 ? new Pipeline(c, k, false).run() : StreamingCompressor.run(c, k, false);
+                    Map<String, Object> res =
+                            s == 0 ? new Pipeline(c, k, false).run() : StreamingCompressor.run(c, k, false);
                     assertEquals(true, res.get("success"), () -> String.valueOf(res.get("error")));
                     files[s] = Files.readAllBytes(Path.of(c.output_path, PackedModelFormat.FILE_NAME));
                 }

@@ -10,8 +10,7 @@ import java.util.Map;
  * MODEL into OUT with fine-tuning off and the compression-ratio gate at 1, results JSON on stdout.
  */
 public final class StreamRun {
-    private StreamRun() {
-    }
+    private StreamRun() {}
 
     public static void main(String[] a) throws Exception {
         CompressConfig c = StreamingCompressorTest.config(Path.of(a[0]), Path.of(a[1]));

@@ -85,7 +85,8 @@ class StreamingCompressorTest {
                             throw new AssertionError(name + "[" + i + "]: fp16 " + f.getFloat(i) + " != s*q " + sq[i]);
                         }
                     }
-                    if (name.endsWith("layers.0.mlp.down_proj.weight") || name.endsWith("layers.7.self_attn.q_proj.weight")) {
+                    if (name.endsWith("layers.0.mlp.down_proj.weight")
+                            || name.endsWith("layers.7.self_attn.q_proj.weight")) {
                         TensorData orig = in.get(name);
                         QuantResult q = qz.quantize(name, orig.toFloatArray(), orig.dim(0), orig.dim(1));
                         assertArrayEquals(q.q(), packed.ternaryCodes(name), name);
@@ -93,13 +94,17 @@ class StreamingCompressorTest {
                     }
                 } else {
                     // int8 embeddings: the FP16 output holds the values of the int8 codes, as the in-memory path's
-                    float[] o = e.kind() == PackedModelFormat.Kind.INT8 ? packed.dequantize(name).toFloatArray()
+                    float[] o = e.kind() == PackedModelFormat.Kind.INT8
+                            ? packed.dequantize(name).toFloatArray()
                             : in.get(name).toFloatArray();
                     for (int i = 0; i < o.length; i++) {
                         assertEquals(Float.floatToFloat16(o[i]), bits(f, i), name);
                     }
                     if (name.contains("norm")) {
-                        assertEquals(-1, in.get(name).data().mismatch(packed.plain(name).data()), name + " kept as stored");
+                        assertEquals(
+                                -1,
+                                in.get(name).data().mismatch(packed.plain(name).data()),
+                                name + " kept as stored");
                     }
                 }
             }
@@ -124,11 +129,16 @@ class StreamingCompressorTest {
         Path model = NonFiniteTest.llamaWithNaN(tmp);
         Path out = tmp.resolve("out-nan");
         CompressConfig c = config(model, out);
-        BadInputException e = assertThrows(BadInputException.class, () -> StreamingCompressor.run(c, new ScalarKernels(), false));
-        assertTrue(e.getMessage().contains(NonFiniteTest.NAN_TENSOR) && e.getMessage().contains("allow_nonfinite"), e.getMessage());
+        BadInputException e =
+                assertThrows(BadInputException.class, () -> StreamingCompressor.run(c, new ScalarKernels(), false));
+        assertTrue(
+                e.getMessage().contains(NonFiniteTest.NAN_TENSOR)
+                        && e.getMessage().contains("allow_nonfinite"),
+                e.getMessage());
         assertFalse(Files.exists(out));
         c.allow_nonfinite = true;
-        assertEquals(true, StreamingCompressor.run(c, new ScalarKernels(), false).get("success"));
+        assertEquals(
+                true, StreamingCompressor.run(c, new ScalarKernels(), false).get("success"));
         assertTrue(OutputDir.isComplete(out));
     }
 }

@@ -23,21 +23,29 @@ import java.util.SplittableRandom;
  * {@code SyntheticModel DIR LAYERS HIDDEN INTERMEDIATE VOCAB SHARDS}.
  */
 public final class SyntheticModel {
-    private SyntheticModel() {
-    }
+    private SyntheticModel() {}
 
     public static void main(String[] a) throws IOException {
         Path dir = Path.of(a[0]);
-        long bytes = write(dir, Integer.parseInt(a[1]), Integer.parseInt(a[2]), Integer.parseInt(a[3]),
-                Integer.parseInt(a[4]), Integer.parseInt(a[5]), 1);
+        long bytes = write(
+                dir,
+                Integer.parseInt(a[1]),
+                Integer.parseInt(a[2]),
+                Integer.parseInt(a[3]),
+                Integer.parseInt(a[4]),
+                Integer.parseInt(a[5]),
+                1);
         System.out.printf(Locale.ROOT, "wrote %s: %.3f GB of BF16 weights%n", dir, bytes / 1e9);
     }
 
     /** Writes the model; returns the bytes of weight data written. */
-    public static long write(Path dir, int layers, int hidden, int inter, int vocab, int shards, long seed) throws IOException {
+    public static long write(Path dir, int layers, int hidden, int inter, int vocab, int shards, long seed)
+            throws IOException {
         Files.createDirectories(dir);
         int heads = Math.max(1, hidden / 64);
-        Files.writeString(dir.resolve("config.json"), String.format(Locale.ROOT, """
+        Files.writeString(
+                dir.resolve("config.json"),
+                String.format(Locale.ROOT, """
                 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": %d,
                  "intermediate_size": %d, "num_hidden_layers": %d, "num_attention_heads": %d,
                  "num_key_value_heads": %d, "vocab_size": %d, "max_position_embeddings": 256,
@@ -68,11 +76,14 @@ public final class SyntheticModel {
         Map<String, String> weightMap = new LinkedHashMap<>();
         long total = 0;
         for (int s = 0; s < shards; s++) {
-            String name = shards == 1 ? "model.safetensors"
+            String name = shards == 1
+                    ? "model.safetensors"
                     : String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", s + 1, shards);
-            try (StreamingSafetensorsWriter w = new StreamingSafetensorsWriter(dir.resolve(name), perShard.get(s), Map.of("format", "pt"))) {
+            try (StreamingSafetensorsWriter w =
+                    new StreamingSafetensorsWriter(dir.resolve(name), perShard.get(s), Map.of("format", "pt"))) {
                 for (Spec sp : perShard.get(s)) {
-                    ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(sp.bytes())).order(ByteOrder.LITTLE_ENDIAN);
+                    ByteBuffer b =
+                            ByteBuffer.allocate(Math.toIntExact(sp.bytes())).order(ByteOrder.LITTLE_ENDIAN);
                     boolean norm = sp.shape().length == 1;
                     while (b.hasRemaining()) {
                         float v = norm ? 1f + 0.1f * (rnd.nextFloat() - 0.5f) : 0.1f * (rnd.nextFloat() - 0.5f);
@@ -89,10 +100,16 @@ public final class SyntheticModel {
             StringBuilder j = new StringBuilder("{\"metadata\": {\"total_size\": " + total + "}, \"weight_map\": {");
             String sep = "";
             for (var e : weightMap.entrySet()) {
-                j.append(sep).append('"').append(e.getKey()).append("\": \"").append(e.getValue()).append('"');
+                j.append(sep)
+                        .append('"')
+                        .append(e.getKey())
+                        .append("\": \"")
+                        .append(e.getValue())
+                        .append('"');
                 sep = ", ";
             }
-            Files.writeString(dir.resolve("model.safetensors.index.json"), j.append("}}").toString());
+            Files.writeString(
+                    dir.resolve("model.safetensors.index.json"), j.append("}}").toString());
         }
         return total;
     }

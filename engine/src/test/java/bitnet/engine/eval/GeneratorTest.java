@@ -44,7 +44,8 @@ class GeneratorTest {
     void greedyWithCacheEqualsRecomputationAndStopsWhereItShould() {
         for (String c : new String[] {"llama", "gpt2", "qwen2"}) {
             try (Arena arena = Arena.ofConfined();
-                 Model m = Models.load(Checkpoint.open(TestData.hfTiny(c), arena), new ScalarKernels(), Model.Mode.INFER)) {
+                    Model m = Models.load(
+                            Checkpoint.open(TestData.hfTiny(c), arena), new ScalarKernels(), Model.Mode.INFER)) {
                 int[] prompt = {5, 17, 250, 3, 99};
                 int[] want = greedyNoCache(m, prompt, 12);
                 int[] got = Generator.generate(m, prompt, 12, Generator.Sampling.GREEDY, null);
@@ -62,10 +63,14 @@ class GeneratorTest {
                 // never past the position limit
                 int P = m.cfg.maxPositions();
                 if (P <= 128) {
-                    int[] longPrompt = new SplittableRandom(1).ints(P - 2, 0, m.cfg.vocabSize()).toArray();
+                    int[] longPrompt = new SplittableRandom(1)
+                            .ints(P - 2, 0, m.cfg.vocabSize())
+                            .toArray();
                     assertEquals(P, Generator.generate(m, longPrompt, 10, Generator.Sampling.GREEDY, null).length, c);
                 }
-                assertThrows(IllegalArgumentException.class, () -> Generator.generate(m, new int[0], 3, Generator.Sampling.GREEDY, null));
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Generator.generate(m, new int[0], 3, Generator.Sampling.GREEDY, null));
             }
         }
     }
@@ -116,7 +121,8 @@ class GeneratorTest {
     @Test
     void sampledGenerationIsReproducibleBySeed() {
         try (Arena arena = Arena.ofConfined();
-             Model m = Models.load(Checkpoint.open(TestData.hfTiny("llama"), arena), new ScalarKernels(), Model.Mode.INFER)) {
+                Model m = Models.load(
+                        Checkpoint.open(TestData.hfTiny("llama"), arena), new ScalarKernels(), Model.Mode.INFER)) {
             int[] prompt = {1, 2, 3};
             int[] a = Generator.generate(m, prompt, 20, new Generator.Sampling(false, 1.5, 0.95, 11), null);
             int[] b = Generator.generate(m, prompt, 20, new Generator.Sampling(false, 1.5, 0.95, 11), null);

@@ -56,7 +56,8 @@ class PerplexityTest {
     void matchesAnIndependentComputationForAnyBatching() {
         for (String c : new String[] {"llama", "gpt2"}) {
             try (Arena arena = Arena.ofConfined();
-                 Model m = Models.load(Checkpoint.open(TestData.hfTiny(c), arena), new ScalarKernels(), Model.Mode.INFER)) {
+                    Model m = Models.load(
+                            Checkpoint.open(TestData.hfTiny(c), arena), new ScalarKernels(), Model.Mode.INFER)) {
                 int V = m.cfg.vocabSize();
                 int L = 13;
                 int[] ids = new SplittableRandom(7).ints(5 * L + 3, 0, V).toArray(); // room for 5 windows and change

@@ -39,7 +39,8 @@ class GgufExportTest {
         GgufExporter.export(model, out, new GgufExporter.Options(GgmlType.TQ2_0, GgmlType.F32, true));
         try (Arena a = Arena.ofConfined()) {
             GgufFile g = GgufFile.open(out, a);
-            Map<String, TensorData> hf = SafetensorsFile.open(model.resolve("model.safetensors"), a).tensors();
+            Map<String, TensorData> hf =
+                    SafetensorsFile.open(model.resolve("model.safetensors"), a).tensors();
             assertEquals("llama", g.get("general.architecture"));
             assertEquals(2L, g.get("llama.block_count"));
             assertEquals(4L, g.get("llama.attention.head_count"));
@@ -59,9 +60,15 @@ class GgufExportTest {
                     }
                 }
             }
-            assertArrayEquals(hf.get("model.layers.0.self_attn.v_proj.weight").toFloatArray(), g.tensor("blk.0.attn_v.weight").toFloats());
-            assertArrayEquals(hf.get("model.embed_tokens.weight").toFloatArray(), g.tensor("token_embd.weight").toFloats());
-            assertArrayEquals(hf.get("lm_head.weight").toFloatArray(), g.tensor("output.weight").toFloats());
+            assertArrayEquals(
+                    hf.get("model.layers.0.self_attn.v_proj.weight").toFloatArray(),
+                    g.tensor("blk.0.attn_v.weight").toFloats());
+            assertArrayEquals(
+                    hf.get("model.embed_tokens.weight").toFloatArray(),
+                    g.tensor("token_embd.weight").toFloats());
+            assertArrayEquals(
+                    hf.get("lm_head.weight").toFloatArray(),
+                    g.tensor("output.weight").toFloats());
             assertEquals(GgmlType.F32, g.tensor("blk.1.ffn_norm.weight").type());
         }
     }
@@ -76,8 +83,22 @@ class GgufExportTest {
                  "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 300, "rms_norm_eps": 1e-5}""");
         Random r = new Random(7);
         PackedModelFormat.Writer w = PackedModelFormat.writer(Packing.TWO_BIT);
-        w.addTernary("model.layers.0.self_attn.q_proj.weight", 256, 256, DType.BF16, codes(r, 256 * 256), scales(r, 256), true);
-        w.addTernary("model.layers.0.mlp.down_proj.weight", 256, 96, DType.BF16, codes(r, 256 * 96), new float[] {0.03f}, false);
+        w.addTernary(
+                "model.layers.0.self_attn.q_proj.weight",
+                256,
+                256,
+                DType.BF16,
+                codes(r, 256 * 256),
+                scales(r, 256),
+                true);
+        w.addTernary(
+                "model.layers.0.mlp.down_proj.weight",
+                256,
+                96,
+                DType.BF16,
+                codes(r, 256 * 96),
+                new float[] {0.03f},
+                false);
         w.addTernary("model.layers.0.mlp.up_proj.weight", 96, 40, DType.BF16, codes(r, 96 * 40), scales(r, 96), true);
         float[] emb = new float[300 * 256];
         for (int i = 0; i < emb.length; i++) {
@@ -117,8 +138,10 @@ class GgufExportTest {
                 GgufFile g = GgufFile.open(out, a);
                 assertEquals(tt, g.tensor("blk.0.attn_q.weight").type());
                 // q: rows permuted per head (2 heads of 128), values = half(scale) * code
-                float[] q = pm.dequantize("model.layers.0.self_attn.q_proj.weight").toFloatArray();
-                float[] scale = pm.ternary("model.layers.0.self_attn.q_proj.weight").scales();
+                float[] q =
+                        pm.dequantize("model.layers.0.self_attn.q_proj.weight").toFloatArray();
+                float[] scale =
+                        pm.ternary("model.layers.0.self_attn.q_proj.weight").scales();
                 int[] perm = GgufArch.ropePermutation(2, 128);
                 float[] got = g.tensor("blk.0.attn_q.weight").toFloats();
                 for (int row = 0; row < 256; row++) {
@@ -129,12 +152,23 @@ class GgufExportTest {
                     }
                 }
                 assertEquals(GgmlType.Q4_0, g.tensor("blk.0.ffn_down.weight").type());
-                assertClose(pm.dequantize("model.layers.0.mlp.down_proj.weight").toFloatArray(), g.tensor("blk.0.ffn_down.weight").toFloats(), 1e-3);
+                assertClose(
+                        pm.dequantize("model.layers.0.mlp.down_proj.weight").toFloatArray(),
+                        g.tensor("blk.0.ffn_down.weight").toFloats(),
+                        1e-3);
                 assertEquals(GgmlType.F16, g.tensor("blk.0.ffn_up.weight").type());
-                assertClose(pm.dequantize("model.layers.0.mlp.up_proj.weight").toFloatArray(), g.tensor("blk.0.ffn_up.weight").toFloats(), 1e-3);
+                assertClose(
+                        pm.dequantize("model.layers.0.mlp.up_proj.weight").toFloatArray(),
+                        g.tensor("blk.0.ffn_up.weight").toFloats(),
+                        1e-3);
                 assertEquals(GgmlType.Q8_0, g.tensor("token_embd.weight").type());
-                assertClose(pm.dequantize("model.embed_tokens.weight").toFloatArray(), g.tensor("token_embd.weight").toFloats(), 1e-3);
-                assertArrayEquals(pm.dequantize("model.norm.weight").toFloatArray(), g.tensor("output_norm.weight").toFloats());
+                assertClose(
+                        pm.dequantize("model.embed_tokens.weight").toFloatArray(),
+                        g.tensor("token_embd.weight").toFloats(),
+                        1e-3);
+                assertArrayEquals(
+                        pm.dequantize("model.norm.weight").toFloatArray(),
+                        g.tensor("output_norm.weight").toFloats());
                 assertEquals(2L, g.get("general.quantization_version"));
             }
         }
@@ -144,7 +178,9 @@ class GgufExportTest {
     private static void assertClose(float[] want, float[] got, double rel) {
         assertEquals(want.length, got.length);
         for (int i = 0; i < want.length; i++) {
-            assertTrue(Math.abs(want[i] - got[i]) <= rel * Math.abs(want[i]), "element " + i + ": " + want[i] + " vs " + got[i]);
+            assertTrue(
+                    Math.abs(want[i] - got[i]) <= rel * Math.abs(want[i]),
+                    "element " + i + ": " + want[i] + " vs " + got[i]);
         }
     }
 
@@ -152,21 +188,83 @@ class GgufExportTest {
     void cliRefusesWhatCannotBeExportedAndNeverOverwritesSilently() throws IOException {
         Path dir = packedOutput();
         Path out = tmp.resolve("m.gguf");
-        assertEquals(3, Main.run("export", "--model", dir.toString(), "--format", "gguf", "--output", out.toString()),
+        assertEquals(
+                3,
+                Main.run("export", "--model", dir.toString(), "--format", "gguf", "--output", out.toString()),
                 "no tokenizer and no --placeholder-vocab");
-        assertEquals(0, Main.run("export", "--model", dir.toString(), "--format", "gguf", "--output", out.toString(), "--placeholder-vocab"));
-        assertEquals(3, Main.run("export", "--model", dir.toString(), "--format", "gguf", "--output", out.toString(), "--placeholder-vocab"));
-        assertEquals(0, Main.run("export", "--model", dir.toString(), "--format", "gguf", "--output", out.toString(), "--placeholder-vocab",
-                "--overwrite", "--ternary-type", "tq1_0"));
+        assertEquals(
+                0,
+                Main.run(
+                        "export",
+                        "--model",
+                        dir.toString(),
+                        "--format",
+                        "gguf",
+                        "--output",
+                        out.toString(),
+                        "--placeholder-vocab"));
+        assertEquals(
+                3,
+                Main.run(
+                        "export",
+                        "--model",
+                        dir.toString(),
+                        "--format",
+                        "gguf",
+                        "--output",
+                        out.toString(),
+                        "--placeholder-vocab"));
+        assertEquals(
+                0,
+                Main.run(
+                        "export",
+                        "--model",
+                        dir.toString(),
+                        "--format",
+                        "gguf",
+                        "--output",
+                        out.toString(),
+                        "--placeholder-vocab",
+                        "--overwrite",
+                        "--ternary-type",
+                        "tq1_0"));
         Files.writeString(tmp.resolve("other.gguf"), "not ours");
-        assertEquals(3, Main.run("export", "--model", dir.toString(), "--format", "gguf", "--output", tmp.resolve("other.gguf").toString(),
-                "--placeholder-vocab", "--overwrite"));
+        assertEquals(
+                3,
+                Main.run(
+                        "export",
+                        "--model",
+                        dir.toString(),
+                        "--format",
+                        "gguf",
+                        "--output",
+                        tmp.resolve("other.gguf").toString(),
+                        "--placeholder-vocab",
+                        "--overwrite"));
         assertEquals(2, Main.run("export", "--model", dir.toString(), "--format", "onnx", "--output", out.toString()));
-        assertEquals(3, Main.run("export", "--model", dir.toString(), "--format", "gguf", "--output",
-                dir.resolve("inside.gguf").toString(), "--placeholder-vocab"));
+        assertEquals(
+                3,
+                Main.run(
+                        "export",
+                        "--model",
+                        dir.toString(),
+                        "--format",
+                        "gguf",
+                        "--output",
+                        dir.resolve("inside.gguf").toString(),
+                        "--placeholder-vocab"));
         Path bert = tmp.resolve("bert");
         Files.createDirectories(bert);
         Files.writeString(bert.resolve("config.json"), "{\"model_type\": \"bert\"}");
-        assertEquals(3, Main.run("export", "--model", bert.toString(), "--format", "gguf", "--output", tmp.resolve("b.gguf").toString()));
+        assertEquals(
+                3,
+                Main.run(
+                        "export",
+                        "--model",
+                        bert.toString(),
+                        "--format",
+                        "gguf",
+                        "--output",
+                        tmp.resolve("b.gguf").toString()));
     }
 }

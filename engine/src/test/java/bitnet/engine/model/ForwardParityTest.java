@@ -89,7 +89,8 @@ class ForwardParityTest {
                     float[] got = m.gradHf(t);
                     for (int i = 0; i < want.length; i++) {
                         float err = Math.abs(want[i] - got[i]);
-                        assertTrue(err <= 1e-5 || err <= 1e-4 * Math.abs(want[i]),
+                        assertTrue(
+                                err <= 1e-5 || err <= 1e-4 * Math.abs(want[i]),
                                 c + ": grad." + t.name() + "[" + i + "] = " + got[i] + ", want " + want[i]);
                     }
                 }

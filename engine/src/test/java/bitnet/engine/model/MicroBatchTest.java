@@ -21,7 +21,9 @@ class MicroBatchTest {
         if (micro > 0) {
             System.setProperty("bitnet.microBatch", Integer.toString(micro));
         }
-        try (Arena arena = Arena.ofConfined(); Model m = Models.load(Checkpoint.open(TestData.hfTiny(family), arena), new VectorKernels(1), Model.Mode.TRAIN)) {
+        try (Arena arena = Arena.ofConfined();
+                Model m = Models.load(
+                        Checkpoint.open(TestData.hfTiny(family), arena), new VectorKernels(1), Model.Mode.TRAIN)) {
             int[] tg = Model.shiftedTargets(ids, B, T);
             tg[3] = -1; // an ignored position: the count is the whole batch's, not a micro-batch's
             loss[0] = m.loss(ids, tg, B, T, true);
@@ -57,7 +59,9 @@ class MicroBatchTest {
                 for (int i = 0; i < a.length; i++) {
                     double tol = 1e-5 + 1e-4 * maxAbs;
                     int j = i;
-                    assertTrue(Math.abs(a[i] - b[i]) <= tol, () -> family + " " + e.getKey() + "[" + j + "]: " + a[j] + " vs " + b[j]);
+                    assertTrue(
+                            Math.abs(a[i] - b[i]) <= tol,
+                            () -> family + " " + e.getKey() + "[" + j + "]: " + a[j] + " vs " + b[j]);
                 }
             }
         }

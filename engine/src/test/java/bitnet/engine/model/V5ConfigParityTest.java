@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class V5ConfigParityTest {
     static final ObjectMapper JSON = new ObjectMapper();
+
     @TempDir
     Path tmp;
 
@@ -37,19 +38,27 @@ class V5ConfigParityTest {
                     types.add((i + 1) % pattern != 0 ? "sliding_attention" : "full_attention");
                 }
                 c.put("_sliding_window_pattern", 6); // v5 carries it even when layer_types says otherwise
-                rp.putObject("full_attention").put("rope_type", "default").put("rope_theta", c.remove("rope_theta").asDouble());
-                rp.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", c.remove("rope_local_base_freq").asDouble());
+                rp.putObject("full_attention")
+                        .put("rope_type", "default")
+                        .put("rope_theta", c.remove("rope_theta").asDouble());
+                rp.putObject("sliding_attention")
+                        .put("rope_type", "default")
+                        .put("rope_theta", c.remove("rope_local_base_freq").asDouble());
                 c.remove("rope_scaling");
             }
             case "phi3" -> {
                 rp.put("rope_theta", c.remove("rope_theta").asDouble());
-                rp.put("partial_rotary_factor", c.remove("partial_rotary_factor").asDouble());
+                rp.put(
+                        "partial_rotary_factor",
+                        c.remove("partial_rotary_factor").asDouble());
                 var sc = c.remove("rope_scaling");
                 if (sc != null && sc.isObject()) {
                     rp.put("rope_type", sc.get("type").asText());
                     rp.set("short_factor", sc.get("short_factor"));
                     rp.set("long_factor", sc.get("long_factor"));
-                    rp.put("original_max_position_embeddings", c.get("original_max_position_embeddings").asInt());
+                    rp.put(
+                            "original_max_position_embeddings",
+                            c.get("original_max_position_embeddings").asInt());
                 } else {
                     rp.put("rope_type", "default");
                 }
@@ -83,7 +92,8 @@ class V5ConfigParityTest {
         Path dir = tmp.resolve(c);
         Files.createDirectories(dir);
         Files.copy(src.resolve("model.safetensors"), dir.resolve("model.safetensors"));
-        ObjectNode cfg = toV5((ObjectNode) JSON.readTree(src.resolve("config.json").toFile()));
+        ObjectNode cfg =
+                toV5((ObjectNode) JSON.readTree(src.resolve("config.json").toFile()));
         Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(cfg));
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile refs = SafetensorsFile.open(src.resolve("refs.safetensors"), arena);

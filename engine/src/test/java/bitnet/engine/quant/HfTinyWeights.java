@@ -26,22 +26,37 @@ import java.util.zip.ZipFile;
  */
 final class HfTinyWeights {
     static final Path ROOT = Path.of("src/test/resources/hf-tiny");
-    static final List<String> CASES = List.of("gpt2", "gpt2-bin", "llama", "llama-f16", "llama3rope-bf16-sharded", "mistral", "qwen2",
-            "qwen3", "gemma3", "phi3", "phi3-longrope", "gpt_neox", "gpt_neox-seq");
+    static final List<String> CASES = List.of(
+            "gpt2",
+            "gpt2-bin",
+            "llama",
+            "llama-f16",
+            "llama3rope-bf16-sharded",
+            "mistral",
+            "qwen2",
+            "qwen3",
+            "gemma3",
+            "phi3",
+            "phi3-longrope",
+            "gpt_neox",
+            "gpt_neox-seq");
 
-    private HfTinyWeights() {
-    }
+    private HfTinyWeights() {}
 
     /** name -> (values, shape) for every tensor of the case's model. */
     static Map<String, TensorData> load(String caseName, Arena arena) throws IOException {
         Path dir = ROOT.resolve(caseName);
         Map<String, TensorData> out = new HashMap<>();
         if (Files.exists(dir.resolve("model.safetensors"))) {
-            out.putAll(SafetensorsFile.open(dir.resolve("model.safetensors"), arena).tensors());
+            out.putAll(SafetensorsFile.open(dir.resolve("model.safetensors"), arena)
+                    .tensors());
         } else if (Files.exists(dir.resolve("model.safetensors.index.json"))) {
-            JsonNode idx = new ObjectMapper().readTree(dir.resolve("model.safetensors.index.json").toFile());
+            JsonNode idx = new ObjectMapper()
+                    .readTree(dir.resolve("model.safetensors.index.json").toFile());
             java.util.Set<String> shards = new java.util.TreeSet<>();
-            idx.get("weight_map").fields().forEachRemaining(e -> shards.add(e.getValue().asText()));
+            idx.get("weight_map")
+                    .fields()
+                    .forEachRemaining(e -> shards.add(e.getValue().asText()));
             for (String s : shards) {
                 out.putAll(SafetensorsFile.open(dir.resolve(s), arena).tensors());
             }
@@ -54,7 +69,10 @@ final class HfTinyWeights {
     private static Map<String, TensorData> loadBin(Path file) throws IOException {
         Map<String, TensorData> out = new HashMap<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {
-            ZipEntry pkl = zip.stream().filter(e -> e.getName().endsWith("/data.pkl")).findFirst().orElseThrow();
+            ZipEntry pkl = zip.stream()
+                    .filter(e -> e.getName().endsWith("/data.pkl"))
+                    .findFirst()
+                    .orElseThrow();
             String prefix = pkl.getName().substring(0, pkl.getName().length() - "data.pkl".length());
             byte[] p = zip.getInputStream(pkl).readAllBytes();
             // Walk opcodes, remembering fresh strings and small ints in order. A tensor record is:
@@ -65,14 +83,17 @@ final class HfTinyWeights {
                 int op = p[i++] & 0xff;
                 switch (op) {
                     case 'X' -> {
-                        int n = ByteBuffer.wrap(p, i, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+                        int n = ByteBuffer.wrap(p, i, 4)
+                                .order(ByteOrder.LITTLE_ENDIAN)
+                                .getInt();
                         toks.add(new String(p, i + 4, n, StandardCharsets.UTF_8));
                         i += 4 + n;
                     }
                     case 'c' -> {
                         int a = indexOf(p, i, (byte) '\n');
                         int b = indexOf(p, a + 1, (byte) '\n');
-                        toks.add("GLOBAL " + new String(p, i, a - i, StandardCharsets.UTF_8) + " " + new String(p, a + 1, b - a - 1, StandardCharsets.UTF_8));
+                        toks.add("GLOBAL " + new String(p, i, a - i, StandardCharsets.UTF_8) + " "
+                                + new String(p, a + 1, b - a - 1, StandardCharsets.UTF_8));
                         i = b + 1;
                     }
                     case 'K' -> toks.add((long) (p[i++] & 0xff));
@@ -81,7 +102,9 @@ final class HfTinyWeights {
                         i += 2;
                     }
                     case 'J' -> {
-                        toks.add((long) ByteBuffer.wrap(p, i, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+                        toks.add((long) ByteBuffer.wrap(p, i, 4)
+                                .order(ByteOrder.LITTLE_ENDIAN)
+                                .getInt());
                         i += 4;
                     }
                     case 'q', 'h' -> i += 1;
@@ -113,7 +136,8 @@ final class HfTinyWeights {
                 }
                 boolean floatStorage = toks.subList(t + 1, k).contains("GLOBAL torch FloatStorage")
                         || toks.subList(0, k).contains("GLOBAL torch FloatStorage");
-                String key = strs.stream().filter(s -> s.matches("\\d+")).findFirst().orElse(null);
+                String key =
+                        strs.stream().filter(s -> s.matches("\\d+")).findFirst().orElse(null);
                 if (key == null || !floatStorage) {
                     continue; // tied or reused storage: not needed by these tests
                 }
@@ -126,7 +150,8 @@ final class HfTinyWeights {
                 for (long d : shape) {
                     numel *= d;
                 }
-                byte[] data = zip.getInputStream(zip.getEntry(prefix + "data/" + key)).readAllBytes();
+                byte[] data =
+                        zip.getInputStream(zip.getEntry(prefix + "data/" + key)).readAllBytes();
                 if (offset != 0 || data.length != numel * 4) {
                     continue; // a view into a bigger storage: not what these tests quantize
                 }

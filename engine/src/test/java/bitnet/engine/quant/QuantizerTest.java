@@ -30,7 +30,8 @@ class QuantizerTest {
         int n = 0;
         for (String c : HfTinyWeights.CASES) {
             try (Arena arena = Arena.ofConfined()) {
-                SafetensorsFile refs = SafetensorsFile.open(HfTinyWeights.ROOT.resolve(c).resolve("refs.safetensors"), arena);
+                SafetensorsFile refs =
+                        SafetensorsFile.open(HfTinyWeights.ROOT.resolve(c).resolve("refs.safetensors"), arena);
                 Map<String, TensorData> model = HfTinyWeights.load(c, arena);
                 int inCase = 0;
                 for (String key : refs.tensors().keySet()) {
@@ -106,7 +107,10 @@ class QuantizerTest {
             int rows = 1 + rnd.nextInt(9), cols = 1 + rnd.nextInt(40);
             float[] w = new float[rows * cols];
             for (int i = 0; i < w.length; i++) {
-                w[i] = (float) (trial % 2 == 0 ? rnd.nextGaussian() : Math.pow(rnd.nextDouble(), 3) * (rnd.nextBoolean() ? 1 : -1));
+                w[i] = (float)
+                        (trial % 2 == 0
+                                ? rnd.nextGaussian()
+                                : Math.pow(rnd.nextDouble(), 3) * (rnd.nextBoolean() ? 1 : -1));
             }
             QuantResult t = twn.quantize("r", w, rows, cols);
             double tm = mse(w, t);
@@ -192,9 +196,13 @@ class QuantizerTest {
         assertEquals("absmean", Quantizer.parse("absmean").name());
         assertEquals("twn", Quantizer.parse("twn").name());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("int4"));
-        assertTrue(e.getMessage().contains("seed:TAU") && e.getMessage().contains("absmean") && e.getMessage().contains("twn"));
+        assertTrue(e.getMessage().contains("seed:TAU")
+                && e.getMessage().contains("absmean")
+                && e.getMessage().contains("twn"));
         assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("seed:x"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("twn-aw")).getMessage().contains("calibration"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("twn-aw"))
+                .getMessage()
+                .contains("calibration"));
         assertThrows(IllegalArgumentException.class, () -> Quantizer.parse("seed:-1"));
 
         float[] w = {1f, -2f, 0.05f, 0f, 3f, -3f};

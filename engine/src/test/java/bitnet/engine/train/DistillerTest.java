@@ -11,9 +11,9 @@ import bitnet.io.Checkpoint;
 import bitnet.kernels.cpu.ScalarKernels;
 import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Distillation's gradients against central finite differences of its own loss value, on the
@@ -89,8 +89,15 @@ class DistillerTest {
             assertTrue(Double.isFinite(l0));
             int checked = 0;
             for (HfTensor t : s.tensors().values()) {
-                boolean attn = t.name().contains("q_proj") || t.name().contains("k_proj") || t.name().contains("v_proj") || t.name().contains("c_attn");
-                if (!(attn || t.name().contains("down_proj") || t.name().contains("c_proj") || t.name().contains("embed") || t.name().contains("wte"))) {
+                boolean attn = t.name().contains("q_proj")
+                        || t.name().contains("k_proj")
+                        || t.name().contains("v_proj")
+                        || t.name().contains("c_attn");
+                if (!(attn
+                        || t.name().contains("down_proj")
+                        || t.name().contains("c_proj")
+                        || t.name().contains("embed")
+                        || t.name().contains("wte"))) {
                     continue;
                 }
                 total(d, s, in, tg);
@@ -144,11 +151,13 @@ class DistillerTest {
             HfTensor wq = s.tensors().get("model.layers.1.self_attn.q_proj.weight");
             total(new Distiller(teacher, new Distill(Distill.Mode.LOGITS, 2f, 0.5f, 0f, new int[0], 4)), s, in, tg);
             float[] g1 = s.gradHf(wq);
-            Distiller zero = new Distiller(teacher, new Distill(Distill.Mode.LOGITS_ATTENTION, 2f, 0.5f, 0f, new int[] {-1}, 4));
+            Distiller zero =
+                    new Distiller(teacher, new Distill(Distill.Mode.LOGITS_ATTENTION, 2f, 0.5f, 0f, new int[] {-1}, 4));
             total(zero, s, in, tg);
             float[] g2 = s.gradHf(wq);
             zero.release(s);
-            Distiller on = new Distiller(teacher, new Distill(Distill.Mode.LOGITS_ATTENTION, 2f, 0.5f, 5f, new int[] {-1}, 4));
+            Distiller on =
+                    new Distiller(teacher, new Distill(Distill.Mode.LOGITS_ATTENTION, 2f, 0.5f, 5f, new int[] {-1}, 4));
             total(on, s, in, tg);
             float[] g3 = s.gradHf(wq);
             on.release(s);

@@ -16,9 +16,9 @@ import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 /** The divergence guard and the gradient-flow check. */
 class GuardAndFlowTest {
@@ -41,9 +41,12 @@ class GuardAndFlowTest {
 
     @Test
     void nanLossRestoresLastGoodStateAndHalvesTheLearningRate() {
-        try (Arena a = Arena.ofShared(); Model m = load("llama", a); MetricsLog log = new MetricsLog(null, false)) {
+        try (Arena a = Arena.ofShared();
+                Model m = load("llama", a);
+                MetricsLog log = new MetricsLog(null, false)) {
             AtomicInteger calls = new AtomicInteger();
-            int perStep = (int) m.tensors().values().stream().filter(Qat::isTarget).count();
+            int perStep =
+                    (int) m.tensors().values().stream().filter(Qat::isTarget).count();
             // the third quantization (step 3's forward) poisons one weight: the loss becomes NaN
             FakeQuant poison = (name, w, r, c) -> {
                 float[] out = w.clone();
@@ -52,12 +55,15 @@ class GuardAndFlowTest {
                 }
                 return out;
             };
-            TrainConfig cfg = new TrainConfig(6, 2, 8, 1, 1e-3f, 0.1f, 0, 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.OFF, 0, 1, 3, 0, 1);
+            TrainConfig cfg = new TrainConfig(
+                    6, 2, 8, 1, 1e-3f, 0.1f, 0, 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.OFF, 0, 1, 3, 0, 1);
             Trainer t = new Trainer(m, poison, cfg, ids(m, 500), ids(m, 100), log, null);
             Trainer.Result r = t.run(false);
             assertEquals(1, r.restarts());
             assertEquals(6, r.steps());
-            assertTrue(log.events().stream().anyMatch(e -> e.get("event").equals("divergence")), "the guard says so in the metrics");
+            assertTrue(
+                    log.events().stream().anyMatch(e -> e.get("event").equals("divergence")),
+                    "the guard says so in the metrics");
             for (HfTensor h : m.tensors().values()) {
                 for (float v : m.getHf(h)) {
                     assertTrue(Float.isFinite(v), h.name() + " finite after the restore");
@@ -69,7 +75,8 @@ class GuardAndFlowTest {
     @ParameterizedTest
     @MethodSource("cases")
     void flowPassesOnEveryFixture(String c) {
-        try (Arena a = Arena.ofShared(); Model m = load(c, a)) {
+        try (Arena a = Arena.ofShared();
+                Model m = load(c, a)) {
             GradientFlow.Report r = GradientFlow.check(m, ids(m, 16), 2, 8);
             assertTrue(r.passed(), c + ": " + r.problems());
             assertEquals(m.tensors().size(), r.parameters().size());
@@ -94,7 +101,8 @@ class GuardAndFlowTest {
     @ParameterizedTest
     @MethodSource("cases")
     void flowFailsNamingANanHead(String c) {
-        try (Arena a = Arena.ofShared(); Model m = load(c, a)) {
+        try (Arena a = Arena.ofShared();
+                Model m = load(c, a)) {
             HfTensor h = head(m);
             float[] w = m.getHf(h);
             w[5] = Float.NaN;
@@ -108,7 +116,8 @@ class GuardAndFlowTest {
     @ParameterizedTest
     @MethodSource("cases")
     void flowFailsWhenTheHeadIsCutOff(String c) {
-        try (Arena a = Arena.ofShared(); Model m = load(c, a)) {
+        try (Arena a = Arena.ofShared();
+                Model m = load(c, a)) {
             // a zeroed head passes no gradient to the layers below it: every one of them is named
             HfTensor h = head(m);
             m.setHf(h, new float[(int) h.numel()]);
@@ -121,8 +130,10 @@ class GuardAndFlowTest {
     @Test
     void flowPassesOnTheDemoModel() {
         try (Arena a = Arena.ofShared();
-             Model m = Models.load(Checkpoint.open(Path.of("..", "src", "demo", "model"), a),
-                     bitnet.kernels.Backends.select("cpu", 0).kernels(), Model.Mode.TRAIN)) {
+                Model m = Models.load(
+                        Checkpoint.open(Path.of("..", "src", "demo", "model"), a),
+                        bitnet.kernels.Backends.select("cpu", 0).kernels(),
+                        Model.Mode.TRAIN)) {
             GradientFlow.Report r = GradientFlow.check(m, ids(m, 64), 1, 64);
             assertTrue(r.passed(), r.problems().toString());
         }

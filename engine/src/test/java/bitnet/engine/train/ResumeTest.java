@@ -25,12 +25,28 @@ import org.junit.jupiter.api.io.TempDir;
  * uninterrupted run (QAT, Grokfast EMA, warmup + cosine, clipping), on the CPU backend.
  */
 class ResumeTest {
-    static final class Killed extends RuntimeException {
-    }
+    static final class Killed extends RuntimeException {}
 
     static TrainConfig cfg() {
-        return new TrainConfig(12, 2, 16, 2, 1e-3f, 0.1f, 3, 1.0f, 0.01f, 0.9f, 0.95f, 1e-8f,
-                Grokfast.parse("ema:0.98:2.0"), 5, 2, 3, 4, 7);
+        return new TrainConfig(
+                12,
+                2,
+                16,
+                2,
+                1e-3f,
+                0.1f,
+                3,
+                1.0f,
+                0.01f,
+                0.9f,
+                0.95f,
+                1e-8f,
+                Grokfast.parse("ema:0.98:2.0"),
+                5,
+                2,
+                3,
+                4,
+                7);
     }
 
     static int[] tokens(int n, int V) {
@@ -45,10 +61,17 @@ class ResumeTest {
     static Map<String, float[]> train(Path ckptDir, Integer killAt, boolean resume) {
         Kernels k = Backends.select("cpu", 2).kernels();
         try (Arena arena = Arena.ofShared();
-             Model m = Models.load(Checkpoint.open(TestData.hfTiny("llama"), arena), k, Model.Mode.TRAIN);
-             MetricsLog log = new MetricsLog(null, false)) {
+                Model m = Models.load(Checkpoint.open(TestData.hfTiny("llama"), arena), k, Model.Mode.TRAIN);
+                MetricsLog log = new MetricsLog(null, false)) {
             int V = m.cfg.vocabSize();
-            Trainer t = new Trainer(m, bitnet.engine.cli.QuantSpecs.fakeQuant("seed:0.1"), cfg(), tokens(4000, V), tokens(200, V), log, ckptDir);
+            Trainer t = new Trainer(
+                    m,
+                    bitnet.engine.cli.QuantSpecs.fakeQuant("seed:0.1"),
+                    cfg(),
+                    tokens(4000, V),
+                    tokens(200, V),
+                    log,
+                    ckptDir);
             if (killAt != null) {
                 t.onStep(s -> {
                     if (s == killAt) {

@@ -17,10 +17,13 @@ class TimeBudgetTest {
 
     @Test
     void runFitsItsScheduleToTheBudget() {
-        try (Arena a = Arena.ofShared(); Model m = GuardAndFlowTest.load("llama", a); MetricsLog log = new MetricsLog(null, false)) {
+        try (Arena a = Arena.ofShared();
+                Model m = GuardAndFlowTest.load("llama", a);
+                MetricsLog log = new MetricsLog(null, false)) {
             double budget = 3.0;
             // a step budget far beyond what fits: the time budget decides
-            TrainConfig cfg = new TrainConfig(1_000_000, 2, 8, 1, 1e-3f, 0.1f, 5, 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.OFF, 0, 1, 3, 0, 1);
+            TrainConfig cfg = new TrainConfig(
+                    1_000_000, 2, 8, 1, 1e-3f, 0.1f, 5, 1.0f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.OFF, 0, 1, 3, 0, 1);
             Trainer t = new Trainer(m, null, cfg, GuardAndFlowTest.ids(m, 500), null, log, null);
             t.timeBudget(budget);
             long t0 = System.nanoTime();
@@ -30,7 +33,9 @@ class TimeBudgetTest {
             assertEquals(r.steps(), t.config().steps(), "the schedule's length is the run's");
             assertTrue(secs < budget * 1.5 + 1, "stopped near the budget: " + secs + " s");
             assertTrue(secs > budget * 0.5, "used most of the budget: " + secs + " s");
-            List<Map<String, Object>> train = log.events().stream().filter(e -> e.get("event").equals("train")).toList();
+            List<Map<String, Object>> train = log.events().stream()
+                    .filter(e -> e.get("event").equals("train"))
+                    .toList();
             double lastLr = ((Number) train.get(train.size() - 1).get("lr")).doubleValue();
             assertTrue(lastLr < 1e-3 * 0.3, "the cosine has decayed by the last step: lr " + lastLr);
             assertTrue(log.events().stream().anyMatch(e -> e.get("event").equals("time_budget")));
@@ -58,7 +63,8 @@ class TimeBudgetTest {
         c.distill_layers = "0,-1";
         Distill d = c.distillSettings();
         assertEquals(Distill.Mode.LOGITS_ATTENTION, d.mode());
-        assertEquals(List.of(0, 3), java.util.Arrays.stream(d.resolve(4)).boxed().toList());
+        assertEquals(
+                List.of(0, 3), java.util.Arrays.stream(d.resolve(4)).boxed().toList());
         c.distill = "soft";
         assertThrows(IllegalArgumentException.class, c::validate);
         c.distill = "logits";

@@ -63,13 +63,17 @@ class TrainStepsParityTest {
                         if (d > 1e-5) {
                             illConditioned++;
                         }
-                        assertTrue(d <= bar, c + " " + key + " param." + t.name() + "[" + i + "] differs by " + d
-                                + " (first gradient " + g0[i] + ")");
+                        assertTrue(
+                                d <= bar,
+                                c + " " + key + " param." + t.name() + "[" + i + "] differs by " + d
+                                        + " (first gradient " + g0[i] + ")");
                     }
                 }
                 assertTrue(n > 0, "no parameters compared");
                 // only a handful of eps-sized-gradient elements may use the looser bar
-                assertTrue(illConditioned <= Math.max(3, m.parameterCount() / 2000), c + ": " + illConditioned + " parameters beyond 1e-5");
+                assertTrue(
+                        illConditioned <= Math.max(3, m.parameterCount() / 2000),
+                        c + ": " + illConditioned + " parameters beyond 1e-5");
             }
         }
     }

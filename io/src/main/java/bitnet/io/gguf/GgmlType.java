@@ -8,8 +8,8 @@ package bitnet.io.gguf;
 public enum GgmlType {
     F32(0, 1, 4),
     F16(1, 1, 2),
-    Q4_0(2, 32, 18),   // fp16 d, 16 bytes of nibbles
-    Q8_0(8, 32, 34),   // fp16 d, 32 int8
+    Q4_0(2, 32, 18), // fp16 d, 16 bytes of nibbles
+    Q8_0(8, 32, 34), // fp16 d, 32 int8
     BF16(30, 1, 2),
     TQ1_0(34, 256, 54), // 48 bytes base-3 (5 per byte), 4 bytes (4 per byte), fp16 d
     TQ2_0(35, 256, 66); // 64 bytes of 2-bit codes, fp16 d

@@ -21,13 +21,13 @@ package bitnet.io.gguf;
  * already ternary or int8, so the only rounding is the scale's to fp16.
  */
 public final class GgufBlocks {
-    private GgufBlocks() {
-    }
+    private GgufBlocks() {}
 
     /** Encodes ternary codes (rows*cols, row-major) with one scale per row (or one for all) as type. */
     public static byte[] encodeTernary(GgmlType type, byte[] codes, float[] scales, int rows, int cols) {
         if ((long) rows * cols != codes.length || (scales.length != rows && scales.length != 1)) {
-            throw new IllegalArgumentException(codes.length + " codes, " + scales.length + " scales for (" + rows + ", " + cols + ")");
+            throw new IllegalArgumentException(
+                    codes.length + " codes, " + scales.length + " scales for (" + rows + ", " + cols + ")");
         }
         int bs = type.blockSize();
         if (cols % bs != 0) {
@@ -54,7 +54,8 @@ public final class GgufBlocks {
     /** Encodes per-row int8 values (rows*cols) with their row scales as Q8_0. */
     public static byte[] encodeQ8_0(byte[] q, float[] scales, int rows, int cols) {
         if ((long) rows * cols != q.length || scales.length != rows || cols % 32 != 0) {
-            throw new IllegalArgumentException("Q8_0: " + q.length + " values, " + scales.length + " scales for (" + rows + ", " + cols + ")");
+            throw new IllegalArgumentException(
+                    "Q8_0: " + q.length + " values, " + scales.length + " scales for (" + rows + ", " + cols + ")");
         }
         int perRow = cols / 32 * 34;
         byte[] out = new byte[Math.multiplyExact(perRow, rows)];
@@ -158,7 +159,11 @@ public final class GgufBlocks {
             int at = blk * type.blockBytes();
             int o = blk * bs;
             switch (type) {
-                case F32 -> out[o] = Float.intBitsToFloat((data[at] & 0xff) | (data[at + 1] & 0xff) << 8 | (data[at + 2] & 0xff) << 16 | (data[at + 3] & 0xff) << 24);
+                case F32 ->
+                    out[o] = Float.intBitsToFloat((data[at] & 0xff)
+                            | (data[at + 1] & 0xff) << 8
+                            | (data[at + 2] & 0xff) << 16
+                            | (data[at + 3] & 0xff) << 24);
                 case F16 -> out[o] = half(data, at);
                 case BF16 -> out[o] = Float.intBitsToFloat(((data[at] & 0xff) | (data[at + 1] & 0xff) << 8) << 16);
                 case Q8_0 -> {

@@ -77,14 +77,17 @@ public final class GgufFile {
     public static GgufFile parse(Path path, MemorySegment all) {
         Cursor c = new Cursor(path, all);
         if (all.byteSize() < 24) {
-            throw new BadInputException(path, "not a GGUF file: " + all.byteSize() + " bytes, shorter than its 24-byte header");
+            throw new BadInputException(
+                    path, "not a GGUF file: " + all.byteSize() + " bytes, shorter than its 24-byte header");
         }
         if (c.u32() != GgufWriter.MAGIC) {
             throw new BadInputException(path, "not a GGUF file (magic is not \"GGUF\")");
         }
         int version = (int) c.u32();
         if (version != 2 && version != 3) {
-            throw new BadInputException(path, "unsupported GGUF version " + Integer.toUnsignedString(version) + " (this reader knows 2 and 3)");
+            throw new BadInputException(
+                    path,
+                    "unsupported GGUF version " + Integer.toUnsignedString(version) + " (this reader knows 2 and 3)");
         }
         long nTensors = c.count("tensor count", 32);
         long nKv = c.count("metadata count", 13);
@@ -109,8 +112,7 @@ public final class GgufFile {
             }
             alignment = (long) a.value();
         }
-        record Raw(String name, GgmlType type, long[] ne, long offset, long bytes) {
-        }
+        record Raw(String name, GgmlType type, long[] ne, long offset, long bytes) {}
         List<Raw> raws = new ArrayList<>();
         Map<String, Boolean> names = new LinkedHashMap<>();
         for (long i = 0; i < nTensors; i++) {
@@ -138,16 +140,21 @@ public final class GgufFile {
             long tid = c.u32();
             GgmlType type = GgmlType.ofId(tid);
             if (type == null) {
-                throw new BadInputException(path, "tensor '" + name + "' has ggml type " + tid + ", which this reader does not know");
+                throw new BadInputException(
+                        path, "tensor '" + name + "' has ggml type " + tid + ", which this reader does not know");
             }
             if (ne[0] % type.blockSize() != 0) {
-                throw new BadInputException(path, "tensor '" + name + "': ne[0] = " + ne[0] + " is not a multiple of the "
-                        + type.ggmlName() + " block (" + type.blockSize() + ")");
+                throw new BadInputException(
+                        path,
+                        "tensor '" + name + "': ne[0] = " + ne[0] + " is not a multiple of the " + type.ggmlName()
+                                + " block (" + type.blockSize() + ")");
             }
             long offset = c.u64();
             if (offset < 0 || offset % alignment != 0) {
-                throw new BadInputException(path, "tensor '" + name + "' offset " + Long.toUnsignedString(offset)
-                        + " is not a multiple of the alignment " + alignment);
+                throw new BadInputException(
+                        path,
+                        "tensor '" + name + "' offset " + Long.toUnsignedString(offset)
+                                + " is not a multiple of the alignment " + alignment);
             }
             long bytes;
             try {
@@ -159,7 +166,10 @@ public final class GgufFile {
         }
         long dataStart = (c.pos + alignment - 1) / alignment * alignment;
         if (dataStart > all.byteSize() && !raws.isEmpty()) {
-            throw new BadInputException(path, "truncated: the data area starts at " + dataStart + ", past the end of the file (" + all.byteSize() + " bytes)");
+            throw new BadInputException(
+                    path,
+                    "truncated: the data area starts at " + dataStart + ", past the end of the file (" + all.byteSize()
+                            + " bytes)");
         }
         long dataSize = Math.max(0, all.byteSize() - dataStart);
         List<Raw> byOffset = new ArrayList<>(raws);
@@ -167,8 +177,10 @@ public final class GgufFile {
         long end = 0;
         for (Raw r : byOffset) {
             if (r.offset > dataSize || r.bytes > dataSize - r.offset) {
-                throw new BadInputException(path, "tensor '" + r.name + "' (" + r.bytes + " bytes at " + r.offset
-                        + ") lies outside the data area (" + dataSize + " bytes): truncated file?");
+                throw new BadInputException(
+                        path,
+                        "tensor '" + r.name + "' (" + r.bytes + " bytes at " + r.offset
+                                + ") lies outside the data area (" + dataSize + " bytes): truncated file?");
             }
             if (r.offset < end) {
                 throw new BadInputException(path, "tensor '" + r.name + "' overlaps another tensor");
@@ -177,7 +189,8 @@ public final class GgufFile {
         }
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         for (Raw r : raws) {
-            tensors.put(r.name, new TensorInfo(r.name, r.type, r.ne, r.offset, all.asSlice(dataStart + r.offset, r.bytes)));
+            tensors.put(
+                    r.name, new TensorInfo(r.name, r.type, r.ne, r.offset, all.asSlice(dataStart + r.offset, r.bytes)));
         }
         return new GgufFile(path, version, Collections.unmodifiableMap(meta), Collections.unmodifiableMap(tensors));
     }
@@ -215,7 +228,8 @@ public final class GgufFile {
     /** Reads little-endian values with bounds checks that name the file. */
     private static final class Cursor {
         private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        private static final ValueLayout.OfLong I64 =
+                ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
         final Path path;
         final MemorySegment seg;
         long pos;
@@ -231,8 +245,10 @@ public final class GgufFile {
 
         void need(long n, String what) {
             if (n < 0 || n > left()) {
-                throw new BadInputException(path, "truncated header: " + what + " needs " + (n < 0 ? Long.toUnsignedString(n) : n)
-                        + " bytes at offset " + pos + ", " + left() + " left");
+                throw new BadInputException(
+                        path,
+                        "truncated header: " + what + " needs " + (n < 0 ? Long.toUnsignedString(n) : n)
+                                + " bytes at offset " + pos + ", " + left() + " left");
             }
         }
 
@@ -243,7 +259,8 @@ public final class GgufFile {
 
         long u16() {
             need(2, "a 16-bit value");
-            long v = (seg.get(ValueLayout.JAVA_BYTE, pos) & 0xff) | (seg.get(ValueLayout.JAVA_BYTE, pos + 1) & 0xff) << 8;
+            long v = (seg.get(ValueLayout.JAVA_BYTE, pos) & 0xff)
+                    | (seg.get(ValueLayout.JAVA_BYTE, pos + 1) & 0xff) << 8;
             pos += 2;
             return v;
         }
@@ -266,7 +283,10 @@ public final class GgufFile {
         long count(String what, long minBytes) {
             long n = u64();
             if (n < 0 || n > left() / minBytes) {
-                throw new BadInputException(path, what + " " + Long.toUnsignedString(n) + " is impossible for a file of " + seg.byteSize() + " bytes");
+                throw new BadInputException(
+                        path,
+                        what + " " + Long.toUnsignedString(n) + " is impossible for a file of " + seg.byteSize()
+                                + " bytes");
             }
             return n;
         }
@@ -277,8 +297,12 @@ public final class GgufFile {
             byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
             pos += n;
             try {
-                return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+                return StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(b))
+                        .toString();
             } catch (CharacterCodingException e) {
                 throw new BadInputException(path, what + " at offset " + (pos - n) + " is not valid UTF-8");
             }
@@ -305,7 +329,8 @@ public final class GgufFile {
                 case STRING -> new Value(t, null, str("metadata '" + key + "' string"));
                 case ARRAY -> {
                     if (depth >= MAX_DEPTH) {
-                        throw new BadInputException(path, "metadata '" + key + "': arrays nested deeper than " + MAX_DEPTH);
+                        throw new BadInputException(
+                                path, "metadata '" + key + "': arrays nested deeper than " + MAX_DEPTH);
                     }
                     long et = u32();
                     ValueType e = ValueType.ofId(et);

@@ -30,8 +30,19 @@ public final class GgufWriter {
 
     /** GGUF metadata value types. */
     public enum ValueType {
-        UINT8(0), INT8(1), UINT16(2), INT16(3), UINT32(4), INT32(5), FLOAT32(6), BOOL(7), STRING(8), ARRAY(9),
-        UINT64(10), INT64(11), FLOAT64(12);
+        UINT8(0),
+        INT8(1),
+        UINT16(2),
+        INT16(3),
+        UINT32(4),
+        INT32(5),
+        FLOAT32(6),
+        BOOL(7),
+        STRING(8),
+        ARRAY(9),
+        UINT64(10),
+        INT64(11),
+        FLOAT64(12);
 
         final int id;
 
@@ -50,12 +61,10 @@ public final class GgufWriter {
     }
 
     /** A metadata value: a scalar, or for ARRAY a List of elements of elemType. */
-    public record Value(ValueType type, ValueType elemType, Object value) {
-    }
+    public record Value(ValueType type, ValueType elemType, Object value) {}
 
     /** A tensor to write: ggml dims (ne[0] first), type, exact byte size and its bytes on demand. */
-    private record Pending(String name, GgmlType type, long[] ne, long bytes, Supplier<byte[]> data) {
-    }
+    private record Pending(String name, GgmlType type, long[] ne, long bytes, Supplier<byte[]> data) {}
 
     private final Map<String, Value> meta = new LinkedHashMap<>();
     private final List<Pending> tensors = new ArrayList<>();
@@ -149,7 +158,11 @@ public final class GgufWriter {
                 for (Map.Entry<String, Value> e : all.entrySet()) {
                     o.str(e.getKey());
                     o.u32(e.getValue().type().id);
-                    writeValue(o, e.getValue().type(), e.getValue().elemType(), e.getValue().value());
+                    writeValue(
+                            o,
+                            e.getValue().type(),
+                            e.getValue().elemType(),
+                            e.getValue().value());
                 }
                 long offset = 0;
                 for (Pending p : tensors) {
@@ -174,7 +187,8 @@ public final class GgufWriter {
                 }
                 size = o.count;
                 if (size - dataStart != offset) {
-                    throw new IllegalStateException("data area is " + (size - dataStart) + " bytes, expected " + offset);
+                    throw new IllegalStateException(
+                            "data area is " + (size - dataStart) + " bytes, expected " + offset);
                 }
             }
             Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

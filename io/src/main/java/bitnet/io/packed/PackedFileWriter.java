@@ -27,8 +27,10 @@ import java.util.TreeMap;
  * without it deletes the temporary file.
  */
 public final class PackedFileWriter implements AutoCloseable {
-    private static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_I16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat LE_F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** How one original tensor is stored in the packed file. */
     public enum Storage {
@@ -65,7 +67,8 @@ public final class PackedFileWriter implements AutoCloseable {
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final StreamingSafetensorsWriter out;
 
-    private PackedFileWriter(Path file, Packing packing, List<Slot> declared, Map<String, String> extraMetadata) throws IOException {
+    private PackedFileWriter(Path file, Packing packing, List<Slot> declared, Map<String, String> extraMetadata)
+            throws IOException {
         this.packing = packing;
         TreeMap<String, Slot> sorted = new TreeMap<>();
         for (Slot s : declared) {
@@ -95,14 +98,18 @@ public final class PackedFileWriter implements AutoCloseable {
             switch (s.storage()) {
                 case TERNARY -> {
                     e.put("scale", s.perRow() ? "per_row" : "per_tensor");
-                    specs.add(new Spec(s.name() + PackedModelFormat.TERNARY_SUFFIX, DType.U8,
-                            new long[] {s.rows(), packing.bytesPerRow(s.cols())}));
-                    specs.add(new Spec(s.name() + PackedModelFormat.SCALE_SUFFIX, DType.F32, new long[] {s.perRow() ? s.rows() : 1}));
+                    specs.add(new Spec(s.name() + PackedModelFormat.TERNARY_SUFFIX, DType.U8, new long[] {
+                        s.rows(), packing.bytesPerRow(s.cols())
+                    }));
+                    specs.add(new Spec(
+                            s.name() + PackedModelFormat.SCALE_SUFFIX, DType.F32, new long[] {s.perRow() ? s.rows() : 1
+                            }));
                 }
                 case INT8 -> {
                     e.put("scale", "per_row");
                     specs.add(new Spec(s.name() + PackedModelFormat.INT8_SUFFIX, DType.I8, s.shape()));
-                    specs.add(new Spec(s.name() + PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, new long[] {s.rows()}));
+                    specs.add(
+                            new Spec(s.name() + PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, new long[] {s.rows()}));
                 }
                 default -> specs.add(new Spec(s.name(), s.plainDtype(), s.shape()));
             }
@@ -135,7 +142,8 @@ public final class PackedFileWriter implements AutoCloseable {
     private Slot slot(String name, Storage expected) {
         Slot s = slots.get(name);
         if (s == null || s.storage() != expected) {
-            throw new IllegalArgumentException("tensor " + name + " was not declared as " + expected + (s == null ? "" : " but " + s.storage()));
+            throw new IllegalArgumentException(
+                    "tensor " + name + " was not declared as " + expected + (s == null ? "" : " but " + s.storage()));
         }
         return s;
     }
@@ -144,7 +152,8 @@ public final class PackedFileWriter implements AutoCloseable {
     public void ternary(String name, byte[] q, float[] scale) throws IOException {
         Slot s = slot(name, Storage.TERNARY);
         if (scale.length != (s.perRow() ? s.rows() : 1)) {
-            throw new IllegalArgumentException(name + ": " + scale.length + " scales for " + s.rows() + " rows, perRow=" + s.perRow());
+            throw new IllegalArgumentException(
+                    name + ": " + scale.length + " scales for " + s.rows() + " rows, perRow=" + s.perRow());
         }
         out.write(name + PackedModelFormat.TERNARY_SUFFIX, TernaryPacking.pack(packing, q, s.rows(), s.cols()));
         out.write(name + PackedModelFormat.SCALE_SUFFIX, f32(scale));

@@ -53,12 +53,11 @@ public final class PackedModel {
     }
 
     /** A ternary tensor's parts: packed (rows, bytesPerRow) bytes, a slice of the file; scales (rows) or (1). */
-    public record Ternary(String name, Packing packing, int rows, int cols, MemorySegment packed, float[] scales, boolean perRow) {
-    }
+    public record Ternary(
+            String name, Packing packing, int rows, int cols, MemorySegment packed, float[] scales, boolean perRow) {}
 
     /** An int8 tensor's parts: data I8 (rows, cols), a slice of the file; scales (rows). */
-    public record Int8(String name, int rows, int cols, TensorData data, float[] scales) {
-    }
+    public record Int8(String name, int rows, int cols, TensorData data, float[] scales) {}
 
     private final Path path;
     private final SafetensorsFile file;
@@ -66,7 +65,8 @@ public final class PackedModel {
     private final Map<String, Entry> entries;
     private final Map<String, String> extraMetadata;
 
-    private PackedModel(Path path, SafetensorsFile file, Packing packing, Map<String, Entry> entries, Map<String, String> extra) {
+    private PackedModel(
+            Path path, SafetensorsFile file, Packing packing, Map<String, Entry> entries, Map<String, String> extra) {
         this.path = path;
         this.file = file;
         this.packing = packing;
@@ -86,12 +86,16 @@ public final class PackedModel {
     private static PackedModel of(Path path, SafetensorsFile f) {
         Map<String, String> meta = f.metadata();
         if (!PackedModelFormat.FORMAT.equals(meta.get("format"))) {
-            throw new BadInputException(path, "not a packed ternary model: metadata 'format' is "
-                    + quote(meta.get("format")) + ", expected \"" + PackedModelFormat.FORMAT + "\"");
+            throw new BadInputException(
+                    path,
+                    "not a packed ternary model: metadata 'format' is " + quote(meta.get("format")) + ", expected \""
+                            + PackedModelFormat.FORMAT + "\"");
         }
         if (!PackedModelFormat.FORMAT_VERSION.equals(meta.get("format_version"))) {
-            throw new BadInputException(path, "unsupported format_version " + quote(meta.get("format_version"))
-                    + " (this reader knows \"" + PackedModelFormat.FORMAT_VERSION + "\")");
+            throw new BadInputException(
+                    path,
+                    "unsupported format_version " + quote(meta.get("format_version")) + " (this reader knows \""
+                            + PackedModelFormat.FORMAT_VERSION + "\")");
         }
         Packing packing;
         try {
@@ -127,7 +131,8 @@ public final class PackedModel {
         }
         Map<String, String> extra = new LinkedHashMap<>(meta);
         extra.keySet().removeAll(List.of("format", "format_version", "packing", "tensors"));
-        return new PackedModel(path, f, packing, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(extra));
+        return new PackedModel(
+                path, f, packing, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(extra));
     }
 
     private static Entry parseEntry(Path path, String name, JsonNode v) {
@@ -137,7 +142,8 @@ public final class PackedModel {
         }
         Kind kind = v.path("kind").isTextual() ? Kind.parse(v.get("kind").asText()) : null;
         if (kind == null) {
-            throw new BadInputException(path, where + "'kind' must be \"ternary\", \"int8\" or \"plain\", got " + v.get("kind"));
+            throw new BadInputException(
+                    path, where + "'kind' must be \"ternary\", \"int8\" or \"plain\", got " + v.get("kind"));
         }
         JsonNode sh = v.get("shape");
         if (sh == null || !sh.isArray()) {
@@ -151,7 +157,9 @@ public final class PackedModel {
             }
             shape[i] = d.asInt();
         }
-        DType dtype = v.path("dtype").isTextual() ? DType.fromSafetensors(v.get("dtype").asText()) : null;
+        DType dtype = v.path("dtype").isTextual()
+                ? DType.fromSafetensors(v.get("dtype").asText())
+                : null;
         if (dtype == null) {
             throw new BadInputException(path, where + "unknown or missing 'dtype' " + v.get("dtype"));
         }
@@ -159,11 +167,13 @@ public final class PackedModel {
         if (kind != Kind.PLAIN) {
             if (shape.length != 2 || shape[0] == 0 || shape[1] == 0) {
                 // An empty quantized matrix never occurs; (2^31-1, 0) would cost seconds of empty loops.
-                throw new BadInputException(path, where + kind.id() + " tensors must be 2-D and non-empty, shape is " + sh);
+                throw new BadInputException(
+                        path, where + kind.id() + " tensors must be 2-D and non-empty, shape is " + sh);
             }
             String scale = v.path("scale").asText("");
             if (!scale.equals("per_row") && !scale.equals("per_tensor")) {
-                throw new BadInputException(path, where + "'scale' must be \"per_row\" or \"per_tensor\", got " + v.get("scale"));
+                throw new BadInputException(
+                        path, where + "'scale' must be \"per_row\" or \"per_tensor\", got " + v.get("scale"));
             }
             perRow = scale.equals("per_row");
             if (kind == Kind.INT8 && !perRow) {
@@ -178,15 +188,25 @@ public final class PackedModel {
             case TERNARY -> {
                 long rows = e.shape()[0];
                 long cols = e.shape()[1];
-                part(path, f, e, PackedModelFormat.TERNARY_SUFFIX, DType.U8, rows, packing.bytesPerRow((int) cols), used);
-                float[] s = part(path, f, e, PackedModelFormat.SCALE_SUFFIX, DType.F32, e.perRow() ? rows : 1, -1, used).toFloatArray();
+                part(
+                        path,
+                        f,
+                        e,
+                        PackedModelFormat.TERNARY_SUFFIX,
+                        DType.U8,
+                        rows,
+                        packing.bytesPerRow((int) cols),
+                        used);
+                float[] s = part(path, f, e, PackedModelFormat.SCALE_SUFFIX, DType.F32, e.perRow() ? rows : 1, -1, used)
+                        .toFloatArray();
                 checkFinite(path, e, s);
                 TensorData packed = f.get(e.name() + PackedModelFormat.TERNARY_SUFFIX);
                 checkCodes(path, e, packing, packed.data());
             }
             case INT8 -> {
                 part(path, f, e, PackedModelFormat.INT8_SUFFIX, DType.I8, e.shape()[0], e.shape()[1], used);
-                float[] s = part(path, f, e, PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, e.shape()[0], -1, used).toFloatArray();
+                float[] s = part(path, f, e, PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, e.shape()[0], -1, used)
+                        .toFloatArray();
                 checkFinite(path, e, s);
             }
             case PLAIN -> {
@@ -195,8 +215,10 @@ public final class PackedModel {
                 }
                 TensorData t = f.get(e.name());
                 if (!Arrays.equals(t.shape(), e.shape())) {
-                    throw new BadInputException(path, "tensor '" + e.name() + "' has shape " + Arrays.toString(t.shape())
-                            + " but its entry says " + Arrays.toString(e.shape()));
+                    throw new BadInputException(
+                            path,
+                            "tensor '" + e.name() + "' has shape " + Arrays.toString(t.shape()) + " but its entry says "
+                                    + Arrays.toString(e.shape()));
                 }
                 used.add(e.name());
             }
@@ -204,7 +226,8 @@ public final class PackedModel {
     }
 
     /** Checks part NAME+suffix exists with dtype and shape (d0) or (d0, d1) (d1 < 0: 1-D). */
-    private static TensorData part(Path path, SafetensorsFile f, Entry e, String suffix, DType dtype, long d0, long d1, Set<String> used) {
+    private static TensorData part(
+            Path path, SafetensorsFile f, Entry e, String suffix, DType dtype, long d0, long d1, Set<String> used) {
         String n = e.name() + suffix;
         if (!f.has(n)) {
             throw new BadInputException(path, e.kind().id() + " tensor '" + e.name() + "' lacks its part '" + n + "'");
@@ -212,8 +235,11 @@ public final class PackedModel {
         TensorData t = f.get(n);
         long[] want = d1 < 0 ? new long[] {d0} : new long[] {d0, d1};
         if (t.dtype() != dtype || !Arrays.equals(t.shape(), want)) {
-            throw new BadInputException(path, "'" + n + "' is " + t.dtype().safetensorsName() + Arrays.toString(t.shape())
-                    + ", expected " + dtype.safetensorsName() + Arrays.toString(want) + " for shape " + Arrays.toString(e.shape()));
+            throw new BadInputException(
+                    path,
+                    "'" + n + "' is " + t.dtype().safetensorsName() + Arrays.toString(t.shape()) + ", expected "
+                            + dtype.safetensorsName() + Arrays.toString(want) + " for shape "
+                            + Arrays.toString(e.shape()));
         }
         used.add(n);
         return t;
@@ -234,7 +260,8 @@ public final class PackedModel {
             int b = seg.get(ValueLayout.JAVA_BYTE, i) & 0xff;
             boolean bad = packing == Packing.TWO_BIT ? ((b & (b >>> 1)) & 0x55) != 0 : b > 242;
             if (bad) {
-                throw new BadInputException(path, "tensor '" + e.name() + "': invalid " + packing.id() + " byte " + b + " at offset " + i);
+                throw new BadInputException(
+                        path, "tensor '" + e.name() + "': invalid " + packing.id() + " byte " + b + " at offset " + i);
             }
         }
     }
@@ -275,13 +302,23 @@ public final class PackedModel {
 
     public Ternary ternary(String name) {
         Entry e = want(name, Kind.TERNARY);
-        return new Ternary(name, packing, e.rows(), e.cols(), file.get(name + PackedModelFormat.TERNARY_SUFFIX).data(),
-                file.get(name + PackedModelFormat.SCALE_SUFFIX).toFloatArray(), e.perRow());
+        return new Ternary(
+                name,
+                packing,
+                e.rows(),
+                e.cols(),
+                file.get(name + PackedModelFormat.TERNARY_SUFFIX).data(),
+                file.get(name + PackedModelFormat.SCALE_SUFFIX).toFloatArray(),
+                e.perRow());
     }
 
     public Int8 int8(String name) {
         Entry e = want(name, Kind.INT8);
-        return new Int8(name, e.rows(), e.cols(), file.get(name + PackedModelFormat.INT8_SUFFIX),
+        return new Int8(
+                name,
+                e.rows(),
+                e.cols(),
+                file.get(name + PackedModelFormat.INT8_SUFFIX),
                 file.get(name + PackedModelFormat.INT8_SCALE_SUFFIX).toFloatArray());
     }
 

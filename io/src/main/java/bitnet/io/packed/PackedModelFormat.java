@@ -37,12 +37,13 @@ public final class PackedModelFormat {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private PackedModelFormat() {
-    }
+    private PackedModelFormat() {}
 
     /** How an original tensor is stored; {@link #id} is its metadata name. */
     public enum Kind {
-        TERNARY("ternary"), INT8("int8"), PLAIN("plain");
+        TERNARY("ternary"),
+        INT8("int8"),
+        PLAIN("plain");
 
         private final String id;
 
@@ -107,13 +108,17 @@ public final class PackedModelFormat {
          * A ternary tensor (rows, cols): q holds -1/0/+1 row-major; scale has rows entries (perRow)
          * or one. originalDtype is the dtype the source model stored (recorded for the reader).
          */
-        public Writer addTernary(String name, int rows, int cols, DType originalDtype, byte[] q, float[] scale, boolean perRow) {
+        public Writer addTernary(
+                String name, int rows, int cols, DType originalDtype, byte[] q, float[] scale, boolean perRow) {
             if (scale.length != (perRow ? rows : 1)) {
-                throw new IllegalArgumentException(name + ": " + scale.length + " scales for " + rows + " rows, perRow=" + perRow);
+                throw new IllegalArgumentException(
+                        name + ": " + scale.length + " scales for " + rows + " rows, perRow=" + perRow);
             }
             byte[] qc = q.clone();
             float[] sc = scale.clone();
-            add(new PackedFileWriter.Slot(name, PackedFileWriter.Storage.TERNARY, new long[] {rows, cols}, originalDtype, perRow),
+            add(
+                    new PackedFileWriter.Slot(
+                            name, PackedFileWriter.Storage.TERNARY, new long[] {rows, cols}, originalDtype, perRow),
                     w -> w.ternary(name, qc, sc));
             return this;
         }
@@ -128,7 +133,8 @@ public final class PackedModelFormat {
             byte[] q = new byte[w.length];
             float[] scale = new float[rows];
             quantizeInt8(w, rows, cols, q, scale);
-            add(new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.INT8, t.shape(), t.dtype(), true),
+            add(
+                    new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.INT8, t.shape(), t.dtype(), true),
                     pw -> pw.int8(t.name(), q, scale));
             return this;
         }
@@ -138,7 +144,8 @@ public final class PackedModelFormat {
             if (!t.dtype().isFloat()) {
                 throw new IllegalArgumentException(t.name() + ": F16 storage needs a float tensor");
             }
-            add(new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.F16, t.shape(), t.dtype(), false),
+            add(
+                    new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.F16, t.shape(), t.dtype(), false),
                     pw -> pw.f16(t.name(), t.toFloatArray()));
             return this;
         }
@@ -146,7 +153,9 @@ public final class PackedModelFormat {
         /** A tensor kept exactly as given (norms, biases, anything not quantized). */
         public Writer addPlain(TensorData t) {
             TensorData v = t.dtype() == DType.F64 ? t.convert(DType.F32, null) : t;
-            add(new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.AS_STORED, t.shape(), t.dtype(), false),
+            add(
+                    new PackedFileWriter.Slot(
+                            t.name(), PackedFileWriter.Storage.AS_STORED, t.shape(), t.dtype(), false),
                     pw -> pw.plain(t.name(), v.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
             return this;
         }

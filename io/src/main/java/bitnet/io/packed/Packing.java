@@ -5,7 +5,8 @@ package bitnet.io.packed;
  * written into file metadata ("2bit", "base3"). Only names and sizes, no packing code.
  */
 public enum Packing {
-    TWO_BIT("2bit", 4), BASE3("base3", 5);
+    TWO_BIT("2bit", 4),
+    BASE3("base3", 5);
 
     private final String id;
     private final int perByte;
@@ -39,4 +40,3 @@ public enum Packing {
         throw new IllegalArgumentException("unknown packing '" + s + "' (valid: 2bit, base3)");
     }
 }
-

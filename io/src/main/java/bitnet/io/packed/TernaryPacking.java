@@ -11,8 +11,7 @@ package bitnet.io.packed;
  * <p>This is only the bit layout: it knows nothing of scales or files ({@link PackedModelFormat}).
  */
 public final class TernaryPacking {
-    private TernaryPacking() {
-    }
+    private TernaryPacking() {}
 
     public static long packedBytes(Packing p, int rows, int cols) {
         checkShape(rows, cols);

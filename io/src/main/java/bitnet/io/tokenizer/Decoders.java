@@ -60,12 +60,16 @@ final class Decoders {
                 JsonNode p = n.path("pattern");
                 if (p.has("String")) {
                     String lit = p.get("String").asText();
-                    return toks -> toks.stream().map(t -> lit.isEmpty() ? t : t.replace(lit, content)).toList();
+                    return toks -> toks.stream()
+                            .map(t -> lit.isEmpty() ? t : t.replace(lit, content))
+                            .toList();
                 }
                 if (p.has("Regex")) {
                     Pattern re = Normalizers.compile(p.get("Regex").asText(), file, "Replace decoder");
                     String repl = Matcher.quoteReplacement(content);
-                    return toks -> toks.stream().map(t -> re.matcher(t).replaceAll(repl)).toList();
+                    return toks -> toks.stream()
+                            .map(t -> re.matcher(t).replaceAll(repl))
+                            .toList();
                 }
                 throw new BadInputException(file, "Replace decoder without String or Regex pattern");
             }
@@ -88,7 +92,8 @@ final class Decoders {
                 String suffix = n.path("suffix").asText("</w>");
                 return toks -> {
                     List<String> out = new ArrayList<>(toks.size());
-                    for (int i = 0; i < toks.size(); i++) out.add(toks.get(i).replace(suffix, i == toks.size() - 1 ? "" : " "));
+                    for (int i = 0; i < toks.size(); i++)
+                        out.add(toks.get(i).replace(suffix, i == toks.size() - 1 ? "" : " "));
                     return out;
                 };
             }
@@ -111,9 +116,17 @@ final class Decoders {
 
     /** HF's cleanup of tokenization spaces (decoders::wordpiece::cleanup). */
     static String wordPieceCleanup(String t) {
-        return t.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",").replace(" ' ", "'")
-                .replace(" n't", "n't").replace(" 'm", "'m").replace(" do not", " don't").replace(" 's", "'s")
-                .replace(" 've", "'ve").replace(" 're", "'re");
+        return t.replace(" .", ".")
+                .replace(" ?", "?")
+                .replace(" !", "!")
+                .replace(" ,", ",")
+                .replace(" ' ", "'")
+                .replace(" n't", "n't")
+                .replace(" 'm", "'m")
+                .replace(" do not", " don't")
+                .replace(" 's", "'s")
+                .replace(" 've", "'ve")
+                .replace(" 're", "'re");
     }
 
     /** Table chars back to bytes; a token with a char outside the table contributes its own UTF-8 bytes. */

@@ -69,13 +69,16 @@ final class Normalizers {
                 return Normalizers::lowercase;
             }
             case "Strip" -> {
-                boolean left = n.path("strip_left").asBoolean(true), right = n.path("strip_right").asBoolean(true);
+                boolean left = n.path("strip_left").asBoolean(true),
+                        right = n.path("strip_right").asBoolean(true);
                 return s -> strip(s, left, right);
             }
             case "StripAccents" -> {
                 return s -> {
                     StringBuilder b = new StringBuilder(s.length());
-                    s.codePoints().filter(c -> Character.getType(c) != Character.NON_SPACING_MARK).forEach(b::appendCodePoint);
+                    s.codePoints()
+                            .filter(c -> Character.getType(c) != Character.NON_SPACING_MARK)
+                            .forEach(b::appendCodePoint);
                     return b.toString();
                 };
             }
@@ -94,9 +97,23 @@ final class Normalizers {
         StringBuilder b = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F) continue;
-            boolean space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0x1680 || (c >= 0x200B && c <= 0x200F)
-                    || c == 0x2028 || c == 0x2029 || c == 0x2581 || c == 0xFEFF || c == 0xFFFD;
+            if ((c >= 0x01 && c <= 0x08)
+                    || c == 0x0B
+                    || (c >= 0x0E && c <= 0x1F)
+                    || c == 0x7F
+                    || c == 0x8F
+                    || c == 0x9F) continue;
+            boolean space = c == 0x09
+                    || c == 0x0A
+                    || c == 0x0C
+                    || c == 0x0D
+                    || c == 0x1680
+                    || (c >= 0x200B && c <= 0x200F)
+                    || c == 0x2028
+                    || c == 0x2029
+                    || c == 0x2581
+                    || c == 0xFEFF
+                    || c == 0xFFFD;
             b.append(space ? ' ' : c);
         }
         return b.toString();

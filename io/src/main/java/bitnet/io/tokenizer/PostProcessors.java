@@ -39,24 +39,31 @@ final class PostProcessors {
                     if (p.firstSpecial() != null && first == null) first = p.firstSpecial();
                     if (p.lastSpecial() != null) last = p.lastSpecial();
                 }
-                return new PostProcessor(ids -> {
-                    for (PostProcessor p : parts) ids = p.apply(ids);
-                    return ids;
-                }, first, last);
+                return new PostProcessor(
+                        ids -> {
+                            for (PostProcessor p : parts) ids = p.apply(ids);
+                            return ids;
+                        },
+                        first,
+                        last);
             }
             case "TemplateProcessing" -> {
                 return template(n, file);
             }
             case "RobertaProcessing", "BertProcessing" -> {
-                int cls = n.path("cls").path(1).asInt(-1), sep = n.path("sep").path(1).asInt(-1);
+                int cls = n.path("cls").path(1).asInt(-1),
+                        sep = n.path("sep").path(1).asInt(-1);
                 if (cls < 0 || sep < 0) throw new BadInputException(file, type + " without cls/sep ids");
-                return new PostProcessor(ids -> {
-                    int[] out = new int[ids.length + 2];
-                    out[0] = cls;
-                    System.arraycopy(ids, 0, out, 1, ids.length);
-                    out[ids.length + 1] = sep;
-                    return out;
-                }, cls, sep);
+                return new PostProcessor(
+                        ids -> {
+                            int[] out = new int[ids.length + 2];
+                            out[0] = cls;
+                            System.arraycopy(ids, 0, out, 1, ids.length);
+                            out[ids.length + 1] = sep;
+                            return out;
+                        },
+                        cls,
+                        sep);
             }
             default -> throw new BadInputException(file, "unsupported post_processor type '" + type + "'");
         }
@@ -75,11 +82,13 @@ final class PostProcessors {
                     throw new BadInputException(file, "TemplateProcessing special token '" + id + "' has no ids");
                 }
                 int[] ids = new int[st.get("ids").size()];
-                for (int k = 0; k < ids.length; k++) ids[k] = st.get("ids").get(k).asInt();
+                for (int k = 0; k < ids.length; k++)
+                    ids[k] = st.get("ids").get(k).asInt();
                 items.add(ids);
             } else if (it.has("Sequence")) {
                 String seq = it.get("Sequence").path("id").asText("A");
-                if (!seq.equals("A")) throw new BadInputException(file, "TemplateProcessing single template uses sequence " + seq);
+                if (!seq.equals("A"))
+                    throw new BadInputException(file, "TemplateProcessing single template uses sequence " + seq);
                 items.add(null);
             } else {
                 throw new BadInputException(file, "unsupported TemplateProcessing item " + it);
@@ -88,10 +97,13 @@ final class PostProcessors {
         Integer first = items.isEmpty() || items.get(0) == null || items.get(0).length == 0 ? null : items.get(0)[0];
         int[] lastItem = items.isEmpty() ? null : items.get(items.size() - 1);
         Integer last = lastItem == null || lastItem.length == 0 ? null : lastItem[lastItem.length - 1];
-        return new PostProcessor(ids -> {
-            IntList out = new IntList(ids.length + 4);
-            for (int[] it : items) out.addAll(it == null ? ids : it);
-            return out.toArray();
-        }, first, last);
+        return new PostProcessor(
+                ids -> {
+                    IntList out = new IntList(ids.length + 4);
+                    for (int[] it : items) out.addAll(it == null ? ids : it);
+                    return out.toArray();
+                },
+                first,
+                last);
     }
 }

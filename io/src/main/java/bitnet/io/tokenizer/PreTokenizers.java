@@ -29,7 +29,13 @@ final class PreTokenizers {
         void apply(Piece p, List<Piece> out);
     }
 
-    enum Behavior { REMOVED, ISOLATED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT, CONTIGUOUS }
+    enum Behavior {
+        REMOVED,
+        ISOLATED,
+        MERGED_WITH_PREVIOUS,
+        MERGED_WITH_NEXT,
+        CONTIGUOUS
+    }
 
     /** Finds matches of a pattern: writes [start, end) pairs into spans, returns their count. */
     interface Matches {
@@ -136,7 +142,8 @@ final class PreTokenizers {
             }
             case "CharDelimiterSplit" -> {
                 String d = n.path("delimiter").asText("");
-                if (d.codePointCount(0, d.length()) != 1) throw new BadInputException(file, "CharDelimiterSplit delimiter must be one char: '" + d + "'");
+                if (d.codePointCount(0, d.length()) != 1)
+                    throw new BadInputException(file, "CharDelimiterSplit delimiter must be one char: '" + d + "'");
                 Matches m = literalMatches(d);
                 return (p, out) -> split(p, m, Behavior.REMOVED, false, out);
             }
@@ -157,11 +164,19 @@ final class PreTokenizers {
     }
 
     static boolean isPunctuation(int c) {
-        if (c < 0x80) return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
+        if (c < 0x80)
+            return (c >= 0x21 && c <= 0x2F)
+                    || (c >= 0x3A && c <= 0x40)
+                    || (c >= 0x5B && c <= 0x60)
+                    || (c >= 0x7B && c <= 0x7E);
         int t = Character.getType(c);
-        return t == Character.CONNECTOR_PUNCTUATION || t == Character.DASH_PUNCTUATION || t == Character.START_PUNCTUATION
-                || t == Character.END_PUNCTUATION || t == Character.INITIAL_QUOTE_PUNCTUATION
-                || t == Character.FINAL_QUOTE_PUNCTUATION || t == Character.OTHER_PUNCTUATION;
+        return t == Character.CONNECTOR_PUNCTUATION
+                || t == Character.DASH_PUNCTUATION
+                || t == Character.START_PUNCTUATION
+                || t == Character.END_PUNCTUATION
+                || t == Character.INITIAL_QUOTE_PUNCTUATION
+                || t == Character.FINAL_QUOTE_PUNCTUATION
+                || t == Character.OTHER_PUNCTUATION;
     }
 
     static Behavior behavior(String s, Path file) {
@@ -181,8 +196,11 @@ final class PreTokenizers {
             String re = pattern.get("Regex").asText();
             RegexScanners.Scanner sc = RegexScanners.forPattern(re);
             if (sc != null) return scannerMatches(sc);
-            LOG.log(System.Logger.Level.WARNING, file + ": Split regex is not one of the built-in scanners; "
-                    + "using java.util.regex, which may differ from Oniguruma and is slow on pathological input: " + re);
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    file + ": Split regex is not one of the built-in scanners; "
+                            + "using java.util.regex, which may differ from Oniguruma and is slow on pathological input: "
+                            + re);
             return regexMatches(Normalizers.compile(re, file, "Split pre_tokenizer"));
         }
         throw new BadInputException(file, "Split pre_tokenizer without String or Regex pattern");
@@ -226,8 +244,10 @@ final class PreTokenizers {
                 }
             } catch (StackOverflowError e) {
                 // java.util.regex recurses per repetition for some patterns; report instead of dying.
-                throw new IllegalArgumentException("input of " + s.length() + " chars is too long for the "
-                        + "java.util.regex fallback of pattern " + re.pattern(), e);
+                throw new IllegalArgumentException(
+                        "input of " + s.length() + " chars is too long for the "
+                                + "java.util.regex fallback of pattern " + re.pattern(),
+                        e);
             }
             return k;
         };

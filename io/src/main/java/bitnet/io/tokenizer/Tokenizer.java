@@ -37,8 +37,14 @@ public final class Tokenizer {
     private final Integer eosId;
 
     /** One entry of added_tokens. */
-    record AddedToken(int id, String content, boolean singleWord, boolean lstrip, boolean rstrip,
-                      boolean normalized, boolean special) {}
+    record AddedToken(
+            int id,
+            String content,
+            boolean singleWord,
+            boolean lstrip,
+            boolean rstrip,
+            boolean normalized,
+            boolean special) {}
 
     private Tokenizer(Path file, TokenizerJson.Parsed parsed) {
         this.file = file;
@@ -60,16 +66,24 @@ public final class Tokenizer {
         List<AddedToken> raw = new ArrayList<>(), norm = new ArrayList<>();
         for (JsonNode a : root.path("added_tokens")) {
             if (!a.path("id").canConvertToInt() || !a.path("content").isTextual()) {
-                throw new BadInputException(file, "added token without int id and string content: " + abbreviate(a.toString()));
+                throw new BadInputException(
+                        file, "added token without int id and string content: " + abbreviate(a.toString()));
             }
-            if (a.get("id").asInt() < 0 || a.get("id").asInt() > BpeModel.MAX_ID
+            if (a.get("id").asInt() < 0
+                    || a.get("id").asInt() > BpeModel.MAX_ID
                     || a.get("content").asText().length() > BpeModel.MAX_TOKEN_CHARS) {
-                throw new BadInputException(file, "added token id " + a.get("id").asInt() + " is out of range (0.."
-                        + BpeModel.MAX_ID + ") or its content is longer than " + BpeModel.MAX_TOKEN_CHARS + " chars");
+                throw new BadInputException(
+                        file,
+                        "added token id " + a.get("id").asInt() + " is out of range (0.." + BpeModel.MAX_ID
+                                + ") or its content is longer than " + BpeModel.MAX_TOKEN_CHARS + " chars");
             }
-            AddedToken t = new AddedToken(a.get("id").asInt(), a.get("content").asText(),
-                    a.path("single_word").asBoolean(false), a.path("lstrip").asBoolean(false),
-                    a.path("rstrip").asBoolean(false), a.path("normalized").asBoolean(!a.path("special").asBoolean(false)),
+            AddedToken t = new AddedToken(
+                    a.get("id").asInt(),
+                    a.get("content").asText(),
+                    a.path("single_word").asBoolean(false),
+                    a.path("lstrip").asBoolean(false),
+                    a.path("rstrip").asBoolean(false),
+                    a.path("normalized").asBoolean(!a.path("special").asBoolean(false)),
                     a.path("special").asBoolean(false));
             addedById.put(t.id(), t);
             addedByContent.put(t.content(), t);
@@ -94,7 +108,8 @@ public final class Tokenizer {
             // the largest real files are tens of MB (Gemma 3: 33 MB); the bound keeps a hostile
             // one from being read whole into the heap
             if (Files.isRegularFile(f) && Files.size(f) > (1L << 30)) {
-                throw new BadInputException(f, "tokenizer file of " + Files.size(f) + " bytes is larger than the 1 GiB accepted");
+                throw new BadInputException(
+                        f, "tokenizer file of " + Files.size(f) + " bytes is larger than the 1 GiB accepted");
             }
             parsed = TokenizerJson.read(Files.readAllBytes(f), f);
         } catch (NoSuchFileException | java.io.FileNotFoundException e) {
@@ -216,7 +231,9 @@ public final class Tokenizer {
 
     private Integer[] specialIds(Path f) {
         Integer bos = null, eos = null;
-        Path cfg = f.toAbsolutePath().getParent() == null ? null : f.toAbsolutePath().getParent().resolve("tokenizer_config.json");
+        Path cfg = f.toAbsolutePath().getParent() == null
+                ? null
+                : f.toAbsolutePath().getParent().resolve("tokenizer_config.json");
         if (cfg != null && Files.isRegularFile(cfg)) {
             try {
                 JsonNode c = TokenizerJson.readTree(cfg.toFile());
@@ -305,11 +322,13 @@ public final class Tokenizer {
                 if (start < startOffset) continue; // swallowed by the previous token's rstrip
                 if (best.lstrip()) {
                     int ns = start;
-                    while (ns > 0 && RegexScanners.isWhite(s.codePointBefore(ns))) ns -= Character.charCount(s.codePointBefore(ns));
+                    while (ns > 0 && RegexScanners.isWhite(s.codePointBefore(ns)))
+                        ns -= Character.charCount(s.codePointBefore(ns));
                     start = Math.max(ns, startOffset);
                 }
                 if (best.rstrip()) {
-                    while (stop < s.length() && RegexScanners.isWhite(s.codePointAt(stop))) stop += Character.charCount(s.codePointAt(stop));
+                    while (stop < s.length() && RegexScanners.isWhite(s.codePointAt(stop)))
+                        stop += Character.charCount(s.codePointAt(stop));
                     i = stop;
                 }
                 if (startOffset < start) out.add(s.substring(startOffset, start));

@@ -22,8 +22,8 @@ import java.util.List;
  * Jackson.
  */
 final class TokenizerJson {
-    static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    static final ObjectMapper MAPPER =
+            new ObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /**
      * The file as read. root: every top-level value but "model" (which is present, as null, when
@@ -184,7 +184,10 @@ final class TokenizerJson {
             int a = vocab.idOfPresent(ha), b = vocab.idOfPresent(hb);
             // the merged token: a + b, less b's continuing_subword_prefix
             int cut = !prefix.isEmpty() && lb >= prefix.length() && startsWith(buf, sb, prefix) ? prefix.length() : 0;
-            int mm = a < 0 || b < 0 ? -1 : vocab.idOfPresent(VocabMap.join(ha, cut == 0 ? hb : VocabMap.hash(buf, sb + cut, lb - cut), lb - cut));
+            int mm = a < 0 || b < 0
+                    ? -1
+                    : vocab.idOfPresent(
+                            VocabMap.join(ha, cut == 0 ? hb : VocabMap.hash(buf, sb + cut, lb - cut), lb - cut));
             if (mm < 0) throw notInVocab(file, r, new String(buf, sa, la), new String(buf, sb, lb));
             m.add(a, b, mm);
         }
@@ -252,7 +255,8 @@ final class TokenizerJson {
             if (pos >= b.length) throw bad("invalid tokenizer JSON: unterminated string");
             if (n + 2 > buf.length) {
                 if (buf.length > (BpeModel.MAX_TOKEN_CHARS + 1) * 64) {
-                    throw bad("a JSON string of more than " + buf.length + " chars exceeds the maximum length of a name or token");
+                    throw bad("a JSON string of more than " + buf.length
+                            + " chars exceeds the maximum length of a name or token");
                 }
                 buf = Arrays.copyOf(buf, buf.length * 2);
             }
@@ -316,7 +320,8 @@ final class TokenizerJson {
             if ((cc & 0xC0) != 0x80) throw bad("invalid UTF-8 at byte " + (pos - 1));
             cp = cp << 6 | (cc & 0x3F);
         }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+                || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
             throw bad("invalid UTF-8 at byte " + (pos - 1 - need));
         }
         if (cp >= 0x10000) {
@@ -387,7 +392,9 @@ final class TokenizerJson {
     }
 
     static BadInputException notInVocab(Path file, int r, String a, String b) {
-        return new BadInputException(file, "BPE merge " + r + " (" + abbreviate(a) + ", " + abbreviate(b) + ") uses a token not in the vocab");
+        return new BadInputException(
+                file,
+                "BPE merge " + r + " (" + abbreviate(a) + ", " + abbreviate(b) + ") uses a token not in the vocab");
     }
 
     private BadInputException notAPair(int r) {

@@ -19,6 +19,7 @@ final class VocabMap {
     private static final long P = 0x100000001B3L * 31 + 2; // odd multiplier of the polynomial hash
     /** P^k for k up to the longest token: the hash of a concatenation from its parts'. */
     private static final long[] POW = new long[BpeModel.MAX_TOKEN_CHARS + 1];
+
     private static final int ID_BITS = 24; // ids are at most BpeModel.MAX_ID = 2^24 - 1
 
     static {

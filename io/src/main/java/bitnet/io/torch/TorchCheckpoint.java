@@ -25,8 +25,7 @@ public final class TorchCheckpoint {
     /** Limit for a compressed data.pkl (torch stores it uncompressed, so only a hostile file hits this). */
     static final long MAX_INFLATED_PICKLE = 64L << 20;
 
-    private TorchCheckpoint() {
-    }
+    private TorchCheckpoint() {}
 
     /** All tensors of the state dict in pickle order; the mapping lives as long as the arena. */
     public static Map<String, TensorData> read(Path file, Arena arena) {
@@ -41,7 +40,8 @@ public final class TorchCheckpoint {
             int slash = name.indexOf('/');
             if (slash > 0 && name.substring(slash + 1).equals("data.pkl")) {
                 if (prefix != null) {
-                    throw new BadInputException(path, "archive holds more than one data.pkl ('" + prefix + "data.pkl', '" + name + "')");
+                    throw new BadInputException(
+                            path, "archive holds more than one data.pkl ('" + prefix + "data.pkl', '" + name + "')");
                 }
                 prefix = name.substring(0, slash + 1);
             }
@@ -58,7 +58,8 @@ public final class TorchCheckpoint {
         String pklName = prefix + "data.pkl";
         ZipArchive.Entry pkl = zip.entry(pklName);
         MemorySegment pickle = pkl.method() == ZipArchive.STORED
-                ? zip.slice(pklName) : MemorySegment.ofArray(zip.readBytes(pklName, MAX_INFLATED_PICKLE));
+                ? zip.slice(pklName)
+                : MemorySegment.ofArray(zip.readBytes(pklName, MAX_INFLATED_PICKLE));
         Object top = Unpickler.load(path, pklName, pickle);
         if (!(top instanceof Map<?, ?> dict)) {
             throw new BadInputException(path, pklName + ": the pickle holds no state dict (not a dict)");
@@ -77,8 +78,8 @@ public final class TorchCheckpoint {
         return Collections.unmodifiableMap(out);
     }
 
-    private static TensorData tensor(ZipArchive zip, String prefix, String name, Unpickler.TensorRef t,
-                                     Map<String, MemorySegment> storages) {
+    private static TensorData tensor(
+            ZipArchive zip, String prefix, String name, Unpickler.TensorRef t, Map<String, MemorySegment> storages) {
         Path path = zip.path();
         Unpickler.StorageRef s = t.storage();
         DType dt = s.dtype();
@@ -103,19 +104,26 @@ public final class TorchCheckpoint {
             throw new BadInputException(path, "tensor '" + name + "': size overflows");
         }
         if (bytes.byteSize() < storageBytes) {
-            throw new BadInputException(path, "tensor '" + name + "': storage '" + s.key() + "' holds " + bytes.byteSize()
-                    + " bytes but declares " + s.numel() + " " + dt + " elements: truncated file");
+            throw new BadInputException(
+                    path,
+                    "tensor '" + name + "': storage '" + s.key() + "' holds " + bytes.byteSize()
+                            + " bytes but declares " + s.numel() + " " + dt + " elements: truncated file");
         }
         if (t.offset() + numel > s.numel()) {
-            throw new BadInputException(path, "tensor '" + name + "': elements [" + t.offset() + ", " + (t.offset() + numel)
-                    + ") lie outside its storage of " + s.numel() + " elements");
+            throw new BadInputException(
+                    path,
+                    "tensor '" + name + "': elements [" + t.offset() + ", " + (t.offset() + numel)
+                            + ") lie outside its storage of " + s.numel() + " elements");
         }
         if (numel > 0) {
             long expected = 1;
             for (int i = t.size().length - 1; i >= 0; i--) {
                 if (t.size()[i] != 1 && t.stride()[i] != expected) {
-                    throw new BadInputException(path, "tensor '" + name + "': strides " + Arrays.toString(t.stride())
-                            + " for size " + Arrays.toString(t.size()) + " are not contiguous (row-major); save it with .contiguous()");
+                    throw new BadInputException(
+                            path,
+                            "tensor '" + name + "': strides " + Arrays.toString(t.stride()) + " for size "
+                                    + Arrays.toString(t.size())
+                                    + " are not contiguous (row-major); save it with .contiguous()");
                 }
                 expected *= t.size()[i];
             }

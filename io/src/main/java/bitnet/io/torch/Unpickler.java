@@ -26,12 +26,10 @@ import java.util.Map;
  */
 final class Unpickler {
     /** A typed storage named by a persistent id: entry data/&lt;key&gt; of the archive, numel elements of dtype. */
-    record StorageRef(String key, DType dtype, long numel) {
-    }
+    record StorageRef(String key, DType dtype, long numel) {}
 
     /** A tensor view: element offset, sizes and strides (in elements) into a storage. */
-    record TensorRef(StorageRef storage, long offset, long[] size, long[] stride) {
-    }
+    record TensorRef(StorageRef storage, long offset, long[] size, long[] stride) {}
 
     /** An immutable Python tuple. */
     record Tuple(List<Object> items) {
@@ -45,13 +43,15 @@ final class Unpickler {
     }
 
     /** One of the allowed globals. */
-    private enum Callable { ORDERED_DICT, REBUILD_TENSOR_V2, REBUILD_PARAMETER }
-
-    private record StorageType(String name, DType dtype) {
+    private enum Callable {
+        ORDERED_DICT,
+        REBUILD_TENSOR_V2,
+        REBUILD_PARAMETER
     }
 
-    private record TorchDType(String name, DType dtype) {
-    }
+    private record StorageType(String name, DType dtype) {}
+
+    private record TorchDType(String name, DType dtype) {}
 
     private static final Object MARK = new Object();
     static final int MAX_STRING = 16 << 20;
@@ -65,26 +65,51 @@ final class Unpickler {
         ALLOWED.put("collections.OrderedDict", Callable.ORDERED_DICT);
         ALLOWED.put("torch._utils._rebuild_tensor_v2", Callable.REBUILD_TENSOR_V2);
         ALLOWED.put("torch._utils._rebuild_parameter", Callable.REBUILD_PARAMETER);
-        Object[][] storages = {{"Float", DType.F32}, {"Half", DType.F16}, {"BFloat16", DType.BF16}, {"Double", DType.F64},
-            {"Long", DType.I64}, {"Int", DType.I32}, {"Short", DType.I16}, {"Char", DType.I8}, {"Byte", DType.U8},
-            {"Bool", DType.BOOL}};
+        Object[][] storages = {
+            {"Float", DType.F32},
+            {"Half", DType.F16},
+            {"BFloat16", DType.BF16},
+            {"Double", DType.F64},
+            {"Long", DType.I64},
+            {"Int", DType.I32},
+            {"Short", DType.I16},
+            {"Char", DType.I8},
+            {"Byte", DType.U8},
+            {"Bool", DType.BOOL}
+        };
         for (Object[] s : storages) {
             String n = s[0] + "Storage";
             ALLOWED.put("torch." + n, new StorageType(n, (DType) s[1]));
         }
-        Object[][] dtypes = {{"float32", DType.F32}, {"float", DType.F32}, {"float16", DType.F16}, {"half", DType.F16},
-            {"bfloat16", DType.BF16}, {"float64", DType.F64}, {"double", DType.F64}, {"int64", DType.I64},
-            {"long", DType.I64}, {"int32", DType.I32}, {"int", DType.I32}, {"int16", DType.I16}, {"short", DType.I16},
-            {"int8", DType.I8}, {"uint8", DType.U8}, {"bool", DType.BOOL}};
+        Object[][] dtypes = {
+            {"float32", DType.F32},
+            {"float", DType.F32},
+            {"float16", DType.F16},
+            {"half", DType.F16},
+            {"bfloat16", DType.BF16},
+            {"float64", DType.F64},
+            {"double", DType.F64},
+            {"int64", DType.I64},
+            {"long", DType.I64},
+            {"int32", DType.I32},
+            {"int", DType.I32},
+            {"int16", DType.I16},
+            {"short", DType.I16},
+            {"int8", DType.I8},
+            {"uint8", DType.U8},
+            {"bool", DType.BOOL}
+        };
         for (Object[] d : dtypes) {
             ALLOWED.put("torch." + d[0], new TorchDType((String) d[0], (DType) d[1]));
         }
     }
 
-    private static final ValueLayout.OfShort LE_U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_U16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt LE_I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE_I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble BE_F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfDouble BE_F64 =
+            ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final Path path;
     private final String what;
@@ -146,9 +171,9 @@ final class Unpickler {
                 case 'X' -> push(string(u32()));
                 case 0x8c -> push(string(u8()));
                 case 0x8d -> push(string(i64()));
-                case 'U', 'C' -> push(bytes(u8()));       // SHORT_BINSTRING, SHORT_BINBYTES
-                case 'T', 'B' -> push(bytes(u32()));      // BINSTRING, BINBYTES
-                case 0x8e -> push(bytes(i64()));          // BINBYTES8
+                case 'U', 'C' -> push(bytes(u8())); // SHORT_BINSTRING, SHORT_BINBYTES
+                case 'T', 'B' -> push(bytes(u32())); // BINSTRING, BINBYTES
+                case 0x8e -> push(bytes(i64())); // BINBYTES8
                 case 'q' -> memoPut(u8());
                 case 'r' -> memoPut(u32());
                 case 0x94 -> memoPut(memo.size());
@@ -256,8 +281,13 @@ final class Unpickler {
         if (!(t.get(1) instanceof StorageType st)) {
             throw bad("persistent id names a " + kind(t.get(1)) + " instead of a storage type");
         }
-        if (!(t.get(2) instanceof String key) || key.isEmpty() || key.length() > 64 || key.contains("/")
-                || key.contains("\\") || key.equals(".") || key.equals("..")) {
+        if (!(t.get(2) instanceof String key)
+                || key.isEmpty()
+                || key.length() > 64
+                || key.contains("/")
+                || key.contains("\\")
+                || key.equals(".")
+                || key.equals("..")) {
             throw bad("persistent id has a bad storage key");
         }
         if (!(t.get(3) instanceof String)) {
@@ -283,7 +313,11 @@ final class Unpickler {
         for (int i = 0; i < items.size(); i += 2) {
             Object k = items.get(i);
             // Only scalar keys: hashing a container could recurse forever on a self-referencing one.
-            if (!(k == null || k instanceof String || k instanceof Long || k instanceof Boolean || k instanceof Double)) {
+            if (!(k == null
+                    || k instanceof String
+                    || k instanceof Long
+                    || k instanceof Boolean
+                    || k instanceof Double)) {
                 throw bad("dict key of type " + kind(k) + " is not supported");
             }
             m.put(k, checkNotMark(items.get(i + 1)));
@@ -435,8 +469,11 @@ final class Unpickler {
     private String string(long n) {
         byte[] b = bytes(n);
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(b)).toString();
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(b))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw bad("string at offset " + (pos - n) + " is not valid UTF-8");
         }

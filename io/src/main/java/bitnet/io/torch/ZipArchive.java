@@ -24,8 +24,7 @@ import java.util.zip.Inflater;
  */
 public final class ZipArchive {
     /** An entry as the central directory describes it; dataOffset is where its (compressed) bytes start. */
-    public record Entry(String name, int method, long compressedSize, long size, long dataOffset) {
-    }
+    public record Entry(String name, int method, long compressedSize, long size, long dataOffset) {}
 
     public static final int STORED = 0;
     public static final int DEFLATED = 8;
@@ -59,12 +58,16 @@ public final class ZipArchive {
     public static ZipArchive parse(Path path, MemorySegment all) {
         long fileSize = all.byteSize();
         if (fileSize < 22) {
-            throw new BadInputException(path, "not a zip archive: " + fileSize + " bytes, too short for an end-of-central-directory record");
+            throw new BadInputException(
+                    path,
+                    "not a zip archive: " + fileSize + " bytes, too short for an end-of-central-directory record");
         }
         long eocd = findEocd(all);
         if (eocd < 0) {
-            throw new BadInputException(path, "not a zip archive (no end-of-central-directory record; truncated file, "
-                    + "or the legacy pre-1.6 torch.save format, which is not supported)");
+            throw new BadInputException(
+                    path,
+                    "not a zip archive (no end-of-central-directory record; truncated file, "
+                            + "or the legacy pre-1.6 torch.save format, which is not supported)");
         }
         long count = u16(all, eocd + 10);
         long cdSize = u32(all, eocd + 12);
@@ -80,7 +83,8 @@ public final class ZipArchive {
             }
             long rec = all.get(U64, loc + 8);
             if (rec < 0 || rec > loc - 56) {
-                throw new BadInputException(path, "zip64 end record offset " + rec + " is outside the file (" + fileSize + " bytes)");
+                throw new BadInputException(
+                        path, "zip64 end record offset " + rec + " is outside the file (" + fileSize + " bytes)");
             }
             if (u32i(all, rec) != ZIP64_EOCD_SIG) {
                 throw new BadInputException(path, "bad zip64 end-of-central-directory record at offset " + rec);
@@ -90,8 +94,10 @@ public final class ZipArchive {
             cdOffset = all.get(U64, rec + 48);
         }
         if (cdOffset < 0 || cdSize < 0 || cdOffset > eocd || cdSize > eocd - cdOffset) {
-            throw new BadInputException(path, "central directory [offset " + cdOffset + ", size " + cdSize
-                    + "] lies outside the file (" + fileSize + " bytes): truncated or corrupt zip");
+            throw new BadInputException(
+                    path,
+                    "central directory [offset " + cdOffset + ", size " + cdSize + "] lies outside the file ("
+                            + fileSize + " bytes): truncated or corrupt zip");
         }
         if (count < 0 || count > MAX_ENTRIES || count > cdSize / 46) {
             throw new BadInputException(path, "central directory claims " + count + " entries in " + cdSize + " bytes");
@@ -114,7 +120,8 @@ public final class ZipArchive {
             if (p + 46 + nameLen + extraLen + commentLen > cdEnd) {
                 throw new BadInputException(path, "central directory entry " + i + " runs past the central directory");
             }
-            String name = new String(all.asSlice(p + 46, nameLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+            String name =
+                    new String(all.asSlice(p + 46, nameLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
             // zip64 extended information: present fields follow the order usize, csize, offset.
             long x = p + 46 + nameLen;
             long xEnd = x + extraLen;
@@ -148,11 +155,14 @@ public final class ZipArchive {
                 throw new BadInputException(path, "entry '" + name + "' uses unsupported compression method " + method);
             }
             if (csize < 0 || usize < 0 || localOff < 0 || localOff > cdOffset - 30) {
-                throw new BadInputException(path, "entry '" + name + "': local header offset " + localOff
-                        + " or sizes are outside the file (" + fileSize + " bytes)");
+                throw new BadInputException(
+                        path,
+                        "entry '" + name + "': local header offset " + localOff + " or sizes are outside the file ("
+                                + fileSize + " bytes)");
             }
             if (method == STORED && csize != usize) {
-                throw new BadInputException(path, "entry '" + name + "' is stored but its sizes differ (" + csize + " vs " + usize + ")");
+                throw new BadInputException(
+                        path, "entry '" + name + "' is stored but its sizes differ (" + csize + " vs " + usize + ")");
             }
             if (u32i(all, localOff) != LOC_SIG) {
                 throw new BadInputException(path, "entry '" + name + "': no local header at offset " + localOff);
@@ -161,10 +171,14 @@ public final class ZipArchive {
             int lExtraLen = u16(all, localOff + 28);
             long data = localOff + 30 + lNameLen + lExtraLen;
             if (data > cdOffset || csize > cdOffset - data) {
-                throw new BadInputException(path, "entry '" + name + "': data [" + data + ", +" + csize
-                        + "] runs past the end of the entries (offset " + cdOffset + "): truncated or corrupt zip");
+                throw new BadInputException(
+                        path,
+                        "entry '" + name + "': data [" + data + ", +" + csize
+                                + "] runs past the end of the entries (offset " + cdOffset
+                                + "): truncated or corrupt zip");
             }
-            if (lNameLen != nameLen || all.asSlice(localOff + 30, nameLen).mismatch(all.asSlice(p + 46, nameLen)) != -1) {
+            if (lNameLen != nameLen
+                    || all.asSlice(localOff + 30, nameLen).mismatch(all.asSlice(p + 46, nameLen)) != -1) {
                 throw new BadInputException(path, "entry '" + name + "': local header names a different file");
             }
             if (entries.put(name, new Entry(name, method, csize, usize, data)) != null) {
@@ -196,7 +210,8 @@ public final class ZipArchive {
     public MemorySegment slice(String name) {
         Entry e = entry(name);
         if (e.method() != STORED) {
-            throw new BadInputException(path, "entry '" + name + "' is compressed; tensor data must be stored uncompressed");
+            throw new BadInputException(
+                    path, "entry '" + name + "' is compressed; tensor data must be stored uncompressed");
         }
         return all.asSlice(e.dataOffset(), e.size());
     }
@@ -209,7 +224,8 @@ public final class ZipArchive {
     public byte[] readBytes(String name, long cap) {
         Entry e = entry(name);
         if (e.size() > cap) {
-            throw new BadInputException(path, "entry '" + name + "' declares " + e.size() + " bytes, more than the limit of " + cap);
+            throw new BadInputException(
+                    path, "entry '" + name + "' declares " + e.size() + " bytes, more than the limit of " + cap);
         }
         int n = (int) e.size();
         if (e.method() == STORED) {
@@ -237,11 +253,14 @@ public final class ZipArchive {
                 }
             }
             if (!inf.finished() && inf.inflate(new byte[1]) > 0) {
-                throw new BadInputException(path, "entry '" + name + "' inflates past its declared size of " + n + " bytes");
+                throw new BadInputException(
+                        path, "entry '" + name + "' inflates past its declared size of " + n + " bytes");
             }
             if (!inf.finished() || got != n) {
-                throw new BadInputException(path, "entry '" + name + "': deflate stream is truncated or does not match its declared size "
-                        + n + " (got " + got + ")");
+                throw new BadInputException(
+                        path,
+                        "entry '" + name + "': deflate stream is truncated or does not match its declared size " + n
+                                + " (got " + got + ")");
             }
             return out;
         } catch (DataFormatException ex) {
@@ -268,7 +287,9 @@ public final class ZipArchive {
         }
         long v = all.get(U64, q);
         if (v < 0) {
-            throw new BadInputException(path, "entry '" + name + "': zip64 size or offset " + Long.toUnsignedString(v) + " is out of range");
+            throw new BadInputException(
+                    path,
+                    "entry '" + name + "': zip64 size or offset " + Long.toUnsignedString(v) + " is out of range");
         }
         return v;
     }

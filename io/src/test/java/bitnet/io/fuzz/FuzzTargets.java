@@ -27,11 +27,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * the seeded mutation fuzzer ({@link MutationFuzzTest}). Not thread-safe (shared scratch files).
  */
 public final class FuzzTargets {
-    private FuzzTargets() {
-    }
+    private FuzzTargets() {}
 
     /** Heap a parse may allocate: a fixed allowance plus a multiple of the input size. */
     static final long ALLOC_BASE = 96L << 20;
+
     static final long ALLOC_PER_BYTE = 512;
 
     private static final com.sun.management.ThreadMXBean THREADS =
@@ -78,8 +78,12 @@ public final class FuzzTargets {
                 // A sharded checkpoint whose index the shard-index target replaces.
                 Path sh = scratch.resolve("sharded");
                 Files.createDirectories(sh);
-                for (String f : new String[] {"config.json", "model-00001-of-00003.safetensors",
-                    "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors"}) {
+                for (String f : new String[] {
+                    "config.json",
+                    "model-00001-of-00003.safetensors",
+                    "model-00002-of-00003.safetensors",
+                    "model-00003-of-00003.safetensors"
+                }) {
                     Files.write(sh.resolve(f), Seeds.resource("/fixtures/llama3rope-bf16-sharded/" + f));
                 }
             } catch (IOException e) {
@@ -151,8 +155,9 @@ public final class FuzzTargets {
     }
 
     private static final ConcurrentHashMap<String, Tokenizer> REAL = new ConcurrentHashMap<>();
-    static final String[] REAL_TOKENIZERS = {"gpt2/tokenizer.json", "llama3/tokenizer.json", "stories260K-tokenizer.json",
-        "demo-tokenizer.json"};
+    static final String[] REAL_TOKENIZERS = {
+        "gpt2/tokenizer.json", "llama3/tokenizer.json", "stories260K-tokenizer.json", "demo-tokenizer.json"
+    };
 
     /** Arbitrary text through the real tokenizers: byte 0 picks the tokenizer, the rest is the text. */
     public static void encode(byte[] data) {

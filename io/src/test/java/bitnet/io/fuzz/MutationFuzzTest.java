@@ -56,8 +56,10 @@ class MutationFuzzTest {
             try {
                 t.accept(m);
             } catch (Throwable e) {
-                throw new AssertionError(name + ": mutant of " + seed.length + "-byte seed fails with " + e
-                        + "\nmutant (hex): " + HexFormat.of().formatHex(m), e);
+                throw new AssertionError(
+                        name + ": mutant of " + seed.length + "-byte seed fails with " + e + "\nmutant (hex): "
+                                + HexFormat.of().formatHex(m),
+                        e);
             }
             execs++;
         }
@@ -65,10 +67,22 @@ class MutationFuzzTest {
         assertTrue(execs > 0);
     }
 
-    private static final long[] INTERESTING = {0, 1, -1, 255, 65535, 0x7fffffffL, 0xffffffffL, 1L << 32, 1L << 40,
-        Long.MAX_VALUE, Long.MIN_VALUE};
-    private static final String[] NUMBERS = {"-1", "0", "4294967296", "99999999999999999999", "1e308", "-0", "1.5",
-        "9223372036854775807", "2147483648", "1099511627776", "65536"};
+    private static final long[] INTERESTING = {
+        0, 1, -1, 255, 65535, 0x7fffffffL, 0xffffffffL, 1L << 32, 1L << 40, Long.MAX_VALUE, Long.MIN_VALUE
+    };
+    private static final String[] NUMBERS = {
+        "-1",
+        "0",
+        "4294967296",
+        "99999999999999999999",
+        "1e308",
+        "-0",
+        "1.5",
+        "9223372036854775807",
+        "2147483648",
+        "1099511627776",
+        "65536"
+    };
 
     static byte[] mutate(byte[] in, byte[] other, Random r) {
         byte[] b = in.clone();

@@ -18,8 +18,7 @@ import java.util.stream.Stream;
 final class Seeds {
     static final String DIR = "/bitnet/io/fuzz/ParserFuzzTestInputs/";
 
-    private Seeds() {
-    }
+    private Seeds() {}
 
     static byte[] resource(String abs) {
         try (InputStream in = Seeds.class.getResourceAsStream(abs)) {

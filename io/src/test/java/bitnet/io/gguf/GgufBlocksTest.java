@@ -37,9 +37,9 @@ class GgufBlocksTest {
     @Test
     void tq1_0BytesAreCeilOfBase3Times256Over243() {
         byte[] c = new byte[256]; // all zero codes (trit 1) except a few
-        c[0] = 1;   // qs[0], most significant trit: value 2*81 + 1*27 + 1*9 + 1*3 + 1 = 202
+        c[0] = 1; // qs[0], most significant trit: value 2*81 + 1*27 + 1*9 + 1*3 + 1 = 202
         c[160] = -1; // qs[32], most significant trit 0: 0*81 + 40 = 40
-        c[240] = 1;  // qh[0], 4 trits then a 0: (2*27 + 9 + 3 + 1)*3 = 201
+        c[240] = 1; // qh[0], 4 trits then a 0: (2*27 + 9 + 3 + 1)*3 = 201
         byte[] b = GgufBlocks.encodeTernary(GgmlType.TQ1_0, c, new float[] {2f}, 1, 256);
         assertEquals(54, b.length);
         assertEquals((202 * 256 + 242) / 243, b[0] & 0xff);
@@ -110,10 +110,16 @@ class GgufBlocksTest {
 
     @Test
     void refusesRowsThatAreNotWholeBlocksAndNonTernaryCodes() {
-        assertThrows(IllegalArgumentException.class, () -> GgufBlocks.encodeTernary(GgmlType.TQ2_0, new byte[128], new float[] {1}, 1, 128));
-        assertThrows(IllegalArgumentException.class, () -> GgufBlocks.encodeTernary(GgmlType.Q4_0, new byte[48], new float[] {1}, 1, 48));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> GgufBlocks.encodeTernary(GgmlType.TQ2_0, new byte[128], new float[] {1}, 1, 128));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> GgufBlocks.encodeTernary(GgmlType.Q4_0, new byte[48], new float[] {1}, 1, 48));
         byte[] bad = new byte[32];
         bad[5] = 2;
-        assertThrows(IllegalArgumentException.class, () -> GgufBlocks.encodeTernary(GgmlType.Q4_0, bad, new float[] {1}, 1, 32));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> GgufBlocks.encodeTernary(GgmlType.Q4_0, bad, new float[] {1}, 1, 32));
     }
 }

@@ -39,7 +39,10 @@ class GgufFileTest {
                 .putArray("tokenizer.ggml.tokens", ValueType.STRING, List.of("a", "b", "é"))
                 .putArray("x.pattern", ValueType.BOOL, List.of(true, false))
                 .addTensor("norm", GgmlType.F32, new long[] {3}, () -> le(f))
-                .addTensor("w", GgmlType.TQ2_0, new long[] {256, 2},
+                .addTensor(
+                        "w",
+                        GgmlType.TQ2_0,
+                        new long[] {256, 2},
                         () -> GgufBlocks.encodeTernary(GgmlType.TQ2_0, codes, new float[] {0.5f, 0.25f}, 2, 256));
     }
 
@@ -87,7 +90,8 @@ class GgufFileTest {
     }
 
     private static BadInputException parseFails(byte[] b) {
-        return assertThrows(BadInputException.class, () -> GgufFile.parse(Path.of("bad.gguf"), MemorySegment.ofArray(b)));
+        return assertThrows(
+                BadInputException.class, () -> GgufFile.parse(Path.of("bad.gguf"), MemorySegment.ofArray(b)));
     }
 
     private static void assertMessage(byte[] b, String fragment) {
@@ -142,7 +146,9 @@ class GgufFileTest {
     void writerRefusesDuplicatesAndWrongSizes() {
         GgufWriter w = new GgufWriter().putU32("k", 1);
         assertThrows(IllegalArgumentException.class, () -> w.putU32("k", 2));
-        assertThrows(IllegalArgumentException.class, () -> w.addTensor("t", GgmlType.Q8_0, new long[] {33}, () -> new byte[0]));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> w.addTensor("t", GgmlType.Q8_0, new long[] {33}, () -> new byte[0]));
         w.addTensor("t", GgmlType.F32, new long[] {2}, () -> new byte[4]);
         assertThrows(IllegalStateException.class, () -> w.write(dir.resolve("x.gguf")));
         assertFalse(Files.exists(dir.resolve("x.gguf")));

@@ -42,7 +42,8 @@ class PackedModelFormatTest {
         return f;
     }
 
-    private Path writeSample(Packing packing, byte[] q1, float[] s1, byte[] q2, float[] emb, float[] norm) throws Exception {
+    private Path writeSample(Packing packing, byte[] q1, float[] s1, byte[] q2, float[] emb, float[] norm)
+            throws Exception {
         Path f = dir.resolve(PackedModelFormat.FILE_NAME);
         PackedModelFormat.writer(packing)
                 .addTernary("a.weight", 7, 13, DType.BF16, q1, s1, true)
@@ -142,7 +143,9 @@ class PackedModelFormatTest {
         Path f = dir.resolve("good.safetensors");
         SafetensorsWriter.write(f, good, meta("2bit", ok));
         try (Arena arena = Arena.ofConfined()) {
-            assertArrayEquals(new float[10], PackedModelFormat.open(f, arena).dequantize("w").toFloatArray());
+            assertArrayEquals(
+                    new float[10],
+                    PackedModelFormat.open(f, arena).dequantize("w").toFloatArray());
         }
         Map<String, String> m = meta("2bit", ok);
         m.put("format", "gguf");
@@ -168,8 +171,8 @@ class PackedModelFormatTest {
         List<TensorData> nan = List.of(good.get(0), TensorData.ofFloats("w.scale", new float[] {1f, Float.NaN}, 2));
         expectBad(nan, meta("2bit", ok), "scale 1 is NaN");
         String b3 = ok.replace("[2,5]", "[2,5]");
-        List<TensorData> big = List.of(
-                TensorData.ofBytes("w.ternary", DType.U8, new byte[] {(byte) 243, 0}, 2, 1), good.get(1));
+        List<TensorData> big =
+                List.of(TensorData.ofBytes("w.ternary", DType.U8, new byte[] {(byte) 243, 0}, 2, 1), good.get(1));
         expectBad(big, meta("base3", b3), "invalid base3 byte 243");
     }
 
@@ -181,7 +184,8 @@ class PackedModelFormatTest {
             PackedModel m = PackedModelFormat.open(f, arena);
             SafetensorsFile raw = SafetensorsFile.open(f, arena);
             assertTrue(m.ternary("a.weight").packed().isMapped(), "packed bytes should be read in place");
-            assertArrayEquals(raw.get("a.weight.ternary").data().toArray(ValueLayout.JAVA_BYTE),
+            assertArrayEquals(
+                    raw.get("a.weight.ternary").data().toArray(ValueLayout.JAVA_BYTE),
                     m.ternary("a.weight").packed().toArray(ValueLayout.JAVA_BYTE));
         }
     }

@@ -27,7 +27,8 @@ class ComponentsTest {
     private static List<String> pre(String json, String text) throws IOException {
         PreTokenizers.PreTokenizer pt = PreTokenizers.parse(JSON.readTree(json), Path.of("test.json"));
         List<String> out = new ArrayList<>();
-        for (PreTokenizers.Piece p : PreTokenizers.run(pt, List.of(new PreTokenizers.Piece(text, true)))) out.add(p.text());
+        for (PreTokenizers.Piece p : PreTokenizers.run(pt, List.of(new PreTokenizers.Piece(text, true))))
+            out.add(p.text());
         return out;
     }
 
@@ -57,11 +58,15 @@ class ComponentsTest {
 
     @Test
     void decodersByteFallbackFuseStrip() throws IOException {
-        Decoders.Decoder d = Decoders.parse(JSON.readTree("{\"type\":\"Sequence\",\"decoders\":["
-                + "{\"type\":\"Replace\",\"pattern\":{\"String\":\"\u2581\"},\"content\":\" \"},{\"type\":\"ByteFallback\"},"
-                + "{\"type\":\"Fuse\"},{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}"), Path.of("t.json"));
+        Decoders.Decoder d = Decoders.parse(
+                JSON.readTree("{\"type\":\"Sequence\",\"decoders\":["
+                        + "{\"type\":\"Replace\",\"pattern\":{\"String\":\"\u2581\"},\"content\":\" \"},{\"type\":\"ByteFallback\"},"
+                        + "{\"type\":\"Fuse\"},{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}"),
+                Path.of("t.json"));
         // E2 98 83 is the snowman; a lone 0xFF is invalid UTF-8 and becomes one U+FFFD.
-        assertEquals(List.of("a\u2603 b\uFFFD"), d.apply(List.of("\u2581a", "<0xE2>", "<0x98>", "<0x83>", "\u2581b", "<0xFF>")));
+        assertEquals(
+                List.of("a\u2603 b\uFFFD"),
+                d.apply(List.of("\u2581a", "<0xE2>", "<0x98>", "<0x83>", "\u2581b", "<0xFF>")));
     }
 
     @Test
@@ -102,8 +107,10 @@ class ComponentsTest {
         assertTrue(e.getMessage().contains("unigram.json") && e.getMessage().contains("Unigram"), e.getMessage());
 
         Path bert = dir.resolve("bert.json"); // a pre-tokenizer not implemented (of Unigram models' files)
-        Files.writeString(bert, "{\"pre_tokenizer\": {\"type\": \"UnicodeScripts\"},"
-                + "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}}");
+        Files.writeString(
+                bert,
+                "{\"pre_tokenizer\": {\"type\": \"UnicodeScripts\"},"
+                        + "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}}");
         e = assertThrows(BadInputException.class, () -> Tokenizer.load(bert));
         assertTrue(e.getMessage().contains("bert.json") && e.getMessage().contains("UnicodeScripts"), e.getMessage());
 
@@ -117,11 +124,13 @@ class ComponentsTest {
     void tinyBpeWithPairMergesUnkAndTemplate(@TempDir Path dir) throws IOException {
         // Pair-form merges, unk with fuse_unk, Roberta-style wrapping; "ab" merges first (rank 0).
         Path f = dir.resolve("tokenizer.json");
-        Files.writeString(f, "{\"added_tokens\":[{\"id\":5,\"content\":\"<s>\",\"special\":true},{\"id\":6,\"content\":\"</s>\",\"special\":true}],"
-                + "\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"</s>\",6],\"cls\":[\"<s>\",5]},"
-                + "\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},"
-                + "\"model\":{\"type\":\"BPE\",\"unk_token\":\"?\",\"fuse_unk\":true,"
-                + "\"vocab\":{\"?\":0,\"a\":1,\"b\":2,\"ab\":3,\"abb\":4},\"merges\":[[\"a\",\"b\"],[\"ab\",\"b\"]]}}");
+        Files.writeString(
+                f,
+                "{\"added_tokens\":[{\"id\":5,\"content\":\"<s>\",\"special\":true},{\"id\":6,\"content\":\"</s>\",\"special\":true}],"
+                        + "\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"</s>\",6],\"cls\":[\"<s>\",5]},"
+                        + "\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},"
+                        + "\"model\":{\"type\":\"BPE\",\"unk_token\":\"?\",\"fuse_unk\":true,"
+                        + "\"vocab\":{\"?\":0,\"a\":1,\"b\":2,\"ab\":3,\"abb\":4},\"merges\":[[\"a\",\"b\"],[\"ab\",\"b\"]]}}");
         Tokenizer t = Tokenizer.load(dir);
         assertArrayEquals(new int[] {5, 4, 0, 1, 6}, t.encode("abb xyz a"));
         assertArrayEquals(new int[] {4, 0, 1}, t.encode("abb xyz a", false));
@@ -135,11 +144,13 @@ class ComponentsTest {
         // HF prepends for "first" only when the piece starts at offset 0 of the input, so text right
         // after a leading added token gets no prefix.
         Path f = dir.resolve("t.json");
-        Files.writeString(f, "{\"added_tokens\":[{\"id\":8,\"content\":\"<s>\",\"special\":true}],"
-                + "\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"first\",\"split\":false},"
-                + "\"decoder\":{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"first\",\"split\":false},"
-                + "\"model\":{\"type\":\"BPE\",\"vocab\":{\"<unk>\":0,\"H\":1,\"e\":2,\"y\":3,\"\u2581\":4,\"He\":5,\"Hey\":6,\"\u2581Hey\":7},"
-                + "\"merges\":[\"H e\",\"He y\",\"\u2581 Hey\"]}}");
+        Files.writeString(
+                f,
+                "{\"added_tokens\":[{\"id\":8,\"content\":\"<s>\",\"special\":true}],"
+                        + "\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"first\",\"split\":false},"
+                        + "\"decoder\":{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"first\",\"split\":false},"
+                        + "\"model\":{\"type\":\"BPE\",\"vocab\":{\"<unk>\":0,\"H\":1,\"e\":2,\"y\":3,\"\u2581\":4,\"He\":5,\"Hey\":6,\"\u2581Hey\":7},"
+                        + "\"merges\":[\"H e\",\"He y\",\"\u2581 Hey\"]}}");
         Tokenizer t = Tokenizer.load(f);
         assertArrayEquals(new int[] {7}, t.encode("Hey"));
         assertArrayEquals(new int[] {8, 6}, t.encode("<s>Hey"));
@@ -151,20 +162,28 @@ class ComponentsTest {
     @Test
     void moreComponentsAsHf() throws IOException {
         Path f = Path.of("test.json");
-        assertEquals("ab c d e \u0085f g",
-                Normalizers.parse(JSON.readTree("{\"type\":\"Nmt\"}"), f).apply("a\u0001b\tc\u200bd\u2581e\ufeff\u007f\u0085f\u2028g"));
-        assertEquals("H\u00c3\u00a9llo\u0120w\u00c3\u00b6rld\u0120\u00e2\u013a\u0125",
+        assertEquals(
+                "ab c d e \u0085f g",
+                Normalizers.parse(JSON.readTree("{\"type\":\"Nmt\"}"), f)
+                        .apply("a\u0001b\tc\u200bd\u2581e\ufeff\u007f\u0085f\u2028g"));
+        assertEquals(
+                "H\u00c3\u00a9llo\u0120w\u00c3\u00b6rld\u0120\u00e2\u013a\u0125",
                 Normalizers.parse(JSON.readTree("{\"type\":\"ByteLevel\"}"), f).apply("H\u00e9llo w\u00f6rld \u2603"));
         assertEquals(List.of("a", "b", "c "), pre("{\"type\":\"CharDelimiterSplit\",\"delimiter\":\"x\"}", "axbxxc x"));
-        assertEquals(List.of("abc", "def", "gh\uD83D\uDE00", "ij"), pre("{\"type\":\"FixedLength\",\"length\":3}", "abcdefgh\uD83D\uDE00ij"));
-        assertEquals(List.of("Hey", ",", "friend", "!", "\u00bf", "Qu\u00e9", "tal", "?", "(", "x", ")"),
+        assertEquals(
+                List.of("abc", "def", "gh\uD83D\uDE00", "ij"),
+                pre("{\"type\":\"FixedLength\",\"length\":3}", "abcdefgh\uD83D\uDE00ij"));
+        assertEquals(
+                List.of("Hey", ",", "friend", "!", "\u00bf", "Qu\u00e9", "tal", "?", "(", "x", ")"),
                 pre("{\"type\":\"BertPreTokenizer\"}", "Hey,  friend!\u00bfQu\u00e9 tal? (x)"));
         Decoders.Decoder bpe = Decoders.parse(JSON.readTree("{\"type\":\"BPEDecoder\",\"suffix\":\"</w>\"}"), f);
         assertEquals("hello world", String.join("", bpe.apply(List.of("hel", "lo</w>", "wor", "ld</w>"))));
         List<String> wp = List.of("I", "do", "n't", "play", "##ing", ",", "it", "'s", "fine", ".");
-        Decoders.Decoder clean = Decoders.parse(JSON.readTree("{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":true}"), f);
+        Decoders.Decoder clean =
+                Decoders.parse(JSON.readTree("{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":true}"), f);
         assertEquals("I don't playing, it's fine.", String.join("", clean.apply(wp)));
-        Decoders.Decoder raw = Decoders.parse(JSON.readTree("{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":false}"), f);
+        Decoders.Decoder raw =
+                Decoders.parse(JSON.readTree("{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":false}"), f);
         assertEquals("I do n't playing , it 's fine .", String.join("", raw.apply(wp)));
     }
 }

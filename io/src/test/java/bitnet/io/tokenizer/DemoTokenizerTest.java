@@ -22,7 +22,9 @@ class DemoTokenizerTest {
     @Test
     void encodeTestsMatchHfAndRoundTrip() throws IOException {
         Tokenizer tok = TokenizerFixtures.load("demo-tokenizer.json");
-        JsonNode tests = JSON.readTree(TokenizerFixtures.resource("demo-reference.json").toFile()).get("encode_tests");
+        JsonNode tests = JSON.readTree(
+                        TokenizerFixtures.resource("demo-reference.json").toFile())
+                .get("encode_tests");
         assertFalse(tests.isEmpty());
         for (JsonNode t : tests) {
             String text = t.get("text").asText();
@@ -37,11 +39,13 @@ class DemoTokenizerTest {
     void wholeHeldoutMatchesHf() throws IOException {
         Tokenizer tok = TokenizerFixtures.load("demo-tokenizer.json");
         String text = Files.readString(TokenizerFixtures.resource("demo-heldout.txt"), StandardCharsets.UTF_8);
-        int[] expected = ids(JSON.readTree(TokenizerFixtures.resource("demo-heldout-ids.json").toFile()));
+        int[] expected = ids(JSON.readTree(
+                TokenizerFixtures.resource("demo-heldout-ids.json").toFile()));
         assertEquals(69_099, expected.length);
         int[] got = tok.encode(text);
         int firstDiff = -1;
-        for (int i = 0; i < Math.min(got.length, expected.length) && firstDiff < 0; i++) if (got[i] != expected[i]) firstDiff = i;
+        for (int i = 0; i < Math.min(got.length, expected.length) && firstDiff < 0; i++)
+            if (got[i] != expected[i]) firstDiff = i;
         assertEquals(-1, firstDiff, "first differing id index");
         assertEquals(expected.length, got.length);
         assertEquals(text, tok.decode(got));

@@ -35,11 +35,13 @@ class HfVectorsTest {
     @CsvSource({"qwen3, 98", "gemma3, 94", "mistral, 94"})
     void everyVectorAsHf(String name, int vectors) throws IOException {
         Path file = tmp.resolve("tokenizer.json");
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(TokenizerFixtures.resource(name + "/tokenizer.json.gz")))) {
+        try (InputStream in =
+                new GZIPInputStream(Files.newInputStream(TokenizerFixtures.resource(name + "/tokenizer.json.gz")))) {
             Files.copy(in, file);
         }
         Tokenizer tok = Tokenizer.load(file);
-        List<String> lines = Files.readAllLines(TokenizerFixtures.resource(name + "/vectors.jsonl"), StandardCharsets.UTF_8);
+        List<String> lines =
+                Files.readAllLines(TokenizerFixtures.resource(name + "/vectors.jsonl"), StandardCharsets.UTF_8);
         List<String> failures = new ArrayList<>();
         int checked = 0;
         for (String line : lines) {
@@ -48,15 +50,30 @@ class HfVectorsTest {
             String text = v.get("text").asText();
             int[] ids = ints(v.get("ids")), withSpecial = ints(v.get("ids_with_special"));
             check(failures, text, "ids", Arrays.toString(ids), Arrays.toString(tok.encode(text, false)));
-            check(failures, text, "ids_with_special", Arrays.toString(withSpecial), Arrays.toString(tok.encode(text, true)));
+            check(
+                    failures,
+                    text,
+                    "ids_with_special",
+                    Arrays.toString(withSpecial),
+                    Arrays.toString(tok.encode(text, true)));
             List<String> tokens = new ArrayList<>();
             for (int id : ids) tokens.add(tok.idToToken(id));
             List<String> expectedTokens = new ArrayList<>();
             for (JsonNode t : v.get("tokens")) expectedTokens.add(t.asText());
             check(failures, text, "tokens", expectedTokens.toString(), tokens.toString());
             check(failures, text, "decoded", v.get("decoded").asText(), tok.decode(ids, false));
-            check(failures, text, "decoded_with_special", v.get("decoded_with_special").asText(), tok.decode(withSpecial, false));
-            check(failures, text, "decoded_skip_special", v.get("decoded_skip_special").asText(), tok.decode(withSpecial, true));
+            check(
+                    failures,
+                    text,
+                    "decoded_with_special",
+                    v.get("decoded_with_special").asText(),
+                    tok.decode(withSpecial, false));
+            check(
+                    failures,
+                    text,
+                    "decoded_skip_special",
+                    v.get("decoded_skip_special").asText(),
+                    tok.decode(withSpecial, true));
             checked++;
         }
         assertEquals(vectors, checked, "vectors in " + name + "/vectors.jsonl");
@@ -65,7 +82,8 @@ class HfVectorsTest {
 
     private static void check(List<String> failures, String text, String what, String expected, String got) {
         if (!expected.equals(got)) {
-            failures.add(what + " of " + escape(text) + "\n  expected " + escape(expected) + "\n  got      " + escape(got));
+            failures.add(
+                    what + " of " + escape(text) + "\n  expected " + escape(expected) + "\n  got      " + escape(got));
         }
     }
 

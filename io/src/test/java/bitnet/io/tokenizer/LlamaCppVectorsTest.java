@@ -1,6 +1,5 @@
 package bitnet.io.tokenizer;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
@@ -23,8 +22,10 @@ class LlamaCppVectorsTest {
     @CsvSource({"gpt-2, gpt2/tokenizer.json", "llama-bpe, llama3/tokenizer.json"})
     void everyVectorMatches(String vectors, String tokenizerFile) throws IOException {
         Tokenizer tok = TokenizerFixtures.load(tokenizerFile);
-        String inp = Files.readString(TokenizerFixtures.resource("vectors/" + vectors + ".inp"), StandardCharsets.UTF_8);
-        List<String> outLines = Files.readAllLines(TokenizerFixtures.resource("vectors/" + vectors + ".out"), StandardCharsets.UTF_8);
+        String inp =
+                Files.readString(TokenizerFixtures.resource("vectors/" + vectors + ".inp"), StandardCharsets.UTF_8);
+        List<String> outLines =
+                Files.readAllLines(TokenizerFixtures.resource("vectors/" + vectors + ".out"), StandardCharsets.UTF_8);
         String sep = "\n__ggml_vocab_test__\n";
         List<String> texts = new ArrayList<>();
         int from = 0;
@@ -38,13 +39,20 @@ class LlamaCppVectorsTest {
         StringBuilder report = new StringBuilder();
         for (int k = 0; k < texts.size(); k++) {
             String line = outLines.get(k).trim();
-            int[] expected = line.isEmpty() ? new int[0] : Arrays.stream(line.split(" ")).mapToInt(Integer::parseInt).toArray();
+            int[] expected = line.isEmpty()
+                    ? new int[0]
+                    : Arrays.stream(line.split(" ")).mapToInt(Integer::parseInt).toArray();
             int[] got = tok.encode(texts.get(k), false);
             if (!Arrays.equals(expected, got)) {
                 failures++;
-                report.append("\n#").append(k).append(" ").append(escape(texts.get(k)))
-                        .append("\n  expected ").append(Arrays.toString(expected))
-                        .append("\n  got      ").append(Arrays.toString(got));
+                report.append("\n#")
+                        .append(k)
+                        .append(" ")
+                        .append(escape(texts.get(k)))
+                        .append("\n  expected ")
+                        .append(Arrays.toString(expected))
+                        .append("\n  got      ")
+                        .append(Arrays.toString(got));
             }
         }
         assertEquals(0, failures, vectors + ": " + failures + " of " + texts.size() + " differ" + report);

@@ -54,15 +54,18 @@ class PathologicalInputTest {
     @ValueSource(strings = {"spaces", "letters", "unicode", "nospace", "newlines", "digits"})
     void linearOnEveryTokenizer(String kind) {
         String text = input(kind);
-        for (String file : new String[] {"gpt2/tokenizer.json", "llama3/tokenizer.json", "stories260K-tokenizer.json"}) {
+        for (String file :
+                new String[] {"gpt2/tokenizer.json", "llama3/tokenizer.json", "stories260K-tokenizer.json"}) {
             Tokenizer tok = TokenizerFixtures.load(file);
             long t0 = System.nanoTime();
-            int[] ids = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> tok.encode(text, false), kind + " " + file);
+            int[] ids =
+                    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> tok.encode(text, false), kind + " " + file);
             long ms = (System.nanoTime() - t0) / 1_000_000;
             long t1 = System.nanoTime();
             String back = tok.decode(ids);
             long decMs = (System.nanoTime() - t1) / 1_000_000;
-            System.out.printf("pathological %-8s %-28s %8d chars -> %7d ids in %5d ms, decode %4d ms%n",
+            System.out.printf(
+                    "pathological %-8s %-28s %8d chars -> %7d ids in %5d ms, decode %4d ms%n",
                     kind, file, text.length(), ids.length, ms, decMs);
             assertTrue(ids.length > 0);
             assertEquals(text, back, kind + " round trip " + file);

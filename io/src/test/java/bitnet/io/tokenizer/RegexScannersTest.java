@@ -17,10 +17,55 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class RegexScannersTest {
     private static final String[] ALPHABET = {
-        " ", " ", " ", "\t", "\n", "\r", "\u000B", "\u00A0", "\u3000", "\u2009", "\u0085",
-        "a", "Z", "\u00e9", "\u65e5", "\u0416", "s", "S", "t", "T", "r", "R", "e", "E", "v", "V", "l", "L", "d", "D", "m", "M",
-        "'", "'", "'", "1", "7", "\u0663", "\u00BD", "\u2167",
-        ".", ",", "!", "-", "_", "\u2014", "\u0301", "\uD83D\uDE00", "\u001F"
+        " ",
+        " ",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\u000B",
+        "\u00A0",
+        "\u3000",
+        "\u2009",
+        "\u0085",
+        "a",
+        "Z",
+        "\u00e9",
+        "\u65e5",
+        "\u0416",
+        "s",
+        "S",
+        "t",
+        "T",
+        "r",
+        "R",
+        "e",
+        "E",
+        "v",
+        "V",
+        "l",
+        "L",
+        "d",
+        "D",
+        "m",
+        "M",
+        "'",
+        "'",
+        "'",
+        "1",
+        "7",
+        "\u0663",
+        "\u00BD",
+        "\u2167",
+        ".",
+        ",",
+        "!",
+        "-",
+        "_",
+        "\u2014",
+        "\u0301",
+        "\uD83D\uDE00",
+        "\u001F"
     };
 
     static int[] oracle(String pattern, String s) {
@@ -47,7 +92,8 @@ class RegexScannersTest {
             int len = r.nextInt(24);
             for (int k = 0; k < len; k++) b.append(ALPHABET[r.nextInt(ALPHABET.length)]);
             String s = b.toString();
-            assertArrayEquals(oracle(pattern, s), sc.matchEnds(s), () -> "split of '" + LlamaCppVectorsTest.escape(s) + "'");
+            assertArrayEquals(
+                    oracle(pattern, s), sc.matchEnds(s), () -> "split of '" + LlamaCppVectorsTest.escape(s) + "'");
         }
     }
 }

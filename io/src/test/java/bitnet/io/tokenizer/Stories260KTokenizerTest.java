@@ -24,12 +24,14 @@ class Stories260KTokenizerTest {
     }
 
     private static int[] greedy() throws IOException {
-        return DemoTokenizerTest.ids(new ObjectMapper().readTree(
-                TokenizerFixtures.resource("stories260K/reference_greedy_ids.json").toFile()));
+        return DemoTokenizerTest.ids(new ObjectMapper()
+                .readTree(TokenizerFixtures.resource("stories260K/reference_greedy_ids.json")
+                        .toFile()));
     }
 
     private static String story() throws IOException {
-        String s = Files.readString(TokenizerFixtures.resource("stories260K/reference_story.txt"), StandardCharsets.UTF_8);
+        String s =
+                Files.readString(TokenizerFixtures.resource("stories260K/reference_story.txt"), StandardCharsets.UTF_8);
         return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s; // the file ends with print's newline
     }
 
@@ -55,15 +57,19 @@ class Stories260KTokenizerTest {
     @Test
     void shortStringsMatchNaiveBpe() {
         assertArrayEquals(new int[] {1, 403, 407, 261, 378}, tok().encode("Once upon a time"));
-        assertArrayEquals(new int[] {1, 317, 439, 419, 357, 336, 432, 313, 440, 417, 443, 436, 13},
+        assertArrayEquals(
+                new int[] {1, 317, 439, 419, 357, 336, 432, 313, 440, 417, 443, 436, 13},
                 tok().encode("Lily's mom said, \"Hi!\"\n"));
         // é is in the vocab; the CJK chars and the snowman fall back to bytes.
-        assertArrayEquals(new int[] {1, 270, 485, 306, 414, 410, 233, 154, 168, 233, 159, 175, 410, 229, 155, 134},
+        assertArrayEquals(
+                new int[] {1, 270, 485, 306, 414, 410, 233, 154, 168, 233, 159, 175, 410, 229, 155, 134},
                 tok().encode("h\u00e9llo \u65e5\u672c \u2603"));
         assertArrayEquals(new int[] {1}, tok().encode(""));
-        assertArrayEquals(new int[] {1, 410, 410, 259, 424, 414, 410, 262, 427, 412, 331, 419, 410},
+        assertArrayEquals(
+                new int[] {1, 410, 410, 259, 424, 414, 410, 262, 427, 412, 331, 419, 410},
                 tok().encode("  two  spaces "));
-        assertEquals("h\u00e9llo \u65e5\u672c \u2603", tok().decode(tok().encode("h\u00e9llo \u65e5\u672c \u2603", false)));
+        assertEquals(
+                "h\u00e9llo \u65e5\u672c \u2603", tok().decode(tok().encode("h\u00e9llo \u65e5\u672c \u2603", false)));
     }
 
     @Test

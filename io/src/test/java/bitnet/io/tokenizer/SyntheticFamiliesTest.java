@@ -30,15 +30,22 @@ class SyntheticFamiliesTest {
         Tokenizer tok = TokenizerFixtures.load("synthetic/" + name + "-tokenizer.json");
         List<String> failures = new ArrayList<>();
         int n = 0;
-        for (String line : Files.readAllLines(TokenizerFixtures.resource("synthetic/" + name + "-expected.jsonl"), StandardCharsets.UTF_8)) {
+        for (String line : Files.readAllLines(
+                TokenizerFixtures.resource("synthetic/" + name + "-expected.jsonl"), StandardCharsets.UTF_8)) {
             if (line.isEmpty()) continue;
             JsonNode v = JSON.readTree(line);
             String text = v.get("text").asText();
-            int[] ids = JSON.convertValue(v.get("ids"), int[].class), ws = JSON.convertValue(v.get("ids_with_special"), int[].class);
+            int[] ids = JSON.convertValue(v.get("ids"), int[].class),
+                    ws = JSON.convertValue(v.get("ids_with_special"), int[].class);
             check(failures, text, "ids", Arrays.toString(ids), Arrays.toString(tok.encode(text, false)));
             check(failures, text, "ids_with_special", Arrays.toString(ws), Arrays.toString(tok.encode(text, true)));
             check(failures, text, "decoded", v.get("decoded").asText(), tok.decode(ids, false));
-            check(failures, text, "decoded_skip_special", v.get("decoded_skip_special").asText(), tok.decode(ws, true));
+            check(
+                    failures,
+                    text,
+                    "decoded_skip_special",
+                    v.get("decoded_skip_special").asText(),
+                    tok.decode(ws, true));
             n++;
         }
         assertEquals(111, n, "vectors");
@@ -63,7 +70,8 @@ class SyntheticFamiliesTest {
      */
     @ParameterizedTest
     @ValueSource(strings = {"reordered", "shared-id"})
-    void slowLoadPathsAgree(String variant, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
+    void slowLoadPathsAgree(String variant, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws IOException {
         var root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
                 TokenizerFixtures.resource("synthetic/pythia-tokenizer.json").toFile());
         var model = (com.fasterxml.jackson.databind.node.ObjectNode) root.get("model");
@@ -83,18 +91,24 @@ class SyntheticFamiliesTest {
         JSON.writeValue(f.toFile(), root);
         Tokenizer tok = Tokenizer.load(f);
         List<String> failures = new ArrayList<>();
-        for (String line : Files.readAllLines(TokenizerFixtures.resource("synthetic/pythia-expected.jsonl"), StandardCharsets.UTF_8)) {
+        for (String line : Files.readAllLines(
+                TokenizerFixtures.resource("synthetic/pythia-expected.jsonl"), StandardCharsets.UTF_8)) {
             JsonNode v = JSON.readTree(line);
             String text = v.get("text").asText();
-            check(failures, text, "ids", Arrays.toString(JSON.convertValue(v.get("ids"), int[].class)), Arrays.toString(tok.encode(text, false)));
+            check(
+                    failures,
+                    text,
+                    "ids",
+                    Arrays.toString(JSON.convertValue(v.get("ids"), int[].class)),
+                    Arrays.toString(tok.encode(text, false)));
         }
         assertEquals(List.of(), failures, variant);
     }
 
     private static void check(List<String> failures, String text, String what, String expected, String got) {
         if (!expected.equals(got)) {
-            failures.add(what + " of " + LlamaCppVectorsTest.escape(text) + "\n  expected " + LlamaCppVectorsTest.escape(expected)
-                    + "\n  got      " + LlamaCppVectorsTest.escape(got));
+            failures.add(what + " of " + LlamaCppVectorsTest.escape(text) + "\n  expected "
+                    + LlamaCppVectorsTest.escape(expected) + "\n  got      " + LlamaCppVectorsTest.escape(got));
         }
     }
 }

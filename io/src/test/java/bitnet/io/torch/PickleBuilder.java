@@ -27,7 +27,10 @@ public final class PickleBuilder {
     public PickleBuilder str(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         op('X');
-        out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
+        out.writeBytes(ByteBuffer.allocate(4)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(b.length)
+                .array());
         out.writeBytes(b);
         return put();
     }
@@ -52,11 +55,15 @@ public final class PickleBuilder {
         }
         if (v == (int) v) {
             op('J');
-            out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) v).array());
+            out.writeBytes(ByteBuffer.allocate(4)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putInt((int) v)
+                    .array());
             return this;
         }
         op(0x8a, 8); // LONG1, two's complement little-endian
-        out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array());
+        out.writeBytes(
+                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array());
         return this;
     }
 
@@ -82,7 +89,8 @@ public final class PickleBuilder {
      * One state-dict entry: name -> _rebuild_tensor_v2(storage(type, key, numel), offset, size, stride,
      * False, OrderedDict()). Call between MARK and SETITEMS of the dict.
      */
-    public PickleBuilder tensor(String name, String storageType, String key, long numel, long offset, long[] size, long[] stride) {
+    public PickleBuilder tensor(
+            String name, String storageType, String key, long numel, long offset, long[] size, long[] stride) {
         str(name);
         global("torch._utils", "_rebuild_tensor_v2");
         op('(');

@@ -15,8 +15,7 @@ import java.util.zip.Deflater;
  * stored entries is 64-byte aligned through an extra field, as torch.save does.
  */
 public final class ZipBuilder {
-    private record E(String name, byte[] payload, int method, long declaredSize, long crc) {
-    }
+    private record E(String name, byte[] payload, int method, long declaredSize, long crc) {}
 
     private final List<E> entries = new ArrayList<>();
     private boolean zip64;
@@ -56,10 +55,17 @@ public final class ZipBuilder {
             int start = out.size() + 30 + name.length + 4;
             int pad = (64 - start % 64) % 64;
             ByteBuffer b = le(30);
-            b.putInt(0x04034b50).putShort((short) 20).putShort((short) 0).putShort((short) e.method)
-                    .putShort((short) 0).putShort((short) 0).putInt((int) e.crc)
-                    .putInt((int) e.payload.length).putInt((int) Math.min(e.declaredSize, 0xffffffffL))
-                    .putShort((short) name.length).putShort((short) (4 + pad));
+            b.putInt(0x04034b50)
+                    .putShort((short) 20)
+                    .putShort((short) 0)
+                    .putShort((short) e.method)
+                    .putShort((short) 0)
+                    .putShort((short) 0)
+                    .putInt((int) e.crc)
+                    .putInt((int) e.payload.length)
+                    .putInt((int) Math.min(e.declaredSize, 0xffffffffL))
+                    .putShort((short) name.length)
+                    .putShort((short) (4 + pad));
             out.writeBytes(b.array());
             out.writeBytes(name);
             out.writeBytes(le(4).putShort((short) 0x4246).putShort((short) pad).array()); // 'FB' padding, as torch
@@ -71,18 +77,42 @@ public final class ZipBuilder {
             E e = entries.get(i);
             byte[] name = e.name.getBytes(StandardCharsets.UTF_8);
             ByteBuffer b = le(46);
-            b.putInt(0x02014b50).putShort((short) 45).putShort((short) 20).putShort((short) 0).putShort((short) e.method)
-                    .putShort((short) 0).putShort((short) 0).putInt((int) e.crc);
+            b.putInt(0x02014b50)
+                    .putShort((short) 45)
+                    .putShort((short) 20)
+                    .putShort((short) 0)
+                    .putShort((short) e.method)
+                    .putShort((short) 0)
+                    .putShort((short) 0)
+                    .putInt((int) e.crc);
             if (zip64 || e.declaredSize >= 0xffffffffL) {
-                b.putInt(-1).putInt(-1).putShort((short) name.length).putShort((short) 28).putShort((short) 0)
-                        .putShort((short) 0).putShort((short) 0).putInt(0).putInt(-1);
+                b.putInt(-1)
+                        .putInt(-1)
+                        .putShort((short) name.length)
+                        .putShort((short) 28)
+                        .putShort((short) 0)
+                        .putShort((short) 0)
+                        .putShort((short) 0)
+                        .putInt(0)
+                        .putInt(-1);
                 out.writeBytes(b.array());
                 out.writeBytes(name);
-                out.writeBytes(le(28).putShort((short) 1).putShort((short) 24).putLong(e.declaredSize)
-                        .putLong(e.payload.length).putLong(offsets[i]).array());
+                out.writeBytes(le(28).putShort((short) 1)
+                        .putShort((short) 24)
+                        .putLong(e.declaredSize)
+                        .putLong(e.payload.length)
+                        .putLong(offsets[i])
+                        .array());
             } else {
-                b.putInt(e.payload.length).putInt((int) e.declaredSize).putShort((short) name.length).putShort((short) 0)
-                        .putShort((short) 0).putShort((short) 0).putShort((short) 0).putInt(0).putInt((int) offsets[i]);
+                b.putInt(e.payload.length)
+                        .putInt((int) e.declaredSize)
+                        .putShort((short) name.length)
+                        .putShort((short) 0)
+                        .putShort((short) 0)
+                        .putShort((short) 0)
+                        .putShort((short) 0)
+                        .putInt(0)
+                        .putInt((int) offsets[i]);
                 out.writeBytes(b.array());
                 out.writeBytes(name);
             }
@@ -90,14 +120,38 @@ public final class ZipBuilder {
         long cdSize = out.size() - cdOffset;
         if (zip64) {
             long rec = out.size();
-            out.writeBytes(le(56).putInt(0x06064b50).putLong(44).putShort((short) 45).putShort((short) 45).putInt(0).putInt(0)
-                    .putLong(entries.size()).putLong(entries.size()).putLong(cdSize).putLong(cdOffset).array());
-            out.writeBytes(le(20).putInt(0x07064b50).putInt(0).putLong(rec).putInt(1).array());
-            out.writeBytes(le(22).putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) -1)
-                    .putShort((short) -1).putInt(-1).putInt(-1).putShort((short) 0).array());
+            out.writeBytes(le(56).putInt(0x06064b50)
+                    .putLong(44)
+                    .putShort((short) 45)
+                    .putShort((short) 45)
+                    .putInt(0)
+                    .putInt(0)
+                    .putLong(entries.size())
+                    .putLong(entries.size())
+                    .putLong(cdSize)
+                    .putLong(cdOffset)
+                    .array());
+            out.writeBytes(
+                    le(20).putInt(0x07064b50).putInt(0).putLong(rec).putInt(1).array());
+            out.writeBytes(le(22).putInt(0x06054b50)
+                    .putShort((short) 0)
+                    .putShort((short) 0)
+                    .putShort((short) -1)
+                    .putShort((short) -1)
+                    .putInt(-1)
+                    .putInt(-1)
+                    .putShort((short) 0)
+                    .array());
         } else {
-            out.writeBytes(le(22).putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) entries.size())
-                    .putShort((short) entries.size()).putInt((int) cdSize).putInt((int) cdOffset).putShort((short) 0).array());
+            out.writeBytes(le(22).putInt(0x06054b50)
+                    .putShort((short) 0)
+                    .putShort((short) 0)
+                    .putShort((short) entries.size())
+                    .putShort((short) entries.size())
+                    .putInt((int) cdSize)
+                    .putInt((int) cdOffset)
+                    .putShort((short) 0)
+                    .array());
         }
         return out.toByteArray();
     }

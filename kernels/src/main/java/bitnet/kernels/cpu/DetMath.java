@@ -25,24 +25,33 @@ public final class DetMath {
 
     /** Shuffle k swaps lanes at distance L >> (k+1): log2(L) steps of a butterfly tree. */
     private static final VectorShuffle<Float>[] TREE = tree(S);
+
     private static final VectorSpecies<Double> SD = DoubleVector.SPECIES_512;
     private static final VectorShuffle<Double>[] TREE_D = tree(SD);
 
     private static final float LOG2E = 1.44269504088896341f;
     /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude < 2^22 to an integer. */
     private static final float MAGIC = 12582912f;
+
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
-            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+    private static final float P0 = 1.9875691500e-4f,
+            P1 = 1.3981999507e-3f,
+            P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f,
+            P4 = 1.6666665459e-1f,
+            P5 = 5.0000001201e-1f;
     /** Below this exp is 0 in float (even as a subnormal); above EXP_HI it overflows to +inf. */
     private static final float EXP_LO = -104f, EXP_HI = 88.73f;
-    private static final float T0 = -5.70498872745e-3f, T1 = 2.06390887954e-2f, T2 = -5.37397155531e-2f,
-            T3 = 1.33314422036e-1f, T4 = -3.33332819422e-1f;
+
+    private static final float T0 = -5.70498872745e-3f,
+            T1 = 2.06390887954e-2f,
+            T2 = -5.37397155531e-2f,
+            T3 = 1.33314422036e-1f,
+            T4 = -3.33332819422e-1f;
     /** Below this |x| tanh is its odd polynomial (Cephes tanhf), above it 1 - 2/(exp(2|x|)+1). */
     private static final float TANH_SMALL = 0.625f;
 
-    private DetMath() {
-    }
+    private DetMath() {}
 
     @SuppressWarnings("unchecked")
     private static <E> VectorShuffle<E>[] tree(VectorSpecies<E> sp) {
@@ -122,9 +131,11 @@ public final class DetMath {
         p = p.fma(z, FloatVector.broadcast(S, T4));
         FloatVector small = p.mul(z).fma(x, x);
         FloatVector e = exp(ax.add(ax));
-        FloatVector big = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(e.add(1f)));
+        FloatVector big =
+                FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(e.add(1f)));
         // copy x's sign onto big (x is -0, +0 or NaN only where small is chosen or the result is NaN anyway)
-        big = big.viewAsIntegralLanes().lanewise(VectorOperators.OR, ((IntVector) x.viewAsIntegralLanes()).and(0x80000000))
+        big = big.viewAsIntegralLanes()
+                .lanewise(VectorOperators.OR, ((IntVector) x.viewAsIntegralLanes()).and(0x80000000))
                 .viewAsFloatingLanes();
         return small.blend(big, ax.compare(VectorOperators.GE, TANH_SMALL));
     }

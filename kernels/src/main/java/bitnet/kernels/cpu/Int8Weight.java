@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Int8Weight implements Weight, CpuMatmul {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(FS.vectorBitSize() / 4));
+    private static final VectorSpecies<Byte> BS =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(FS.vectorBitSize() / 4));
     private static final int L = FS.length();
 
     /**
@@ -30,6 +31,7 @@ public final class Int8Weight implements Weight, CpuMatmul {
      * (83 vs 120 µs for 8192 x 192 on the dev machine), and the mapped pages are then never touched.
      */
     private final byte[] heap;
+
     private final float[] scales;
     private final int rows;
     private final int cols;
@@ -42,9 +44,13 @@ public final class Int8Weight implements Weight, CpuMatmul {
 
     /** q: rows * cols bytes, row-major (copied); scales: one per row. */
     public Int8Weight(MemorySegment q, float[] scales, int rows, int cols) {
-        if (rows < 0 || cols < 0 || q.byteSize() != (long) rows * cols || scales.length != rows || q.byteSize() > MAX_BYTES) {
-            throw new IllegalArgumentException("int8 weight (" + rows + ", " + cols + ") with " + q.byteSize() + " bytes and "
-                    + scales.length + " scales (at most " + MAX_BYTES + " bytes)");
+        if (rows < 0
+                || cols < 0
+                || q.byteSize() != (long) rows * cols
+                || scales.length != rows
+                || q.byteSize() > MAX_BYTES) {
+            throw new IllegalArgumentException("int8 weight (" + rows + ", " + cols + ") with " + q.byteSize()
+                    + " bytes and " + scales.length + " scales (at most " + MAX_BYTES + " bytes)");
         }
         this.heap = q.toArray(ValueLayout.JAVA_BYTE);
         this.scales = scales;
@@ -169,7 +175,8 @@ public final class Int8Weight implements Weight, CpuMatmul {
 
     private void check(int C, int OC) {
         if (C != cols || OC != rows) {
-            throw new IllegalArgumentException("weight is (" + rows + ", " + cols + "), call says (OC " + OC + ", C " + C + ")");
+            throw new IllegalArgumentException(
+                    "weight is (" + rows + ", " + cols + "), call says (OC " + OC + ", C " + C + ")");
         }
     }
 }

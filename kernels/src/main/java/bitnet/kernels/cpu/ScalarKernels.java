@@ -179,8 +179,16 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void layernormBackward(Buf dinp, Buf dw, Buf db, Buf dout, Buf inp, Buf w, Buf mean, Buf rstd, int N, int C) {
-        float[] dx = arr(dinp), dwt = arr(dw), dbs = arr(db), d = arr(dout), x = arr(inp), wt = arr(w), mu = arr(mean), rs = arr(rstd);
+    public void layernormBackward(
+            Buf dinp, Buf dw, Buf db, Buf dout, Buf inp, Buf w, Buf mean, Buf rstd, int N, int C) {
+        float[] dx = arr(dinp),
+                dwt = arr(dw),
+                dbs = arr(db),
+                d = arr(dout),
+                x = arr(inp),
+                wt = arr(w),
+                mu = arr(mean),
+                rs = arr(rstd);
         for (int n = 0; n < N; n++) {
             int off = n * C;
             float m = mu[n], r = rs[n];
@@ -268,7 +276,8 @@ public class ScalarKernels implements Kernels {
     }
 
     /** Rotates the first RD dims of each head; tables (maxT, RD/2). */
-    private static void rotate(float[] x, float[] cs, float[] sn, int B, int T, int NH, int HS, int RD, int pos0, float sign) {
+    private static void rotate(
+            float[] x, float[] cs, float[] sn, int B, int T, int NH, int HS, int RD, int pos0, float sign) {
         int half = RD / 2;
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++) {
@@ -287,7 +296,8 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void attention(Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window) {
+    public void attention(
+            Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window) {
         float[] o = arr(out), p = arr(att), qa = arr(q), ka = arr(k), va = arr(v);
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
@@ -339,9 +349,16 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void attentionBackward(Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v,
-                                  int B, int T, int NH, int NKV, int HS) {
-        float[] dqa = arr(dq), dka = arr(dk), dva = arr(dv), d = arr(dout), p = arr(att), qa = arr(q), ka = arr(k), va = arr(v);
+    public void attentionBackward(
+            Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v, int B, int T, int NH, int NKV, int HS) {
+        float[] dqa = arr(dq),
+                dka = arr(dk),
+                dva = arr(dv),
+                d = arr(dout),
+                p = arr(att),
+                qa = arr(q),
+                ka = arr(k),
+                va = arr(v);
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
         float[] datt = new float[T];

@@ -16,7 +16,8 @@ public record StoredWeight(MemorySegment data, DType dtype, int rows, int cols) 
             throw new IllegalArgumentException("weights must be F32, F16 or BF16, not " + dtype);
         }
         if (data.byteSize() != (long) rows * cols * dtype.size()) {
-            throw new IllegalArgumentException("stored weight has " + data.byteSize() + " bytes for (" + rows + ", " + cols + ")");
+            throw new IllegalArgumentException(
+                    "stored weight has " + data.byteSize() + " bytes for (" + rows + ", " + cols + ")");
         }
     }
 

@@ -27,8 +27,7 @@ final class VectorAttention {
     /** Floats of saved state per query row: max, 1/sum, window start. */
     static final int STATE = 3;
 
-    private VectorAttention() {
-    }
+    private VectorAttention() {}
 
     /** Per-thread scratch that grows and is reused; callers overwrite what they read. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[6][0]);
@@ -94,8 +93,19 @@ final class VectorAttention {
      * up to four full vectors of HS at a time held in registers, then a scalar tail (no masks:
      * masked loads were far slower here).
      */
-    private static void accum(float[] dst, int doff, boolean add, float[] coef, int cOff, int cStride, int lo, int hi,
-                              float[] src, int sBase, int sStride, int HS) {
+    private static void accum(
+            float[] dst,
+            int doff,
+            boolean add,
+            float[] coef,
+            int cOff,
+            int cStride,
+            int lo,
+            int hi,
+            float[] src,
+            int sBase,
+            int sStride,
+            int HS) {
         int full = HS / L * L;
         int i0 = 0;
         for (; i0 + 2 * L <= full; ) {
@@ -151,7 +161,8 @@ final class VectorAttention {
         if (i0 < full) {
             FloatVector a0 = FloatVector.zero(S);
             for (int j = lo; j <= hi; j++) {
-                a0 = FloatVector.fromArray(S, src, sBase + j * sStride + i0).fma(FloatVector.broadcast(S, coef[cOff + j * cStride]), a0);
+                a0 = FloatVector.fromArray(S, src, sBase + j * sStride + i0)
+                        .fma(FloatVector.broadcast(S, coef[cOff + j * cStride]), a0);
             }
             store(dst, doff + i0, a0, add);
             i0 = full;
@@ -178,7 +189,14 @@ final class VectorAttention {
         int j = lo / L * L;
         int x1 = xo + xs, x2 = xo + 2 * xs, x3 = xo + 3 * xs;
         for (; j + 3 * L <= hi; j += 4 * L) {
-            FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            FloatVector a00 = FloatVector.zero(S),
+                    a01 = a00,
+                    a02 = a00,
+                    a03 = a00,
+                    a10 = a00,
+                    a11 = a00,
+                    a12 = a00,
+                    a13 = a00;
             FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
             for (int i = 0; i < HS; i++) {
                 int k = i * np + j;
@@ -238,8 +256,21 @@ final class VectorAttention {
      * coef[cOff + r*cRow + j*cStr] * src[sBase + j*sStr ..+HS]: each src vector loaded once feeds
      * four rows; up to 3 vectors of HS x 4 rows (12 accumulators) per pass, a scalar tail for HS % L.
      */
-    private static void accum4(float[] dst, int dOff, int dStr, boolean add, float[] coef, int cOff, int cRow, int cStr,
-                               int lo, int hi, float[] src, int sBase, int sStr, int HS) {
+    private static void accum4(
+            float[] dst,
+            int dOff,
+            int dStr,
+            boolean add,
+            float[] coef,
+            int cOff,
+            int cRow,
+            int cStr,
+            int lo,
+            int hi,
+            float[] src,
+            int sBase,
+            int sStr,
+            int HS) {
         int full = HS / L * L;
         for (int i0 = 0; i0 < full; ) {
             int nv = Math.min(3, (full - i0) / L);
@@ -290,7 +321,8 @@ final class VectorAttention {
         }
     }
 
-    private static void storeRow(float[] dst, int d, boolean add, int nv, FloatVector v0, FloatVector v1, FloatVector v2) {
+    private static void storeRow(
+            float[] dst, int d, boolean add, int nv, FloatVector v0, FloatVector v1, FloatVector v2) {
         store(dst, d, v0, add);
         if (nv > 1) {
             store(dst, d + L, v1, add);
@@ -340,7 +372,8 @@ final class VectorAttention {
      * row[ro ..] and saved state (max, 1/sum, window start lo) with the operations of
      * {@link #softmaxRow}, so the same bits; 0 outside [lo, qpos] up to np = pad(T).
      */
-    private static void probRow(float[] p, int po, float[] row, int ro, int qpos, int np, float scale, float[] st, int so) {
+    private static void probRow(
+            float[] p, int po, float[] row, int ro, int qpos, int np, float scale, float[] st, int so) {
         float max = st[so], inv = st[so + 1];
         int lo = (int) st[so + 2];
         int j0 = lo / L * L, j1 = pad(qpos + 1);
@@ -348,14 +381,28 @@ final class VectorAttention {
         java.util.Arrays.fill(row, ro + qpos + 1, ro + j1, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(p, po, po + j0, 0f);
         for (int j = j0; j < j1; j += L) {
-            DetMath.exp(FloatVector.fromArray(S, row, ro + j).mul(scale).sub(max)).mul(inv).intoArray(p, po + j);
+            DetMath.exp(FloatVector.fromArray(S, row, ro + j).mul(scale).sub(max))
+                    .mul(inv)
+                    .intoArray(p, po + j);
         }
         java.util.Arrays.fill(p, po + j1, po + np, 0f);
     }
 
     /** st: null, or (B, NH, T, STATE) saved for backward. */
-    static void forward(Parallel par, float[] o, float[] st, float[] qa, float[] ka, float[] va,
-                        int B, int T, int TK, int NH, int NKV, int HS, int window) {
+    static void forward(
+            Parallel par,
+            float[] o,
+            float[] st,
+            float[] qa,
+            float[] ka,
+            float[] va,
+            int B,
+            int T,
+            int TK,
+            int NH,
+            int NKV,
+            int HS,
+            int window) {
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
         int np = pad(TK);
@@ -426,8 +473,21 @@ final class VectorAttention {
     }
 
     /** st: the (B, NH, T, STATE) that forward saved. */
-    static void backward(Parallel par, float[] dqa, float[] dka, float[] dva, float[] d, float[] st,
-                         float[] qa, float[] ka, float[] va, int B, int T, int NH, int NKV, int HS) {
+    static void backward(
+            Parallel par,
+            float[] dqa,
+            float[] dka,
+            float[] dva,
+            float[] d,
+            float[] st,
+            float[] qa,
+            float[] ka,
+            float[] va,
+            int B,
+            int T,
+            int NH,
+            int NKV,
+            int HS) {
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
         int np = pad(T);
@@ -466,7 +526,21 @@ final class VectorAttention {
                     for (int r = 0; r < 4; r++) {
                         dsRow(ds, rows, r * np, p, pBase, t + r, np, scale);
                     }
-                    accum4(dqa, qBase + t * qStride, qStride, true, ds, t * np, np, 1, 0, t + 3, ka, kvBase, kvStride, HS);
+                    accum4(
+                            dqa,
+                            qBase + t * qStride,
+                            qStride,
+                            true,
+                            ds,
+                            t * np,
+                            np,
+                            1,
+                            0,
+                            t + 3,
+                            ka,
+                            kvBase,
+                            kvStride,
+                            HS);
                 }
                 for (; t < T; t++) {
                     int qoff = qBase + t * qStride;

@@ -26,6 +26,7 @@ public class VectorKernels extends ScalarKernels {
     static final int SMALL_M = 4;
     /** Elementwise loops split over threads only past this many elements (else the hand-off costs more). */
     static final int MIN_CHUNK = 1 << 15;
+
     static final VectorSpecies<Float> SH = FloatVector.SPECIES_256;
     static final VectorSpecies<Double> SD = DoubleVector.SPECIES_512;
 
@@ -169,7 +170,10 @@ public class VectorKernels extends ScalarKernels {
     @Override
     public void embedding(Buf out, int[] ids, Weight wte, Weight wpe, int B, int T, int C, int pos0) {
         if (!(wte instanceof F32Weight || wte instanceof StoredWeight || wte instanceof Int8Weight)
-                || !(wpe == null || wpe instanceof F32Weight || wpe instanceof StoredWeight || wpe instanceof Int8Weight)) {
+                || !(wpe == null
+                        || wpe instanceof F32Weight
+                        || wpe instanceof StoredWeight
+                        || wpe instanceof Int8Weight)) {
             super.embedding(out, ids, wte, wpe, B, T, C, pos0);
             return;
         }
@@ -221,7 +225,9 @@ public class VectorKernels extends ScalarKernels {
                 float r = (float) (1.0 / Math.sqrt(ss / C + eps));
                 int c = 0;
                 for (int bound = S.loopBound(C); c < bound; c += L) {
-                    FloatVector.fromArray(S, wt, c).mul(FloatVector.fromArray(S, x, off + c).mul(r)).intoArray(o, off + c);
+                    FloatVector.fromArray(S, wt, c)
+                            .mul(FloatVector.fromArray(S, x, off + c).mul(r))
+                            .intoArray(o, off + c);
                 }
                 for (; c < C; c++) {
                     o[off + c] = wt[c] * (x[off + c] * r);
@@ -246,7 +252,8 @@ public class VectorKernels extends ScalarKernels {
                 FloatVector acc = FloatVector.zero(S);
                 int c = 0;
                 for (int bound = S.loopBound(C); c < bound; c += L) {
-                    acc = FloatVector.fromArray(S, d, off + c).mul(FloatVector.fromArray(S, wt, c))
+                    acc = FloatVector.fromArray(S, d, off + c)
+                            .mul(FloatVector.fromArray(S, wt, c))
                             .fma(FloatVector.fromArray(S, x, off + c), acc);
                 }
                 float dot = DetMath.sumLanes(acc);
@@ -259,7 +266,8 @@ public class VectorKernels extends ScalarKernels {
                     FloatVector dv = FloatVector.fromArray(S, d, off + c), xv = FloatVector.fromArray(S, x, off + c);
                     FloatVector.fromArray(S, pw, c).add(dv.mul(xv.mul(r))).intoArray(pw, c);
                     FloatVector.fromArray(S, dx, off + c)
-                            .add(dv.mul(FloatVector.fromArray(S, wt, c)).mul(r).sub(xv.mul(k))).intoArray(dx, off + c);
+                            .add(dv.mul(FloatVector.fromArray(S, wt, c)).mul(r).sub(xv.mul(k)))
+                            .intoArray(dx, off + c);
                 }
                 for (; c < C; c++) {
                     pw[c] += d[off + c] * (x[off + c] * r);
@@ -291,7 +299,8 @@ public class VectorKernels extends ScalarKernels {
                 float r = (float) (1.0 / Math.sqrt((double) v / C + eps));
                 c = 0;
                 for (int bound = S.loopBound(C); c < bound; c += L) {
-                    FloatVector y = FloatVector.fromArray(S, x, off + c).sub(mf).mul(r).mul(FloatVector.fromArray(S, wt, c));
+                    FloatVector y =
+                            FloatVector.fromArray(S, x, off + c).sub(mf).mul(r).mul(FloatVector.fromArray(S, wt, c));
                     y = bs == null ? y.add(0f) : y.add(FloatVector.fromArray(S, bs, c));
                     y.intoArray(o, off + c);
                 }
@@ -309,8 +318,16 @@ public class VectorKernels extends ScalarKernels {
     }
 
     @Override
-    public void layernormBackward(Buf dinp, Buf dw, Buf db, Buf dout, Buf inp, Buf w, Buf mean, Buf rstd, int N, int C) {
-        float[] dx = arr(dinp), dwt = arr(dw), dbs = arr(db), d = arr(dout), x = arr(inp), wt = arr(w), mu = arr(mean), rs = arr(rstd);
+    public void layernormBackward(
+            Buf dinp, Buf dw, Buf db, Buf dout, Buf inp, Buf w, Buf mean, Buf rstd, int N, int C) {
+        float[] dx = arr(dinp),
+                dwt = arr(dw),
+                dbs = arr(db),
+                d = arr(dout),
+                x = arr(inp),
+                wt = arr(w),
+                mu = arr(mean),
+                rs = arr(rstd);
         int chunks = par.chunkCount(N, rowsPerChunk(C));
         float[][] pw = partials(chunks, dwt, C);
         float[][] pb = dbs == null ? null : partials(chunks, dbs, C);
@@ -322,7 +339,8 @@ public class VectorKernels extends ScalarKernels {
                 FloatVector s1 = FloatVector.zero(S), s2 = s1;
                 int c = 0;
                 for (int bound = S.loopBound(C); c < bound; c += L) {
-                    FloatVector norm = FloatVector.fromArray(S, x, off + c).sub(m).mul(r);
+                    FloatVector norm =
+                            FloatVector.fromArray(S, x, off + c).sub(m).mul(r);
                     FloatVector dnorm = FloatVector.fromArray(S, wt, c).mul(FloatVector.fromArray(S, d, off + c));
                     s1 = s1.add(dnorm);
                     s2 = dnorm.fma(norm, s2);
@@ -339,13 +357,16 @@ public class VectorKernels extends ScalarKernels {
                 c = 0;
                 for (int bound = S.loopBound(C); c < bound; c += L) {
                     FloatVector dv = FloatVector.fromArray(S, d, off + c);
-                    FloatVector norm = FloatVector.fromArray(S, x, off + c).sub(m).mul(r);
+                    FloatVector norm =
+                            FloatVector.fromArray(S, x, off + c).sub(m).mul(r);
                     FloatVector dnorm = FloatVector.fromArray(S, wt, c).mul(dv);
                     if (gb != null) {
                         FloatVector.fromArray(S, gb, c).add(dv).intoArray(gb, c);
                     }
                     FloatVector.fromArray(S, gw, c).add(norm.mul(dv)).intoArray(gw, c);
-                    FloatVector.fromArray(S, dx, off + c).add(dnorm.sub(a).sub(norm.mul(bb)).mul(r)).intoArray(dx, off + c);
+                    FloatVector.fromArray(S, dx, off + c)
+                            .add(dnorm.sub(a).sub(norm.mul(bb)).mul(r))
+                            .intoArray(dx, off + c);
                 }
                 for (; c < C; c++) {
                     float norm = (x[off + c] - m) * r;
@@ -398,15 +419,16 @@ public class VectorKernels extends ScalarKernels {
     }
 
     @Override
-    public void attention(Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window) {
+    public void attention(
+            Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window) {
         VectorAttention.forward(par, arr(out), arr(att), arr(q), arr(k), arr(v), B, T, TK, NH, NKV, HS, window);
     }
 
     @Override
-    public void attentionBackward(Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v,
-                                  int B, int T, int NH, int NKV, int HS) {
-        VectorAttention.backward(par, arr(dq), arr(dk), arr(dv), arr(dout), arr(att), arr(q), arr(k), arr(v),
-                B, T, NH, NKV, HS);
+    public void attentionBackward(
+            Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v, int B, int T, int NH, int NKV, int HS) {
+        VectorAttention.backward(
+                par, arr(dq), arr(dk), arr(dv), arr(dout), arr(att), arr(q), arr(k), arr(v), B, T, NH, NKV, HS);
     }
 
     // ---- elementwise ------------------------------------------------------------------------
@@ -434,7 +456,9 @@ public class VectorKernels extends ScalarKernels {
         chunks(n, (ch, lo, hi) -> {
             int i = lo;
             for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
-                FloatVector.fromArray(S, x, i).add(FloatVector.fromArray(S, y, i)).intoArray(o, i);
+                FloatVector.fromArray(S, x, i)
+                        .add(FloatVector.fromArray(S, y, i))
+                        .intoArray(o, i);
             }
             for (; i < hi; i++) {
                 o[i] = x[i] + y[i];
@@ -469,9 +493,15 @@ public class VectorKernels extends ScalarKernels {
                 FloatVector v2 = v.mul(v);
                 FloatVector th = DetMath.tanh(v.add(v2.mul(v).mul(0.044715f)).mul(GELU_K));
                 FloatVector sech2 = th.mul(th).neg().add(1f);
-                FloatVector grad = th.add(1f).mul(0.5f)
-                        .add(v.mul(0.5f).mul(sech2).mul(GELU_K).mul(v2.mul(3f * 0.044715f).add(1f)));
-                FloatVector.fromArray(S, dx, i).add(grad.mul(FloatVector.fromArray(S, d, i))).intoArray(dx, i);
+                FloatVector grad = th.add(1f)
+                        .mul(0.5f)
+                        .add(v.mul(0.5f)
+                                .mul(sech2)
+                                .mul(GELU_K)
+                                .mul(v2.mul(3f * 0.044715f).add(1f)));
+                FloatVector.fromArray(S, dx, i)
+                        .add(grad.mul(FloatVector.fromArray(S, d, i)))
+                        .intoArray(dx, i);
             }
             for (; i < hi; i++) {
                 float v = x[i];
@@ -510,7 +540,9 @@ public class VectorKernels extends ScalarKernels {
                 FloatVector s = DetMath.sigmoid(x);
                 FloatVector dv = FloatVector.fromArray(S, d, i);
                 FloatVector dsilu = s.mul(x.mul(s.neg().add(1f)).add(1f));
-                FloatVector.fromArray(S, dg, i).add(dv.mul(FloatVector.fromArray(S, u, i)).mul(dsilu)).intoArray(dg, i);
+                FloatVector.fromArray(S, dg, i)
+                        .add(dv.mul(FloatVector.fromArray(S, u, i)).mul(dsilu))
+                        .intoArray(dg, i);
                 FloatVector.fromArray(S, du, i).add(dv.mul(x.mul(s))).intoArray(du, i);
             }
             for (; i < hi; i++) {
@@ -561,13 +593,15 @@ public class VectorKernels extends ScalarKernels {
             FloatVector acc = FloatVector.zero(S);
             if (dl != null) {
                 for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                    FloatVector e = DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max));
+                    FloatVector e =
+                            DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max));
                     e.intoArray(dl, off + i);
                     acc = acc.add(e);
                 }
             } else {
                 for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                    acc = acc.add(DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
+                    acc = acc.add(
+                            DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
                 }
             }
             double s = DetMath.sumLanes(acc);
@@ -615,8 +649,10 @@ public class VectorKernels extends ScalarKernels {
                 FloatVector gv = FloatVector.fromArray(S, ga, i);
                 FloatVector mv = FloatVector.fromArray(S, ma, i);
                 mv = mv.add(gv.sub(mv).mul(w1));
-                FloatVector vv = FloatVector.fromArray(S, va, i).mul(b2).add(gv.mul(w2).mul(gv));
-                FloatVector denom = vv.lanewise(VectorOperators.SQRT).div(bc2Sqrt).add(eps);
+                FloatVector vv =
+                        FloatVector.fromArray(S, va, i).mul(b2).add(gv.mul(w2).mul(gv));
+                FloatVector denom =
+                        vv.lanewise(VectorOperators.SQRT).div(bc2Sqrt).add(eps);
                 FloatVector pv = FloatVector.fromArray(S, pa, i).mul(decay);
                 pv = pv.add(mv.div(denom).mul(-stepSize));
                 mv.intoArray(ma, i);
@@ -662,7 +698,8 @@ public class VectorKernels extends ScalarKernels {
             DoubleVector acc = DoubleVector.zero(SD);
             int i = lo;
             for (int bound = lo + SH.loopBound(hi - lo); i < bound; i += SH.length()) {
-                DoubleVector dv = (DoubleVector) FloatVector.fromArray(SH, a, i).convertShape(VectorOperators.F2D, SD, 0);
+                DoubleVector dv =
+                        (DoubleVector) FloatVector.fromArray(SH, a, i).convertShape(VectorOperators.F2D, SD, 0);
                 acc = dv.fma(dv, acc);
             }
             double s = DetMath.sumLanes(acc);

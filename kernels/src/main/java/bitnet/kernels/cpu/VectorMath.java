@@ -20,8 +20,7 @@ final class VectorMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
 
-    private VectorMath() {
-    }
+    private VectorMath() {}
 
     /** Σ a[ao+i] * b[bo+i] for i < n, FP32 with 2 vector accumulators. */
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
@@ -42,14 +41,18 @@ final class VectorMath {
         return s;
     }
 
-    private static final VectorSpecies<Short> BF = VectorSpecies.of(short.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Short> BF =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> BI = VectorSpecies.of(int.class, S.vectorShape());
-    private static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_I16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** L BF16 values at byte offset off, widened to FP32 (BF16 is the top half of an FP32). */
     private static FloatVector bf16(MemorySegment seg, long off) {
         return ((IntVector) ShortVector.fromMemorySegment(BF, seg, off, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.S2I, BI, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                        .convertShape(VectorOperators.S2I, BI, 0))
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
     }
 
     /**
@@ -79,7 +82,9 @@ final class VectorMath {
     static void axpy(float[] y, int yo, float[] x, int xo, int n, float a) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector.fromArray(S, y, yo + i).add(FloatVector.fromArray(S, x, xo + i).mul(a)).intoArray(y, yo + i);
+            FloatVector.fromArray(S, y, yo + i)
+                    .add(FloatVector.fromArray(S, x, xo + i).mul(a))
+                    .intoArray(y, yo + i);
         }
         for (; i < n; i++) {
             y[yo + i] += a * x[xo + i];
@@ -90,7 +95,9 @@ final class VectorMath {
     static void addTo(float[] y, int yo, float[] x, int xo, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector.fromArray(S, y, yo + i).add(FloatVector.fromArray(S, x, xo + i)).intoArray(y, yo + i);
+            FloatVector.fromArray(S, y, yo + i)
+                    .add(FloatVector.fromArray(S, x, xo + i))
+                    .intoArray(y, yo + i);
         }
         for (; i < n; i++) {
             y[yo + i] += x[xo + i];

@@ -28,21 +28,23 @@ final class Warmup {
     /** Enough calls for C2's thresholds (invocations plus loop back-edges) on every kernel below. */
     private static final int ROUNDS = Integer.getInteger("bitnet.warmup.rounds", 60);
 
-    private Warmup() {
-    }
+    private Warmup() {}
 
     /** Starts the warm-up thread once per process (no-op when disabled or already started). */
     static void start() {
-        if (!Boolean.parseBoolean(System.getProperty("bitnet.warmup", "false")) || !STARTED.compareAndSet(false, true)) {
+        if (!Boolean.parseBoolean(System.getProperty("bitnet.warmup", "false"))
+                || !STARTED.compareAndSet(false, true)) {
             return;
         }
-        Thread t = new Thread(() -> {
-            try {
-                exercise(ROUNDS);
-            } catch (RuntimeException | Error e) {
-                // a warm-up never fails a command: the real call reports any real problem
-            }
-        }, "bitnet-kernel-warmup");
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        exercise(ROUNDS);
+                    } catch (RuntimeException | Error e) {
+                        // a warm-up never fails a command: the real call reports any real problem
+                    }
+                },
+                "bitnet-kernel-warmup");
         t.setDaemon(true);
         t.setPriority(Thread.MIN_PRIORITY);
         t.start();
@@ -73,8 +75,13 @@ final class Warmup {
             java.util.Arrays.fill(sv, 0.01f);
             Weight tern = TernaryWeight.pack(Packing.TWO_BIT, q, sc, OC, C).withParallel(false);
             Weight int8 = new Int8Weight(MemorySegment.ofArray(q8), sv, V, C);
-            Buf in = k.upload(x), out = k.alloc((long) N * Math.max(OC, V)), rstd = k.alloc(N), nw = k.upload(rand(r, C));
-            Buf qkv = k.upload(rand(r, T * NH * HS)), kk = k.upload(rand(r, T * NKV * HS)), vv = k.upload(rand(r, T * NKV * HS));
+            Buf in = k.upload(x),
+                    out = k.alloc((long) N * Math.max(OC, V)),
+                    rstd = k.alloc(N),
+                    nw = k.upload(rand(r, C));
+            Buf qkv = k.upload(rand(r, T * NH * HS)),
+                    kk = k.upload(rand(r, T * NKV * HS)),
+                    vv = k.upload(rand(r, T * NKV * HS));
             Buf att = k.alloc(k.attentionStateSize(1, NH, T)), ao = k.alloc((long) T * NH * HS);
             Buf cos = k.upload(rand(r, T * HS / 2)), sin = k.upload(rand(r, T * HS / 2));
             Buf g = k.upload(rand(r, N * C)), losses = k.alloc(N), logits = k.alloc((long) N * V);
@@ -85,8 +92,8 @@ final class Warmup {
             }
             for (int round = 0; round < rounds; round++) {
                 for (Weight wt : new Weight[] {f32, bf16, tern}) {
-                    k.matmul(out, in, wt, null, N, C, OC);  // batch: SGEMM (or its ternary panels)
-                    k.matmul(out, in, wt, null, 1, C, OC);  // batch 1: row dot products
+                    k.matmul(out, in, wt, null, N, C, OC); // batch: SGEMM (or its ternary panels)
+                    k.matmul(out, in, wt, null, 1, C, OC); // batch 1: row dot products
                 }
                 k.matmul(logits, in, int8, null, N, C, V);
                 k.matmul(logits, in, int8, null, 1, C, V);

@@ -15,8 +15,20 @@ interface CublasApi extends AutoCloseable {
     void setStream(long stream);
 
     /** C (m, n) = alpha * op(A) (m, k) * op(B) (k, n) + beta * C, all column-major. */
-    void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
-               long b, int ldb, float beta, long c, int ldc);
+    void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            long a,
+            int lda,
+            long b,
+            int ldb,
+            float beta,
+            long c,
+            int ldc);
 
     @Override
     void close();

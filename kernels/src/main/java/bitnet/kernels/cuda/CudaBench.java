@@ -13,8 +13,7 @@ import java.util.Random;
  * Usage: java ... bitnet.kernels.cuda.CudaBench [seconds-per-row, default 1]
  */
 public final class CudaBench {
-    private CudaBench() {
-    }
+    private CudaBench() {}
 
     public static void main(String[] args) {
         double secs = args.length > 0 ? Double.parseDouble(args[0]) : 1.0;
@@ -69,7 +68,9 @@ public final class CudaBench {
     }
 
     private static float[] run(Kernels k, float[] x, float[] w, int N, int C, int OC) {
-        try (Buf bx = k.upload(x); Buf bw = k.upload(w); Buf o = k.alloc((long) N * OC)) {
+        try (Buf bx = k.upload(x);
+                Buf bw = k.upload(w);
+                Buf o = k.alloc((long) N * OC)) {
             k.matmul(o, bx, k.weight(bw, OC, C), null, N, C, OC);
             return k.download(o);
         }
@@ -95,7 +96,9 @@ public final class CudaBench {
     }
 
     private static void gemm(CudaKernels g, String what, int N, int C, int OC, double secs) {
-        try (Buf x = g.alloc((long) N * C); Buf w = g.alloc((long) OC * C); Buf o = g.alloc((long) N * OC)) {
+        try (Buf x = g.alloc((long) N * C);
+                Buf w = g.alloc((long) OC * C);
+                Buf o = g.alloc((long) N * OC)) {
             var wt = g.weight(w, OC, C);
             double ms = time(g, secs, () -> g.matmul(o, x, wt, null, N, C, OC));
             row(what, N + "x" + C + "x" + OC, ms, 2.0 * N * C * OC / ms / 1e9, "TFLOP/s");
@@ -103,8 +106,12 @@ public final class CudaBench {
     }
 
     private static void backward(CudaKernels g, int N, int C, int OC, double secs) {
-        try (Buf x = g.alloc((long) N * C); Buf w = g.alloc((long) OC * C); Buf d = g.alloc((long) N * OC);
-             Buf dx = g.alloc((long) N * C); Buf dw = g.alloc((long) OC * C); Buf db = g.alloc(OC)) {
+        try (Buf x = g.alloc((long) N * C);
+                Buf w = g.alloc((long) OC * C);
+                Buf d = g.alloc((long) N * OC);
+                Buf dx = g.alloc((long) N * C);
+                Buf dw = g.alloc((long) OC * C);
+                Buf db = g.alloc(OC)) {
             var wt = g.weight(w, OC, C);
             double ms = time(g, secs, () -> g.matmulBackward(dx, dw, db, d, x, wt, N, C, OC));
             row("matmulBackward (dx, dw, db)", N + "x" + C + "x" + OC, ms, 4.0 * N * C * OC / ms / 1e9, "TFLOP/s");
@@ -113,8 +120,14 @@ public final class CudaBench {
 
     private static void attention(CudaKernels g, int B, int T, int NH, int NKV, int HS, double secs) {
         long qn = (long) B * T * NH * HS, kn = (long) B * T * NKV * HS;
-        try (Buf q = g.alloc(qn); Buf k = g.alloc(kn); Buf v = g.alloc(kn); Buf o = g.alloc(qn);
-             Buf att = g.alloc((long) B * NH * T * T); Buf dq = g.alloc(qn); Buf dk = g.alloc(kn); Buf dv = g.alloc(kn)) {
+        try (Buf q = g.alloc(qn);
+                Buf k = g.alloc(kn);
+                Buf v = g.alloc(kn);
+                Buf o = g.alloc(qn);
+                Buf att = g.alloc((long) B * NH * T * T);
+                Buf dq = g.alloc(qn);
+                Buf dk = g.alloc(kn);
+                Buf dv = g.alloc(kn)) {
             String sh = "B" + B + " T" + T + " NH" + NH + " HS" + HS;
             double flops = 2.0 * B * NH * (double) T * T * HS; // causal: half of 4·B·NH·T²·HS
             double ms = time(g, secs, () -> g.attention(o, att, q, k, v, B, T, T, NH, NKV, HS, 0));
@@ -126,8 +139,12 @@ public final class CudaBench {
 
     private static void rowOps(CudaKernels g, int N, int C, int V, double secs) {
         int[] tg = new int[N];
-        try (Buf x = g.alloc((long) N * C); Buf o = g.alloc((long) N * C); Buf w = g.alloc(C); Buf rs = g.alloc(N);
-             Buf z = g.alloc((long) N * V); Buf l = g.alloc(N)) {
+        try (Buf x = g.alloc((long) N * C);
+                Buf o = g.alloc((long) N * C);
+                Buf w = g.alloc(C);
+                Buf rs = g.alloc(N);
+                Buf z = g.alloc((long) N * V);
+                Buf l = g.alloc(N)) {
             double ms = time(g, secs, () -> g.rmsnorm(o, rs, x, w, N, C, 1e-5f));
             row("rmsnorm", N + "x" + C, ms, 8.0 * N * C / ms / 1e6, "GB/s");
             ms = time(g, secs, () -> g.crossEntropy(l, z, z, tg, N, V, 1f / N));

@@ -61,8 +61,14 @@ final class CudaDevice implements AutoCloseable {
         }
         name = new String(nm, 0, len, StandardCharsets.UTF_8);
         int[] a = new int[1], b = new int[1];
-        check(cuDeviceGetAttribute(a, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device), "attr");
-        check(cuDeviceGetAttribute(b, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device), "attr");
+        check(
+                cuDeviceGetAttribute(
+                        a, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
+                "attr");
+        check(
+                cuDeviceGetAttribute(
+                        b, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device),
+                "attr");
         cc = a[0] * 10 + b[0];
         check(cuDevicePrimaryCtxRetain(ctx, device), "cuDevicePrimaryCtxRetain");
         bind();
@@ -100,7 +106,8 @@ final class CudaDevice implements AutoCloseable {
         if (rc != CUresult.CUDA_SUCCESS) {
             String[] nm = new String[1];
             cuGetErrorName(rc, nm);
-            throw new CudaException(what + " failed: " + (nm[0] != null ? nm[0] : CUresult.stringFor(rc)) + " (" + rc + ")");
+            throw new CudaException(
+                    what + " failed: " + (nm[0] != null ? nm[0] : CUresult.stringFor(rc)) + " (" + rc + ")");
         }
     }
 
@@ -120,8 +127,7 @@ final class CudaDevice implements AutoCloseable {
             int arch = Integer.parseInt(parts[1]);
             Integer cur = bestArch.get(parts[0]);
             // the highest arch the device runs; failing that (an older GPU) the lowest there is
-            boolean better = cur == null
-                    || (arch <= cc ? cur > cc || arch > cur : cur > cc && arch < cur);
+            boolean better = cur == null || (arch <= cc ? cur > cc || arch > cur : cur > cc && arch < cur);
             if (better) {
                 best.put(parts[0], f);
                 bestArch.put(parts[0], arch);

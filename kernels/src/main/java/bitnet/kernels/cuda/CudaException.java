@@ -12,8 +12,9 @@ public class CudaException extends RuntimeException {
 
     /** The message for an allocation the device could not satisfy. */
     static String outOfMemory(String what, long bytes, long free, long total) {
-        return String.format("CUDA out of memory: %s needed %.1f MiB but only %.1f of %.1f MiB are free on the GPU. "
-                + "Use a smaller batch size or sequence length (--batch-size, --seq-len), or run on the CPU with --device cpu.",
+        return String.format(
+                "CUDA out of memory: %s needed %.1f MiB but only %.1f of %.1f MiB are free on the GPU. "
+                        + "Use a smaller batch size or sequence length (--batch-size, --seq-len), or run on the CPU with --device cpu.",
                 what, bytes / 1048576.0, free / 1048576.0, total / 1048576.0);
     }
 }

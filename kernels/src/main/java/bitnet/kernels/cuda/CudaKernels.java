@@ -173,7 +173,8 @@ public final class CudaKernels implements Kernels {
         if (stored.rank() > 2) {
             throw new IllegalArgumentException(stored.name() + ": a weight must be 1-D or 2-D");
         }
-        return new CudaWeight(uploadStored(stored.data(), stored.dtype(), (long) rows * cols, stored.name()), rows, cols, false);
+        return new CudaWeight(
+                uploadStored(stored.data(), stored.dtype(), (long) rows * cols, stored.name()), rows, cols, false);
     }
 
     /** Copies stored F32/BF16/F16 bytes to the device in chunks and widens them there. */
@@ -191,7 +192,13 @@ public final class CudaKernels implements Kernels {
             dev.htod(raw.withByteOffset(off), Pointer.to(chunk), len);
         }
         if (dt != DType.F32) {
-            dev.launch(dt == DType.BF16 ? "bf16_to_f32" : "f16_to_f32", CudaDevice.blocksFor(n, THREADS), THREADS, out, raw, n);
+            dev.launch(
+                    dt == DType.BF16 ? "bf16_to_f32" : "f16_to_f32",
+                    CudaDevice.blocksFor(n, THREADS),
+                    THREADS,
+                    out,
+                    raw,
+                    n);
             dev.sync();
             dev.free(raw);
         }
@@ -212,18 +219,20 @@ public final class CudaKernels implements Kernels {
             return c.buf();
         }
         return foreign.computeIfAbsent(w, x -> {
-            long n = (long) x.rows() * x.cols();
-            if (x instanceof StoredWeight s) {
-                return new CudaWeight(uploadStored(s.data(), s.dtype(), n, "weight"), x.rows(), x.cols(), false);
-            }
-            float[] h = new float[Math.toIntExact(n)];
-            for (int r = 0; r < x.rows(); r++) {
-                for (int c = 0; c < x.cols(); c++) {
-                    h[r * x.cols() + c] = x.get(r, c);
-                }
-            }
-            return new CudaWeight((CudaBuf) upload(h), x.rows(), x.cols(), false);
-        }).buf();
+                    long n = (long) x.rows() * x.cols();
+                    if (x instanceof StoredWeight s) {
+                        return new CudaWeight(
+                                uploadStored(s.data(), s.dtype(), n, "weight"), x.rows(), x.cols(), false);
+                    }
+                    float[] h = new float[Math.toIntExact(n)];
+                    for (int r = 0; r < x.rows(); r++) {
+                        for (int c = 0; c < x.cols(); c++) {
+                            h[r * x.cols() + c] = x.get(r, c);
+                        }
+                    }
+                    return new CudaWeight((CudaBuf) upload(h), x.rows(), x.cols(), false);
+                })
+                .buf();
     }
 
     /** ids / targets to the device (a reused int scratch buffer). */
@@ -290,11 +299,25 @@ public final class CudaKernels implements Kernels {
         boolean gemm = N > 0 && OC > 0 && C > 0;
         if (dinp != null && gemm) {
             // dinpᵀ (C, N) += Wᵀ (C, OC) · doutᵀ (OC, N)
-            blas.sgemm(false, false, C, N, OC, 1f, wbuf(w).address(), C, b(dout).address(), OC, 1f, b(dinp).address(), C);
+            blas.sgemm(
+                    false, false, C, N, OC, 1f, wbuf(w).address(), C, b(dout).address(), OC, 1f, b(dinp).address(), C);
         }
         if (dweight != null && gemm) {
             // dWᵀ (C, OC) += inpᵀ (C, N) · dout (N, OC)
-            blas.sgemm(false, true, C, OC, N, 1f, b(inp).address(), C, b(dout).address(), OC, 1f, b(dweight).address(), C);
+            blas.sgemm(
+                    false,
+                    true,
+                    C,
+                    OC,
+                    N,
+                    1f,
+                    b(inp).address(),
+                    C,
+                    b(dout).address(),
+                    OC,
+                    1f,
+                    b(dweight).address(),
+                    C);
         }
         if (dbias != null && OC > 0) {
             dev.launch("bias_backward", (OC + THREADS - 1) / THREADS, THREADS, b(dbias), b(dout), N, OC);
@@ -311,11 +334,22 @@ public final class CudaKernels implements Kernels {
     }
 
     @Override
-    public void layernormBackward(Buf dinp, Buf dw, Buf db, Buf dout, Buf inp, Buf w, Buf mean, Buf rstd, int N, int C) {
+    public void layernormBackward(
+            Buf dinp, Buf dw, Buf db, Buf dout, Buf inp, Buf w, Buf mean, Buf rstd, int N, int C) {
         if (N > 0) {
             dev.launch("layernorm_backward_dx", N, ROW_THREADS, b(dinp), b(dout), b(inp), b(w), b(mean), b(rstd), N, C);
-            dev.launch("layernorm_backward_dwdb", (C + THREADS - 1) / THREADS, THREADS, b(dw), b(db), b(dout), b(inp),
-                    b(mean), b(rstd), N, C);
+            dev.launch(
+                    "layernorm_backward_dwdb",
+                    (C + THREADS - 1) / THREADS,
+                    THREADS,
+                    b(dw),
+                    b(db),
+                    b(dout),
+                    b(inp),
+                    b(mean),
+                    b(rstd),
+                    N,
+                    C);
         }
     }
 
@@ -330,7 +364,8 @@ public final class CudaKernels implements Kernels {
     public void rmsnormBackward(Buf dinp, Buf dw, Buf dout, Buf inp, Buf w, Buf rstd, int N, int C) {
         if (N > 0) {
             dev.launch("rmsnorm_backward_dx", N, ROW_THREADS, b(dinp), b(dout), b(inp), b(w), b(rstd), N, C);
-            dev.launch("rmsnorm_backward_dw", (C + THREADS - 1) / THREADS, THREADS, b(dw), b(dout), b(inp), b(rstd), N, C);
+            dev.launch(
+                    "rmsnorm_backward_dw", (C + THREADS - 1) / THREADS, THREADS, b(dw), b(dout), b(inp), b(rstd), N, C);
         }
     }
 
@@ -338,12 +373,36 @@ public final class CudaKernels implements Kernels {
 
     @Override
     public void rope(Buf x, Buf cos, Buf sin, int B, int T, int NH, int HS, int pos0) {
-        dev.launch("rope_rotate", grid((long) B * T * NH * (HS / 2)), THREADS, b(x), b(cos), b(sin), B, T, NH, HS, pos0, 1f);
+        dev.launch(
+                "rope_rotate",
+                grid((long) B * T * NH * (HS / 2)),
+                THREADS,
+                b(x),
+                b(cos),
+                b(sin),
+                B,
+                T,
+                NH,
+                HS,
+                pos0,
+                1f);
     }
 
     @Override
     public void ropeBackward(Buf dx, Buf cos, Buf sin, int B, int T, int NH, int HS, int pos0) {
-        dev.launch("rope_rotate", grid((long) B * T * NH * (HS / 2)), THREADS, b(dx), b(cos), b(sin), B, T, NH, HS, pos0, -1f);
+        dev.launch(
+                "rope_rotate",
+                grid((long) B * T * NH * (HS / 2)),
+                THREADS,
+                b(dx),
+                b(cos),
+                b(sin),
+                B,
+                T,
+                NH,
+                HS,
+                pos0,
+                -1f);
     }
 
     private static int warpGrid(long rows) {
@@ -358,7 +417,8 @@ public final class CudaKernels implements Kernels {
     }
 
     @Override
-    public void attention(Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window) {
+    public void attention(
+            Buf out, Buf att, Buf q, Buf k, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int window) {
         checkHeads(NH, NKV, HS);
         long rows = (long) B * NH * T;
         if (rows == 0) {
@@ -366,13 +426,28 @@ public final class CudaKernels implements Kernels {
         }
         Object p = att != null ? b(att) : dev.scratch(4 * rows * TK); // inference: probabilities are thrown away
         float scale = (float) (1.0 / Math.sqrt(HS));
-        dev.launch("attention_forward", warpGrid(rows), 32 * WARPS_PER_BLOCK, b(out), p, b(q), b(k), b(v),
-                B, T, TK, NH, NKV, HS, window, scale);
+        dev.launch(
+                "attention_forward",
+                warpGrid(rows),
+                32 * WARPS_PER_BLOCK,
+                b(out),
+                p,
+                b(q),
+                b(k),
+                b(v),
+                B,
+                T,
+                TK,
+                NH,
+                NKV,
+                HS,
+                window,
+                scale);
     }
 
     @Override
-    public void attentionBackward(Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v,
-                                  int B, int T, int NH, int NKV, int HS) {
+    public void attentionBackward(
+            Buf dq, Buf dk, Buf dv, Buf dout, Buf att, Buf q, Buf k, Buf v, int B, int T, int NH, int NKV, int HS) {
         checkHeads(NH, NKV, HS);
         long rows = (long) B * NH * T;
         if (rows == 0) {
@@ -380,10 +455,39 @@ public final class CudaKernels implements Kernels {
         }
         float scale = (float) (1.0 / Math.sqrt(HS));
         CUdeviceptr rowdot = dev.scratch(4 * rows); // (B, NH, T)
-        dev.launch("attention_backward_dq", warpGrid(rows), 32 * WARPS_PER_BLOCK, b(dq), rowdot, b(dout), b(att),
-                b(k), b(v), B, T, NH, NKV, HS, scale);
-        dev.launch("attention_backward_dkdv", warpGrid((long) B * NKV * T), 32 * WARPS_PER_BLOCK, b(dk), b(dv), rowdot,
-                b(dout), b(att), b(q), b(v), B, T, NH, NKV, HS, scale);
+        dev.launch(
+                "attention_backward_dq",
+                warpGrid(rows),
+                32 * WARPS_PER_BLOCK,
+                b(dq),
+                rowdot,
+                b(dout),
+                b(att),
+                b(k),
+                b(v),
+                B,
+                T,
+                NH,
+                NKV,
+                HS,
+                scale);
+        dev.launch(
+                "attention_backward_dkdv",
+                warpGrid((long) B * NKV * T),
+                32 * WARPS_PER_BLOCK,
+                b(dk),
+                b(dv),
+                rowdot,
+                b(dout),
+                b(att),
+                b(q),
+                b(v),
+                B,
+                T,
+                NH,
+                NKV,
+                HS,
+                scale);
     }
 
     // ---- elementwise ------------------------------------------------------------------------
@@ -432,8 +536,22 @@ public final class CudaKernels implements Kernels {
         double bc2 = 1 - Math.pow(b2, step);
         float stepSize = (float) (lr / bc1);
         float bc2Sqrt = (float) Math.sqrt(bc2);
-        dev.launch("adamw_f32", grid(n), THREADS, b(p), b(m), b(v), b(g), n, 1f - lr * wd, 1f - b1, b2, 1f - b2,
-                stepSize, bc2Sqrt, eps);
+        dev.launch(
+                "adamw_f32",
+                grid(n),
+                THREADS,
+                b(p),
+                b(m),
+                b(v),
+                b(g),
+                n,
+                1f - lr * wd,
+                1f - b1,
+                b2,
+                1f - b2,
+                stepSize,
+                bc2Sqrt,
+                eps);
     }
 
     @Override

@@ -42,12 +42,18 @@ final class FfmCublas implements CublasApi {
         MethodHandle getVersion = h(sl, "cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         setStream = h(sl, "cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         destroy = h(sl, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        sgemm = h(sl, "cublasSgemm_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        sgemm = h(
+                sl,
+                "cublasSgemm_v2",
+                FunctionDescriptor.of(
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
+                        ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         MemorySegment hp = arena.allocate(ADDRESS);
         check((int) create.invokeExact(hp), "cublasCreate_v2");
         handle = hp.get(ADDRESS, 0);
-        check((int) mathMode.invokeExact(handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+        check(
+                (int) mathMode.invokeExact(handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                "cublasSetMathMode");
         MemorySegment vp = arena.allocate(JAVA_INT);
         check((int) getVersion.invokeExact(handle, vp), "cublasGetVersion_v2");
         version = vp.get(JAVA_INT, 0);
@@ -99,8 +105,13 @@ final class FfmCublas implements CublasApi {
                 dirs.add(v + "/lib");
             }
         }
-        dirs.addAll(List.of("/usr/local/cuda/lib64", "/usr/local/cuda-13.0/lib64", "/usr/local/cuda-13/lib64",
-                "/usr/local/cuda-12/lib64", "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib/x86_64-linux-gnu"));
+        dirs.addAll(List.of(
+                "/usr/local/cuda/lib64",
+                "/usr/local/cuda-13.0/lib64",
+                "/usr/local/cuda-13/lib64",
+                "/usr/local/cuda-12/lib64",
+                "/usr/local/cuda/targets/x86_64-linux/lib",
+                "/usr/lib/x86_64-linux-gnu"));
         for (String d : dirs) {
             for (String so : new String[] {"libcublas.so.13", "libcublas.so.12"}) {
                 if (Files.exists(Path.of(d, so))) {
@@ -115,7 +126,8 @@ final class FfmCublas implements CublasApi {
         if (status != 0) {
             String nm = switch (status) {
                 case 1 -> "CUBLAS_STATUS_NOT_INITIALIZED";
-                case 3 -> "CUBLAS_STATUS_ALLOC_FAILED (GPU out of memory: use a smaller batch size or sequence length, or --device cpu)";
+                case 3 ->
+                    "CUBLAS_STATUS_ALLOC_FAILED (GPU out of memory: use a smaller batch size or sequence length, or --device cpu)";
                 case 7 -> "CUBLAS_STATUS_INVALID_VALUE";
                 case 8 -> "CUBLAS_STATUS_ARCH_MISMATCH";
                 case 11 -> "CUBLAS_STATUS_MAPPING_ERROR";
@@ -145,15 +157,39 @@ final class FfmCublas implements CublasApi {
     }
 
     @Override
-    public synchronized void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
-                                   long b, int ldb, float beta, long c, int ldc) {
+    public synchronized void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            long a,
+            int lda,
+            long b,
+            int ldb,
+            float beta,
+            long c,
+            int ldc) {
         scalars.set(JAVA_FLOAT, 0, alpha);
         scalars.set(JAVA_FLOAT, 4, beta);
         int st;
         try {
-            st = (int) sgemm.invokeExact(handle, transA ? 1 : 0, transB ? 1 : 0, m, n, k,
-                    scalars, MemorySegment.ofAddress(a), lda, MemorySegment.ofAddress(b), ldb,
-                    scalars.asSlice(4), MemorySegment.ofAddress(c), ldc);
+            st = (int) sgemm.invokeExact(
+                    handle,
+                    transA ? 1 : 0,
+                    transB ? 1 : 0,
+                    m,
+                    n,
+                    k,
+                    scalars,
+                    MemorySegment.ofAddress(a),
+                    lda,
+                    MemorySegment.ofAddress(b),
+                    ldb,
+                    scalars.asSlice(4),
+                    MemorySegment.ofAddress(c),
+                    ldc);
         } catch (Throwable t) {
             throw new CudaException("cublasSgemm_v2: " + t);
         }

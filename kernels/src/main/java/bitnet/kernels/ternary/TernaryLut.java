@@ -58,14 +58,22 @@ final class TernaryLut {
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** 16 codes of 1 (q = 0): the padding. */
     private static final int ZERO_CODES = 0x55555555;
+
     private static final boolean ENABLED = decide(System.getProperty("bitnet.ternary.lut", "auto"));
 
     // table patterns: entry e of a pair's table is q(e & 3) x_a + q(e >> 2) x_b with q(c) = c - 1
     // (q(3) = 0), built with adds and subtracts under these masks: lanes where a code is 2 (+1) or 0 (-1)
-    private static final VectorMask<Float> FA_PLUS = fmask(0, 2), FA_MINUS = fmask(0, 0), FB_PLUS = fmask(2, 2), FB_MINUS = fmask(2, 0);
-    private static final VectorMask<Short> SA_PLUS = smask(0, 2), SA_MINUS = smask(0, 0), SB_PLUS = smask(2, 2), SB_MINUS = smask(2, 0);
+    private static final VectorMask<Float> FA_PLUS = fmask(0, 2),
+            FA_MINUS = fmask(0, 0),
+            FB_PLUS = fmask(2, 2),
+            FB_MINUS = fmask(2, 0);
+    private static final VectorMask<Short> SA_PLUS = smask(0, 2),
+            SA_MINUS = smask(0, 0),
+            SB_PLUS = smask(2, 2),
+            SB_MINUS = smask(2, 0);
     /** 16 in the odd short lanes: they index the upper half of the A8 table. */
     private static final ShortVector ODD16 = ShortVector.fromArray(SS, odd16(), 0);
+
     private static final VectorMask<Short> UPPER = SS.indexInRange(-16, 16); // lanes 16..31
 
     final int rows;
@@ -133,7 +141,8 @@ final class TernaryLut {
     static TernaryLut build(int rows, int cols, IntFunction<MemorySegment> rowSeg, IntToLongFunction rowOff) {
         long n = bytes(rows, cols) / 4;
         if (n > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("ternary matrix (" + rows + ", " + cols + ") too large for the table kernels");
+            throw new IllegalArgumentException(
+                    "ternary matrix (" + rows + ", " + cols + ") too large for the table kernels");
         }
         int tiles = (rows + TILE - 1) / TILE, groups = (cols + GROUP - 1) / GROUP;
         int[] codes = new int[(int) n];
@@ -176,8 +185,13 @@ final class TernaryLut {
                 float xa = j < cols ? x[xOff + j] : 0f, xb = j + 1 < cols ? x[xOff + j + 1] : 0f;
                 // ±x_a (exact), then ±x_b: each entry is one rounding of the pair's true sum
                 FloatVector va = FloatVector.broadcast(FS, xa), vb = FloatVector.broadcast(FS, xb);
-                FloatVector.zero(FS).add(va, FA_PLUS).sub(va, FA_MINUS).add(vb, FB_PLUS).sub(vb, FB_MINUS)
-                        .reinterpretAsInts().intoArray(tab, tabOff + g * TABLE + p * 16);
+                FloatVector.zero(FS)
+                        .add(va, FA_PLUS)
+                        .sub(va, FA_MINUS)
+                        .add(vb, FB_PLUS)
+                        .sub(vb, FB_MINUS)
+                        .reinterpretAsInts()
+                        .intoArray(tab, tabOff + g * TABLE + p * 16);
             }
         }
     }
@@ -196,8 +210,10 @@ final class TernaryLut {
             for (int p = 0; p < 8; p += 2) {
                 IntVector i0 = v.lanewise(VectorOperators.LSHR, 4 * p).and(15);
                 IntVector i1 = v.lanewise(VectorOperators.LSHR, 4 * p + 4).and(15);
-                a0 = a0.add(i0.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p)).reinterpretAsFloats());
-                a1 = a1.add(i1.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p + 16)).reinterpretAsFloats());
+                a0 = a0.add(
+                        i0.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p)).reinterpretAsFloats());
+                a1 = a1.add(i1.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p + 16))
+                        .reinterpretAsFloats());
             }
         }
         a0.add(a1).intoArray(out, outOff);
@@ -214,19 +230,45 @@ final class TernaryLut {
         for (int g = 0; g < groups; g++) {
             int o = base + g * TILE;
             IntVector v = IntVector.fromArray(IS, codes, o), w = IntVector.fromArray(IS, codes, o + stride);
-            IntVector x = IntVector.fromArray(IS, codes, o + 2 * stride), y = IntVector.fromArray(IS, codes, o + 3 * stride);
+            IntVector x = IntVector.fromArray(IS, codes, o + 2 * stride),
+                    y = IntVector.fromArray(IS, codes, o + 3 * stride);
             int tb = tabOff + g * TABLE;
             for (int p = 0; p < 8; p += 2) {
-                IntVector t0 = IntVector.fromArray(IS, tab, tb + 16 * p), t1 = IntVector.fromArray(IS, tab, tb + 16 * p + 16);
+                IntVector t0 = IntVector.fromArray(IS, tab, tb + 16 * p),
+                        t1 = IntVector.fromArray(IS, tab, tb + 16 * p + 16);
                 int s0 = 4 * p, s1 = 4 * p + 4;
-                a0 = a0.add(v.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
-                a1 = a1.add(v.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
-                b0 = b0.add(w.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
-                b1 = b1.add(w.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
-                c0 = c0.add(x.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
-                c1 = c1.add(x.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
-                d0 = d0.add(y.lanewise(VectorOperators.LSHR, s0).and(15).selectFrom(t0).reinterpretAsFloats());
-                d1 = d1.add(y.lanewise(VectorOperators.LSHR, s1).and(15).selectFrom(t1).reinterpretAsFloats());
+                a0 = a0.add(v.lanewise(VectorOperators.LSHR, s0)
+                        .and(15)
+                        .selectFrom(t0)
+                        .reinterpretAsFloats());
+                a1 = a1.add(v.lanewise(VectorOperators.LSHR, s1)
+                        .and(15)
+                        .selectFrom(t1)
+                        .reinterpretAsFloats());
+                b0 = b0.add(w.lanewise(VectorOperators.LSHR, s0)
+                        .and(15)
+                        .selectFrom(t0)
+                        .reinterpretAsFloats());
+                b1 = b1.add(w.lanewise(VectorOperators.LSHR, s1)
+                        .and(15)
+                        .selectFrom(t1)
+                        .reinterpretAsFloats());
+                c0 = c0.add(x.lanewise(VectorOperators.LSHR, s0)
+                        .and(15)
+                        .selectFrom(t0)
+                        .reinterpretAsFloats());
+                c1 = c1.add(x.lanewise(VectorOperators.LSHR, s1)
+                        .and(15)
+                        .selectFrom(t1)
+                        .reinterpretAsFloats());
+                d0 = d0.add(y.lanewise(VectorOperators.LSHR, s0)
+                        .and(15)
+                        .selectFrom(t0)
+                        .reinterpretAsFloats());
+                d1 = d1.add(y.lanewise(VectorOperators.LSHR, s1)
+                        .and(15)
+                        .selectFrom(t1)
+                        .reinterpretAsFloats());
             }
         }
         a0.add(a1).intoArray(out, outOff);
@@ -249,7 +291,11 @@ final class TernaryLut {
                 int j = g * GROUP + 2 * p, k = j + 8;
                 ShortVector xa = ShortVector.broadcast(SS, at(xq, xOff, j)).blend(at(xq, xOff, k), UPPER);
                 ShortVector xb = ShortVector.broadcast(SS, at(xq, xOff, j + 1)).blend(at(xq, xOff, k + 1), UPPER);
-                ShortVector.zero(SS).add(xa, SA_PLUS).sub(xa, SA_MINUS).add(xb, SB_PLUS).sub(xb, SB_MINUS)
+                ShortVector.zero(SS)
+                        .add(xa, SA_PLUS)
+                        .sub(xa, SA_MINUS)
+                        .add(xb, SB_PLUS)
+                        .sub(xb, SB_MINUS)
                         .intoArray(tab, tabOff + g * TABLE + p * 32);
             }
         }

@@ -31,17 +31,19 @@ final class TernaryRows {
      * variants below multiply by the 2-bit code, which is much faster there (see them).
      */
     static final boolean NATIVE_MASKS = FS.vectorBitSize() >= 512;
+
     static final VectorSpecies<Short> SS = VectorSpecies.of(short.class, FS.vectorShape());
     static final int SL = SS.length();
     /** Weights per block of the int16 kernel: SL lanes x 8 codes of one 16-bit lane (64 bytes on AVX-512). */
     static final int BLK16 = 8 * SL;
     /** Lane i reads bits 2i..2i+1 of the broadcast group. */
     private static final IntVector SHIFTS = IntVector.fromArray(IS, shifts(), 0);
-    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private TernaryRows() {
-    }
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private TernaryRows() {}
 
     private static int[] shifts() {
         int[] s = new int[IntVector.SPECIES_MAX.length()];
@@ -68,7 +70,9 @@ final class TernaryRows {
     }
 
     private static IntVector codes(int bits) {
-        return IntVector.broadcast(IS, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3);
+        return IntVector.broadcast(IS, bits)
+                .lanewise(VectorOperators.LSHR, SHIFTS)
+                .and(3);
     }
 
     /** The 2-bit code of weight j of the row at byteOff. */
@@ -83,7 +87,9 @@ final class TernaryRows {
             dst[d + j - j0] = code(w, rowOff, j) - 1;
         }
         for (; j + VL <= end; j += VL) {
-            ((FloatVector) codes(bits(w, rowOff + (j >>> 2))).convert(VectorOperators.I2F, 0)).sub(1f).intoArray(dst, d + j - j0);
+            ((FloatVector) codes(bits(w, rowOff + (j >>> 2))).convert(VectorOperators.I2F, 0))
+                    .sub(1f)
+                    .intoArray(dst, d + j - j0);
         }
         for (; j < end; j++) {
             dst[d + j - j0] = code(w, rowOff, j) - 1;
@@ -153,7 +159,8 @@ final class TernaryRows {
             for (int t = 0; t < 16; t += 2) {
                 IntVector c0 = v.lanewise(VectorOperators.LSHR, 2 * t).and(3);
                 IntVector c1 = v.lanewise(VectorOperators.LSHR, 2 * t + 2).and(3);
-                FloatVector x0 = FloatVector.fromArray(FS, xT, xb + t * VL), x1 = FloatVector.fromArray(FS, xT, xb + (t + 1) * VL);
+                FloatVector x0 = FloatVector.fromArray(FS, xT, xb + t * VL),
+                        x1 = FloatVector.fromArray(FS, xT, xb + (t + 1) * VL);
                 p0 = p0.add(x0, c0.compare(VectorOperators.EQ, 2).cast(FS));
                 m0 = m0.add(x0, c0.compare(VectorOperators.EQ, 0).cast(FS));
                 p1 = p1.add(x1, c1.compare(VectorOperators.EQ, 2).cast(FS));
@@ -169,12 +176,14 @@ final class TernaryRows {
      * (masked adds, no multiplication; an FMA with c = q + 1 took 5% less time at N = 64 but
      * multiplied by the codes).
      */
-    static void dot4(MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C, float[] res) {
+    static void dot4(
+            MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C, float[] res) {
         FloatVector p0 = FloatVector.zero(FS), p1 = p0, p2 = p0, p3 = p0, m0 = p0, m1 = p0, m2 = p0, m3 = p0;
         int j = 0;
         for (; j + VL <= C; j += VL) {
             IntVector c = codes(bits(w, rowOff + (j >>> 2)));
-            VectorMask<Float> plus = c.compare(VectorOperators.EQ, 2).cast(FS), minus = c.compare(VectorOperators.EQ, 0).cast(FS);
+            VectorMask<Float> plus = c.compare(VectorOperators.EQ, 2).cast(FS),
+                    minus = c.compare(VectorOperators.EQ, 0).cast(FS);
             FloatVector x0 = FloatVector.fromArray(FS, x, xOff0 + j), x1 = FloatVector.fromArray(FS, x, xOff1 + j);
             FloatVector x2 = FloatVector.fromArray(FS, x, xOff2 + j), x3 = FloatVector.fromArray(FS, x, xOff3 + j);
             p0 = p0.add(x0, plus);
@@ -300,7 +309,8 @@ final class TernaryRows {
      * and FMA'd with x: Σ q x = Σ c x - Σ x, 4 vector ops per VL weights (compare-and-masked-add
      * of the +1 and -1 sets took 6).
      */
-    static float dotPermutedCodes(MemorySegment w, long rowOff, float[] xT, int xTOff, float sumFull, float[] x, int xOff, int C) {
+    static float dotPermutedCodes(
+            MemorySegment w, long rowOff, float[] xT, int xTOff, float sumFull, float[] x, int xOff, int C) {
         // four accumulators: with two, the 4-cycle FMA latency was the limit
         FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         int j = 0;
@@ -337,8 +347,18 @@ final class TernaryRows {
      * {@link #fullVectorSum} of row k), 8 vector ops per VL weights and 4 rows where +1/-1 masks and
      * masked adds took 13.
      */
-    static void dot4Codes(MemorySegment w, long rowOff, float[] x, int xOff0, int xOff1, int xOff2, int xOff3, int C,
-                     float[] sx, int sxOff, float[] res) {
+    static void dot4Codes(
+            MemorySegment w,
+            long rowOff,
+            float[] x,
+            int xOff0,
+            int xOff1,
+            int xOff2,
+            int xOff3,
+            int C,
+            float[] sx,
+            int sxOff,
+            float[] res) {
         FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         int j = 0;
         for (; j + VL <= C; j += VL) {
@@ -389,7 +409,8 @@ final class TernaryRows {
      * compares and masked adds took 6. Partial sums are widened to int every 16 blocks
      * (|sum| <= 16 * 4 * 2 * 128 < 2^15). The columns after the last full block go through {@link #dotInt}.
      */
-    static int dotInt16Codes(MemorySegment w, long rowOff, short[] xT, int xTOff, int sumFull, int[] xq, int xOff, int C) {
+    static int dotInt16Codes(
+            MemorySegment w, long rowOff, short[] xT, int xTOff, int sumFull, int[] xq, int xOff, int C) {
         IntVector acc = IntVector.zero(IS);
         int j = 0;
         while (j + BLK16 <= C) {
@@ -400,12 +421,16 @@ final class TernaryRows {
                     ShortVector c0 = v.and((short) 3);
                     ShortVector c1 = v.lanewise(VectorOperators.LSHR, 2).and((short) 3);
                     v = v.lanewise(VectorOperators.LSHR, 4);
-                    s0 = s0.add(ShortVector.fromArray(SS, xT, xTOff + j + t * SL).mul(c0));
-                    s1 = s1.add(ShortVector.fromArray(SS, xT, xTOff + j + (t + 1) * SL).mul(c1));
+                    s0 = s0.add(
+                            ShortVector.fromArray(SS, xT, xTOff + j + t * SL).mul(c0));
+                    s1 = s1.add(ShortVector.fromArray(SS, xT, xTOff + j + (t + 1) * SL)
+                            .mul(c1));
                 }
             }
-            acc = acc.add(s0.convert(VectorOperators.S2I, 0)).add(s0.convert(VectorOperators.S2I, 1))
-                    .add(s1.convert(VectorOperators.S2I, 0)).add(s1.convert(VectorOperators.S2I, 1));
+            acc = acc.add(s0.convert(VectorOperators.S2I, 0))
+                    .add(s0.convert(VectorOperators.S2I, 1))
+                    .add(s1.convert(VectorOperators.S2I, 0))
+                    .add(s1.convert(VectorOperators.S2I, 1));
         }
         return acc.reduceLanes(VectorOperators.ADD) - sumFull + dotInt(w, rowOff, xq, xOff, j, C);
     }

@@ -7,8 +7,7 @@ package bitnet.kernels.ternary;
  * sequential and slow. Not for production use.
  */
 public final class TernaryScalar {
-    private TernaryScalar() {
-    }
+    private TernaryScalar() {}
 
     /** out (N, OC) = inp (N, C) · Wᵀ + bias, FP32 activations. */
     public static void matmul(TernaryWeight w, float[] out, float[] inp, float[] bias, int N, int C, int OC) {

@@ -52,7 +52,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     private final Packing packing;
     private final MemorySegment packed; // (rows, bytesPerRow)
-    private final float[] scales;       // (rows) or (1)
+    private final float[] scales; // (rows) or (1)
     private final int rows;
     private final int cols;
     private final int bytesPerRow;
@@ -73,11 +73,34 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     /** Wraps packed codes (validated: 2-bit code 3 or base-3 byte > 242 is rejected) with scales of length rows or 1. */
     public TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols) {
-        this(packing, packed, scales, rows, cols, false, true, true, new LutHolder(), -1, TernaryRows.NATIVE_MASKS, GEMM_MIN_N);
+        this(
+                packing,
+                packed,
+                scales,
+                rows,
+                cols,
+                false,
+                true,
+                true,
+                new LutHolder(),
+                -1,
+                TernaryRows.NATIVE_MASKS,
+                GEMM_MIN_N);
     }
 
-    private TernaryWeight(Packing packing, MemorySegment packed, float[] scales, int rows, int cols, boolean a8, boolean parallel,
-                          boolean check, LutHolder lut, int tables, boolean masked, int gemmMin) {
+    private TernaryWeight(
+            Packing packing,
+            MemorySegment packed,
+            float[] scales,
+            int rows,
+            int cols,
+            boolean a8,
+            boolean parallel,
+            boolean check,
+            LutHolder lut,
+            int tables,
+            boolean masked,
+            int gemmMin) {
         if (rows < 0 || cols < 0) {
             throw new IllegalArgumentException("bad shape (" + rows + ", " + cols + ")");
         }
@@ -86,7 +109,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         }
         long expect = TernaryPacking.packedBytes(packing, rows, cols);
         if (packed.byteSize() != expect) {
-            throw new IllegalArgumentException(packed.byteSize() + " packed bytes for (" + rows + ", " + cols + ") " + packing.id() + ", expected " + expect);
+            throw new IllegalArgumentException(packed.byteSize() + " packed bytes for (" + rows + ", " + cols + ") "
+                    + packing.id() + ", expected " + expect);
         }
         this.packing = packing;
         this.packed = packed;
@@ -107,22 +131,30 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     /** Packs q (-1/0/+1, row-major (rows, cols)) onto the heap. */
     public static TernaryWeight pack(Packing packing, byte[] q, float[] scales, int rows, int cols) {
-        return new TernaryWeight(packing, MemorySegment.ofArray(TernaryPacking.pack(packing, q, rows, cols)), scales, rows, cols);
+        return new TernaryWeight(
+                packing, MemorySegment.ofArray(TernaryPacking.pack(packing, q, rows, cols)), scales, rows, cols);
     }
 
     /** The same weight whose {@link #matmulInto} quantizes activations to int8 (W1.58A8) when a8 is true. */
     public TernaryWeight withA8(boolean a8) {
-        return a8 == this.a8 ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables, masked, gemmMin);
+        return a8 == this.a8
+                ? this
+                : new TernaryWeight(
+                        packing, packed, scales, rows, cols, a8, parallel, false, lut, tables, masked, gemmMin);
     }
 
     /** The same weight, its products run on the calling thread only when parallel is false (benchmarks, nested use). */
     public TernaryWeight withParallel(boolean parallel) {
-        return parallel == this.parallel ? this : new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, tables, masked, gemmMin);
+        return parallel == this.parallel
+                ? this
+                : new TernaryWeight(
+                        packing, packed, scales, rows, cols, a8, parallel, false, lut, tables, masked, gemmMin);
     }
 
     /** The same weight with the table-lookup kernels forced on or off, whatever the CPU (for tests). */
     TernaryWeight withTables(boolean on) {
-        return new TernaryWeight(packing, packed, scales, rows, cols, a8, parallel, false, lut, on ? 1 : 0, masked, gemmMin);
+        return new TernaryWeight(
+                packing, packed, scales, rows, cols, a8, parallel, false, lut, on ? 1 : 0, masked, gemmMin);
     }
 
     /** The same weight with the masked row kernels (true) or the code-multiplying ones (tests). */
@@ -276,7 +308,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     private void check(int N, int C, int OC) {
         if (C != cols || OC != rows) {
-            throw new IllegalArgumentException("weight is (" + rows + ", " + cols + "), call says (OC " + OC + ", C " + C + ")");
+            throw new IllegalArgumentException(
+                    "weight is (" + rows + ", " + cols + "), call says (OC " + OC + ", C " + C + ")");
         }
     }
 
@@ -392,7 +425,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                     }
                 }
                 for (int k = 0; n < N; n++, k++) {
-                    float d = masked ? TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C)
+                    float d = masked
+                            ? TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C)
                             : TernaryRows.dotPermutedCodes(w, off, xT, k * C, sumFull[k], inp, n * C, C);
                     out[n * OC + r] = d * s + b;
                 }
@@ -407,7 +441,20 @@ public final class TernaryWeight implements Weight, CpuMatmul {
      * computed whole by one task, so the thread count never changes a bit.
      */
     private void gemmF32(Parallel par, float[] out, float[] inp, float[] bias, int N, int C, int OC) {
-        Sgemm.gemm(parallel ? par : null, N, OC, C, inp, 0, C, false, PackB.transposedRows(this::decodeRow), out, OC, true, null);
+        Sgemm.gemm(
+                parallel ? par : null,
+                N,
+                OC,
+                C,
+                inp,
+                0,
+                C,
+                false,
+                PackB.transposedRows(this::decodeRow),
+                out,
+                OC,
+                true,
+                null);
         boolean one = scales.length == 1;
         for (int n = 0; n < N; n++) {
             int o = n * OC;
@@ -452,7 +499,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 float s = scale(r);
                 float b = bias == null ? 0f : bias[r];
                 for (int n = 0; n < N; n++) {
-                    int d = masked ? TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C)
+                    int d = masked
+                            ? TernaryRows.dotInt16(w, off, xT, n * C, xq, n * C, C)
                             : TernaryRows.dotInt16Codes(w, off, xT, n * C, sumFull[n], xq, n * C, C);
                     out[n * OC + r] = d * s * xs[n] + b;
                 }
@@ -461,7 +509,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     }
 
     /** Input rows [n0, n1) by FP32 table lookup: tables per input row, then tiles of 16 output rows per task. */
-    private void lutF32(Parallel par, TernaryLut t, float[] out, float[] inp, float[] bias, int n0, int n1, int C, int OC) {
+    private void lutF32(
+            Parallel par, TernaryLut t, float[] out, float[] inp, float[] bias, int n0, int n1, int C, int OC) {
         int nr = n1 - n0, ts = t.tableF32Size();
         int[] tab = new int[nr * ts];
         for (int k = 0; k < nr; k++) {
@@ -492,7 +541,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     }
 
     /** All input rows by int16 table lookup: exact integer sums, scaled as {@link #matmulA8Into} states. */
-    private void lutA8(Parallel par, TernaryLut t, float[] out, int[] xq, float[] xs, float[] bias, int N, int C, int OC) {
+    private void lutA8(
+            Parallel par, TernaryLut t, float[] out, int[] xq, float[] xs, float[] bias, int N, int C, int OC) {
         int ts = t.tableA8Size();
         short[] tab = new short[N * ts];
         for (int n = 0; n < N; n++) {

@@ -73,7 +73,10 @@ class DetMathTest {
         double worstT = 0, worstS = 0;
         for (int i = 0; i < x.length; i++) {
             assertEquals(Float.floatToIntBits(DetMath.tanh(x[i])), Float.floatToIntBits(t[i]), "tanh twin at " + x[i]);
-            assertEquals(Float.floatToIntBits(DetMath.sigmoid(x[i])), Float.floatToIntBits(sg[i]), "sigmoid twin at " + x[i]);
+            assertEquals(
+                    Float.floatToIntBits(DetMath.sigmoid(x[i])),
+                    Float.floatToIntBits(sg[i]),
+                    "sigmoid twin at " + x[i]);
             worstT = Math.max(worstT, ulps(t[i], Math.tanh(x[i])));
             worstS = Math.max(worstS, ulps(sg[i], 1 / (1 + Math.exp(-x[i]))));
         }

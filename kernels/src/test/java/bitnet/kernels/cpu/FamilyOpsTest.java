@@ -43,8 +43,17 @@ class FamilyOpsTest {
 
     @Test
     void erfMatchesTabulatedValues() {
-        double[][] tab = {{0, 0}, {0.5, 0.5204998778130465}, {1, 0.8427007929497149}, {-1.5, -0.9661051464753108},
-            {2, 0.9953222650189527}, {2.9, 0.9999589021219005}, {3, 0.9999779095030014}, {4, 0.9999999845827421}, {7, 1}};
+        double[][] tab = {
+            {0, 0},
+            {0.5, 0.5204998778130465},
+            {1, 0.8427007929497149},
+            {-1.5, -0.9661051464753108},
+            {2, 0.9953222650189527},
+            {2.9, 0.9999589021219005},
+            {3, 0.9999779095030014},
+            {4, 0.9999999845827421},
+            {7, 1}
+        };
         for (double[] t : tab) {
             assertEquals(t[1], ScalarKernels.erf(t[0]), 1e-13, "erf(" + t[0] + ")");
         }
@@ -179,38 +188,122 @@ class FamilyOpsTest {
     @Test
     void backendsWithoutPartialRopeSayWhat() {
         var k = new bitnet.kernels.Kernels() {
-            @Override public String name() { return "plain"; }
-            @Override public Buf alloc(long n) { return REF.alloc(n); }
-            @Override public Buf upload(float[] host, int n) { return REF.upload(host, n); }
-            @Override public void download(Buf b, float[] host, int n) { REF.download(b, host, n); }
-            @Override public void copy(Buf d, long o, Buf s, long so, long n) { }
-            @Override public void zero(Buf b) { }
-            @Override public bitnet.kernels.Weight weight(Buf b, int r, int c) { return null; }
-            @Override public bitnet.kernels.Weight weight(bitnet.io.TensorData s) { return null; }
-            @Override public Buf bufOf(bitnet.kernels.Weight w) { return null; }
-            @Override public void embedding(Buf o, int[] ids, bitnet.kernels.Weight a, bitnet.kernels.Weight b, int B, int T, int C, int p) { }
-            @Override public void embeddingBackward(Buf a, Buf b, Buf c, int[] ids, int B, int T, int C) { }
-            @Override public void matmul(Buf o, Buf i, bitnet.kernels.Weight w, Buf b, int N, int C, int OC) { }
-            @Override public void matmulBackward(Buf a, Buf b, Buf c, Buf d, Buf e, bitnet.kernels.Weight w, int N, int C, int OC) { }
-            @Override public void layernorm(Buf o, Buf m, Buf r, Buf i, Buf w, Buf b, int N, int C, float eps) { }
-            @Override public void layernormBackward(Buf a, Buf b, Buf c, Buf d, Buf e, Buf w, Buf m, Buf r, int N, int C) { }
-            @Override public void rmsnorm(Buf o, Buf r, Buf i, Buf w, int N, int C, float eps) { }
-            @Override public void rmsnormBackward(Buf a, Buf b, Buf c, Buf d, Buf w, Buf r, int N, int C) { }
-            @Override public void rope(Buf x, Buf c, Buf s, int B, int T, int NH, int HS, int p) { }
-            @Override public void ropeBackward(Buf x, Buf c, Buf s, int B, int T, int NH, int HS, int p) { }
-            @Override public void attention(Buf o, Buf a, Buf q, Buf kk, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int w) { }
-            @Override public void attentionBackward(Buf a, Buf b, Buf c, Buf d, Buf e, Buf q, Buf kk, Buf v, int B, int T, int NH, int NKV, int HS) { }
-            @Override public void add(Buf o, Buf a, Buf b, long n) { }
-            @Override public void gelu(Buf o, Buf i, long n) { }
-            @Override public void geluBackward(Buf a, Buf b, Buf c, long n) { }
-            @Override public void swiglu(Buf o, Buf g, Buf u, long n) { }
-            @Override public void swigluBackward(Buf a, Buf b, Buf c, Buf d, Buf e, long n) { }
-            @Override public void crossEntropy(Buf l, Buf d, Buf z, int[] t, int N, int V, float s) { }
-            @Override public void adamw(Buf p, Buf m, Buf v, Buf g, long n, float lr, float b1, float b2, float eps, float wd, int step) { }
-            @Override public void grokfastEma(Buf g, Buf mu, long n, float a, float l) { }
-            @Override public double sumSquares(Buf x, long n) { return 0; }
-            @Override public void scale(Buf x, long n, float s) { }
-            @Override public void axpy(Buf y, Buf x, long n, float a) { }
+            @Override
+            public String name() {
+                return "plain";
+            }
+
+            @Override
+            public Buf alloc(long n) {
+                return REF.alloc(n);
+            }
+
+            @Override
+            public Buf upload(float[] host, int n) {
+                return REF.upload(host, n);
+            }
+
+            @Override
+            public void download(Buf b, float[] host, int n) {
+                REF.download(b, host, n);
+            }
+
+            @Override
+            public void copy(Buf d, long o, Buf s, long so, long n) {}
+
+            @Override
+            public void zero(Buf b) {}
+
+            @Override
+            public bitnet.kernels.Weight weight(Buf b, int r, int c) {
+                return null;
+            }
+
+            @Override
+            public bitnet.kernels.Weight weight(bitnet.io.TensorData s) {
+                return null;
+            }
+
+            @Override
+            public Buf bufOf(bitnet.kernels.Weight w) {
+                return null;
+            }
+
+            @Override
+            public void embedding(
+                    Buf o, int[] ids, bitnet.kernels.Weight a, bitnet.kernels.Weight b, int B, int T, int C, int p) {}
+
+            @Override
+            public void embeddingBackward(Buf a, Buf b, Buf c, int[] ids, int B, int T, int C) {}
+
+            @Override
+            public void matmul(Buf o, Buf i, bitnet.kernels.Weight w, Buf b, int N, int C, int OC) {}
+
+            @Override
+            public void matmulBackward(
+                    Buf a, Buf b, Buf c, Buf d, Buf e, bitnet.kernels.Weight w, int N, int C, int OC) {}
+
+            @Override
+            public void layernorm(Buf o, Buf m, Buf r, Buf i, Buf w, Buf b, int N, int C, float eps) {}
+
+            @Override
+            public void layernormBackward(Buf a, Buf b, Buf c, Buf d, Buf e, Buf w, Buf m, Buf r, int N, int C) {}
+
+            @Override
+            public void rmsnorm(Buf o, Buf r, Buf i, Buf w, int N, int C, float eps) {}
+
+            @Override
+            public void rmsnormBackward(Buf a, Buf b, Buf c, Buf d, Buf w, Buf r, int N, int C) {}
+
+            @Override
+            public void rope(Buf x, Buf c, Buf s, int B, int T, int NH, int HS, int p) {}
+
+            @Override
+            public void ropeBackward(Buf x, Buf c, Buf s, int B, int T, int NH, int HS, int p) {}
+
+            @Override
+            public void attention(
+                    Buf o, Buf a, Buf q, Buf kk, Buf v, int B, int T, int TK, int NH, int NKV, int HS, int w) {}
+
+            @Override
+            public void attentionBackward(
+                    Buf a, Buf b, Buf c, Buf d, Buf e, Buf q, Buf kk, Buf v, int B, int T, int NH, int NKV, int HS) {}
+
+            @Override
+            public void add(Buf o, Buf a, Buf b, long n) {}
+
+            @Override
+            public void gelu(Buf o, Buf i, long n) {}
+
+            @Override
+            public void geluBackward(Buf a, Buf b, Buf c, long n) {}
+
+            @Override
+            public void swiglu(Buf o, Buf g, Buf u, long n) {}
+
+            @Override
+            public void swigluBackward(Buf a, Buf b, Buf c, Buf d, Buf e, long n) {}
+
+            @Override
+            public void crossEntropy(Buf l, Buf d, Buf z, int[] t, int N, int V, float s) {}
+
+            @Override
+            public void adamw(
+                    Buf p, Buf m, Buf v, Buf g, long n, float lr, float b1, float b2, float eps, float wd, int step) {}
+
+            @Override
+            public void grokfastEma(Buf g, Buf mu, long n, float a, float l) {}
+
+            @Override
+            public double sumSquares(Buf x, long n) {
+                return 0;
+            }
+
+            @Override
+            public void scale(Buf x, long n, float s) {}
+
+            @Override
+            public void axpy(Buf y, Buf x, long n, float a) {}
         };
         var e = assertThrows(UnsupportedOperationException.class, () -> k.rope(null, null, null, 1, 1, 1, 8, 4, 0));
         assertEquals("plain backend: partial rotary embedding", e.getMessage());

@@ -56,8 +56,20 @@ class Int8WeightTest {
                 if (N >= Int8Weight.GEMM_MIN_N) {
                     // the batch path is the SGEMM of the dequantized matrix, bit for bit
                     float[] sg = new float[N * rows];
-                    bitnet.kernels.cpu.gemm.Sgemm.gemm(null, N, rows, cols, x, 0, cols, false,
-                            bitnet.kernels.cpu.gemm.PackB.transposed(dense, cols), sg, rows, true, bias);
+                    bitnet.kernels.cpu.gemm.Sgemm.gemm(
+                            null,
+                            N,
+                            rows,
+                            cols,
+                            x,
+                            0,
+                            cols,
+                            false,
+                            bitnet.kernels.cpu.gemm.PackB.transposed(dense, cols),
+                            sg,
+                            rows,
+                            true,
+                            bias);
                     assertArrayEquals(sg, got, "batch path = SGEMM of the dequantized matrix");
                 }
                 for (int n = 0; n < N; n++) {

@@ -3,8 +3,8 @@ package bitnet.kernels.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 
 /** The CPU thread pool: every index once, chunking, failures, nesting. */
@@ -48,11 +48,13 @@ class ParallelTest {
         try (Parallel p = new Parallel(2)) {
             for (int rep = 0; rep < 10; rep++) {
                 int bad = rep % 7;
-                assertThrows(IllegalStateException.class, () -> p.forTasks(7, i -> {
-                    if (i == bad) {
-                        throw new IllegalStateException("task " + i);
-                    }
-                }));
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> p.forTasks(7, i -> {
+                            if (i == bad) {
+                                throw new IllegalStateException("task " + i);
+                            }
+                        }));
             }
             AtomicInteger sum = new AtomicInteger();
             p.forTasks(100, sum::addAndGet);

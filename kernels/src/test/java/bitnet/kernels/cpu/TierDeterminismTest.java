@@ -39,7 +39,8 @@ class TierDeterminismTest {
                 Map<String, float[]> now = TierProbe.runAll(k);
                 for (var e : first.entrySet()) {
                     String diff = TierProbe.firstDiff(e.getValue(), now.get(e.getKey()));
-                    assertNull(diff, () -> e.getKey() + " changed bits at call " + call + " (JIT tier change): " + diff);
+                    assertNull(
+                            diff, () -> e.getKey() + " changed bits at call " + call + " (JIT tier change): " + diff);
                 }
             }
         }
@@ -64,12 +65,23 @@ class TierDeterminismTest {
     }
 
     private static Process startChild(Path out, int reps, String... flags) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(List.of(flags));
-        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), TierProbe.class.getName(), out.toString(), Integer.toString(reps)));
-        return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        cmd.addAll(List.of(
+                "--add-modules",
+                "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                TierProbe.class.getName(),
+                out.toString(),
+                Integer.toString(reps)));
+        return new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
     }
+
     private static Map<String, float[]> read(Path p) throws IOException {
         Map<String, float[]> m = new LinkedHashMap<>();
         try (DataInputStream in = new DataInputStream(new FileInputStream(p.toFile()))) {

@@ -19,8 +19,7 @@ import java.util.Random;
  * Not a test by itself.
  */
 final class TierProbe {
-    private TierProbe() {
-    }
+    private TierProbe() {}
 
     static float[] rnd(int n, long seed) {
         Random r = new Random(seed);
@@ -49,7 +48,10 @@ final class TierProbe {
     static Map<String, float[]> runAll(VectorKernels k) {
         Map<String, float[]> m = new LinkedHashMap<>();
         int N = 9, C = 51, OC = 37, V = 301;
-        Buf x = k.upload(rnd(N * C, 1)), w = k.upload(rnd(OC * C, 2)), out = k.alloc(N * OC), d = k.upload(rnd(N * OC, 3));
+        Buf x = k.upload(rnd(N * C, 1)),
+                w = k.upload(rnd(OC * C, 2)),
+                out = k.alloc(N * OC),
+                d = k.upload(rnd(N * OC, 3));
         var W = k.weight(w, OC, C);
         k.matmul(out, x, W, null, N, C, OC);
         m.put("matmul", k.download(out));
@@ -74,7 +76,9 @@ final class TierProbe {
         k.layernormBackward(dn, dnw, dlb, dout, x, nw, mean, rstd, N, C);
         m.put("layernormBackward", cat(k.download(dn), k.download(dnw), k.download(dlb)));
         int B = 2, T = 19, NH = 4, NKV = 2, HS = 12;
-        Buf q = k.upload(rnd(B * T * NH * HS, 6)), kk = k.upload(rnd(B * T * NKV * HS, 7)), vv = k.upload(rnd(B * T * NKV * HS, 8));
+        Buf q = k.upload(rnd(B * T * NH * HS, 6)),
+                kk = k.upload(rnd(B * T * NKV * HS, 7)),
+                vv = k.upload(rnd(B * T * NKV * HS, 8));
         Buf ao = k.alloc(B * T * NH * HS), att = k.alloc(B * NH * T * T);
         k.attention(ao, att, q, kk, vv, B, T, T, NH, NKV, HS, 0);
         m.put("attention", cat(k.download(ao), k.download(att)));
@@ -128,7 +132,7 @@ final class TierProbe {
     /** Runs runAll args[1] times and writes the last outputs (name, length, float bits) to args[0]. */
     public static void main(String[] args) throws IOException {
         try (VectorKernels k = new VectorKernels(2);
-             DataOutputStream out = new DataOutputStream(new FileOutputStream(args[0]))) {
+                DataOutputStream out = new DataOutputStream(new FileOutputStream(args[0]))) {
             Map<String, float[]> m = runAll(k);
             for (int i = 1; i < Integer.parseInt(args[1]); i++) {
                 m = runAll(k);

@@ -81,7 +81,15 @@ class VectorKernelsTest {
     // ---- matmul ------------------------------------------------------------------------------
 
     static final int[][] SHAPES = { // N, C, OC
-        {1, 7, 13}, {3, 255, 33}, {7, 13, 255}, {13, 255, 7}, {255, 33, 97}, {37, 4097, 19}, {97, 19, 4097}, {4097, 13, 7}, {64, 256, 96}
+        {1, 7, 13},
+        {3, 255, 33},
+        {7, 13, 255},
+        {13, 255, 7},
+        {255, 33, 97},
+        {37, 4097, 19},
+        {97, 19, 4097},
+        {4097, 13, 7},
+        {64, 256, 96}
     };
 
     void checkMatmul(Weight wv, Weight wr, int N, int C, int OC, boolean bias) {
@@ -166,11 +174,25 @@ class VectorKernelsTest {
     void ternaryHookIsCalled() {
         int[] calls = new int[2];
         class Fake implements Weight, CpuMatmul {
-            public int rows() { return 3; }
-            public int cols() { return 2; }
-            public float get(int r, int c) { return 0; }
-            public void matmulInto(float[] out, float[] inp, float[] bias, int N, int C, int OC) { calls[0]++; }
-            public void matmulBackwardInput(float[] dinp, float[] dout, int N, int C, int OC) { calls[1]++; }
+            public int rows() {
+                return 3;
+            }
+
+            public int cols() {
+                return 2;
+            }
+
+            public float get(int r, int c) {
+                return 0;
+            }
+
+            public void matmulInto(float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+                calls[0]++;
+            }
+
+            public void matmulBackwardInput(float[] dinp, float[] dout, int N, int C, int OC) {
+                calls[1]++;
+            }
         }
         Fake f = new Fake();
         VK.matmul(VK.alloc(15), VK.alloc(10), f, null, 5, 2, 3);
@@ -219,21 +241,64 @@ class VectorKernelsTest {
     @Test
     void attentionBackwardUsesOnlySavedState() {
         int B = 2, T = 37, NH = 4, NKV = 2, HS = 24;
-        float[] q = rand(B * T * NH * HS), k = rand(B * T * NKV * HS), v = rand(B * T * NKV * HS), d = rand(B * T * NH * HS);
+        float[] q = rand(B * T * NH * HS),
+                k = rand(B * T * NKV * HS),
+                v = rand(B * T * NKV * HS),
+                d = rand(B * T * NH * HS);
         Buf st = buf(new float[(int) VK.attentionStateSize(B, NH, T)]);
         VK.attention(buf(new float[q.length]), st, buf(q), buf(k), buf(v), B, T, T, NH, NKV, HS, 0);
         float[] dq1 = new float[q.length], dq2 = new float[q.length];
         Buf a1 = buf(dq1), a2 = buf(dq2);
-        VK.attentionBackward(a1, buf(new float[k.length]), buf(new float[v.length]), buf(d), st, buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
-        VK.attentionBackward(a2, buf(new float[k.length]), buf(new float[v.length]), buf(d), st, buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
+        VK.attentionBackward(
+                a1,
+                buf(new float[k.length]),
+                buf(new float[v.length]),
+                buf(d),
+                st,
+                buf(q),
+                buf(k),
+                buf(v),
+                B,
+                T,
+                NH,
+                NKV,
+                HS);
+        VK.attentionBackward(
+                a2,
+                buf(new float[k.length]),
+                buf(new float[v.length]),
+                buf(d),
+                st,
+                buf(q),
+                buf(k),
+                buf(v),
+                B,
+                T,
+                NH,
+                NKV,
+                HS);
         assertArrayEquals(a(a1), a(a2));
         float[] bad = a(st).clone();
         for (int i = 1; i < bad.length; i += 3) {
             bad[i] *= 2f; // 1/sum doubled: probabilities no longer sum to one
         }
         Buf a3 = buf(new float[q.length]);
-        VK.attentionBackward(a3, buf(new float[k.length]), buf(new float[v.length]), buf(d), buf(bad), buf(q), buf(k), buf(v), B, T, NH, NKV, HS);
-        org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(a(a1), a(a3)), "backward ignored the saved state");
+        VK.attentionBackward(
+                a3,
+                buf(new float[k.length]),
+                buf(new float[v.length]),
+                buf(d),
+                buf(bad),
+                buf(q),
+                buf(k),
+                buf(v),
+                B,
+                T,
+                NH,
+                NKV,
+                HS);
+        org.junit.jupiter.api.Assertions.assertFalse(
+                java.util.Arrays.equals(a(a1), a(a3)), "backward ignored the saved state");
     }
 
     // ---- cross-entropy -----------------------------------------------------------------------
@@ -293,7 +358,10 @@ class VectorKernelsTest {
                 close("ln rstd" + at, a(sR), a(sV), tolFor(C) * 10);
                 float[] db0 = rand(C);
                 Buf dbR = buf(db0), dbV = buf(db0);
-                dxR = buf(dx0); dwR = buf(dw0); dxV = buf(dx0); dwV = buf(dw0);
+                dxR = buf(dx0);
+                dwR = buf(dw0);
+                dxV = buf(dx0);
+                dwV = buf(dw0);
                 REF.layernormBackward(dxR, dwR, dbR, buf(d), buf(x), buf(w), mR, sR, N, C);
                 VK.layernormBackward(dxV, dwV, dbV, buf(d), buf(x), buf(w), mR, sR, N, C);
                 close("ln dinp" + at, a(dxR), a(dxV), tolFor(C) * 10);

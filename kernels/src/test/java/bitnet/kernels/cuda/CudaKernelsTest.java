@@ -152,7 +152,8 @@ class CudaKernelsTest {
         Random r = new Random(1);
         for (int n : new int[] {1, 7, 4097}) {
             float[] a = rnd(r, n, 1f);
-            try (Buf x = gpu.upload(a); Buf y = gpu.alloc(n + 3)) {
+            try (Buf x = gpu.upload(a);
+                    Buf y = gpu.alloc(n + 3)) {
                 assertClose(a, gpu.download(x), 0f, "upload/download");
                 assertClose(new float[n + 3], gpu.download(y), 0f, "alloc is zeroed");
                 gpu.copy(y, 2, x, 0, n);
@@ -185,7 +186,8 @@ class CudaKernelsTest {
             }
             assertTrue(gpu.bufOf(gw) == null, "uploaded weights are not trainable buffers");
             float[] a = new float[5 * rows];
-            try (Buf gx = gpu.upload(x); Buf go = gpu.alloc(5L * rows)) {
+            try (Buf gx = gpu.upload(x);
+                    Buf go = gpu.alloc(5L * rows)) {
                 gpu.matmul(go, gx, gw, null, 5, cols, rows);
                 gpu.download(go, a, a.length);
                 // a CPU StoredWeight handed to the GPU is uploaded on first use
@@ -213,11 +215,19 @@ class CudaKernelsTest {
             int N = s[0], C = s[1], OC = s[2];
             String sh = " N=" + N + " C=" + C + " OC=" + OC;
             float[] x = rnd(r, N * C, 1f), w = rnd(r, OC * C, 0.1f), bias = rnd(r, OC, 1f), d = rnd(r, N * OC, 1f);
-            check("matmul" + sh, 2e-5f * (float) Math.sqrt(C), new float[][] {new float[N * OC], x, w, bias},
+            check(
+                    "matmul" + sh,
+                    2e-5f * (float) Math.sqrt(C),
+                    new float[][] {new float[N * OC], x, w, bias},
                     (k, b) -> k.matmul(b[0], b[1], k.weight(b[2], OC, C), b[3], N, C, OC));
-            check("matmul nobias" + sh, 2e-5f * (float) Math.sqrt(C), new float[][] {new float[N * OC], x, w},
+            check(
+                    "matmul nobias" + sh,
+                    2e-5f * (float) Math.sqrt(C),
+                    new float[][] {new float[N * OC], x, w},
                     (k, b) -> k.matmul(b[0], b[1], k.weight(b[2], OC, C), null, N, C, OC));
-            check("matmulBackward" + sh, 2e-5f * (float) Math.sqrt(Math.max(N, OC)),
+            check(
+                    "matmulBackward" + sh,
+                    2e-5f * (float) Math.sqrt(Math.max(N, OC)),
                     new float[][] {rnd(r, N * C, 1f), rnd(r, OC * C, 1f), rnd(r, OC, 1f), d, x, w},
                     (k, b) -> k.matmulBackward(b[0], b[1], b[2], b[3], b[4], k.weight(b[5], OC, C), N, C, OC));
         }
@@ -235,14 +245,26 @@ class CudaKernelsTest {
             ids[i] = r.nextInt(4); // repeated ids exercise the atomic scatter
         }
         float[] wte = rnd(r, V * C, 1f), wpe = rnd(r, maxT * C, 1f);
-        check("embedding", 1e-6f, new float[][] {new float[B * T * C], wte, wpe},
+        check(
+                "embedding",
+                1e-6f,
+                new float[][] {new float[B * T * C], wte, wpe},
                 (k, b) -> k.embedding(b[0], ids, k.weight(b[1], V, C), k.weight(b[2], maxT, C), B, T, C, pos0));
-        check("embedding no wpe", 1e-6f, new float[][] {new float[B * T * C], wte},
+        check(
+                "embedding no wpe",
+                1e-6f,
+                new float[][] {new float[B * T * C], wte},
                 (k, b) -> k.embedding(b[0], ids, k.weight(b[1], V, C), null, B, T, C, 0));
         float[] d = rnd(r, B * T * C, 1f);
-        check("embeddingBackward", 1e-5f, new float[][] {rnd(r, V * C, 1f), rnd(r, maxT * C, 1f), d},
+        check(
+                "embeddingBackward",
+                1e-5f,
+                new float[][] {rnd(r, V * C, 1f), rnd(r, maxT * C, 1f), d},
                 (k, b) -> k.embeddingBackward(b[0], b[1], b[2], ids, B, T, C));
-        check("embeddingBackward no wpe", 1e-5f, new float[][] {rnd(r, V * C, 1f), d},
+        check(
+                "embeddingBackward no wpe",
+                1e-5f,
+                new float[][] {rnd(r, V * C, 1f), d},
                 (k, b) -> k.embeddingBackward(b[0], null, b[1], ids, B, T, C));
     }
 
@@ -257,27 +279,43 @@ class CudaKernelsTest {
             String sh = " N=" + N + " C=" + C;
             float[] x = rnd(r, N * C, 2f), w = rnd(r, C, 1f), bb = rnd(r, C, 1f), d = rnd(r, N * C, 1f);
             float tol = 2e-5f * (float) Math.sqrt(N * 10);
-            check("layernorm" + sh, 1e-5f, new float[][] {new float[N * C], new float[N], new float[N], x, w, bb},
+            check(
+                    "layernorm" + sh,
+                    1e-5f,
+                    new float[][] {new float[N * C], new float[N], new float[N], x, w, bb},
                     (k, b) -> k.layernorm(b[0], b[1], b[2], b[3], b[4], b[5], N, C, 1e-5f));
-            check("layernorm nobias" + sh, 1e-5f, new float[][] {new float[N * C], new float[N], new float[N], x, w},
+            check(
+                    "layernorm nobias" + sh,
+                    1e-5f,
+                    new float[][] {new float[N * C], new float[N], new float[N], x, w},
                     (k, b) -> k.layernorm(b[0], b[1], b[2], b[3], b[4], null, N, C, 1e-5f));
             float[] mean = new float[N], rstd = new float[N];
             Buf mb = REF.alloc(N), rb = REF.alloc(N);
             REF.layernorm(REF.alloc((long) N * C), mb, rb, REF.upload(x), REF.upload(w), REF.upload(bb), N, C, 1e-5f);
             REF.download(mb, mean, N);
             REF.download(rb, rstd, N);
-            check("layernormBackward" + sh, tol,
+            check(
+                    "layernormBackward" + sh,
+                    tol,
                     new float[][] {rnd(r, N * C, 1f), rnd(r, C, 1f), rnd(r, C, 1f), d, x, w, mean, rstd},
                     (k, b) -> k.layernormBackward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], N, C));
-            check("layernormBackward nodb" + sh, tol,
+            check(
+                    "layernormBackward nodb" + sh,
+                    tol,
                     new float[][] {rnd(r, N * C, 1f), rnd(r, C, 1f), d, x, w, mean, rstd},
                     (k, b) -> k.layernormBackward(b[0], b[1], null, b[2], b[3], b[4], b[5], b[6], N, C));
-            check("rmsnorm" + sh, 1e-5f, new float[][] {new float[N * C], new float[N], x, w},
+            check(
+                    "rmsnorm" + sh,
+                    1e-5f,
+                    new float[][] {new float[N * C], new float[N], x, w},
                     (k, b) -> k.rmsnorm(b[0], b[1], b[2], b[3], N, C, 1e-6f));
             Buf rs = REF.alloc(N);
             REF.rmsnorm(REF.alloc((long) N * C), rs, REF.upload(x), REF.upload(w), N, C, 1e-6f);
             float[] rr = REF.download(rs);
-            check("rmsnormBackward" + sh, tol, new float[][] {rnd(r, N * C, 1f), rnd(r, C, 1f), d, x, w, rr},
+            check(
+                    "rmsnormBackward" + sh,
+                    tol,
+                    new float[][] {rnd(r, N * C, 1f), rnd(r, C, 1f), d, x, w, rr},
                     (k, b) -> k.rmsnormBackward(b[0], b[1], b[2], b[3], b[4], b[5], N, C));
         }
     }
@@ -305,7 +343,10 @@ class CudaKernelsTest {
         float[][] cs = ropeTables(T + pos0, HS);
         float[] x = rnd(r, B * T * NH * HS, 1f);
         check("rope", 1e-6f, new float[][] {x, cs[0], cs[1]}, (k, b) -> k.rope(b[0], b[1], b[2], B, T, NH, HS, pos0));
-        check("ropeBackward", 1e-6f, new float[][] {x, cs[0], cs[1]},
+        check(
+                "ropeBackward",
+                1e-6f,
+                new float[][] {x, cs[0], cs[1]},
                 (k, b) -> k.ropeBackward(b[0], b[1], b[2], B, T, NH, HS, pos0));
     }
 
@@ -314,26 +355,49 @@ class CudaKernelsTest {
         needGpu();
         Random r = new Random(7);
         // (B, T, NH, NKV, HS, window): MHA, GQA, head size above one warp, sliding window
-        int[][] cases = {{1, 1, 1, 1, 1, 0}, {2, 7, 4, 2, 13, 0}, {1, 13, 6, 2, 48, 0}, {2, 9, 2, 1, 70, 4}, {1, 5, 2, 2, 256, 0}};
+        int[][] cases = {
+            {1, 1, 1, 1, 1, 0}, {2, 7, 4, 2, 13, 0}, {1, 13, 6, 2, 48, 0}, {2, 9, 2, 1, 70, 4}, {1, 5, 2, 2, 256, 0}
+        };
         for (int[] c : cases) {
             int B = c[0], T = c[1], NH = c[2], NKV = c[3], HS = c[4], win = c[5];
             String sh = " B=" + B + " T=" + T + " NH=" + NH + " NKV=" + NKV + " HS=" + HS + " window=" + win;
             float[] q = rnd(r, B * T * NH * HS, 1f), k = rnd(r, B * T * NKV * HS, 1f), v = rnd(r, B * T * NKV * HS, 1f);
-            check("attention" + sh, 1e-5f, new float[][] {new float[q.length], new float[B * NH * T * T], q, k, v},
+            check(
+                    "attention" + sh,
+                    1e-5f,
+                    new float[][] {new float[q.length], new float[B * NH * T * T], q, k, v},
                     (kk, b) -> kk.attention(b[0], b[1], b[2], b[3], b[4], B, T, T, NH, NKV, HS, win));
-            check("attention no att" + sh, 1e-5f, new float[][] {new float[q.length], q, k, v},
+            check(
+                    "attention no att" + sh,
+                    1e-5f,
+                    new float[][] {new float[q.length], q, k, v},
                     (kk, b) -> kk.attention(b[0], null, b[1], b[2], b[3], B, T, T, NH, NKV, HS, win));
             Buf att = REF.alloc((long) B * NH * T * T);
-            REF.attention(REF.alloc(q.length), att, REF.upload(q), REF.upload(k), REF.upload(v), B, T, T, NH, NKV, HS, win);
+            REF.attention(
+                    REF.alloc(q.length), att, REF.upload(q), REF.upload(k), REF.upload(v), B, T, T, NH, NKV, HS, win);
             float[] p = REF.download(att);
-            check("attentionBackward" + sh, 5e-5f,
-                    new float[][] {rnd(r, q.length, 1f), rnd(r, k.length, 1f), rnd(r, v.length, 1f), rnd(r, q.length, 1f), p, q, k, v},
+            check(
+                    "attentionBackward" + sh,
+                    5e-5f,
+                    new float[][] {
+                        rnd(r, q.length, 1f),
+                        rnd(r, k.length, 1f),
+                        rnd(r, v.length, 1f),
+                        rnd(r, q.length, 1f),
+                        p,
+                        q,
+                        k,
+                        v
+                    },
                     (kk, b) -> kk.attentionBackward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], B, T, NH, NKV, HS));
         }
         // a KV cache: 3 new queries against 11 keys
         int B = 2, T = 3, TK = 11, NH = 4, NKV = 2, HS = 16;
         float[] q = rnd(r, B * T * NH * HS, 1f), k = rnd(r, B * TK * NKV * HS, 1f), v = rnd(r, B * TK * NKV * HS, 1f);
-        check("attention with cache", 1e-5f, new float[][] {new float[q.length], new float[B * NH * T * TK], q, k, v},
+        check(
+                "attention with cache",
+                1e-5f,
+                new float[][] {new float[q.length], new float[B * NH * T * TK], q, k, v},
                 (kk, b) -> kk.attention(b[0], b[1], b[2], b[3], b[4], B, T, TK, NH, NKV, HS, 0));
     }
 
@@ -348,19 +412,33 @@ class CudaKernelsTest {
             check("add n=" + n, 0f, new float[][] {new float[n], a, b2}, (k, b) -> k.add(b[0], b[1], b[2], n));
             check("add aliased n=" + n, 0f, new float[][] {a, b2}, (k, b) -> k.add(b[0], b[0], b[1], n));
             check("gelu n=" + n, 1e-5f, new float[][] {new float[n], a}, (k, b) -> k.gelu(b[0], b[1], n));
-            check("geluBackward n=" + n, 1e-5f, new float[][] {rnd(r, n, 1f), d, a}, (k, b) -> k.geluBackward(b[0], b[1], b[2], n));
+            check(
+                    "geluBackward n=" + n,
+                    1e-5f,
+                    new float[][] {rnd(r, n, 1f), d, a},
+                    (k, b) -> k.geluBackward(b[0], b[1], b[2], n));
             check("swiglu n=" + n, 1e-5f, new float[][] {new float[n], a, b2}, (k, b) -> k.swiglu(b[0], b[1], b[2], n));
-            check("swigluBackward n=" + n, 1e-5f, new float[][] {rnd(r, n, 1f), rnd(r, n, 1f), d, a, b2},
+            check(
+                    "swigluBackward n=" + n,
+                    1e-5f,
+                    new float[][] {rnd(r, n, 1f), rnd(r, n, 1f), d, a, b2},
                     (k, b) -> k.swigluBackward(b[0], b[1], b[2], b[3], b[4], n));
             check("scale n=" + n, 1e-7f, new float[][] {a}, (k, b) -> k.scale(b[0], n, -0.37f));
             check("axpy n=" + n, 1e-6f, new float[][] {a, b2}, (k, b) -> k.axpy(b[0], b[1], n, 0.61f));
-            check("grokfastEma n=" + n, 1e-6f, new float[][] {a, b2}, (k, b) -> k.grokfastEma(b[0], b[1], n, 0.98f, 2f));
+            check(
+                    "grokfastEma n=" + n,
+                    1e-6f,
+                    new float[][] {a, b2},
+                    (k, b) -> k.grokfastEma(b[0], b[1], n, 0.98f, 2f));
             float[] m = rnd(r, n, 0.1f), v = new float[n];
             for (int i = 0; i < n; i++) {
                 v[i] = Math.abs(b2[i]) * 0.01f;
             }
             for (int step : new int[] {1, 7}) {
-                check("adamw n=" + n + " step=" + step, 1e-5f, new float[][] {a, m, v, d},
+                check(
+                        "adamw n=" + n + " step=" + step,
+                        1e-5f,
+                        new float[][] {a, m, v, d},
                         (k, b) -> k.adamw(b[0], b[1], b[2], b[3], n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.01f, step));
             }
             try (Buf g = gpu.upload(a)) {
@@ -382,11 +460,20 @@ class CudaKernelsTest {
             }
             float[] z = rnd(r, N * V, 3f);
             String sh = " N=" + N + " V=" + V;
-            check("crossEntropy" + sh, 1e-5f, new float[][] {new float[N], new float[N * V], z},
+            check(
+                    "crossEntropy" + sh,
+                    1e-5f,
+                    new float[][] {new float[N], new float[N * V], z},
                     (k, b) -> k.crossEntropy(b[0], b[1], b[2], tg, N, V, 0.25f));
-            check("crossEntropy aliased" + sh, 1e-5f, new float[][] {new float[N], z},
+            check(
+                    "crossEntropy aliased" + sh,
+                    1e-5f,
+                    new float[][] {new float[N], z},
                     (k, b) -> k.crossEntropy(b[0], b[1], b[1], tg, N, V, 0.25f));
-            check("crossEntropy loss only" + sh, 1e-5f, new float[][] {new float[N], z},
+            check(
+                    "crossEntropy loss only" + sh,
+                    1e-5f,
+                    new float[][] {new float[N], z},
                     (k, b) -> k.crossEntropy(b[0], null, b[1], tg, N, V, 1f));
         }
     }

@@ -84,7 +84,9 @@ class TernaryWeightTest {
                     boolean perRow = N != 2;
                     byte[] q = codes(OC * C, rnd);
                     float[] s = scales(OC, perRow, rnd);
-                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables).withMaskedRows(masked);
+                    TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C)
+                            .withTables(tables)
+                            .withMaskedRows(masked);
                     float[] x = gauss(N * C, rnd);
                     float[] bias = N == 5 ? null : gauss(OC, rnd);
                     float[] fast = new float[N * OC], slow = new float[N * OC];
@@ -123,7 +125,10 @@ class TernaryWeightTest {
                         TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C).withGemmMin(16);
                         float[] x = gauss(N * C, rnd);
                         float[] bias = N == 37 ? null : gauss(OC, rnd);
-                        float[] gemm = new float[N * OC], pooled = new float[N * OC], rowsOut = new float[N * OC], slow = new float[N * OC];
+                        float[] gemm = new float[N * OC],
+                                pooled = new float[N * OC],
+                                rowsOut = new float[N * OC],
+                                slow = new float[N * OC];
                         w.matmulInto(gemm, x, bias, N, C, OC);
                         w.matmulInto(par, pooled, x, bias, N, C, OC);
                         w.withGemmMin(0).matmulInto(rowsOut, x, bias, N, C, OC);
@@ -149,7 +154,10 @@ class TernaryWeightTest {
                     int OC = 9;
                     byte[] q = codes(OC * C, rnd);
                     float[] s = scales(OC, true, rnd);
-                    CpuMatmul w = TernaryWeight.pack(p, q, s, OC, C).withTables(tables).withMaskedRows(masked).withA8(true);
+                    CpuMatmul w = TernaryWeight.pack(p, q, s, OC, C)
+                            .withTables(tables)
+                            .withMaskedRows(masked)
+                            .withA8(true);
                     float[] x = gauss(N * C, rnd);
                     float[] bias = gauss(OC, rnd);
                     float[] fast = new float[N * OC], slow = new float[N * OC];
@@ -190,7 +198,8 @@ class TernaryWeightTest {
             x[C + c] = c % 2 == 0 ? -1f : 1f;
         }
         TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, new float[] {1f}, OC, C)
-                .withTables(tables).withMaskedRows(masked);
+                .withTables(tables)
+                .withMaskedRows(masked);
         float[] fast = new float[2 * OC], slow = new float[2 * OC];
         w.matmulA8Into(fast, x, null, 2, C, OC);
         TernaryScalar.matmulA8(w, slow, x, null, 2, C, OC);
@@ -244,16 +253,20 @@ class TernaryWeightTest {
         float[] s = scales(OC, true, rnd);
         byte[] packed = bitnet.io.packed.TernaryPacking.pack2bit(q, OC, C);
         // kernels read from pool threads: the segment must come from a shared (or global/auto) arena
-        try (Arena arena = Arena.ofShared(); Parallel par = new Parallel(2)) {
+        try (Arena arena = Arena.ofShared();
+                Parallel par = new Parallel(2)) {
             MemorySegment seg = arena.allocate(packed.length);
             MemorySegment.copy(MemorySegment.ofArray(packed), 0, seg, 0, packed.length);
             TernaryWeight w = new TernaryWeight(Packing.TWO_BIT, seg, s, OC, C).withTables(tables);
             for (int N : new int[] {1, 6}) {
                 float[] x = gauss(N * C, rnd);
-                float[] slow = new float[N * OC], common = new float[N * OC], pool = new float[N * OC], one = new float[N * OC];
+                float[] slow = new float[N * OC],
+                        common = new float[N * OC],
+                        pool = new float[N * OC],
+                        one = new float[N * OC];
                 TernaryScalar.matmul(w, slow, x, null, N, C, OC);
-                w.matmulInto(common, x, null, N, C, OC);            // common ForkJoinPool
-                w.matmulInto(par, pool, x, null, N, C, OC);         // the backend's pool
+                w.matmulInto(common, x, null, N, C, OC); // common ForkJoinPool
+                w.matmulInto(par, pool, x, null, N, C, OC); // the backend's pool
                 w.withParallel(false).matmulInto(one, x, null, N, C, OC);
                 float[][] ref = dense(q, s, x, null, N, C, OC);
                 close(slow, common, ref[1], "native matvec N=" + N);
@@ -291,13 +304,19 @@ class TernaryWeightTest {
 
     @Test
     void rejectsBadInput() {
-        assertThrows(IllegalArgumentException.class,
-                () -> new TernaryWeight(Packing.TWO_BIT, MemorySegment.ofArray(new byte[] {3}), new float[] {1f}, 1, 1));
-        assertThrows(IllegalArgumentException.class,
-                () -> new TernaryWeight(Packing.BASE3, MemorySegment.ofArray(new byte[] {(byte) 250}), new float[] {1f}, 1, 1));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new TernaryWeight(
+                        Packing.TWO_BIT, MemorySegment.ofArray(new byte[] {3}), new float[] {1f}, 1, 1));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new TernaryWeight(
+                        Packing.BASE3, MemorySegment.ofArray(new byte[] {(byte) 250}), new float[] {1f}, 1, 1));
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> new TernaryWeight(Packing.TWO_BIT, MemorySegment.ofArray(new byte[2]), new float[] {1f}, 1, 1));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> TernaryWeight.pack(Packing.TWO_BIT, new byte[6], new float[2], 3, 2));
         TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, new byte[6], new float[3], 3, 2);
         assertThrows(IllegalArgumentException.class, () -> w.matmulInto(new float[3], new float[3], null, 1, 3, 3));

@@ -155,8 +155,10 @@ public abstract class PackB {
                 int i = 0;
                 for (int bound = BF16_IN.loopBound(n); i < bound; i += BF16_IN.length()) {
                     ((IntVector) ShortVector.fromMemorySegment(BF16_IN, seg, (src + i) * 2, ByteOrder.LITTLE_ENDIAN)
-                            .convertShape(VectorOperators.S2I, BF16_OUT, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, d + i);
+                                    .convertShape(VectorOperators.S2I, BF16_OUT, 0))
+                            .lanewise(VectorOperators.LSHL, 16)
+                            .reinterpretAsFloats()
+                            .intoArray(dst, d + i);
                 }
                 for (; i < n; i++) {
                     dst[d + i] = Float.intBitsToFloat(seg.get(LE_I16, (src + i) * 2) << 16);
@@ -172,6 +174,6 @@ public abstract class PackB {
     }
 
     private static final VectorSpecies<Integer> BF16_OUT = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> BF16_IN = VectorSpecies.of(short.class,
-            VectorShape.forBitSize(BF16_OUT.vectorBitSize() / 2));
+    private static final VectorSpecies<Short> BF16_IN =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(BF16_OUT.vectorBitSize() / 2));
 }

@@ -40,8 +40,7 @@ public final class Sgemm {
     static final int NC = Integer.getInteger("bitnet.gemm.nc", 1024) / NR * NR;
     static final boolean DIRECT = !Boolean.getBoolean("bitnet.gemm.packA");
 
-    private Sgemm() {
-    }
+    private Sgemm() {}
 
     private static final class Scratch {
         final float[] a = new float[MC * KC_MAX];
@@ -56,9 +55,20 @@ public final class Sgemm {
      * @param a      A's array; A(m, k) = a[aOff + m*lda + k], or a[aOff + k*lda + m] if aTrans
      * @param bias   (N) added when overwrite; may be null
      */
-    public static void gemm(Parallel par, int M, int N, int K,
-                            float[] a, int aOff, int lda, boolean aTrans, PackB b,
-                            float[] c, int ldc, boolean overwrite, float[] bias) {
+    public static void gemm(
+            Parallel par,
+            int M,
+            int N,
+            int K,
+            float[] a,
+            int aOff,
+            int lda,
+            boolean aTrans,
+            PackB b,
+            float[] c,
+            int ldc,
+            boolean overwrite,
+            float[] bias) {
         if (M <= 0 || N <= 0) {
             return;
         }
@@ -102,9 +112,21 @@ public final class Sgemm {
     }
 
     /** One task: C[m0..m1) x [n0..n1) over the whole K, on this thread. */
-    static void block(int m0, int m1, int n0, int n1, int K,
-                      float[] a, int aOff, int lda, boolean aTrans, PackB b,
-                      float[] c, int ldc, boolean overwrite, float[] bias) {
+    static void block(
+            int m0,
+            int m1,
+            int n0,
+            int n1,
+            int K,
+            float[] a,
+            int aOff,
+            int lda,
+            boolean aTrans,
+            PackB b,
+            float[] c,
+            int ldc,
+            boolean overwrite,
+            float[] bias) {
         Scratch s = SCRATCH.get();
         float[] ap = s.a, bp = s.b;
         int kcb = aTrans ? KC_T : KC;
@@ -140,9 +162,37 @@ public final class Sgemm {
                             int m = mb + st * MR;
                             int rows = Math.min(MR, mc - st * MR);
                             if (!direct) {
-                                kernel(kc, ap, st * kc * MR, kc, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                                kernel(
+                                        kc,
+                                        ap,
+                                        st * kc * MR,
+                                        kc,
+                                        bp,
+                                        p * kc * NR,
+                                        c,
+                                        m * ldc + n,
+                                        ldc,
+                                        rows,
+                                        cols,
+                                        first,
+                                        bias,
+                                        n);
                             } else if (rows == MR) {
-                                kernel(kc, a, aOff + m * lda + k0, lda, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                                kernel(
+                                        kc,
+                                        a,
+                                        aOff + m * lda + k0,
+                                        lda,
+                                        bp,
+                                        p * kc * NR,
+                                        c,
+                                        m * ldc + n,
+                                        ldc,
+                                        rows,
+                                        cols,
+                                        first,
+                                        bias,
+                                        n);
                             } else {
                                 kernel(kc, ap, 0, kc, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
                             }
@@ -186,8 +236,21 @@ public final class Sgemm {
      * loop counter plus an invariant, so C2 drops the bounds checks of the six scalar loads (with
      * a variable k stride it kept them: NT/NN 2048³ on one Zen 3 core 52 -> 58 GFLOP/s, CPU time).
      */
-    static void kernel(int kc, float[] ap, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc,
-                       int rows, int cols, boolean first, float[] bias, int n) {
+    static void kernel(
+            int kc,
+            float[] ap,
+            int ao,
+            int lda,
+            float[] bp,
+            int bo,
+            float[] c,
+            int co,
+            int ldc,
+            int rows,
+            int cols,
+            boolean first,
+            float[] bias,
+            int n) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
@@ -246,8 +309,16 @@ public final class Sgemm {
         v1.intoArray(c, off + L);
     }
 
-    private static void storeMasked(float[] c, int off, FloatVector v0, FloatVector v1, boolean first,
-                                    FloatVector bias0, FloatVector bias1, VectorMask<Float> m0, VectorMask<Float> m1) {
+    private static void storeMasked(
+            float[] c,
+            int off,
+            FloatVector v0,
+            FloatVector v1,
+            boolean first,
+            FloatVector bias0,
+            FloatVector bias1,
+            VectorMask<Float> m0,
+            VectorMask<Float> m1) {
         if (!first) {
             v0 = v0.add(FloatVector.fromArray(S, c, off, m0));
             v1 = v1.add(FloatVector.fromArray(S, c, off + L, m1));
