@@ -1,7 +1,6 @@
 package bitnet.kernels.cpu.gemm;
 
 import bitnet.kernels.cpu.Parallel;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -9,8 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * A blocked, packed, multi-threaded FP32 GEMM on the Vector API: C (M, N) = or += A (M, K) · B (K, N).
  * Goto/BLIS structure: K is cut in KC blocks; per task, B is packed in panels of NR = 2 vectors
- * of columns; row-major A is read in place 6 rows at a time (a short last strip is packed), transposed A
- * is packed in row-major strips; a 6 x 2-vector
+ * of columns; A is read in place 6 rows at a time (a short last strip is packed); a 6 x 2-vector
  * broadcast-FMA micro-kernel keeps its 12 accumulators in registers. A is always a float[] (activations), either row-major or
  * transposed; B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
  *
@@ -39,6 +37,7 @@ public final class Sgemm {
     static final int MC = Integer.getInteger("bitnet.gemm.mc", 192) / MR * MR;
     static final int NC = Integer.getInteger("bitnet.gemm.nc", 1024) / NR * NR;
     static final boolean DIRECT = !Boolean.getBoolean("bitnet.gemm.packA");
+    static final boolean DIRECT_T = !Boolean.getBoolean("bitnet.gemm.packAT");
 
     private Sgemm() {}
 
@@ -142,14 +141,11 @@ public final class Sgemm {
                 for (int mb = m0; mb < m1; mb += MC) {
                     int mc = Math.min(MC, m1 - mb);
                     int ns = (mc + MR - 1) / MR;
-                    // Row-major A is read in place (measured by thread CPU time on the demo shapes:
-                    // 72 -> 88-90 GFLOP/s on one Zen 4 core, since packing A costs ~15% when N is
-                    // small); only a short last strip is packed. Transposed A is packed: in place,
-                    // each k step reads 6 floats of a new row (often a new page), and the kernel
-                    // could not drop its bounds checks for a variable k stride (Zen 3, CPU time:
-                    // TN 4096x192x8192 425 -> 339 ms, 2048³ 408 -> 396 ms). -Dbitnet.gemm.packA
-                    // packs row-major A too, for tuning runs.
-                    boolean direct = DIRECT && !aTrans;
+                    // A is read in place, row-major or transposed (measured by thread CPU time on the
+                    // demo shapes: 72 -> 88-90 GFLOP/s on one core, since packing A costs ~15% when N
+                    // is small); only a short last strip is packed. -Dbitnet.gemm.packA / packAT
+                    // restore packing for tuning runs.
+                    boolean direct = DIRECT && (!aTrans || DIRECT_T);
                     if (!direct) {
                         packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
                     } else if (mc % MR != 0) {
@@ -166,7 +162,25 @@ public final class Sgemm {
                                         kc,
                                         ap,
                                         st * kc * MR,
+                                        1,
+                                        MR,
+                                        bp,
+                                        p * kc * NR,
+                                        c,
+                                        m * ldc + n,
+                                        ldc,
+                                        rows,
+                                        cols,
+                                        first,
+                                        bias,
+                                        n);
+                            } else if (rows == MR && aTrans) {
+                                kernel(
                                         kc,
+                                        a,
+                                        aOff + k0 * lda + m,
+                                        1,
+                                        lda,
                                         bp,
                                         p * kc * NR,
                                         c,
@@ -183,6 +197,7 @@ public final class Sgemm {
                                         a,
                                         aOff + m * lda + k0,
                                         lda,
+                                        1,
                                         bp,
                                         p * kc * NR,
                                         c,
@@ -194,7 +209,22 @@ public final class Sgemm {
                                         bias,
                                         n);
                             } else {
-                                kernel(kc, ap, 0, kc, bp, p * kc * NR, c, m * ldc + n, ldc, rows, cols, first, bias, n);
+                                kernel(
+                                        kc,
+                                        ap,
+                                        0,
+                                        1,
+                                        MR,
+                                        bp,
+                                        p * kc * NR,
+                                        c,
+                                        m * ldc + n,
+                                        ldc,
+                                        rows,
+                                        cols,
+                                        first,
+                                        bias,
+                                        n);
                             }
                         }
                     }
@@ -203,10 +233,7 @@ public final class Sgemm {
         }
     }
 
-    /**
-     * Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows, each row-major: ap[s*kc*MR + i*kc + k],
-     * zero rows past mc (the layout of row-major A in place with lda = kc: one kernel reads both).
-     */
+    /** Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows: ap[s*kc*MR + k*MR + i], zero rows past mc. */
     static void packA(float[] ap, float[] a, int aOff, int lda, boolean aTrans, int m0, int mc, int k0, int kc) {
         int ns = (mc + MR - 1) / MR;
         for (int st = 0; st < ns; st++) {
@@ -216,31 +243,41 @@ public final class Sgemm {
             if (aTrans) {
                 for (int k = 0; k < kc; k++) {
                     int src = aOff + (k0 + k) * lda + mStart;
+                    int d = base + k * MR;
                     for (int i = 0; i < rows; i++) {
-                        ap[base + i * kc + k] = a[src + i];
+                        ap[d + i] = a[src + i];
+                    }
+                    for (int i = rows; i < MR; i++) {
+                        ap[d + i] = 0f;
                     }
                 }
-                Arrays.fill(ap, base + rows * kc, base + MR * kc, 0f);
             } else {
-                for (int i = 0; i < rows; i++) {
-                    System.arraycopy(a, aOff + (mStart + i) * lda + k0, ap, base + i * kc, kc);
+                for (int i = 0; i < MR; i++) {
+                    if (i < rows) {
+                        int src = aOff + (mStart + i) * lda + k0;
+                        for (int k = 0; k < kc; k++) {
+                            ap[base + k * MR + i] = a[src + k];
+                        }
+                    } else {
+                        for (int k = 0; k < kc; k++) {
+                            ap[base + k * MR + i] = 0f;
+                        }
+                    }
                 }
-                Arrays.fill(ap, base + rows * kc, base + MR * kc, 0f);
             }
         }
     }
 
     /**
      * The 6 x 2-vector micro-kernel: C tile (+)= A strip · B panel over kc. A(i, k) is
-     * a[ao + i*lda + k]: row-major A in place, or a packed strip (lda = kc). Each A index is the
-     * loop counter plus an invariant, so C2 drops the bounds checks of the six scalar loads (with
-     * a variable k stride it kept them: NT/NN 2048³ on one Zen 3 core 52 -> 58 GFLOP/s, CPU time).
+     * ap[ao + i*rs + k*ks]: (1, MR) for a packed strip, (lda, 1) for row-major A in place.
      */
     static void kernel(
             int kc,
             float[] ap,
             int ao,
-            int lda,
+            int rs,
+            int ks,
             float[] bp,
             int bo,
             float[] c,
@@ -253,27 +290,26 @@ public final class Sgemm {
             int n) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR;
+            int bk = bo + k * NR, ak = ao + k * ks;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
-            FloatVector x = FloatVector.broadcast(S, ap[a0 + k]);
+            FloatVector x = FloatVector.broadcast(S, ap[ak]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[a1 + k]);
+            x = FloatVector.broadcast(S, ap[ak + rs]);
             c10 = b0.fma(x, c10);
             c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[a2 + k]);
+            x = FloatVector.broadcast(S, ap[ak + 2 * rs]);
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[a3 + k]);
+            x = FloatVector.broadcast(S, ap[ak + 3 * rs]);
             c30 = b0.fma(x, c30);
             c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[a4 + k]);
+            x = FloatVector.broadcast(S, ap[ak + 4 * rs]);
             c40 = b0.fma(x, c40);
             c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[a5 + k]);
+            x = FloatVector.broadcast(S, ap[ak + 5 * rs]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
