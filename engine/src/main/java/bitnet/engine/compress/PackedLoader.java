@@ -57,7 +57,9 @@ public final class PackedLoader {
                 p0.weight = int8;
                 p0.value = null;
             } else {
-                m.setHf(t, pm.dequantize(t.name()).toFloatArray());
+                float[] v = pm.dequantize(t.name()).toFloatArray();
+                finite(pm, t.name(), "value", v);
+                m.setHf(t, v);
             }
         }
         return m;
@@ -96,6 +98,20 @@ public final class PackedLoader {
             }
             p.weight = k.ternaryWeight(all.packing(), bytes, scales, p.rows, p.cols);
             p.value = null;
+        }
+    }
+
+    /**
+     * A NaN/Inf value of a tensor kept as stored is bad input, as NaN/Inf weights are for every
+     * command (not silent NaN logits); PackedModel checks the scales of ternary and int8 tensors.
+     */
+    private static void finite(PackedModel pm, String name, String what, float[] a) {
+        for (int i = 0; i < a.length; i++) {
+            if (!Float.isFinite(a[i])) {
+                throw new BadInputException(
+                        pm.path(),
+                        "tensor '" + name + "': " + what + " [" + i + "] is " + a[i] + " (NaN/Inf in a packed model)");
+            }
         }
     }
 

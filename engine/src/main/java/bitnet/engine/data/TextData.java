@@ -68,28 +68,45 @@ public final class TextData {
         return new Text(synthetic(200_000, 42), "synthetic", true);
     }
 
-    /** Reads a .txt / .jsonl file or a directory of them; an empty result is bad input. */
+    /**
+     * Reads a .txt / .jsonl file or a directory of them; an empty result is bad input. At most
+     * {@link #maxTextChars()} characters are read (a warning names what was left out), so no text
+     * file exhausts the heap: a file is read as a prefix cut at a pre-token boundary, a .jsonl
+     * line by line, a directory file by file until the limit.
+     */
     public static String read(Path p) {
         if (!Files.exists(p)) {
             throw new BadInputException(p, "data file not found");
         }
+        int limit = maxTextChars();
         StringBuilder sb = new StringBuilder();
+        boolean whole = true;
         if (Files.isDirectory(p)) {
             try (Stream<Path> s = Files.walk(p)) {
                 for (Path f : s.filter(Files::isRegularFile)
                         .filter(TextData::isText)
                         .sorted()
                         .toList()) {
-                    appendFile(f, sb);
+                    if (!(whole = appendFile(f, sb, limit))) {
+                        break;
+                    }
                 }
             } catch (IOException e) {
                 throw new BadInputException(p, "cannot list directory: " + e.getMessage(), e);
             }
         } else {
-            appendFile(p, sb);
+            whole = appendFile(p, sb, limit);
         }
         if (sb.toString().isBlank()) {
             throw new BadInputException(p, "no text in the data (empty file, or no .txt/.jsonl files)");
+        }
+        if (!whole) {
+            LOG.warning(String.format(
+                    Locale.ROOT,
+                    "%s: using the first %,d characters only (the text limit of this heap, 1/64 of -Xmx; "
+                            + "a larger heap reads more)",
+                    p,
+                    sb.length()));
         }
         return sb.toString();
     }
@@ -99,41 +116,70 @@ public final class TextData {
         return n.endsWith(".txt") || n.endsWith(".jsonl") || n.endsWith(".md");
     }
 
-    private static void appendFile(Path f, StringBuilder sb) {
+    /** Appends f's text (after a blank line when sb holds some) up to limit characters in all; false when cut. */
+    private static boolean appendFile(Path f, StringBuilder sb, int limit) {
         try {
             if (f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl")) {
-                int line = 0;
-                for (String l : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-                    line++;
-                    if (l.isBlank()) {
-                        continue;
+                var dec = StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+                try (var r = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(Files.newInputStream(f), dec), 1 << 16)) {
+                    int line = 0;
+                    for (String l; (l = r.readLine()) != null; ) {
+                        line++;
+                        if (l.isBlank()) {
+                            continue;
+                        }
+                        JsonNode n;
+                        try {
+                            n = JSON.readTree(l);
+                        } catch (IOException e) {
+                            throw new BadInputException(f, "line " + line + " is not JSON");
+                        }
+                        JsonNode t = n == null ? null : n.get("text");
+                        if (t == null || !t.isTextual()) {
+                            throw new BadInputException(f, "line " + line + " has no string field \"text\"");
+                        }
+                        if (!append(sb, t.asText(), limit)) {
+                            return false;
+                        }
                     }
-                    JsonNode n;
-                    try {
-                        n = JSON.readTree(l);
-                    } catch (IOException e) {
-                        throw new BadInputException(f, "line " + line + " is not JSON");
-                    }
-                    JsonNode t = n == null ? null : n.get("text");
-                    if (t == null || !t.isTextual()) {
-                        throw new BadInputException(f, "line " + line + " has no string field \"text\"");
-                    }
-                    if (!sb.isEmpty()) {
-                        sb.append("\n\n");
-                    }
-                    sb.append(t.asText());
                 }
-            } else {
-                if (!sb.isEmpty()) {
-                    sb.append("\n\n");
-                }
-                sb.append(Files.readString(f, StandardCharsets.UTF_8));
+                return true;
             }
-        } catch (java.nio.charset.MalformedInputException e) {
+            int room = limit - sb.length() - 2;
+            if (room <= 0) {
+                return false;
+            }
+            if (Files.size(f) <= room) { // UTF-8: never more characters than bytes
+                return append(sb, Files.readString(f, StandardCharsets.UTF_8), limit);
+            }
+            Prefix pre = readPrefix(f, room);
+            return append(sb, pre.complete() ? pre.text() : pre.text().substring(0, cutPoint(pre.text())), limit)
+                    && pre.complete();
+        } catch (java.nio.charset.CharacterCodingException e) {
             throw new BadInputException(f, "not UTF-8 text", e);
         } catch (IOException e) {
             throw new BadInputException(f, "cannot read: " + e.getMessage(), e);
         }
+    }
+
+    /** Appends text after a blank line separator, cut at a pre-token boundary to stay within limit; false when cut. */
+    private static boolean append(StringBuilder sb, String text, int limit) {
+        String sep = sb.isEmpty() ? "" : "\n\n";
+        int room = limit - sb.length() - sep.length();
+        if (room <= 0) {
+            return false;
+        }
+        if (text.length() <= room) {
+            sb.append(sep).append(text);
+            return true;
+        }
+        String part = text.substring(0, room);
+        sb.append(sep).append(part, 0, cutPoint(part));
+        return false;
     }
 
     /**

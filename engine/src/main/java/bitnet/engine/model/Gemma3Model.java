@@ -30,7 +30,7 @@ public final class Gemma3Model extends Model {
     private Buf[] ao, ra, xm; // (N, C) o_proj output, (N) its norm's rstd, (N, C) residual
     private Buf[] xn2, rstd2; // (N, C), (N)
     private Buf[] gate, up, hmid, fo, rf; // (N, I) x3, (N, C) down output, (N) its norm's rstd
-    private Buf tmpC, rstdf, rawLogits; // (N, C), (N), (N, V) before soft-capping (only when capped)
+    private Buf tmpC, rstdf; // (N, C), (N)
     // gradient scratch
     private Buf dres, dxn, dc, dq, dk, dv, dqp, dkp, datty, dgate, dup, dh;
 
@@ -135,7 +135,6 @@ public final class Gemma3Model extends Model {
         rf = acts(N);
         tmpC = act(nc);
         rstdf = act(N);
-        rawLogits = softcap > 0 ? act((long) N * V) : null;
     }
 
     @Override
@@ -200,23 +199,22 @@ public final class Gemma3Model extends Model {
             k.add(x[l + 1], xm[l], tmpC, (long) N * C);
         }
         rms(xf, rstdf, x[L], normF, N, C);
-        if (softcap > 0) {
-            k.matmul(rawLogits, xf, head.weight, null, N, C, V);
-            k.softcap(logits, rawLogits, (long) N * V, softcap);
-        } else {
-            k.matmul(logits, xf, head.weight, null, N, C, V);
-        }
     }
 
     @Override
-    protected void backwardPass(int[] ids, Buf dlogits) {
-        if (softcap > 0) {
-            k.softcapBackward(dlogits, dlogits, rawLogits, (long) N * V, softcap);
-        }
-        k.zero(dxn);
-        k.matmulBackward(dxn, g(head), null, dlogits, xf, head.weight, N, C, V);
+    protected Param head() {
+        return head;
+    }
+
+    @Override
+    protected float logitSoftcap() {
+        return softcap;
+    }
+
+    @Override
+    protected void backwardPass(int[] ids, Buf dxf) {
         k.zero(dres);
-        k.rmsnormBackward(dres, g(normF.p), dxn, x[L], normF.w1, rstdf, N, C);
+        k.rmsnormBackward(dres, g(normF.p), dxf, x[L], normF.w1, rstdf, N, C);
         for (int l = L - 1; l >= 0; l--) {
             // MLP: x[l+1] = xm + postFf(down(geglu(gate(xn2), up(xn2)))), xn2 = preFf(xm); dres holds d x[l+1]
             k.zero(dc);

@@ -151,15 +151,17 @@ public final class Gpt2Model extends Model {
             k.add(x[l + 1], xm[l], tmpC, (long) N * C);
         }
         k.layernorm(xf, meanf, rstdf, x[L], lnfw.value, lnfb.value, N, C, eps);
-        k.matmul(logits, xf, wte.weight, null, N, C, V);
     }
 
     @Override
-    protected void backwardPass(int[] ids, Buf dlogits) {
-        k.zero(dxn);
-        k.matmulBackward(dxn, g(wte), null, dlogits, xf, wte.weight, N, C, V);
+    protected Param head() {
+        return wte;
+    }
+
+    @Override
+    protected void backwardPass(int[] ids, Buf dxf) {
         k.zero(dres);
-        k.layernormBackward(dres, g(lnfw), g(lnfb), dxn, x[L], lnfw.value, meanf, rstdf, N, C);
+        k.layernormBackward(dres, g(lnfw), g(lnfb), dxf, x[L], lnfw.value, meanf, rstdf, N, C);
         for (int l = L - 1; l >= 0; l--) {
             // MLP: x[l+1] = xm + proj(gelu(fc(ln2(xm)))); dres holds d x[l+1]
             k.zero(dfcg);

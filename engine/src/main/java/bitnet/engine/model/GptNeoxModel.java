@@ -173,15 +173,17 @@ public final class GptNeoxModel extends Model {
             }
         }
         k.layernorm(xf, meanf, rstdf, x[L], lnfw.value, lnfb.value, N, C, eps);
-        k.matmul(logits, xf, head.weight, null, N, C, V);
     }
 
     @Override
-    protected void backwardPass(int[] ids, Buf dlogits) {
-        k.zero(dxn);
-        k.matmulBackward(dxn, g(head), null, dlogits, xf, head.weight, N, C, V);
+    protected Param head() {
+        return head;
+    }
+
+    @Override
+    protected void backwardPass(int[] ids, Buf dxf) {
         k.zero(dres);
-        k.layernormBackward(dres, g(lnfw), g(lnfb), dxn, x[L], lnfw.value, meanf, rstdf, N, C);
+        k.layernormBackward(dres, g(lnfw), g(lnfb), dxf, x[L], lnfw.value, meanf, rstdf, N, C);
         for (int l = L - 1; l >= 0; l--) {
             // dres holds d x[l+1]; parallel: the attention's output gradient is dres too, read before
             // the MLP's norm adds into dres

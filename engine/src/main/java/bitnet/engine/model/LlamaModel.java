@@ -176,16 +176,18 @@ public class LlamaModel extends Model {
             k.add(x[l + 1], xm[l], tmpC, (long) N * C);
         }
         k.rmsnorm(xf, rstdf, x[L], normF.value, N, C, eps);
-        k.matmul(logits, xf, head.weight, null, N, C, V);
     }
 
     @Override
-    protected void backwardPass(int[] ids, Buf dlogits) {
+    protected Param head() {
+        return head;
+    }
+
+    @Override
+    protected void backwardPass(int[] ids, Buf dxf) {
         RopeTable rope = T > restartAt && restartAt > 0 ? ropeLong : ropeShort;
-        k.zero(dxn);
-        k.matmulBackward(dxn, g(head), null, dlogits, xf, head.weight, N, C, V);
         k.zero(dres);
-        k.rmsnormBackward(dres, g(normF), dxn, x[L], normF.value, rstdf, N, C);
+        k.rmsnormBackward(dres, g(normF), dxf, x[L], normF.value, rstdf, N, C);
         for (int l = L - 1; l >= 0; l--) {
             // MLP: x[l+1] = xm + down(swiglu(gate(xn2), up(xn2))); dres holds d x[l+1]
             k.zero(dh);

@@ -5,7 +5,7 @@ import java.util.Locale;
 import java.util.logging.Logger;
 
 /**
- * Splits a loss batch into micro-batches of whole rows when its activations and logits would not
+ * Splits a loss batch into micro-batches of whole rows when its activations would not
  * fit the free heap (gradient accumulation: {@link Model#loss} scales every row by the whole
  * batch's target count, so the result is the full batch's). The size comes from an estimate of
  * the floats kept per token; should a forward still run out of memory before its backward
@@ -33,15 +33,16 @@ final class MicroBatches {
     }
 
     /**
-     * Floats kept per token by a forward and backward: the logits (V) and, per layer, the
-     * residual, norms, q/k/v, attention output and MLP activations, plus their gradient scratch.
+     * Floats kept per token by a forward and backward: per layer, the residual, norms, q/k/v,
+     * attention output and MLP activations, plus their gradient scratch. Not the logits: the loss
+     * takes them in chunks of rows of a fixed size ({@link Model#headChunkRows}).
      */
     static long floatsPerToken(Model m) {
         var c = m.cfg;
         long qd = (long) c.numHeads() * c.headDim(), kvd = (long) c.numKvHeads() * c.headDim();
         long perLayer = 6L * c.hiddenSize() + 2 * qd + 2 * kvd + 3L * c.intermediateSize();
         long scratch = 2L * c.hiddenSize() + 2 * qd + 2 * kvd + 3L * c.intermediateSize();
-        return c.vocabSize() + (long) c.numLayers() * perLayer + scratch + 4L * c.hiddenSize();
+        return (long) c.numLayers() * perLayer + scratch + 5L * c.hiddenSize();
     }
 
     /** Rows per micro-batch that fit the free heap now (at least 1, at most B). */
@@ -51,8 +52,10 @@ final class MicroBatches {
             return Math.max(1, Math.min(B, Integer.parseInt(forced)));
         }
         long perRow = 4L * T * floatsPerToken(m);
-        // a single Java array holds at most 2^31-1 floats: the logits of one micro-batch too
-        long maxByArray = (Integer.MAX_VALUE - 8L) / ((long) T * m.cfg.vocabSize());
+        // a single Java array holds at most 2^31-1 floats: the widest activation of one micro-batch too
+        var c = m.cfg;
+        long widest = Math.max(Math.max(c.hiddenSize(), c.intermediateSize()), (long) c.numHeads() * c.headDim());
+        long maxByArray = (Integer.MAX_VALUE - 8L) / ((long) T * widest);
         long rows = Math.min(Math.min(B, maxByArray), (long) (SHARE * Memory.available()) / Math.max(1, perRow));
         long now = System.nanoTime();
         if (rows < B && now - lastGc > 60_000_000_000L) {
@@ -98,7 +101,7 @@ final class MicroBatches {
         LOG.info(String.format(
                 Locale.ROOT,
                 "batch %dx%d split into micro-batches of %d rows (gradient accumulation): "
-                        + "its activations and logits need about %s, %s of heap is free",
+                        + "its activations need about %s, %s of heap is free",
                 B,
                 T,
                 micro,

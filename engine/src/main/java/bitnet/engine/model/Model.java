@@ -213,8 +213,8 @@ public abstract class Model implements AutoCloseable {
     protected Buf[] x;
     /** (N, C) the final norm's output. */
     protected Buf xf;
-    /** (N, V) what forward returns. */
-    protected Buf logits;
+    /** (N, V) what forward returns; allocated on the first forward, never by the loss (which works in chunks). */
+    private Buf logits;
     /**
      * With a KV cache, a step that makes the sequence longer than this recomputes it from the start
      * (Phi-3's longrope switches every position to its long factors there, as HF's generate does); 0: never.
@@ -227,11 +227,19 @@ public abstract class Model implements AutoCloseable {
     /** Allocates the family's gradient scratch for N rows with {@link #scratch}. */
     protected abstract void allocateGrads();
 
-    /** The family's flat forward: x[0] .. x[L], xf, logits; pos0 = positions already cached. */
+    /** The family's flat forward: x[0] .. x[L], xf; pos0 = positions already cached. The head is Model's. */
     protected abstract void forwardPass(int[] ids, int pos0, KvCache cache);
 
-    /** The mirror of forwardPass (no cache) from dlogits (N, V); accumulates into parameter grads. */
-    protected abstract void backwardPass(int[] ids, Buf dlogits);
+    /** The mirror of forwardPass (no cache) from dxf (N, C), the gradient of xf; accumulates into parameter grads. */
+    protected abstract void backwardPass(int[] ids, Buf dxf);
+
+    /** The LM head (V, C): logits = xf · headᵀ (the token embedding when tied). */
+    protected abstract Param head();
+
+    /** Final-logit soft-capping (Gemma): logits = cap · tanh(raw / cap); 0: none. */
+    protected float logitSoftcap() {
+        return 0;
+    }
 
     /** Floats per position of one layer's cached keys (and values). */
     protected abstract int kvDim();
@@ -279,7 +287,7 @@ public abstract class Model implements AutoCloseable {
             x[l] = act(nc);
         }
         xf = act(nc);
-        logits = act((long) N * cfg.vocabSize());
+        logits = null;
         allocate(keepAtt);
     }
 
@@ -297,6 +305,29 @@ public abstract class Model implements AutoCloseable {
      * sequence and their keys/values are appended. Returns logits (B*T, V).
      */
     public final Buf forward(int[] ids, int b, int t, KvCache cache) {
+        checkBatch(ids, b, t, cache);
+        int pos0 = cache == null ? 0 : cache.length;
+        if (cache != null && restartAt > 0 && pos0 > 0 && pos0 <= restartAt && pos0 + t > restartAt) {
+            return restart(ids, t, cache);
+        }
+        ensureActs(b, t, cache == null);
+        forwardPass(ids, pos0, cache);
+        headRow0 = -1;
+        if (logits == null) {
+            logits = act((long) N * cfg.vocabSize());
+        }
+        k.matmul(logits, xf, head().weight, null, N, cfg.hiddenSize(), cfg.vocabSize());
+        if (logitSoftcap() > 0) {
+            k.softcap(logits, logits, (long) N * cfg.vocabSize(), logitSoftcap());
+        }
+        if (cache != null) {
+            System.arraycopy(ids, 0, cache.ids, pos0, t);
+            cache.length += t;
+        }
+        return logits;
+    }
+
+    private void checkBatch(int[] ids, int b, int t, KvCache cache) {
         checkIds(ids);
         if (ids.length != b * t) {
             throw new IllegalArgumentException(ids.length + " ids for a batch of " + b + " x " + t);
@@ -309,16 +340,6 @@ public abstract class Model implements AutoCloseable {
         if (cache != null && b != 1) {
             throw new IllegalArgumentException("the KV cache holds one sequence");
         }
-        if (cache != null && restartAt > 0 && pos0 > 0 && pos0 <= restartAt && pos0 + t > restartAt) {
-            return restart(ids, t, cache);
-        }
-        ensureActs(b, t, cache == null);
-        forwardPass(ids, pos0, cache);
-        if (cache != null) {
-            System.arraycopy(ids, 0, cache.ids, pos0, t);
-            cache.length += t;
-        }
-        return logits;
     }
 
     /** Recomputes the cached sequence and ids; the logits of ids end up in the first t rows. */
@@ -334,16 +355,6 @@ public abstract class Model implements AutoCloseable {
         k.copy(lg, 0, tmp, 0, (long) t * V);
         tmp.close();
         return lg;
-    }
-
-    /** Backward of the last forward (no cache), from dlogits (B*T, V); accumulates into grads. */
-    protected final void backward(int[] ids, Buf dlogits) {
-        if (gradN != N) {
-            closeAll(gradBufs);
-            allocateGrads();
-            gradN = N;
-        }
-        backwardPass(ids, dlogits);
     }
 
     /**
@@ -430,6 +441,147 @@ public abstract class Model implements AutoCloseable {
         return p == null ? null : p.grad(k);
     }
 
+    // ---- the head in chunks of rows: a loss never holds the (N, V) logits at once ----------
+
+    /**
+     * Floats of logits (and of their gradient, in place) one chunk holds: 16M (64 MB), e.g. 341
+     * rows of a 49,152-token vocabulary, where the (16 x 256, V) logits of a batch are 805 MB.
+     */
+    private static final long CHUNK_FLOATS = 1L << 24;
+    /** Smallest chunk: under a few rows the backend's matmul takes another path (a chunk's numerics then differ). */
+    private static final int MIN_CHUNK_ROWS = 64;
+
+    private Buf dxf; // (N, C) gradient of xf, rows written by headBackward
+    private boolean dxfWritten;
+    private Buf xfc,
+            dxfc,
+            rawc,
+            chunkLogits; // (rows, C), (rows, C), (rows, V) raw logits (soft-capped heads), (rows, V)
+    private int chunkRows, rawRows, logitRows;
+    private int headRow0 = -1, headN; // rows of the last headLogits
+
+    /** Rows per chunk of logits for n rows: at most CHUNK_FLOATS floats, at least MIN_CHUNK_ROWS rows, at most n. */
+    public int headChunkRows(int n) {
+        // bitnet.lossChunkFloats: for tests, to make chunks of the tiny fixtures
+        long rows = Math.max(MIN_CHUNK_ROWS, Long.getLong("bitnet.lossChunkFloats", CHUNK_FLOATS) / cfg.vocabSize());
+        return (int) Math.max(1, Math.min(n, rows));
+    }
+
+    /** A (rows, V) buffer for chunks of logits, owned by the model (reused across calls). */
+    private Buf chunkLogits(int rows) {
+        if (logitRows < rows) {
+            close(chunkLogits);
+            chunkLogits = k.alloc((long) rows * cfg.vocabSize());
+            logitRows = rows;
+        }
+        return chunkLogits;
+    }
+
+    /**
+     * The forward of the last layers up to xf over ids (B, T) without a cache, for a loss that
+     * then takes the logits chunk by chunk ({@link #headLogits}, {@link #headBackward}, {@link #backwardHidden}).
+     */
+    public final void forwardHidden(int[] ids, int b, int t) {
+        checkBatch(ids, b, t, null);
+        ensureActs(b, t, true);
+        forwardPass(ids, 0, null);
+        dxfWritten = false;
+        headRow0 = -1;
+    }
+
+    /** out (n, V) = the logits of rows [row0, row0+n) of the last {@link #forwardHidden}. */
+    public final void headLogits(Buf out, int row0, int n) {
+        int C = cfg.hiddenSize(), V = cfg.vocabSize();
+        Buf in = rowsOfXf(row0, n);
+        float cap = logitSoftcap();
+        if (cap > 0) { // keep the raw logits of this chunk for headBackward
+            if (rawRows < n) {
+                close(rawc);
+                rawc = k.alloc((long) n * V);
+                rawRows = n;
+            }
+            k.matmul(rawc, in, head().weight, null, n, C, V);
+            k.softcap(out, rawc, (long) n * V, cap);
+        } else {
+            k.matmul(out, in, head().weight, null, n, C, V);
+        }
+        headRow0 = row0;
+        headN = n;
+    }
+
+    /**
+     * Backward of the head for rows [row0, row0+n) from dlogits (n, V), right after their
+     * {@link #headLogits} (dlogits may be that buffer, and is clobbered): accumulates the head's
+     * gradient and writes those rows of dxf.
+     */
+    public final void headBackward(Buf dlogits, int row0, int n) {
+        if (row0 != headRow0 || n != headN) {
+            throw new IllegalStateException(
+                    "headBackward of rows " + row0 + "+" + n + " after headLogits of " + headRow0 + "+" + headN);
+        }
+        int C = cfg.hiddenSize(), V = cfg.vocabSize();
+        if (logitSoftcap() > 0) {
+            k.softcapBackward(dlogits, dlogits, rawc, (long) n * V, logitSoftcap());
+        }
+        MicroBatches.backwardStarted(); // gradients accumulate from here: no retry with smaller micro-batches
+        ensureGrads();
+        if (!dxfWritten) {
+            k.zero(dxf);
+            dxfWritten = true;
+        }
+        if (n == N) {
+            k.matmulBackward(dxf, g(head()), null, dlogits, xf, head().weight, N, C, V);
+            return;
+        }
+        Buf in = rowsOfXf(row0, n); // xfc still holds these rows: no copy
+        k.zero(dxfc);
+        k.matmulBackward(dxfc, g(head()), null, dlogits, in, head().weight, n, C, V);
+        k.copy(dxf, (long) row0 * C, dxfc, 0, (long) n * C);
+    }
+
+    /** The backward of the layers from the dxf that {@link #headBackward} wrote; accumulates into grads. */
+    public final void backwardHidden(int[] ids) {
+        ensureGrads();
+        if (!dxfWritten) {
+            k.zero(dxf);
+        }
+        backwardPass(ids, dxf);
+    }
+
+    /** xf itself when the rows are all of it, else a copy of them in xfc (n, C). */
+    private Buf rowsOfXf(int row0, int n) {
+        if (row0 == 0 && n == N) {
+            return xf;
+        }
+        int C = cfg.hiddenSize();
+        if (chunkRows < n) {
+            close(xfc);
+            close(dxfc);
+            xfc = k.alloc((long) n * C);
+            dxfc = k.alloc((long) n * C);
+            chunkRows = n;
+        }
+        if (row0 != headRow0 || n != headN) {
+            k.copy(xfc, 0, xf, (long) row0 * C, (long) n * C);
+        }
+        return xfc;
+    }
+
+    private void ensureGrads() {
+        if (gradN != N) {
+            closeAll(gradBufs);
+            dxf = scratch((long) N * cfg.hiddenSize());
+            allocateGrads();
+            gradN = N;
+        }
+    }
+
+    private static void close(Buf b) {
+        if (b != null) {
+            b.close();
+        }
+    }
+
     /**
      * Mean cross-entropy of predicting targets (B*T, -1 = ignore) from inputs (B*T); with grad,
      * also backward into the parameter gradients (accumulating). A batch whose activations and
@@ -467,27 +619,48 @@ public abstract class Model implements AutoCloseable {
         return count == 0 ? 0 : sum / count;
     }
 
+    /** A loss over sequences [b0, b0+nb) of a batch: returns its sum over rows. */
+    public interface Rows {
+        double run(int b0, int nb);
+    }
+
+    /**
+     * Runs rows over micro-batches of whole sequences whose activations fit the free heap
+     * ({@link MicroBatches}; logged when split); returns the sum of its results. rows must scale
+     * each gradient by the whole batch's counts.
+     */
+    public double microBatches(int B, int T, boolean grad, Rows rows) {
+        return MicroBatches.run(this, B, T, grad, rows::run);
+    }
+
     /** Sum of the cross-entropy over rows (B, T), gradients scaled by 1/count (count: targets of the whole batch). */
     private double lossSum(int[] inputs, int[] targets, int B, int T, boolean grad, int count) {
-        int N = B * T;
-        int V = cfg.vocabSize();
-        Buf logits = forward(inputs, B, T, null);
-        if (losses == null || losses.size() < N) {
+        forwardHidden(inputs, B, T);
+        int V = cfg.vocabSize(), rows = headChunkRows(N);
+        if (losses == null || losses.size() < rows) {
             if (losses != null) {
                 losses.close();
             }
-            losses = k.alloc(N);
+            losses = k.alloc(rows);
         }
-        k.crossEntropy(losses, grad ? logits : null, logits, targets, N, V, count == 0 ? 0f : 1f / count);
-        float[] l = new float[N];
-        k.download(losses, l, N);
+        Buf lc = chunkLogits(rows); // (rows, V)
+        float[] l = new float[rows];
         double sum = 0;
-        for (int i = 0; i < N; i++) {
-            sum += l[i];
+        for (int r0 = 0; r0 < N; r0 += rows) {
+            int n = Math.min(rows, N - r0);
+            headLogits(lc, r0, n);
+            int[] tg = n == N ? targets : java.util.Arrays.copyOfRange(targets, r0, r0 + n);
+            k.crossEntropy(losses, grad ? lc : null, lc, tg, n, V, count == 0 ? 0f : 1f / count);
+            k.download(losses, l, n);
+            for (int i = 0; i < n; i++) {
+                sum += l[i];
+            }
+            if (grad) {
+                headBackward(lc, r0, n);
+            }
         }
         if (grad) {
-            MicroBatches.backwardStarted();
-            backward(inputs, logits);
+            backwardHidden(inputs);
         }
         return sum;
     }
@@ -532,14 +705,6 @@ public abstract class Model implements AutoCloseable {
     /** Per layer, {dq, dk, dv} shaped as {@link #qkv} that backward adds to that layer's (null: none). */
     public Buf[][] qkvGrad;
 
-    /** Forward, then lossGrad turns the logits (N, V) into their gradient in place and returns the loss, then backward. */
-    public double customLoss(int[] inputs, int B, int T, java.util.function.ToDoubleFunction<Buf> lossGrad) {
-        Buf logits = forward(inputs, B, T, null);
-        double loss = lossGrad.applyAsDouble(logits);
-        backward(inputs, logits);
-        return loss;
-    }
-
     /** HF's shifted labels: targets[b,t] = ids[b,t+1], and -1 at the last position of each row. */
     public static int[] shiftedTargets(int[] ids, int B, int T) {
         int[] tg = new int[B * T];
@@ -564,8 +729,8 @@ public abstract class Model implements AutoCloseable {
     public void close() {
         closeAll(actBufs);
         closeAll(gradBufs);
-        if (zeroRow != null) {
-            zeroRow.close();
+        for (Buf b : new Buf[] {zeroRow, xfc, dxfc, rawc, chunkLogits, losses}) {
+            close(b);
         }
         for (Param p : params) {
             if (p.value != null) {

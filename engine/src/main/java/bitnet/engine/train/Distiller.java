@@ -31,7 +31,11 @@ public final class Distiller {
     /** From the last call: mean next-token CE; and, when measured, mean KL of the logits, the relation loss, the total. */
     public double lastCe, lastKl = Double.NaN, lastRel = Double.NaN, lastTotal = Double.NaN;
 
-    private Buf sc, lossA, lossB; // (n, V), (n), (n) for the current chunk size
+    private Buf sc,
+            tl,
+            so,
+            lossA,
+            lossB; // (rows, V) x3 (so on first use), (rows), (rows) for the current chunk of rows
     private int scRows = -1;
     private Buf xs, xt, ss, st, dx1, dx2, lossR; // one head: (T, HS) x2, (T, T) x2, (T, HS) x2, (T)
     private int relT = -1;
@@ -59,27 +63,60 @@ public final class Distiller {
         return d;
     }
 
-    /** The student's loss and its backward (accumulating into gradients); returns the mean CE part. */
+    /**
+     * The student's loss and its backward (accumulating into gradients); returns the mean CE part.
+     * A batch whose activations do not fit the free heap runs as micro-batches of whole sequences
+     * (every term is a sum over rows scaled by the whole batch's counts, so the gradients add up).
+     */
     public double lossAndBackward(Model s, int[] in, int[] tg, int B, int T, boolean measure) {
         callStart = System.nanoTime();
-        s.customLoss(in, B, T, logits -> lossGrad(s, logits, in, tg, B, T, measure));
-        totalNanos += System.nanoTime() - callStart;
-        return lastCe;
-    }
-
-    private double lossGrad(Model s, Buf logits, int[] in, int[] tg, int B, int T, boolean measure) {
-        studentForwardNanos += System.nanoTime() - callStart;
         if (s.cfg.vocabSize() != teacher.cfg.vocabSize() || s.cfg.numLayers() != teacher.cfg.numLayers()) {
             throw new IllegalArgumentException("teacher and student differ in vocabulary or layers");
         }
-        int V = s.cfg.vocabSize(), N = B * T;
         int count = 0;
         for (int t : tg) {
             count += t >= 0 ? 1 : 0;
         }
+        int all = count;
+        double[] sums = new double[3]; // ce, kl, relation
+        s.microBatches(B, T, true, (b0, nb) -> {
+            int[] mi = Arrays.copyOfRange(in, b0 * T, (b0 + nb) * T);
+            int[] mt = Arrays.copyOfRange(tg, b0 * T, (b0 + nb) * T);
+            double[] part = microBatch(s, mi, mt, nb, T, B, all, measure);
+            for (int i = 0; i < 3; i++) {
+                sums[i] += part[i];
+            }
+            return part[0];
+        });
+        int N = B * T;
         float temp = d.temperature(), alpha = d.alpha();
-        int bc = Math.min(d.chunk(), B);
-        scratch(bc * T, V);
+        lastCe = count == 0 ? 0 : sums[0] / count;
+        lastKl = measure ? sums[1] / N : Double.NaN;
+        lastRel = measure ? sums[2] : Double.NaN;
+        lastTotal = measure
+                ? (1 - alpha) * lastCe + alpha * temp * temp * lastKl + (layers.length > 0 ? lastRel : 0)
+                : Double.NaN;
+        totalNanos += System.nanoTime() - callStart;
+        return lastCe;
+    }
+
+    /**
+     * Forward, loss and backward of sequences (mb, T) of a batch of B sequences holding count
+     * targets: the student's layers, then per teacher chunk of sequences the teacher's layers, and
+     * per chunk of rows the two heads' logits, their gradient and the student's head backward (so
+     * no more than one chunk of rows of logits exists at a time, the teacher's included).
+     * Returns {sum of CE, sum of KL (measured), relation loss (measured)}.
+     */
+    private double[] microBatch(Model s, int[] in, int[] tg, int mb, int T, int B, int count, boolean measure) {
+        long t0 = System.nanoTime();
+        s.forwardHidden(in, mb, T);
+        studentForwardNanos += System.nanoTime() - t0;
+        int V = s.cfg.vocabSize(), N = B * T;
+        float temp = d.temperature(), alpha = d.alpha();
+        boolean shortcut = temp == 1f && count == N; // every position of the whole batch has a target
+        int bc = Math.min(d.chunk(), mb);
+        int rows = s.headChunkRows(bc * T);
+        scratch(rows, V);
         // attention: the student's q, k, v of each chosen layer (host), and their gradients (host, added up over
         // chunks)
         float[][][] sq = new float[layers.length][3][], gq = new float[layers.length][3][];
@@ -92,48 +129,49 @@ public final class Distiller {
         }
         double ce = 0, kl = 0;
         relSum = 0;
-        for (int b0 = 0; b0 < B; b0 += bc) {
-            int nb = Math.min(bc, B - b0), n = nb * T;
-            long off = (long) b0 * T * V, nv = (long) n * V;
-            int[] ids = Arrays.copyOfRange(in, b0 * T, b0 * T + n);
+        float[] l = new float[rows];
+        for (int b0 = 0; b0 < mb; b0 += bc) {
+            int nb = Math.min(bc, mb - b0), n = nb * T;
             long tt = System.nanoTime();
-            Buf tl = teacher.forward(ids, nb, T, null); // (n, V) teacher logits
+            teacher.forwardHidden(Arrays.copyOfRange(in, b0 * T, b0 * T + n), nb, T);
             teacherNanos += System.nanoTime() - tt;
-            k.copy(sc, 0, logits, off, nv); // (n, V) student logits
-            if (measure) {
-                kl += klRows(k.download(tl), k.download(sc), n, V, 1 / temp);
-            }
-            int[] tgc = Arrays.copyOfRange(tg, b0 * T, b0 * T + n);
-            if (temp == 1f && count == N) {
-                // every position has a target and T = 1: (1-a)(p_s - y) + a(p_s - p_t) = (p_s - y) - a(p_t - y),
-                // two cross-entropy passes with the real targets instead of four softmax passes
-                k.crossEntropy(lossA, tl, tl, tgc, n, V, 1f); // tl = p_t - y
-                k.crossEntropy(lossB, sc, sc, tgc, n, V, 1f / N); // sc = (p_s - y) / N
-                k.axpy(sc, tl, nv, -alpha / N);
-                k.copy(logits, off, sc, 0, nv);
-                float[] l = new float[n];
-                k.download(lossB, l, n);
-                for (float x : l) {
-                    ce += x;
+            for (int r0 = 0; r0 < n; r0 += rows) {
+                int m = Math.min(rows, n - r0), row = b0 * T + r0; // row: in the student's micro-batch
+                long nv = (long) m * V;
+                tt = System.nanoTime();
+                teacher.headLogits(tl, r0, m); // (m, V) teacher logits
+                teacherNanos += System.nanoTime() - tt;
+                s.headLogits(sc, row, m); // (m, V) student logits
+                if (measure) {
+                    kl += klRows(k.download(tl), k.download(sc), m, V, 1 / temp);
                 }
-                relationChunk(s, sq, gq, b0, nb, B, T, measure);
-                continue;
+                int[] tgc = Arrays.copyOfRange(tg, row, row + m);
+                if (shortcut) {
+                    // T = 1: (1-a)(p_s - y) + a(p_s - p_t) = (p_s - y) - a(p_t - y),
+                    // two cross-entropy passes with the real targets instead of four softmax passes
+                    k.crossEntropy(lossA, tl, tl, tgc, m, V, 1f); // tl = p_t - y
+                    k.crossEntropy(lossB, sc, sc, tgc, m, V, 1f / N); // sc = (p_s - y) / N
+                    k.axpy(sc, tl, nv, -alpha / N);
+                    ce += sum(lossB, l, m);
+                    s.headBackward(sc, row, m);
+                    continue;
+                }
+                if (so == null) {
+                    so = k.alloc((long) rows * V);
+                }
+                k.copy(so, 0, sc, 0, nv); // the student's logits, for the CE term below
+                k.scale(tl, nv, 1 / temp);
+                k.crossEntropy(lossA, tl, tl, zeros, m, V, 1f); // tl = p_t - e0
+                k.scale(sc, nv, 1 / temp);
+                k.crossEntropy(lossB, sc, sc, zeros, m, V, 1f); // sc = p_s - e0
+                k.axpy(sc, tl, nv, -1f); // sc = p_s - p_t
+                k.crossEntropy(lossA, so, so, tgc, m, V, count == 0 ? 0f : (1 - alpha) / count); // so = (1-alpha) dCE
+                ce += sum(lossA, l, m);
+                // d/ds of alpha T² KL(p_t || p_s), p = softmax(z / T), is alpha T (p_s - p_t); mean over all N
+                // positions
+                k.axpy(so, sc, nv, alpha * temp / N);
+                s.headBackward(so, row, m);
             }
-            k.scale(tl, nv, 1 / temp);
-            k.crossEntropy(lossA, tl, tl, zeros, n, V, 1f); // tl = p_t - e0
-            k.scale(sc, nv, 1 / temp);
-            k.crossEntropy(lossB, sc, sc, zeros, n, V, 1f); // sc = p_s - e0
-            k.axpy(sc, tl, nv, -1f); // sc = p_s - p_t
-            k.copy(tl, 0, logits, off, nv);
-            k.crossEntropy(lossA, tl, tl, tgc, n, V, count == 0 ? 0f : (1 - alpha) / count); // tl = (1-alpha) dCE
-            float[] l = new float[n];
-            k.download(lossA, l, n);
-            for (float x : l) {
-                ce += x;
-            }
-            // d/ds of alpha T² KL(p_t || p_s), p = softmax(z / T), is alpha T (p_s - p_t); mean over all N positions
-            k.axpy(tl, sc, nv, alpha * temp / N);
-            k.copy(logits, off, tl, 0, nv);
             relationChunk(s, sq, gq, b0, nb, B, T, measure);
         }
         if (layers.length > 0) {
@@ -153,13 +191,18 @@ public final class Distiller {
                 }
             }
         }
-        lastCe = count == 0 ? 0 : ce / count;
-        lastKl = measure ? kl / N : Double.NaN;
-        lastRel = measure ? relSum : Double.NaN;
-        lastTotal = measure
-                ? (1 - alpha) * lastCe + alpha * temp * temp * lastKl + (layers.length > 0 ? lastRel : 0)
-                : Double.NaN;
-        return lastCe;
+        s.backwardHidden(in);
+        return new double[] {ce, kl, relSum};
+    }
+
+    /** Sum of the first n values of a (host copy in l). */
+    private double sum(Buf a, float[] l, int n) {
+        k.download(a, l, n);
+        double x = 0;
+        for (int i = 0; i < n; i++) {
+            x += l[i];
+        }
+        return x;
     }
 
     private double relSum;
@@ -259,12 +302,14 @@ public final class Distiller {
             zeros = new int[n];
         }
         if (scRows != n) {
-            for (Buf b : new Buf[] {sc, lossA, lossB}) {
+            for (Buf b : new Buf[] {sc, tl, so, lossA, lossB}) {
                 if (b != null) {
                     b.close();
                 }
             }
             sc = k.alloc((long) n * V);
+            tl = k.alloc((long) n * V);
+            so = null; // only for temperatures other than 1
             lossA = k.alloc(n);
             lossB = k.alloc(n);
             scRows = n;
@@ -296,7 +341,7 @@ public final class Distiller {
 
     /** Frees the scratch and the student's relation gradients (the teacher is the caller's). */
     public void release(Model student) {
-        for (Buf b : new Buf[] {sc, lossA, lossB, xs, xt, ss, st, dx1, dx2, lossR}) {
+        for (Buf b : new Buf[] {sc, tl, so, lossA, lossB, xs, xt, ss, st, dx1, dx2, lossR}) {
             if (b != null) {
                 b.close();
             }

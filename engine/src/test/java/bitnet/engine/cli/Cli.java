@@ -184,11 +184,16 @@ final class Cli {
         return worst;
     }
 
+    /** Copies a directory tree (files and subdirectories). */
     static void copyDir(Path from, Path to) {
         try (var s = Files.list(from)) {
             Files.createDirectories(to);
             for (Path f : s.toList()) {
-                Files.copy(f, to.resolve(f.getFileName()));
+                if (Files.isDirectory(f)) {
+                    copyDir(f, to.resolve(f.getFileName().toString()));
+                } else {
+                    Files.copy(f, to.resolve(f.getFileName().toString()));
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
