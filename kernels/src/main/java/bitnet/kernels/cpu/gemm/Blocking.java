@@ -7,14 +7,15 @@ import java.nio.file.Path;
 /**
  * The block sizes of {@link Sgemm}, derived at class-load time from the vector width and the cache
  * sizes of the CPU we run on (Linux sysfs; the defaults below where it cannot be read), so that
- * no constant is tuned for one CPU model. The rule is the Goto/BLIS one:
+ * no constant is tuned for one CPU model. Loop order (Sgemm.block): K blocks, then A blocks of MC
+ * rows, then B blocks of NC columns, then MR-row strips, then NR-column panels. The rule:
  *
  * <ul>
- *   <li>KC: one packed B micro-panel (KC x NR floats), reused by every A strip of a block, fills
- *       half of the L1 data cache; the other half holds the A strip and C tile streaming past.
- *   <li>MC: the packed A block (MC x KC floats), reused by every B panel, fills half of the
- *       per-core L2.
- *   <li>NC: the packed B block (KC x NC floats) fills half of this core's share of the L3.
+ *   <li>KC: one A strip (MR x KC floats), reused by every B panel of a block, fills half of the L1
+ *       data cache (at most 512: each K block adds a rounding into C and a pass over C).
+ *   <li>NC: the packed B block (KC x NC floats), streamed once per strip, fills half of the L2.
+ *   <li>MC: a packed A block (MC x KC floats; transposed A only) fills a quarter of this core's
+ *       share of the L3, at most 1024 rows (B is repacked once per A block).
  * </ul>
  *
  * The system properties bitnet.gemm.kc / mc / nc override them, for tuning runs only.
@@ -30,19 +31,19 @@ final class Blocking {
     /** This core's share of the last-level cache. */
     static final long L3 = cache(3, L3_DEFAULT);
 
-    static int kc(int nr) {
-        int kc = (int) Math.clamp(L1 / 2 / (4L * nr), 64, 1024) & ~7;
+    static int kc(int mr) {
+        int kc = (int) Math.clamp(L1 / 2 / (4L * mr), 64, 512) & ~7;
         return Integer.getInteger("bitnet.gemm.kc", kc);
     }
 
-    static int mc(int mr, int kc) {
-        int mc = (int) Math.clamp(L2 / 2 / (4L * kc), mr, 4096);
-        return Math.max(mr, Integer.getInteger("bitnet.gemm.mc", mc) / mr * mr);
+    static int nc(int nr, int kc) {
+        int nc = (int) Math.clamp(L2 / 2 / (4L * kc), nr, 4096);
+        return Math.max(nr, Integer.getInteger("bitnet.gemm.nc", nc) / nr * nr);
     }
 
-    static int nc(int nr, int kc) {
-        int nc = (int) Math.clamp(L3 / 2 / (4L * kc), nr, 16384);
-        return Math.max(nr, Integer.getInteger("bitnet.gemm.nc", nc) / nr * nr);
+    static int mc(int mr, int kc) {
+        int mc = (int) Math.clamp(L3 / 4 / (4L * kc), mr, 1024);
+        return Math.max(mr, Integer.getInteger("bitnet.gemm.mc", mc) / mr * mr);
     }
 
     /**

@@ -45,7 +45,7 @@ public final class Sgemm {
     /** Columns per micro-tile: two vectors. */
     public static final int NR = 2 * L;
 
-    static final int KC = Blocking.kc(NR);
+    static final int KC = Blocking.kc(MR);
     static final int MC = Blocking.mc(MR, KC);
     static final int NC = Blocking.nc(NR, KC);
 
@@ -113,8 +113,8 @@ public final class Sgemm {
     /**
      * The task grid (rows tm << 32 | columns tn): about 3 tasks per thread (dynamic hand-out
      * balances uneven tails and a busy core), and of the grids of that size the one that packs the
-     * fewest elements: each of the tn column groups packs its A rows once per NC block, each of
-     * the tm row groups packs its B columns once.
+     * fewest elements: each of the tn column groups packs (or reads) its A rows once, each of the
+     * tm row groups packs its B columns once per MC block.
      */
     static long split(int T, int M, int N, int K, int strips, int panels) {
         if (T <= 1) {
@@ -125,8 +125,8 @@ public final class Sgemm {
         int bm = 1, bn = 1;
         for (int tn = 1; tn <= Math.min(want, panels); tn++) {
             int tm = Math.min(strips, (want + tn - 1) / tn);
-            long colsPerTask = (long) (panels + tn - 1) / tn * NR;
-            long cost = (long) tn * M * ((colsPerTask + NC - 1) / NC) + (long) tm * N;
+            long rowsPerTask = (long) (strips + tm - 1) / tm * MR;
+            long cost = (long) tn * M + (long) tm * N * ((rowsPerTask + MC - 1) / MC);
             if (cost < best) {
                 best = cost;
                 bm = tm;
@@ -154,45 +154,50 @@ public final class Sgemm {
             float[] bias) {
         Scratch s = SCRATCH.get();
         float[] ap = s.a, bp = s.b, tile = s.t;
-        if (overwrite) {
-            // C starts at the bias (or 0), then every K block adds into it: c = (bias + acc1) + acc2 ...
-            for (int m = m0; m < m1; m++) {
-                if (bias == null) {
-                    Arrays.fill(c, m * ldc + n0, m * ldc + n1, 0f);
-                } else {
-                    System.arraycopy(bias, n0, c, m * ldc + n0, n1 - n0);
-                }
-            }
-        }
         for (int k0 = 0; k0 < K; k0 += KC) {
             int kc = Math.min(KC, K - k0);
-            for (int nb = n0; nb < n1; nb += NC) {
-                int nc = Math.min(NC, n1 - nb);
-                int np = (nc + NR - 1) / NR;
-                for (int p = 0; p < np; p++) {
-                    b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
+            boolean first = overwrite && k0 == 0;
+            for (int mb = m0; mb < m1; mb += MC) {
+                int mc = Math.min(MC, m1 - mb);
+                int ns = (mc + MR - 1) / MR;
+                // Row-major A is read in place, MR rows as MR unit-stride streams (packing it
+                // costs a copy of all of A per column block, ~10% of NN when N is small);
+                // transposed A, and a short last strip, are packed in row-major strips
+                // (ap[s*MR*kc + i*kc + k]) that the same kernel reads with lda = kc.
+                int full = aTrans ? 0 : mc / MR;
+                if (full < ns) {
+                    packA(ap, a, aOff, lda, aTrans, mb + full * MR, mc - full * MR, k0, kc);
                 }
-                for (int mb = m0; mb < m1; mb += MC) {
-                    int mc = Math.min(MC, m1 - mb);
-                    int ns = (mc + MR - 1) / MR;
-                    // Row-major A is read in place, MR rows as MR unit-stride streams (packing it
-                    // costs a copy of all of A per column block, ~10% of NN when N is small);
-                    // transposed A, and a short last strip, are packed in row-major strips
-                    // (ap[s*MR*kc + i*kc + k]) that the same kernel reads with lda = kc.
-                    int full = aTrans ? 0 : mc / MR;
-                    if (full < ns) {
-                        packA(ap, a, aOff, lda, aTrans, mb + full * MR, mc - full * MR, k0, kc);
-                    }
+                for (int nb = n0; nb < n1; nb += NC) {
+                    int nc = Math.min(NC, n1 - nb);
+                    int np = (nc + NR - 1) / NR;
                     for (int p = 0; p < np; p++) {
-                        int n = nb + p * NR;
-                        int cols = Math.min(NR, nc - p * NR);
-                        for (int st = 0; st < ns; st++) {
-                            int m = mb + st * MR;
-                            int rows = Math.min(MR, mc - st * MR);
-                            boolean inPlace = st < full;
-                            float[] as = inPlace ? a : ap;
-                            int ao = inPlace ? aOff + m * lda + k0 : (st - full) * MR * kc;
-                            int la = inPlace ? lda : kc;
+                        b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
+                    }
+                    // strips outside, panels inside: the A strip stays in L1, the B block streams
+                    // from L2, and consecutive C tiles are consecutive in memory along MR rows
+                    // (prefetched; panels inside strips left each C tile a cache miss per call)
+                    for (int st = 0; st < ns; st++) {
+                        int m = mb + st * MR;
+                        int rows = Math.min(MR, mc - st * MR);
+                        boolean inPlace = st < full;
+                        float[] as = inPlace ? a : ap;
+                        int ao = inPlace ? aOff + m * lda + k0 : (st - full) * MR * kc;
+                        int la = inPlace ? lda : kc;
+                        for (int p = 0; p < np; p++) {
+                            int n = nb + p * NR;
+                            int cols = Math.min(NR, nc - p * NR);
+                            if (first) {
+                                // C starts at the bias (or 0); every K block adds into it
+                                for (int i = 0; i < rows; i++) {
+                                    int o = (m + i) * ldc + n;
+                                    if (bias == null) {
+                                        Arrays.fill(c, o, o + cols, 0f);
+                                    } else {
+                                        System.arraycopy(bias, n, c, o, cols);
+                                    }
+                                }
+                            }
                             if (rows == MR && cols == NR) {
                                 kernel(kc, as, ao, la, bp, p * kc * NR, c, m * ldc + n, ldc);
                             } else {

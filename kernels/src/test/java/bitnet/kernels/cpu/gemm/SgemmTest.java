@@ -21,8 +21,9 @@ class SgemmTest {
             {1, 1, 1},
             {Sgemm.MR + 1, Sgemm.NR + 3, 7},
             {2 * Sgemm.MR - 1, 3 * Sgemm.NR - 1, Sgemm.KC + 5},
-            {Sgemm.MC + Sgemm.MR + 3, 2 * Sgemm.NR + 5, 2 * Sgemm.KC + 1},
+            {2 * Sgemm.MR + 3, 2 * Sgemm.NR + 5, 2 * Sgemm.KC + 1},
             {5, Sgemm.NC + Sgemm.NR + 1, 3},
+            {Sgemm.MC + 3, 20, 9},
             {61, 45, 300}
         };
     }
@@ -92,14 +93,15 @@ class SgemmTest {
 
     @Test
     void blockSizesFollowTheCacheRule() {
-        // KC x NR floats of B take at most half of L1; MC x KC of A at most half of L2
-        assertTrue(Sgemm.KC >= 64 && Sgemm.KC % 8 == 0, "KC " + Sgemm.KC);
-        if (Blocking.L1 / 2 / (4L * Sgemm.NR) >= 64) {
-            assertTrue(4L * Sgemm.KC * Sgemm.NR <= Blocking.L1 / 2, "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
+        // an A strip (MR x KC floats) takes at most half of L1, a B block (KC x NC) half of L2
+        assertTrue(Sgemm.KC >= 64 && Sgemm.KC <= 512 && Sgemm.KC % 8 == 0, "KC " + Sgemm.KC);
+        if (Blocking.L1 / 2 / (4L * Sgemm.MR) >= 64) {
+            assertTrue(4L * Sgemm.KC * Sgemm.MR <= Blocking.L1 / 2, "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
         }
         assertEquals(0, Sgemm.MC % Sgemm.MR);
         assertEquals(0, Sgemm.NC % Sgemm.NR);
-        assertTrue(4L * Sgemm.MC * Sgemm.KC <= Math.max(Blocking.L2 / 2, 4L * Sgemm.MR * Sgemm.KC), "MC " + Sgemm.MC);
+        assertTrue(4L * Sgemm.NC * Sgemm.KC <= Math.max(Blocking.L2 / 2, 4L * Sgemm.NR * Sgemm.KC), "NC " + Sgemm.NC);
+        assertTrue(Sgemm.MC <= 1024, "MC " + Sgemm.MC);
         assertTrue(3 * Sgemm.MR + 2 <= Sgemm.VREGS, "MR " + Sgemm.MR + " for " + Sgemm.VREGS + " registers");
     }
 
