@@ -27,7 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * check from the loop (with strides passed as arguments it kept one compare per broadcast). It has
  * one layout and no branch but its loop, so every call site shares one profile and a path the first
  * calls never take cannot deoptimize it later (edge tiles and the overwrite/bias start are handled
- * by the caller; two kernels for two A layouts measured 3.5 GFLOP/s on TN after NT/NN had run).
+ * by the caller; with a second kernel for packed A, TN run after NT and NN in one JVM measured
+ * 3.5 GFLOP/s).
  */
 public final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -36,7 +37,8 @@ public final class Sgemm {
      * Vector registers the JIT can use: 32 with AVX-512 or on AArch64 (NEON/SVE), 16 with AVX2. C2
      * loads all MR broadcasts of a k step before their FMAs, so a tile needs 2*MR accumulators +
      * 2 B vectors + MR broadcasts in registers; beyond that it spills accumulators to the stack
-     * inside the loop (6 rows on AVX2: 38 vs 60-84 GFLOP/s for 4 rows on one Zen 3 core).
+     * inside the loop (a kernel micro-benchmark on one Zen 3 core, AVX2, thread CPU time on a busy
+     * machine: 6 rows 37-39 GFLOP/s, 4 rows 54-86).
      */
     static final int VREGS =
             S.vectorBitSize() >= 512 || System.getProperty("os.arch", "").equals("aarch64") ? 32 : 16;
