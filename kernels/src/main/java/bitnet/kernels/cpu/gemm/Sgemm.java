@@ -1,49 +1,63 @@
 package bitnet.kernels.cpu.gemm;
 
 import bitnet.kernels.cpu.Parallel;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A blocked, packed, multi-threaded FP32 GEMM on the Vector API: C (M, N) = or += A (M, K) · B (K, N).
  * Goto/BLIS structure: K is cut in KC blocks; per task, B is packed in panels of NR = 2 vectors
- * of columns; A is read in place 6 rows at a time (a short last strip is packed); a 6 x 2-vector
- * broadcast-FMA micro-kernel keeps its 12 accumulators in registers. A is always a float[] (activations), either row-major or
- * transposed; B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
+ * of columns (k-major); row-major A is read in place MR rows at a time, transposed A (and a short
+ * last strip) is packed in row-major strips of MR rows; an MR x 2-vector broadcast-FMA
+ * micro-kernel keeps its accumulators in registers. MR (4 or 6) follows the register count, block
+ * sizes the cache sizes read at run time ({@link Blocking}). A is always a float[] (activations);
+ * B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
  *
- * <p>Threads take whole (row range x column range) tasks, each packing its own B: no barrier
- * between K blocks, and tasks write disjoint tiles of C. Not a general BLAS: no alpha/beta other
- * than overwrite-with-bias or accumulate.
+ * <p>Threads take whole (row range x column range) tasks, each packing its own A and B: no barrier
+ * between K blocks, and tasks write disjoint tiles of C. The split is the one that packs (or
+ * re-reads) the fewest elements in all: a column split repacks A per task, a row split repacks B.
+ * Every element of C is summed in the same order whatever the split: same bits with any thread
+ * count. Not a general BLAS: no alpha/beta other than overwrite-with-bias or accumulate.
  *
- * <p>JIT note (design.md): the micro-kernel is a small method called once per (strip, panel,
- * K block), so C2 compiles it early with its vector intrinsics; a few huge invocations instead
- * would leave the vectors boxed and run ~20x slower.
+ * <p>JIT notes (design.md): the micro-kernel is a small method called once per (strip, panel,
+ * K block), so C2 compiles it early with its vector intrinsics (a few huge invocations instead
+ * would leave the vectors boxed and run ~20x slower). Each A index in its loop is the counter plus
+ * an invariant and each B index the counter times NR plus a constant, so C2 removes every bounds
+ * check from the loop (with strides passed as arguments it kept one compare per broadcast). It has
+ * one layout and no branch but its loop, so every call site shares one profile and a path the first
+ * calls never take cannot deoptimize it later (edge tiles and the overwrite/bias start are handled
+ * by the caller; with a second kernel for packed A, TN run after NT and NN in one JVM measured
+ * 3.5 GFLOP/s).
  */
 public final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
-    /** Rows per micro-tile. */
-    public static final int MR = 6;
+    /**
+     * Vector registers the JIT can use: 32 with AVX-512 or on AArch64 (NEON/SVE), 16 with AVX2. C2
+     * loads all MR broadcasts of a k step before their FMAs, so a tile needs 2*MR accumulators +
+     * 2 B vectors + MR broadcasts in registers; beyond that it spills accumulators to the stack
+     * inside the loop (a kernel micro-benchmark on one Zen 3 core, AVX2, thread CPU time on a busy
+     * machine: 6 rows 37-39 GFLOP/s, 4 rows 54-86).
+     */
+    static final int VREGS =
+            S.vectorBitSize() >= 512 || System.getProperty("os.arch", "").equals("aarch64") ? 32 : 16;
+    /** Rows per micro-tile: the largest of 4 and 6 whose registers fit (3 * MR + 2 <= VREGS). */
+    public static final int MR = 3 * 6 + 2 <= VREGS ? 6 : 4;
     /** Columns per micro-tile: two vectors. */
     public static final int NR = 2 * L;
-    // block sizes; the properties exist for tuning runs only
-    // KC: row-major A (forward, dinp) takes 512 (one K block for K <= 512; +10% on dout·W of the
-    // LM head), transposed A (dW = doutᵀ·inp) keeps 256: its 6-float column reads then stay in L2
-    // (512 measured 85 -> 51 GFLOP/s there)
-    static final int KC = Integer.getInteger("bitnet.gemm.kc", 512);
-    static final int KC_T = Integer.getInteger("bitnet.gemm.kct", 256);
-    private static final int KC_MAX = Math.max(KC, KC_T);
-    static final int MC = Integer.getInteger("bitnet.gemm.mc", 192) / MR * MR;
-    static final int NC = Integer.getInteger("bitnet.gemm.nc", 1024) / NR * NR;
-    static final boolean DIRECT = !Boolean.getBoolean("bitnet.gemm.packA");
-    static final boolean DIRECT_T = !Boolean.getBoolean("bitnet.gemm.packAT");
+
+    static final int KC = Blocking.kc(MR);
+    static final int MC = Blocking.mc(MR, KC);
+    static final int NC = Blocking.nc(NR, KC);
 
     private Sgemm() {}
 
     private static final class Scratch {
-        final float[] a = new float[MC * KC_MAX];
-        final float[] b = new float[NC * KC_MAX];
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[NC * KC];
+        /** One MR x NR tile for edge tiles, ldc = NR. */
+        final float[] t = new float[MR * NR];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -83,31 +97,45 @@ public final class Sgemm {
         }
         int T = par == null ? 1 : par.threads();
         int panels = (N + NR - 1) / NR, strips = (M + MR - 1) / MR;
-        // Split columns when there are enough panels (each task then packs only its share of B),
-        // otherwise rows. About 3 tasks per thread balances uneven tails without many re-packs.
-        int want = T == 1 ? 1 : 3 * T;
-        int tn, tm;
-        if (panels >= 2 * want || (long) panels * NR * 4 >= (long) strips * MR) {
-            tn = Math.min(want, panels);
-            tm = Math.max(1, Math.min(strips, want / tn));
-        } else {
-            tm = Math.min(want, strips);
-            tn = 1;
-        }
-        int ftn = tn, ftm = tm;
+        long split = split(T, M, N, K, strips, panels);
+        int ftm = (int) (split >>> 32), ftn = (int) split;
         Parallel.Tasks task = t -> {
             int i = t / ftn, j = t % ftn;
             int m0 = (int) ((long) strips * i / ftm) * MR, m1 = Math.min(M, (int) ((long) strips * (i + 1) / ftm) * MR);
             int n0 = (int) ((long) panels * j / ftn) * NR, n1 = Math.min(N, (int) ((long) panels * (j + 1) / ftn) * NR);
             block(m0, m1, n0, n1, K, a, aOff, lda, aTrans, b, c, ldc, overwrite, bias);
         };
-        if (par == null || tn * tm == 1) {
-            for (int t = 0; t < tn * tm; t++) {
-                task.run(t);
-            }
+        if (par == null || ftn * ftm == 1) {
+            task.run(0);
         } else {
-            par.forTasks(tn * tm, task);
+            par.forTasks(ftn * ftm, task);
         }
+    }
+
+    /**
+     * The task grid (rows tm << 32 | columns tn): about 3 tasks per thread (dynamic hand-out
+     * balances uneven tails and a busy core), and of the grids of that size the one that packs the
+     * fewest elements: each of the tn column groups packs (or reads) its A rows once, each of the
+     * tm row groups packs its B columns once per MC block.
+     */
+    static long split(int T, int M, int N, int K, int strips, int panels) {
+        if (T <= 1) {
+            return 1L << 32 | 1;
+        }
+        int want = 3 * T;
+        long best = Long.MAX_VALUE;
+        int bm = 1, bn = 1;
+        for (int tn = 1; tn <= Math.min(want, panels); tn++) {
+            int tm = Math.min(strips, (want + tn - 1) / tn);
+            long rowsPerTask = (long) (strips + tm - 1) / tm * MR;
+            long cost = (long) tn * M + (long) tm * N * ((rowsPerTask + MC - 1) / MC);
+            if (cost < best) {
+                best = cost;
+                bm = tm;
+                bn = tn;
+            }
+        }
+        return (long) bm << 32 | bn;
     }
 
     /** One task: C[m0..m1) x [n0..n1) over the whole K, on this thread. */
@@ -127,104 +155,61 @@ public final class Sgemm {
             boolean overwrite,
             float[] bias) {
         Scratch s = SCRATCH.get();
-        float[] ap = s.a, bp = s.b;
-        int kcb = aTrans ? KC_T : KC;
-        for (int k0 = 0; k0 < K; k0 += kcb) {
-            int kc = Math.min(kcb, K - k0);
+        float[] ap = s.a, bp = s.b, tile = s.t;
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int kc = Math.min(KC, K - k0);
             boolean first = overwrite && k0 == 0;
-            for (int nb = n0; nb < n1; nb += NC) {
-                int nc = Math.min(NC, n1 - nb);
-                int np = (nc + NR - 1) / NR;
-                for (int p = 0; p < np; p++) {
-                    b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
+            for (int mb = m0; mb < m1; mb += MC) {
+                int mc = Math.min(MC, m1 - mb);
+                int ns = (mc + MR - 1) / MR;
+                // Row-major A is read in place, MR rows as MR unit-stride streams (packing it
+                // costs a copy of all of A per column block, ~10% of NN when N is small);
+                // transposed A, and a short last strip, are packed in row-major strips
+                // (ap[s*MR*kc + i*kc + k]) that the same kernel reads with lda = kc.
+                int full = aTrans ? 0 : mc / MR;
+                if (full < ns) {
+                    packA(ap, a, aOff, lda, aTrans, mb + full * MR, mc - full * MR, k0, kc);
                 }
-                for (int mb = m0; mb < m1; mb += MC) {
-                    int mc = Math.min(MC, m1 - mb);
-                    int ns = (mc + MR - 1) / MR;
-                    // A is read in place, row-major or transposed (measured by thread CPU time on the
-                    // demo shapes: 72 -> 88-90 GFLOP/s on one core, since packing A costs ~15% when N
-                    // is small); only a short last strip is packed. -Dbitnet.gemm.packA / packAT
-                    // restore packing for tuning runs.
-                    boolean direct = DIRECT && (!aTrans || DIRECT_T);
-                    if (!direct) {
-                        packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
-                    } else if (mc % MR != 0) {
-                        packA(ap, a, aOff, lda, aTrans, mb + (ns - 1) * MR, mc - (ns - 1) * MR, k0, kc);
-                    }
+                for (int nb = n0; nb < n1; nb += NC) {
+                    int nc = Math.min(NC, n1 - nb);
+                    int np = (nc + NR - 1) / NR;
                     for (int p = 0; p < np; p++) {
-                        int n = nb + p * NR;
-                        int cols = Math.min(NR, nc - p * NR);
-                        for (int st = 0; st < ns; st++) {
-                            int m = mb + st * MR;
-                            int rows = Math.min(MR, mc - st * MR);
-                            if (!direct) {
-                                kernel(
-                                        kc,
-                                        ap,
-                                        st * kc * MR,
-                                        1,
-                                        MR,
-                                        bp,
-                                        p * kc * NR,
-                                        c,
-                                        m * ldc + n,
-                                        ldc,
-                                        rows,
-                                        cols,
-                                        first,
-                                        bias,
-                                        n);
-                            } else if (rows == MR && aTrans) {
-                                kernel(
-                                        kc,
-                                        a,
-                                        aOff + k0 * lda + m,
-                                        1,
-                                        lda,
-                                        bp,
-                                        p * kc * NR,
-                                        c,
-                                        m * ldc + n,
-                                        ldc,
-                                        rows,
-                                        cols,
-                                        first,
-                                        bias,
-                                        n);
-                            } else if (rows == MR) {
-                                kernel(
-                                        kc,
-                                        a,
-                                        aOff + m * lda + k0,
-                                        lda,
-                                        1,
-                                        bp,
-                                        p * kc * NR,
-                                        c,
-                                        m * ldc + n,
-                                        ldc,
-                                        rows,
-                                        cols,
-                                        first,
-                                        bias,
-                                        n);
+                        b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
+                    }
+                    // strips outside, panels inside: the A strip stays in L1, the B block streams
+                    // from L2, and consecutive C tiles are consecutive in memory along MR rows
+                    // (prefetched; panels inside strips left each C tile a cache miss per call)
+                    for (int st = 0; st < ns; st++) {
+                        int m = mb + st * MR;
+                        int rows = Math.min(MR, mc - st * MR);
+                        boolean inPlace = st < full;
+                        float[] as = inPlace ? a : ap;
+                        int ao = inPlace ? aOff + m * lda + k0 : (st - full) * MR * kc;
+                        int la = inPlace ? lda : kc;
+                        for (int p = 0; p < np; p++) {
+                            int n = nb + p * NR;
+                            int cols = Math.min(NR, nc - p * NR);
+                            if (first) {
+                                // C starts at the bias (or 0); every K block adds into it
+                                for (int i = 0; i < rows; i++) {
+                                    int o = (m + i) * ldc + n;
+                                    if (bias == null) {
+                                        Arrays.fill(c, o, o + cols, 0f);
+                                    } else {
+                                        System.arraycopy(bias, n, c, o, cols);
+                                    }
+                                }
+                            }
+                            if (rows == MR && cols == NR) {
+                                kernel(kc, as, ao, la, bp, p * kc * NR, c, m * ldc + n, ldc);
                             } else {
-                                kernel(
-                                        kc,
-                                        ap,
-                                        0,
-                                        1,
-                                        MR,
-                                        bp,
-                                        p * kc * NR,
-                                        c,
-                                        m * ldc + n,
-                                        ldc,
-                                        rows,
-                                        cols,
-                                        first,
-                                        bias,
-                                        n);
+                                Arrays.fill(tile, 0f);
+                                kernel(kc, as, ao, la, bp, p * kc * NR, tile, 0, NR);
+                                for (int i = 0; i < rows; i++) {
+                                    for (int j = 0; j < cols; j++) {
+                                        c[(m + i) * ldc + n + j] += tile[i * NR + j];
+                                    }
+                                }
                             }
                         }
                     }
@@ -233,136 +218,116 @@ public final class Sgemm {
         }
     }
 
-    /** Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows: ap[s*kc*MR + k*MR + i], zero rows past mc. */
+    /**
+     * Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows, each row-major (ap[s*MR*kc + i*kc + k],
+     * the layout of row-major A in place with lda = kc), zero rows past mc.
+     */
     static void packA(float[] ap, float[] a, int aOff, int lda, boolean aTrans, int m0, int mc, int k0, int kc) {
         int ns = (mc + MR - 1) / MR;
         for (int st = 0; st < ns; st++) {
-            int base = st * kc * MR;
+            int base = st * MR * kc;
             int rows = Math.min(MR, mc - st * MR);
-            int mStart = m0 + st * MR;
+            int m = m0 + st * MR;
             if (aTrans) {
-                for (int k = 0; k < kc; k++) {
-                    int src = aOff + (k0 + k) * lda + mStart;
-                    int d = base + k * MR;
+                // A(m, k) = a[k*lda + m]: 16 k at a time, so the 16 source lines stay in L1 while
+                // the strip's MR rows are written with unit stride
+                for (int kk = 0; kk < kc; kk += 16) {
+                    int ke = Math.min(kc, kk + 16);
                     for (int i = 0; i < rows; i++) {
-                        ap[d + i] = a[src + i];
-                    }
-                    for (int i = rows; i < MR; i++) {
-                        ap[d + i] = 0f;
+                        int src = aOff + (k0 + kk) * lda + m + i, d = base + i * kc;
+                        for (int k = kk; k < ke; k++, src += lda) {
+                            ap[d + k] = a[src];
+                        }
                     }
                 }
             } else {
-                for (int i = 0; i < MR; i++) {
-                    if (i < rows) {
-                        int src = aOff + (mStart + i) * lda + k0;
-                        for (int k = 0; k < kc; k++) {
-                            ap[base + k * MR + i] = a[src + k];
-                        }
-                    } else {
-                        for (int k = 0; k < kc; k++) {
-                            ap[base + k * MR + i] = 0f;
-                        }
-                    }
+                for (int i = 0; i < rows; i++) {
+                    System.arraycopy(a, aOff + (m + i) * lda + k0, ap, base + i * kc, kc);
                 }
             }
+            Arrays.fill(ap, base + rows * kc, base + MR * kc, 0f);
         }
     }
 
     /**
-     * The 6 x 2-vector micro-kernel: C tile (+)= A strip · B panel over kc. A(i, k) is
-     * ap[ao + i*rs + k*ks]: (1, MR) for a packed strip, (lda, 1) for row-major A in place.
+     * The micro-kernel of this MR: the C tile c[co + i*ldc + j] += A strip · B panel over kc, with
+     * A(i, k) = a[ao + i*lda + k] (row-major A in place, or a packed strip with lda = kc) and B
+     * packed k-major (bp[bo + k*NR + j]). One kernel for every call site: C2 sees one profile.
      */
-    static void kernel(
-            int kc,
-            float[] ap,
-            int ao,
-            int rs,
-            int ks,
-            float[] bp,
-            int bo,
-            float[] c,
-            int co,
-            int ldc,
-            int rows,
-            int cols,
-            boolean first,
-            float[] bias,
-            int n) {
+    static void kernel(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
+        if (MR == 6) {
+            kernel6(kc, a, ao, lda, bp, bo, c, co, ldc);
+        } else {
+            kernel4(kc, a, ao, lda, bp, bo, c, co, ldc);
+        }
+    }
+
+    /** 4 x 2 vectors (AVX2): 8 accumulators, 2 B loads and 4 broadcasts per k. */
+    static void kernel4(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        FloatVector c30 = c00, c31 = c00;
+        int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
         for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR, ak = ao + k * ks;
+            int bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
-            FloatVector x = FloatVector.broadcast(S, ap[ak]);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[ak + rs]);
+            x = FloatVector.broadcast(S, a[a1 + k]);
             c10 = b0.fma(x, c10);
             c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[ak + 2 * rs]);
+            x = FloatVector.broadcast(S, a[a2 + k]);
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[ak + 3 * rs]);
+            x = FloatVector.broadcast(S, a[a3 + k]);
             c30 = b0.fma(x, c30);
             c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[ak + 4 * rs]);
+        }
+        add(c, co, c00, c01);
+        add(c, co + ldc, c10, c11);
+        add(c, co + 2 * ldc, c20, c21);
+        add(c, co + 3 * ldc, c30, c31);
+    }
+
+    /** 6 x 2 vectors (32 registers): 12 accumulators, 2 B loads and 6 broadcasts per k. */
+    static void kernel6(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (int k = 0; k < kc; k++) {
+            int bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bk);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a[a1 + k]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a[a2 + k]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a[a3 + k]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a[a4 + k]);
             c40 = b0.fma(x, c40);
             c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[ak + 5 * rs]);
+            x = FloatVector.broadcast(S, a[a5 + k]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        if (cols == NR && (!first || bias == null)) {
-            store(c, co, c00, c01, first);
-            if (rows > 1) store(c, co + ldc, c10, c11, first);
-            if (rows > 2) store(c, co + 2 * ldc, c20, c21, first);
-            if (rows > 3) store(c, co + 3 * ldc, c30, c31, first);
-            if (rows > 4) store(c, co + 4 * ldc, c40, c41, first);
-            if (rows > 5) store(c, co + 5 * ldc, c50, c51, first);
-        } else {
-            VectorMask<Float> m0 = S.indexInRange(0, cols), m1 = S.indexInRange(L, cols);
-            FloatVector bias0 = null, bias1 = null;
-            if (first && bias != null) {
-                bias0 = FloatVector.fromArray(S, bias, n, m0);
-                bias1 = FloatVector.fromArray(S, bias, n + L, m1);
-            }
-            storeMasked(c, co, c00, c01, first, bias0, bias1, m0, m1);
-            if (rows > 1) storeMasked(c, co + ldc, c10, c11, first, bias0, bias1, m0, m1);
-            if (rows > 2) storeMasked(c, co + 2 * ldc, c20, c21, first, bias0, bias1, m0, m1);
-            if (rows > 3) storeMasked(c, co + 3 * ldc, c30, c31, first, bias0, bias1, m0, m1);
-            if (rows > 4) storeMasked(c, co + 4 * ldc, c40, c41, first, bias0, bias1, m0, m1);
-            if (rows > 5) storeMasked(c, co + 5 * ldc, c50, c51, first, bias0, bias1, m0, m1);
-        }
+        add(c, co, c00, c01);
+        add(c, co + ldc, c10, c11);
+        add(c, co + 2 * ldc, c20, c21);
+        add(c, co + 3 * ldc, c30, c31);
+        add(c, co + 4 * ldc, c40, c41);
+        add(c, co + 5 * ldc, c50, c51);
     }
 
-    private static void store(float[] c, int off, FloatVector v0, FloatVector v1, boolean first) {
-        if (!first) {
-            v0 = v0.add(FloatVector.fromArray(S, c, off));
-            v1 = v1.add(FloatVector.fromArray(S, c, off + L));
-        }
-        v0.intoArray(c, off);
-        v1.intoArray(c, off + L);
-    }
-
-    private static void storeMasked(
-            float[] c,
-            int off,
-            FloatVector v0,
-            FloatVector v1,
-            boolean first,
-            FloatVector bias0,
-            FloatVector bias1,
-            VectorMask<Float> m0,
-            VectorMask<Float> m1) {
-        if (!first) {
-            v0 = v0.add(FloatVector.fromArray(S, c, off, m0));
-            v1 = v1.add(FloatVector.fromArray(S, c, off + L, m1));
-        } else if (bias0 != null) {
-            v0 = v0.add(bias0);
-            v1 = v1.add(bias1);
-        }
-        v0.intoArray(c, off, m0);
-        v1.intoArray(c, off + L, m1);
+    private static void add(float[] c, int off, FloatVector v0, FloatVector v1) {
+        FloatVector.fromArray(S, c, off).add(v0).intoArray(c, off);
+        FloatVector.fromArray(S, c, off + L).add(v1).intoArray(c, off + L);
     }
 }

@@ -1,0 +1,134 @@
+package bitnet.kernels.cpu.gemm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import bitnet.kernels.cpu.Parallel;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Sgemm against a double-precision reference on shapes that cross every block edge (MR, NR, KC, MC,
+ * NC and their tails), both A layouts, both B layouts, overwrite with and without bias and
+ * accumulate; the same bits with 1 and 2 threads; the block sizes follow their documented rule.
+ */
+class SgemmTest {
+
+    /** M, N, K: tails of MR and NR, K across KC, M across MC, N across NC. */
+    static int[][] shapes() {
+        return new int[][] {
+            {1, 1, 1},
+            {Sgemm.MR + 1, Sgemm.NR + 3, 7},
+            {2 * Sgemm.MR - 1, 3 * Sgemm.NR - 1, Sgemm.KC + 5},
+            {2 * Sgemm.MR + 3, 2 * Sgemm.NR + 5, 2 * Sgemm.KC + 1},
+            {5, Sgemm.NC + Sgemm.NR + 1, 3},
+            {Sgemm.MC + 3, 20, 9},
+            {61, 45, 300}
+        };
+    }
+
+    @Test
+    void matchesReference() {
+        Random r = new Random(11);
+        for (int[] s : shapes()) {
+            int M = s[0], N = s[1], K = s[2];
+            for (boolean aTrans : new boolean[] {false, true}) {
+                for (boolean bTrans : new boolean[] {false, true}) {
+                    for (int mode = 0; mode < 3; mode++) { // 0 overwrite, 1 overwrite + bias, 2 accumulate
+                        int lda = (aTrans ? M : K) + 3, ldb = (bTrans ? K : N) + 2, ldc = N + 1;
+                        float[] a = rand(r, (aTrans ? K : M) * lda), b = rand(r, (bTrans ? N : K) * ldb);
+                        float[] bias = mode == 1 ? rand(r, N) : null;
+                        float[] c = rand(r, M * ldc), c0 = c.clone();
+                        PackB pb = bTrans ? PackB.transposed(b, ldb) : PackB.rowMajor(b, ldb);
+                        try (Parallel par = new Parallel(2)) {
+                            Sgemm.gemm(par, M, N, K, a, 0, lda, aTrans, pb, c, ldc, mode < 2, bias);
+                        }
+                        for (int m = 0; m < M; m++) {
+                            for (int n = 0; n < N; n++) {
+                                double want = mode == 2 ? c0[m * ldc + n] : mode == 1 ? bias[n] : 0;
+                                double mag = Math.abs(want);
+                                for (int k = 0; k < K; k++) {
+                                    double x = aTrans ? a[k * lda + m] : a[m * lda + k];
+                                    double y = bTrans ? b[n * ldb + k] : b[k * ldb + n];
+                                    want += x * y;
+                                    mag += Math.abs(x * y);
+                                }
+                                float got = c[m * ldc + n];
+                                String at = M + "x" + N + "x" + K + " aT=" + aTrans + " bT=" + bTrans + " mode=" + mode
+                                        + " at " + m + "," + n;
+                                assertTrue(Math.abs(got - want) <= 1e-6 * mag + 1e-30, at + ": " + got + " vs " + want);
+                            }
+                            // the padding past N in each row of C is never written
+                            if (ldc > N) {
+                                assertEquals(c0[m * ldc + N], c[m * ldc + N], "padding of row " + m);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void sameBitsWithAnyThreadCount() {
+        Random r = new Random(5);
+        for (int[] s : new int[][] {{301, 517, 1029}, {1029, 33, 517}, {37, 300, 700}}) {
+            int M = s[0], N = s[1], K = s[2];
+            for (boolean aTrans : new boolean[] {false, true}) {
+                float[] a = rand(r, M * K), b = rand(r, K * N), bias = rand(r, N);
+                float[] c1 = new float[M * N], c2 = new float[M * N], c3 = new float[M * N];
+                int lda = aTrans ? M : K;
+                Sgemm.gemm(null, M, N, K, a, 0, lda, aTrans, PackB.rowMajor(b, N), c1, N, true, bias);
+                try (Parallel p2 = new Parallel(2);
+                        Parallel p3 = new Parallel(3)) {
+                    Sgemm.gemm(p2, M, N, K, a, 0, lda, aTrans, PackB.rowMajor(b, N), c2, N, true, bias);
+                    Sgemm.gemm(p3, M, N, K, a, 0, lda, aTrans, PackB.rowMajor(b, N), c3, N, true, bias);
+                }
+                assertArrayEquals(c1, c2, M + "x" + N + "x" + K + " aTrans=" + aTrans + ", 2 threads");
+                assertArrayEquals(c1, c3, M + "x" + N + "x" + K + " aTrans=" + aTrans + ", 3 threads");
+            }
+        }
+    }
+
+    @Test
+    void blockSizesFollowTheCacheRule() {
+        // an A strip (MR x KC floats) takes at most half of L1, a B block (KC x NC) half of L2
+        assertTrue(Sgemm.KC >= 64 && Sgemm.KC <= 512 && Sgemm.KC % 8 == 0, "KC " + Sgemm.KC);
+        if (Blocking.L1 / 2 / (4L * Sgemm.MR) >= 64) {
+            assertTrue(4L * Sgemm.KC * Sgemm.MR <= Blocking.L1 / 2, "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
+        }
+        assertEquals(0, Sgemm.MC % Sgemm.MR);
+        assertEquals(0, Sgemm.NC % Sgemm.NR);
+        assertTrue(4L * Sgemm.NC * Sgemm.KC <= Math.max(Blocking.L2 / 2, 4L * Sgemm.NR * Sgemm.KC), "NC " + Sgemm.NC);
+        assertTrue(Sgemm.MC <= 1024, "MC " + Sgemm.MC);
+        assertTrue(3 * Sgemm.MR + 2 <= Sgemm.VREGS, "MR " + Sgemm.MR + " for " + Sgemm.VREGS + " registers");
+    }
+
+    @Test
+    void cacheSizesParse() {
+        assertEquals(32L << 10, Blocking.parseSize("32K"));
+        assertEquals(32L << 20, Blocking.parseSize("32M"));
+        assertEquals(4096, Blocking.parseSize("4096"));
+        assertEquals(2, Blocking.countCpus("0-1"));
+        assertEquals(6, Blocking.countCpus("0-3,8,10"));
+        assertEquals(1, Blocking.countCpus("5"));
+    }
+
+    @Test
+    void splitPacksTheFewestElements() {
+        // few columns, many rows (dinp, dW of the demo): rows are split, so A is packed once
+        long s = Sgemm.split(2, 4096, 192, 8192, 4096 / Sgemm.MR, (192 + Sgemm.NR - 1) / Sgemm.NR);
+        assertEquals(1, (int) s, "column groups");
+        assertEquals(6, (int) (s >>> 32), "row groups");
+        assertEquals(1L << 32 | 1, Sgemm.split(1, 4096, 192, 8192, 1000, 12));
+    }
+
+    static float[] rand(Random r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = r.nextFloat() * 2 - 1;
+        }
+        return a;
+    }
+}
