@@ -67,6 +67,12 @@ public final class CompressConfig {
     public double fine_tune_lr = 2e-4;
     public double fine_tune_min_lr_ratio = 0.1;
     public int warmup_steps = 50;
+    /**
+     * When > 0, per-row scales are learned (LSQ) during fine-tuning at this fraction of
+     * fine_tune_lr and packed as learned; 0: the quantizer's scales are recomputed each step.
+     */
+    public double scale_lr_ratio = 0;
+
     public String grokfast = "off";
     /**
      * off | logits | logits+attention: distil from the original model as a frozen teacher during
@@ -152,6 +158,7 @@ public final class CompressConfig {
             Map.entry("fine_tune_lr", Checks.Range.POSITIVE),
             Map.entry("fine_tune_min_lr_ratio", Checks.Range.UNIT),
             Map.entry("warmup_steps", Checks.Range.NON_NEGATIVE_INT),
+            Map.entry("scale_lr_ratio", Checks.Range.NON_NEGATIVE),
             Map.entry("max_grad_norm", Checks.Range.NON_NEGATIVE),
             Map.entry("weight_decay", Checks.Range.NON_NEGATIVE),
             Map.entry("eval_every", Checks.Range.POSITIVE_INT),

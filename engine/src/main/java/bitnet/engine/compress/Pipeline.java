@@ -13,6 +13,7 @@ import bitnet.engine.train.Distill;
 import bitnet.engine.train.Distiller;
 import bitnet.engine.train.GradientFlow;
 import bitnet.engine.train.Grokfast;
+import bitnet.engine.train.LearnedScales;
 import bitnet.engine.train.Qat;
 import bitnet.engine.train.TrainConfig;
 import bitnet.engine.train.Trainer;
@@ -217,11 +218,16 @@ public final class Pipeline {
                 for (HfTensor t : m.tensors().values()) {
                     before.put(t, m.getHf(t));
                 }
+                // learned per-row scales (LSQ) when scale_lr_ratio > 0, else the quantizer's scales each step
+                LearnedScales learned =
+                        c.scale_lr_ratio > 0 ? new LearnedScales(qz, plan::isTarget, (float) c.scale_lr_ratio) : null;
                 Trainer tr = new Trainer(
                         m,
-                        (name, w, r, cc) -> plan.isTarget(name)
-                                ? qz.quantize(name, w, r, cc).dequantize()
-                                : w,
+                        learned != null
+                                ? learned
+                                : (name, w, r, cc) -> plan.isTarget(name)
+                                        ? qz.quantize(name, w, r, cc).dequantize()
+                                        : w,
                         tc,
                         calibIds,
                         evalIds,
@@ -255,8 +261,14 @@ public final class Pipeline {
                             pQuant.ppl()));
                     metrics.log("fine_tune_reverted", "ppl_after", pTuned.ppl(), "ppl_before", pQuant.ppl());
                     before.forEach(m::setHf);
+                    learned = null;
                 }
                 quant = quantizeAll(m, targets, qz);
+                if (learned != null) { // pack what the forward used: the learned scales and their codes
+                    for (HfTensor t : targets) {
+                        quant.put(t.name(), learned.quantize(t.name(), m.getHf(t), t.storedRows(), t.storedCols()));
+                    }
+                }
             } else {
                 LOG.info(String.format(
                         Locale.ROOT,
