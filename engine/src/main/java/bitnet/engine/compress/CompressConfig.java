@@ -47,6 +47,12 @@ public final class CompressConfig {
         return numel < preserve_min_elements || preserve_patterns.stream().anyMatch(name::contains);
     }
 
+    /**
+     * Linear layers (names containing one of these) stored as per-row int8 instead of ternary:
+     * the most sensitive layers, while the size target still holds. Empty by default.
+     */
+    public List<String> int8_patterns = new ArrayList<>();
+
     public String embedding_precision = "int8";
     public String packing = "2bit";
     public double target_compression_ratio = 8.0;
