@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -185,8 +186,18 @@ public final class Pipeline {
 
             // quantize: the role of every tensor is decided once, by the plan the streaming path uses too
             Quantizer qz = quantizer;
-            RolePlan plan = RolePlan.of(
-                    c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
+            Function<List<String>, RolePlan> planWith = int8Layers -> {
+                if (int8Layers != null) {
+                    c.int8_patterns = new ArrayList<>(int8Layers);
+                }
+                return RolePlan.of(
+                        c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
+            };
+            if (c.sensitive_int8.equals("auto") && c.enable_fine_tuning && c.int8_patterns.isEmpty()) {
+                planWith.apply(SensitiveLayers.choose(c, m, planWith, qz, evalIds, L, 4L * params, out.dir(), metrics));
+                lap("sensitivity");
+            }
+            RolePlan plan = planWith.apply(null);
             List<HfTensor> targets = plan.targets();
             Qat active = new Qat(
                     m,
