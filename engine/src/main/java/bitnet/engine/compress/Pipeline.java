@@ -13,6 +13,7 @@ import bitnet.engine.train.Distill;
 import bitnet.engine.train.Distiller;
 import bitnet.engine.train.GradientFlow;
 import bitnet.engine.train.Grokfast;
+import bitnet.engine.train.LearnedScales;
 import bitnet.engine.train.Qat;
 import bitnet.engine.train.TrainConfig;
 import bitnet.engine.train.Trainer;
@@ -39,6 +40,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -184,8 +186,18 @@ public final class Pipeline {
 
             // quantize: the role of every tensor is decided once, by the plan the streaming path uses too
             Quantizer qz = quantizer;
-            RolePlan plan = RolePlan.of(
-                    c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
+            Function<List<String>, RolePlan> planWith = int8Layers -> {
+                if (int8Layers != null) {
+                    c.int8_patterns = new ArrayList<>(int8Layers);
+                }
+                return RolePlan.of(
+                        c, m.tensors().values(), n -> ckpt.has(n) ? ckpt.get(n).dtype() : DType.F32, qz);
+            };
+            if (c.sensitive_int8.equals("auto") && c.enable_fine_tuning && c.int8_patterns.isEmpty()) {
+                planWith.apply(SensitiveLayers.choose(c, m, planWith, qz, evalIds, L, 4L * params, out.dir(), metrics));
+                lap("sensitivity");
+            }
+            RolePlan plan = planWith.apply(null);
             List<HfTensor> targets = plan.targets();
             Qat active = new Qat(
                     m,
@@ -217,11 +229,16 @@ public final class Pipeline {
                 for (HfTensor t : m.tensors().values()) {
                     before.put(t, m.getHf(t));
                 }
+                // learned per-row scales (LSQ) when scale_lr_ratio > 0, else the quantizer's scales each step
+                LearnedScales learned =
+                        c.scale_lr_ratio > 0 ? new LearnedScales(qz, plan::isTarget, (float) c.scale_lr_ratio) : null;
                 Trainer tr = new Trainer(
                         m,
-                        (name, w, r, cc) -> plan.isTarget(name)
-                                ? qz.quantize(name, w, r, cc).dequantize()
-                                : w,
+                        learned != null
+                                ? learned
+                                : (name, w, r, cc) -> plan.isTarget(name)
+                                        ? qz.quantize(name, w, r, cc).dequantize()
+                                        : w,
                         tc,
                         calibIds,
                         evalIds,
@@ -255,8 +272,14 @@ public final class Pipeline {
                             pQuant.ppl()));
                     metrics.log("fine_tune_reverted", "ppl_after", pTuned.ppl(), "ppl_before", pQuant.ppl());
                     before.forEach(m::setHf);
+                    learned = null;
                 }
                 quant = quantizeAll(m, targets, qz);
+                if (learned != null) { // pack what the forward used: the learned scales and their codes
+                    for (HfTensor t : targets) {
+                        quant.put(t.name(), learned.quantize(t.name(), m.getHf(t), t.storedRows(), t.storedCols()));
+                    }
+                }
             } else {
                 LOG.info(String.format(
                         Locale.ROOT,

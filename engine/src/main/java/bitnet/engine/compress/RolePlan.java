@@ -19,7 +19,8 @@ import java.util.function.Function;
 
 /**
  * Decides, once, what compression does with each tensor of a model: quantize it to ternary, store
- * it as per-row int8 (embeddings, lm_head with embedding_precision int8), or keep it (F16 for
+ * it as per-row int8 (embeddings, lm_head with embedding_precision int8; linear layers named by
+ * int8_patterns), or keep it (F16 for
  * embeddings with fp16, else as stored). {@link Pipeline} and {@link StreamingCompressor} both take
  * their roles and the packed file's declaration ({@link #slots}, {@link #metadata}) from here, so
  * the two paths cannot disagree about a tensor.
@@ -86,7 +87,7 @@ public final class RolePlan {
         if (Qat.isTarget(t)
                 && t.numel() >= c.preserve_min_elements
                 && c.preserve_patterns.stream().noneMatch(t.name()::contains)) {
-            return Role.QUANTIZE;
+            return c.int8_patterns.stream().anyMatch(t.name()::contains) ? Role.INT8 : Role.QUANTIZE;
         }
         return isEmbedding(t) && c.embedding_precision.equals("int8") ? Role.INT8 : Role.KEEP;
     }

@@ -7,4 +7,11 @@ package bitnet.engine.train;
 @FunctionalInterface
 public interface FakeQuant {
     float[] apply(String tensorName, float[] w, int rows, int cols);
+
+    /**
+     * Called after each backward (gradients clipped), before the optimizer step, with the
+     * weights' learning rate: a quantizer with trainable state of its own (learned scales)
+     * updates it here. Stateless rules do nothing.
+     */
+    default void update(bitnet.engine.model.Model m, java.util.List<bitnet.engine.model.HfTensor> targets, float lr) {}
 }

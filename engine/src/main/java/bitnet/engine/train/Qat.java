@@ -67,6 +67,11 @@ public final class Qat {
         }
     }
 
+    /** Lets the quantizer update its own trainable state (e.g. learned scales) from the last backward. */
+    public void update(float lr) {
+        quant.update(model, targets, lr);
+    }
+
     /** Points the forward back at the latent weights and frees the quantized copies. */
     public void release() {
         var k = model.k;

@@ -189,6 +189,9 @@ public final class Trainer {
                 diverged("loss " + loss + ", gradient norm " + norm);
                 continue;
             }
+            if (qat != null) {
+                qat.update(lr);
+            }
             opt.step(lr);
             tokens += (long) B * T * c.gradAccum();
             step++;
