@@ -49,8 +49,8 @@ targets = np.array([ids[w * L + i + 1] for w in range(k) for i in range(L)])
 mx = o.max(axis=1)
 nll = mx + np.log(np.exp(o - mx[:, None]).sum(axis=1)) - o[np.arange(len(targets)), targets]
 if ll.get("windows") == k:  # the same windows: perplexity from our logits beside llama.cpp's
-    print(f"perplexity of these {k} windows: ours {np.exp(nll.mean()):.4f}, llama.cpp {ll['ppl']:.4f} "
-          f"({100 * (ll['ppl'] / np.exp(nll.mean()) - 1):+.3f}%)")
+    print(f"mean NLL of these {k} windows: ours {nll.mean():.4f}, llama.cpp {ll['mean_nll']:.4f} "
+          f"(perplexity {np.exp(nll.mean()):.6g} vs {ll['ppl']:.6g}, {100 * (np.exp(ll['mean_nll'] - nll.mean()) - 1):+.3f}%)")
 bigram = ours_am == (inputs - 1) % V
 print(f"our top-1 = input token - 1 (the peaked generator's bigram) at {100 * bigram.mean():.1f}% of positions")
 print(json.dumps({"positions": int(len(agree)), "agree": int(agree.sum()), "err_median": float(np.median(err)),
@@ -58,4 +58,4 @@ print(json.dumps({"positions": int(len(agree)), "agree": int(agree.sum()), "err_
                   "margin_sd_median": float(np.median(margin / spread)),
                   "disagree_margin_max": pct(margin[dis], 100), "disagree_margins": [round(float(m), 4) for m in sorted(margin[dis])],
                   "above_2err": int(big.sum()), "agree_above_2err": int(agree[big].sum()),
-                  "bigram_fraction": float(bigram.mean()), "ppl_ours": float(np.exp(nll.mean())), "ppl_llamacpp": ll.get("ppl")}))
+                  "bigram_fraction": float(bigram.mean()), "nll_ours": float(nll.mean()), "nll_llamacpp": ll.get("mean_nll")}))
