@@ -27,8 +27,8 @@ public final class ExportCmd implements Callable<Integer> {
     @Option(
             names = "--ternary-type",
             description = "tq2_0 (default, 2.06 bits) | tq1_0 (1.69 bits) for ternary rows that are multiples of 256"
-                    + " | q2_0 (2.25 bits, rows multiples of 64; ggml type 42: only the newest llama.cpp reads it,"
-                    + " not node-llama-cpp 3.22.1 / llama.cpp v0.5.0)")
+                    + " | q2_0 (2.25 bits, rows multiples of 64; ggml type 42: only llama.cpp builds of 2026 on read it,"
+                    + " e.g. node-llama-cpp 3.22.1's; older builds do not know the type)")
     String ternaryType = "tq2_0";
 
     @Option(names = "--type", description = "f16 | f32 for float matrices (default: as stored)")

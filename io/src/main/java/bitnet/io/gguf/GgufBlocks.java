@@ -16,8 +16,8 @@ package bitnet.io.gguf;
  * <li>Q4_0 (32 weights, 18 bytes): fp16 d then qs[16]; weight j in the low nibble of qs[j],
  *     weight j+16 in the high nibble; value d*(nibble-8). Ternary rows are exact with d = scale.</li>
  * <li>Q8_0 (32 weights, 34 bytes): fp16 d then 32 int8; value d*q.</li>
- * <li>Q2_0 (64 weights, 18 bytes; type 42, upstream ggml since 2026, not in llama.cpp v0.5.0 of
- *     node-llama-cpp): fp16 d then qs[16]; weight j is code t+1 in bits 2(j%4)..2(j%4)+1 of
+ * <li>Q2_0 (64 weights, 18 bytes; type 42, upstream ggml since 2026, also in the prebuilt ggml of
+ *     node-llama-cpp 3.22.1): fp16 d then qs[16]; weight j is code t+1 in bits 2(j%4)..2(j%4)+1 of
  *     qs[j/4], value d*(code-1) (ggml-common.h block_q2_0, ggml-quants.c dequantize_row_q2_0 of
  *     ggml-org/llama.cpp 01243c5; code 3 = +2d is legal there and decoded, never written here).</li>
  * </ul>
