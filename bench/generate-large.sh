@@ -5,6 +5,8 @@
 # (streaming), then `./bitnet speed --generate-only` times greedy decoding with the packed ternary
 # weights and with the BF16 weights as stored, on 1 and 2 threads. Prints one line per case.
 # Needs ~3 GB free under WORK. Usage: bench/generate-large.sh [LAYERS] [HIDDEN] [INTER] [VOCAB]
+# PEAKED=K: a model with peaked outputs (embeddings x K, lm_head = embeddings shifted by a row; see
+# SyntheticModel), for top-1 comparisons that are not decided by near-ties. KEEP=1 keeps WORK.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LAYERS=${1:-8} HIDDEN=${2:-2048} INTER=${3:-5632} VOCAB=${4:-32000}
@@ -18,7 +20,7 @@ mvn -o -q -B install -DskipTests >&2
 mvn -o -q -B dependency:build-classpath -pl engine -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
 CP="engine/target/test-classes:engine/target/classes:kernels/target/classes:io/target/classes:$(cat "$WORK/cp.txt")"
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -Xmx512m -cp "$CP" bitnet.engine.compress.SyntheticModel \
-  "$WORK/model" "$LAYERS" "$HIDDEN" "$INTER" "$VOCAB" 1 2>/dev/null
+  "$WORK/model" "$LAYERS" "$HIDDEN" "$INTER" "$VOCAB" 1 "${PEAKED:-0}" 2>/dev/null
 echo "model: $(du -sh "$WORK/model" | cut -f1) BF16, $LAYERS layers, hidden $HIDDEN, intermediate $INTER, vocab $VOCAB" >&2
 BITNET_NO_BUILD=1 ./bitnet compress --model "$WORK/model" --output "$WORK/packed" --no-fine-tune --streaming on \
   --max-accuracy-drop 100 --target-ratio 1 >/dev/null 2>"$WORK/compress.err" || { tail -5 "$WORK/compress.err" >&2; exit 1; }

@@ -1,20 +1,12 @@
 # Joins llama.cpp's and our figures into the table bench/llamacpp-check.sh prints.
 # usage: table.py LLAMA.json OURS_DIR   (OURS_DIR: ppl_T.json, speed_T.json, logits.safetensors from the script)
-import json, os, struct, sys
+import json, os, sys
 import numpy as np
+from st import safetensor
 
 lj, od = sys.argv[1], sys.argv[2]
 ll = json.load(open(lj))
 threads = sorted(int(t) for t in ll["threads"])
-
-def safetensor(path, name):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        h = json.loads(f.read(n))
-        m = h[name]
-        a, b = m["data_offsets"]
-        f.seek(8 + n + a)
-        return np.frombuffer(f.read(b - a), dtype=np.float32).reshape(m["shape"])
 
 ours = {t: {} for t in threads}
 for t in threads:

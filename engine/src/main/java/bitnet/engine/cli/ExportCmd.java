@@ -26,7 +26,9 @@ public final class ExportCmd implements Callable<Integer> {
 
     @Option(
             names = "--ternary-type",
-            description = "tq2_0 (default, 2.06 bits) | tq1_0 (1.69 bits) for ternary rows that are multiples of 256")
+            description = "tq2_0 (default, 2.06 bits) | tq1_0 (1.69 bits) for ternary rows that are multiples of 256"
+                    + " | q2_0 (2.25 bits, rows multiples of 64; ggml type 42: only llama.cpp builds of 2026 on read it,"
+                    + " e.g. node-llama-cpp 3.22.1's; older builds do not know the type)")
     String ternaryType = "tq2_0";
 
     @Option(names = "--type", description = "f16 | f32 for float matrices (default: as stored)")
@@ -52,8 +54,10 @@ public final class ExportCmd implements Callable<Integer> {
         GgmlType tt = switch (ternaryType) {
             case "tq2_0" -> GgmlType.TQ2_0;
             case "tq1_0" -> GgmlType.TQ1_0;
+            case "q2_0" -> GgmlType.Q2_0;
             default ->
-                throw new IllegalArgumentException("--ternary-type must be tq2_0 or tq1_0, got '" + ternaryType + "'");
+                throw new IllegalArgumentException(
+                        "--ternary-type must be tq2_0, tq1_0 or q2_0, got '" + ternaryType + "'");
         };
         GgmlType ft = type == null
                 ? null

@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  * Exports a model directory to a GGUF file llama.cpp runs: a compress output (packed ternary
  * weights, int8 or F16 embeddings; config and tokenizer from its FP16 directory) or a plain HF
  * directory. Storage types: ternary weights as the chosen TQ type where rows (ne[0]) are a
- * multiple of 256, else exact Q4_0 (d = the row scale, nibbles 7/8/9), else F16; int8 embeddings
+ * multiple of 256 (Q2_0, behind a flag: rows a multiple of 64), else exact Q4_0 (d = the row
+ * scale, nibbles 7/8/9), else F16; int8 embeddings
  * as Q8_0 (d = the row scale); vectors (norms, biases) F32; other matrices as stored or as
  * {@code --type}. Names and conventions per architecture are {@link GgufArch}'s, the vocabulary
  * {@link GgufVocab}'s. The file is marked as written by bitnet so --overwrite may replace it.
@@ -39,11 +40,11 @@ public final class GgufExporter {
     public static final String FILE_NAME = "bitnet_model.gguf";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** ternaryType: TQ2_0 or TQ1_0; floatType: null (as stored), F16 or F32; placeholderVocab for models without a tokenizer. */
+    /** ternaryType: TQ2_0, TQ1_0 or Q2_0; floatType: null (as stored), F16 or F32; placeholderVocab for models without a tokenizer. */
     public record Options(GgmlType ternaryType, GgmlType floatType, boolean placeholderVocab) {
         public Options {
-            if (ternaryType != GgmlType.TQ2_0 && ternaryType != GgmlType.TQ1_0) {
-                throw new IllegalArgumentException("ternary type must be tq2_0 or tq1_0, got " + ternaryType);
+            if (ternaryType != GgmlType.TQ2_0 && ternaryType != GgmlType.TQ1_0 && ternaryType != GgmlType.Q2_0) {
+                throw new IllegalArgumentException("ternary type must be tq2_0, tq1_0 or q2_0, got " + ternaryType);
             }
             if (floatType != null && floatType != GgmlType.F16 && floatType != GgmlType.F32) {
                 throw new IllegalArgumentException("--type must be f16 or f32, got " + floatType);
@@ -111,7 +112,9 @@ public final class GgufExporter {
         GgmlType fallback = opt.floatType() == GgmlType.F32 ? GgmlType.F32 : GgmlType.F16;
         return switch (t) {
             case SourceTensor.Ternary x ->
-                cols % 256 == 0 ? opt.ternaryType() : cols % 32 == 0 ? GgmlType.Q4_0 : fallback;
+                cols % opt.ternaryType().blockSize() == 0
+                        ? opt.ternaryType()
+                        : cols % 32 == 0 ? GgmlType.Q4_0 : fallback;
             case SourceTensor.Int8 x -> cols % 32 == 0 ? GgmlType.Q8_0 : fallback;
             case SourceTensor.Plain p ->
                 opt.floatType() != null
@@ -133,7 +136,7 @@ public final class GgufExporter {
 
     private static Supplier<byte[]> encoder(SourceTensor t, GgmlType type) {
         return () -> switch (type) {
-            case TQ2_0, TQ1_0, Q4_0 -> {
+            case TQ2_0, TQ1_0, Q4_0, Q2_0 -> {
                 SourceTensor.Ternary x = (SourceTensor.Ternary) t;
                 yield GgufBlocks.encodeTernary(type, x.codes(), x.scales(), t.rows(), t.cols());
             }

@@ -19,8 +19,16 @@ import java.util.SplittableRandom;
  * Test helper: writes a Llama-shaped HF checkpoint of random BF16 weights (uniform in ±0.05,
  * untied lm_head), sharded by layers into N files plus model.safetensors.index.json, one tensor in
  * memory at a time (so a multi-GB model needs no heap). Weights are random, so only shapes,
- * formats and arithmetic can be checked on it, not quality. Also a main for src/scripts/stream-3gb.sh:
- * {@code SyntheticModel DIR LAYERS HIDDEN INTERMEDIATE VOCAB SHARDS}.
+ * formats and arithmetic can be checked on it, not quality. Also a main for src/scripts/stream-3gb.sh
+ * and bench/generate-large.sh: {@code SyntheticModel DIR LAYERS HIDDEN INTERMEDIATE VOCAB SHARDS [PEAKED]}.
+ *
+ * <p>Random weights give near-tied logits (top-1/top-2 gap ~0.15 standard deviations of a position's
+ * logits at vocab 32000), so top-1 comparisons between two implementations flip on rounding noise.
+ * PEAKED = K > 0 gives a model with peaked outputs: embeddings scaled by K, and lm_head row v = the
+ * embedding row of token (v + 1) mod vocab, so the residual stream's input-token part votes for
+ * token x - 1 (a bigram) while the random layers add their own part; with K = 40 at width 2048
+ * the layers' part is a few times the embedding's and the top-1 margin is several standard deviations
+ * on most positions (bench/llamacpp/margins.py measures it).
  */
 public final class SyntheticModel {
     private SyntheticModel() {}
@@ -34,12 +42,20 @@ public final class SyntheticModel {
                 Integer.parseInt(a[3]),
                 Integer.parseInt(a[4]),
                 Integer.parseInt(a[5]),
-                1);
+                1,
+                a.length > 6 ? Float.parseFloat(a[6]) : 0f);
         System.out.printf(Locale.ROOT, "wrote %s: %.3f GB of BF16 weights%n", dir, bytes / 1e9);
     }
 
     /** Writes the model; returns the bytes of weight data written. */
     public static long write(Path dir, int layers, int hidden, int inter, int vocab, int shards, long seed)
+            throws IOException {
+        return write(dir, layers, hidden, inter, vocab, shards, seed, 0f);
+    }
+
+    /** As above; peaked > 0: embeddings times peaked and lm_head = embeddings shifted by one row (class comment). */
+    public static long write(
+            Path dir, int layers, int hidden, int inter, int vocab, int shards, long seed, float peaked)
             throws IOException {
         Files.createDirectories(dir);
         int heads = Math.max(1, hidden / 64);
@@ -75,6 +91,7 @@ public final class SyntheticModel {
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, String> weightMap = new LinkedHashMap<>();
         long total = 0;
+        ByteBuffer embedding = null; // (vocab, hidden) BF16, kept for the peaked lm_head
         for (int s = 0; s < shards; s++) {
             String name = shards == 1
                     ? "model.safetensors"
@@ -85,9 +102,17 @@ public final class SyntheticModel {
                     ByteBuffer b =
                             ByteBuffer.allocate(Math.toIntExact(sp.bytes())).order(ByteOrder.LITTLE_ENDIAN);
                     boolean norm = sp.shape().length == 1;
+                    boolean embed = sp.name().equals("model.embed_tokens.weight");
+                    if (peaked > 0 && sp.name().equals("lm_head.weight")) {
+                        int row = 2 * hidden; // row v = embedding row (v + 1) % vocab
+                        b.put(embedding.slice(row, (vocab - 1) * row)).put(embedding.slice(0, row));
+                    }
                     while (b.hasRemaining()) {
                         float v = norm ? 1f + 0.1f * (rnd.nextFloat() - 0.5f) : 0.1f * (rnd.nextFloat() - 0.5f);
-                        b.putShort(DType.floatToBf16(v));
+                        b.putShort(DType.floatToBf16(embed && peaked > 0 ? v * peaked : v));
+                    }
+                    if (embed && peaked > 0) {
+                        embedding = b.duplicate().flip();
                     }
                     w.write(sp.name(), b.flip());
                     weightMap.put(sp.name(), name);

@@ -73,6 +73,32 @@ class GgufExportTest {
         }
     }
 
+    @Test
+    void q2_0TakesRowsOfMultiplesOf64AndKeepsQ4_0ForTheRest() throws IOException {
+        Path dir = packedOutput();
+        Path out = tmp.resolve("q2.gguf");
+        GgufExporter.Result res = GgufExporter.export(dir, out, new GgufExporter.Options(GgmlType.Q2_0, null, true));
+        assertEquals(Map.of("q2_0", 1, "q4_0", 1, "f16", 1, "q8_0", 1, "f32", 1), res.tensors());
+        try (Arena a = Arena.ofConfined()) {
+            var pm = PackedModelFormat.open(dir.resolve(PackedModelFormat.FILE_NAME), a);
+            GgufFile g = GgufFile.open(out, a);
+            assertEquals(GgmlType.Q2_0, g.tensor("blk.0.attn_q.weight").type());
+            assertEquals(
+                    256L * 256 / 64 * 18, g.tensor("blk.0.attn_q.weight").data().byteSize());
+            float[] q = pm.dequantize("model.layers.0.self_attn.q_proj.weight").toFloatArray();
+            float[] scale = pm.ternary("model.layers.0.self_attn.q_proj.weight").scales();
+            int[] perm = GgufArch.ropePermutation(2, 128);
+            float[] got = g.tensor("blk.0.attn_q.weight").toFloats();
+            for (int row = 0; row < 256; row++) {
+                float hs = Float.float16ToFloat(Float.floatToFloat16(scale[perm[row]]));
+                for (int c = 0; c < 256; c++) {
+                    assertEquals(hs * Math.signum(q[perm[row] * 256 + c]), got[row * 256 + c]);
+                }
+            }
+            assertEquals(GgmlType.Q4_0, g.tensor("blk.0.ffn_down.weight").type()); // rows of 96
+        }
+    }
+
     /** A compress output with one tensor per storage path: TQ (rows of 256), Q4_0 (96), F16 (40), Q8_0, F32. */
     private Path packedOutput() throws IOException {
         Path dir = tmp.resolve("out");

@@ -12,7 +12,8 @@ public enum GgmlType {
     Q8_0(8, 32, 34), // fp16 d, 32 int8
     BF16(30, 1, 2),
     TQ1_0(34, 256, 54), // 48 bytes base-3 (5 per byte), 4 bytes (4 per byte), fp16 d
-    TQ2_0(35, 256, 66); // 64 bytes of 2-bit codes, fp16 d
+    TQ2_0(35, 256, 66), // 64 bytes of 2-bit codes, fp16 d
+    Q2_0(42, 64, 18); // fp16 d, 16 bytes of 2-bit codes (llama.cpp builds of 2026 on)
 
     private final int id;
     private final int blockSize;

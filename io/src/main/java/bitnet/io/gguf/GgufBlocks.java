@@ -16,6 +16,10 @@ package bitnet.io.gguf;
  * <li>Q4_0 (32 weights, 18 bytes): fp16 d then qs[16]; weight j in the low nibble of qs[j],
  *     weight j+16 in the high nibble; value d*(nibble-8). Ternary rows are exact with d = scale.</li>
  * <li>Q8_0 (32 weights, 34 bytes): fp16 d then 32 int8; value d*q.</li>
+ * <li>Q2_0 (64 weights, 18 bytes; type 42, upstream ggml since 2026, also in the prebuilt ggml of
+ *     node-llama-cpp 3.22.1): fp16 d then qs[16]; weight j is code t+1 in bits 2(j%4)..2(j%4)+1 of
+ *     qs[j/4], value d*(code-1) (ggml-common.h block_q2_0, ggml-quants.c dequantize_row_q2_0 of
+ *     ggml-org/llama.cpp 01243c5; code 3 = +2d is legal there and decoded, never written here).</li>
  * </ul>
  * Quantizing floats to these types is not done here: the export only re-encodes weights that are
  * already ternary or int8, so the only rounding is the scale's to fp16.
@@ -44,6 +48,7 @@ public final class GgufBlocks {
                     case TQ2_0 -> tq2(codes, src, out, dst, d);
                     case TQ1_0 -> tq1(codes, src, out, dst, d);
                     case Q4_0 -> q4(codes, src, out, dst, d);
+                    case Q2_0 -> q2(codes, src, out, dst, d);
                     default -> throw new IllegalArgumentException(type + " does not hold ternary weights");
                 }
             }
@@ -130,6 +135,17 @@ public final class GgufBlocks {
         }
     }
 
+    private static void q2(byte[] c, int src, byte[] out, int dst, short d) {
+        putHalf(out, dst, d);
+        for (int j = 0; j < 16; j++) {
+            int v = 0;
+            for (int k = 0; k < 4; k++) {
+                v |= code(c[src + 4 * j + k]) << (2 * k);
+            }
+            out[dst + 2 + j] = (byte) v;
+        }
+    }
+
     static void putHalf(byte[] b, int at, short h) {
         b[at] = (byte) h;
         b[at + 1] = (byte) (h >> 8);
@@ -178,6 +194,12 @@ public final class GgufBlocks {
                         int b = data[at + 2 + j] & 0xff;
                         out[o + j] = d * ((b & 15) - 8);
                         out[o + j + 16] = d * ((b >> 4) - 8);
+                    }
+                }
+                case Q2_0 -> {
+                    float d = half(data, at);
+                    for (int j = 0; j < 64; j++) {
+                        out[o + j] = d * (((data[at + 2 + j / 4] >> (2 * (j % 4))) & 3) - 1);
                     }
                 }
                 case TQ2_0 -> {

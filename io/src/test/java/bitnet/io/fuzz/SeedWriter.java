@@ -103,7 +103,7 @@ public final class SeedWriter {
                 .putArray("p", bitnet.io.gguf.GgufWriter.ValueType.BOOL, List.of(true, false));
         for (bitnet.io.gguf.GgmlType t : bitnet.io.gguf.GgmlType.values()) {
             byte[] data = switch (t) {
-                case TQ2_0, TQ1_0, Q4_0 ->
+                case TQ2_0, TQ1_0, Q4_0, Q2_0 ->
                     bitnet.io.gguf.GgufBlocks.encodeTernary(t, codes, new float[] {0.5f}, 1, 256);
                 case Q8_0 -> bitnet.io.gguf.GgufBlocks.encodeQ8_0(codes, new float[] {0.5f}, 1, 256);
                 default -> new byte[(int) t.rowBytes(256)];

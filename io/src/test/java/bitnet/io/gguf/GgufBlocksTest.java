@@ -64,6 +64,35 @@ class GgufBlocksTest {
     }
 
     @Test
+    void q2_0IsHalfScaleThenCodeOfWeightJInBits2jMod4OfByteJOver4() {
+        byte[] c = codes(128, 5);
+        c[0] = -1; // weights 0..3 = -1, 0, +1, 0: codes 0, 1, 2, 1 -> 0b01_10_01_00 (ggml-quants.c dequantize_row_q2_0)
+        c[1] = 0;
+        c[2] = 1;
+        c[3] = 0;
+        byte[] b = GgufBlocks.encodeTernary(GgmlType.Q2_0, c, new float[] {0.75f}, 1, 128);
+        assertEquals(36, b.length); // 2 blocks of 18 bytes: 2.25 bits a weight
+        assertEquals(0x64, b[2] & 0xff);
+        for (int blk = 0; blk < 2; blk++) {
+            assertEquals(Float.floatToFloat16(0.75f), (short) ((b[18 * blk] & 0xff) | b[18 * blk + 1] << 8)); // d first
+            for (int j = 0; j < 64; j++) {
+                int code = (b[18 * blk + 2 + j / 4] >> (2 * (j % 4))) & 3;
+                assertEquals(c[64 * blk + j] + 1, code, "weight " + (64 * blk + j));
+            }
+        }
+    }
+
+    @Test
+    void q2_0DecodesCode3AsPlusTwoScalesAsUpstreamDoes() {
+        byte[] b = new byte[18];
+        GgufBlocks.putHalf(b, 0, Float.floatToFloat16(0.5f));
+        b[2] = (byte) 0b11_10_01_00; // weights 0..3: codes 0, 1, 2, 3
+        float[] w = GgufBlocks.decode(GgmlType.Q2_0, b, 64);
+        assertArrayEquals(new float[] {-0.5f, 0f, 0.5f, 1f}, java.util.Arrays.copyOf(w, 4));
+        assertEquals(-0.5f, w[4]); // code 0 everywhere else
+    }
+
+    @Test
     void q8_0IsHalfScaleThen32Int8() {
         byte[] q = new byte[64];
         for (int i = 0; i < 64; i++) {
@@ -82,7 +111,7 @@ class GgufBlocksTest {
         int rows = 3, cols = 512;
         byte[] c = codes(rows * cols, 3);
         float[] s = {0.0371f, 1.5f, 0f};
-        for (GgmlType t : new GgmlType[] {GgmlType.TQ2_0, GgmlType.TQ1_0, GgmlType.Q4_0}) {
+        for (GgmlType t : new GgmlType[] {GgmlType.TQ2_0, GgmlType.TQ1_0, GgmlType.Q4_0, GgmlType.Q2_0}) {
             byte[] b = GgufBlocks.encodeTernary(t, c, s, rows, cols);
             assertEquals(t.rowBytes(cols) * rows, b.length);
             float[] w = GgufBlocks.decode(t, b, rows * cols);
@@ -116,6 +145,9 @@ class GgufBlocksTest {
         assertThrows(
                 IllegalArgumentException.class,
                 () -> GgufBlocks.encodeTernary(GgmlType.Q4_0, new byte[48], new float[] {1}, 1, 48));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> GgufBlocks.encodeTernary(GgmlType.Q2_0, new byte[96], new float[] {1}, 1, 96));
         byte[] bad = new byte[32];
         bad[5] = 2;
         assertThrows(

@@ -83,6 +83,35 @@ class GgufFileTest {
         }
     }
 
+    @Test
+    void q2_0TensorRoundTripsThroughTheReader() throws IOException {
+        byte[] codes = new byte[3 * 192];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) ((i * 7) % 3 - 1);
+        }
+        float[] s = {0.5f, 0.25f, 0.0625f};
+        Path p = dir.resolve("q2.gguf");
+        new GgufWriter()
+                .putString("general.architecture", "llama")
+                .addTensor(
+                        "w",
+                        GgmlType.Q2_0,
+                        new long[] {192, 3},
+                        () -> GgufBlocks.encodeTernary(GgmlType.Q2_0, codes, s, 3, 192))
+                .write(p);
+        assertEquals(42, GgmlType.Q2_0.id());
+        try (Arena a = Arena.ofConfined()) {
+            GgufFile.TensorInfo w = GgufFile.open(p, a).tensor("w");
+            assertEquals(GgmlType.Q2_0, w.type());
+            assertArrayEquals(new long[] {192, 3}, w.ne());
+            assertEquals(3 * 3 * 18, w.data().byteSize());
+            float[] v = w.toFloats();
+            for (int i = 0; i < v.length; i++) {
+                assertEquals(s[i / 192] * codes[i], v[i], "weight " + i);
+            }
+        }
+    }
+
     private static byte[] image(Path dir) throws IOException {
         Path p = dir.resolve("img.gguf");
         sample().write(p);
