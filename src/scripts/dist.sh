@@ -41,17 +41,8 @@ cp io/target/bitnet-io-$VERSION.jar kernels/target/bitnet-kernels-$VERSION.jar e
 mvn -B -q ${DIST_MVN_FLAGS:-} -pl engine dependency:copy-dependencies -DincludeScope=runtime -DexcludeGroupIds=org.jcuda,bitnet \
   -DoutputDirectory="$MODS"
 
-# the public API's javadoc: every public type documented, no doclint warning (the only warning
-# allowed is the JDK's notice that the incubating Vector API module is resolved)
-JDOC="$OUT/apidocs"
-rm -rf "$JDOC"
-"$JAVA_HOME/bin/javadoc" -Xdoclint:all -quiet -d "$JDOC" --module-path "$MODS" \
-  --module-source-path "bitnet.engine=$ROOT/engine/src/main/java" --module bitnet.engine > "$OUT/javadoc.log" 2>&1 \
-  || { cat "$OUT/javadoc.log" >&2; echo "dist.sh: javadoc failed" >&2; exit 1; }
-if grep -v "incubat" "$OUT/javadoc.log" | grep -vE "^[0-9]+ warnings?$" | grep -qi "warning"; then
-  cat "$OUT/javadoc.log" >&2; echo "dist.sh: javadoc warnings" >&2; exit 1
-fi
-echo "javadoc of bitnet.api: $JDOC/index.html (no warnings)"
+# the public API's javadoc: every public type documented, no doclint warning
+"$ROOT/src/scripts/javadoc-check.sh" "$JAVA_HOME/bin/javadoc" "$(ls "$MODS"/*.jar | grep -v bitnet-engine | tr '\n' ':')" "$OUT/apidocs"
 
 "$JAVA_HOME/bin/jlink" --module-path "$MODS" --add-modules bitnet.engine,jdk.incubator.vector \
   --strip-debug --no-header-files --no-man-pages --compress zip-6 --output "$IMG"
