@@ -6,6 +6,7 @@
 # The image is CPU-only: JCuda is an automatic module, which jlink cannot link (GPU runs use the
 # jar: ./bitnet, or bench/gpu-check.sh). Needs JDK 25 and Maven here, once.
 # Usage: src/scripts/dist.sh [--no-build] [--no-data]
+# Extra Maven flags (e.g. -o for an offline build): DIST_MVN_FLAGS="-o" src/scripts/dist.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD=1
@@ -31,26 +32,17 @@ IMG="$OUT/$NAME"
 MODS="$OUT/mods"
 
 if [ "$BUILD" = 1 ]; then
-  mvn -B -q install -DskipTests -pl io,kernels,engine -am
+  mvn -B -q ${DIST_MVN_FLAGS:-} install -DskipTests -pl io,kernels,engine -am
 fi
 rm -rf "$IMG" "$MODS"
 mkdir -p "$MODS"
 cp io/target/bitnet-io-$VERSION.jar kernels/target/bitnet-kernels-$VERSION.jar engine/target/bitnet-engine-$VERSION.jar "$MODS/"
 # runtime dependencies (Jackson, picocli) as modules; JCuda stays out (automatic module, GPU only)
-mvn -B -q -pl engine dependency:copy-dependencies -DincludeScope=runtime -DexcludeGroupIds=org.jcuda,bitnet \
+mvn -B -q ${DIST_MVN_FLAGS:-} -pl engine dependency:copy-dependencies -DincludeScope=runtime -DexcludeGroupIds=org.jcuda,bitnet \
   -DoutputDirectory="$MODS"
 
-# the public API's javadoc: every public type documented, no doclint warning (the only warning
-# allowed is the JDK's notice that the incubating Vector API module is resolved)
-JDOC="$OUT/apidocs"
-rm -rf "$JDOC"
-"$JAVA_HOME/bin/javadoc" -Xdoclint:all -quiet -d "$JDOC" --module-path "$MODS" \
-  --module-source-path "bitnet.engine=$ROOT/engine/src/main/java" --module bitnet.engine > "$OUT/javadoc.log" 2>&1 \
-  || { cat "$OUT/javadoc.log" >&2; echo "dist.sh: javadoc failed" >&2; exit 1; }
-if grep -v "incubat" "$OUT/javadoc.log" | grep -vE "^[0-9]+ warnings?$" | grep -qi "warning"; then
-  cat "$OUT/javadoc.log" >&2; echo "dist.sh: javadoc warnings" >&2; exit 1
-fi
-echo "javadoc of bitnet.api: $JDOC/index.html (no warnings)"
+# the public API's javadoc: every public type documented, no doclint warning
+"$ROOT/src/scripts/javadoc-check.sh" "$JAVA_HOME/bin/javadoc" "$(ls "$MODS"/*.jar | grep -v bitnet-engine | tr '\n' ':')" "$OUT/apidocs"
 
 "$JAVA_HOME/bin/jlink" --module-path "$MODS" --add-modules bitnet.engine,jdk.incubator.vector \
   --strip-debug --no-header-files --no-man-pages --compress zip-6 --output "$IMG"

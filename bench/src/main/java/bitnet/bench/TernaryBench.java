@@ -1,7 +1,7 @@
 package bitnet.bench;
 
-import bitnet.io.packed.Packing;
-import bitnet.io.packed.TernaryPacking;
+import bitnet.io.Packing;
+import bitnet.io.TernaryPacking;
 import bitnet.kernels.cpu.Parallel;
 import bitnet.kernels.ternary.TernaryScalar;
 import bitnet.kernels.ternary.TernaryWeight;

@@ -5,11 +5,6 @@ import bitnet.engine.eval.Generator;
 import bitnet.engine.eval.Perplexity;
 import bitnet.engine.model.Model;
 import bitnet.engine.model.Models;
-import bitnet.engine.train.FakeQuant;
-import bitnet.engine.train.Grokfast;
-import bitnet.engine.train.TrainConfig;
-import bitnet.engine.train.Trainer;
-import bitnet.engine.util.MetricsLog;
 import bitnet.io.BadInputException;
 import bitnet.io.Checkpoint;
 import bitnet.io.tokenizer.Tokenizer;
@@ -21,6 +16,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 
 /**
@@ -366,64 +362,118 @@ public final class BitnetModel implements AutoCloseable {
      */
     public FineTuneResult fineTune(
             int[] trainIds, int[] evalIds, FineTuneSettings settings, ProgressListener listener) {
+        return fineTune(trainIds, evalIds, settings, null, listener);
+    }
+
+    /**
+     * Fine-tunes as {@link #fineTune(int[], int[], FineTuneSettings, ProgressListener)} and writes
+     * the run and its result into an output directory: metrics, resumable checkpoints, and the
+     * fine-tuned model as a HuggingFace directory (see {@link FineTuneOutput}). An interrupted
+     * or failed run leaves {@code DIR.partial}, which {@link FineTuneOutput#resume()} continues.
+     *
+     * @param trainIds training text ids (at least seqLen + 2)
+     * @param evalIds held-out ids (at least seqLen + 1)
+     * @param settings the recipe
+     * @param output where to write; null to keep the result in memory only
+     * @param listener {@code train}, {@code eval} and {@code final} events (may be null)
+     * @return what the run did
+     * @throws BadInputException when the output exists (without overwrite) or overlaps an input
+     * @throws CancellationException when the calling thread is interrupted
+     */
+    public FineTuneResult fineTune(
+            int[] trainIds,
+            int[] evalIds,
+            FineTuneSettings settings,
+            FineTuneOutput output,
+            ProgressListener listener) {
+        trainableModel("fine-tune");
+        return Training.fineTune(m, hfDir, trainIds, evalIds, settings, output, listener);
+    }
+
+    /**
+     * The parameters under their checkpoint names and shapes (the model must be loaded with
+     * {@link ModelOptions#trainable()}, or be a HuggingFace directory): after training, the
+     * trained values.
+     *
+     * @return one tensor per checkpoint parameter, in the model's order; fresh copies
+     */
+    public List<NamedTensor> parameters() {
+        open();
+        if (packed) {
+            throw new IllegalStateException("a packed model has no FP32 parameters: load it with withTrainable(true)");
+        }
+        return Training.parameters(m);
+    }
+
+    /**
+     * The mean next-token loss of a batch and its gradient for every parameter (the model must be
+     * loaded with {@link ModelOptions#trainable()}). The weights do not change.
+     *
+     * @param ids batch x seqLen token ids, row-major
+     * @param batch B
+     * @param seqLen T
+     * @return the loss and one gradient per parameter, in the order of {@link #parameters()}
+     */
+    public Gradients gradients(int[] ids, int batch, int seqLen) {
+        trainableModel("compute gradients");
+        check(ids, batch, seqLen);
+        return Training.gradients(m, ids, batch, seqLen);
+    }
+
+    /**
+     * Checks that every parameter gets a finite, non-zero gradient of sensible size from one
+     * batch (the model must be loaded with {@link ModelOptions#trainable()}): a broken
+     * architecture mapping shows here first.
+     *
+     * @param ids batch x seqLen token ids, row-major
+     * @param batch B
+     * @param seqLen T
+     * @return the verdict with per-parameter norms
+     */
+    public GradientFlowResult gradientFlow(int[] ids, int batch, int seqLen) {
+        trainableModel("check gradient flow");
+        check(ids, batch, seqLen);
+        return Training.gradientFlow(m, ids, batch, seqLen);
+    }
+
+    /**
+     * Optimizer steps on one fixed batch (the model must be loaded with
+     * {@link ModelOptions#trainable()}): constant learning rate, no clipping; the weights change.
+     * For parity checks against a reference trainer and for throughput measurements.
+     *
+     * @param ids batch x seqLen token ids, row-major
+     * @param batch B
+     * @param seqLen T
+     * @param steps optimizer steps (at least 1)
+     * @param settings the optimizer
+     * @return the loss before each step (steps values)
+     */
+    public float[] trainSteps(int[] ids, int batch, int seqLen, int steps, StepSettings settings) {
+        trainableModel("train");
+        check(ids, batch, seqLen);
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be >= 1");
+        }
+        return Training.trainSteps(m, ids, batch, seqLen, steps, settings);
+    }
+
+    /**
+     * The usual estimate of one training step's FLOPs per token at a sequence length: 3x the
+     * forward's, the forward being 2 FLOPs per weight of every matrix product (LM head included)
+     * plus causal attention; norms, activations and the optimizer left out.
+     *
+     * @param seqLen T
+     * @return FLOPs per token
+     */
+    public double trainingFlopsPerToken(int seqLen) {
+        open();
+        return Training.trainFlopsPerToken(m, seqLen);
+    }
+
+    private void trainableModel(String what) {
         open();
         if (!trainable) {
-            throw new IllegalStateException("load the model with ModelOptions.withTrainable(true) to fine-tune it");
-        }
-        FakeQuant fq = settings.qat().equals("off") ? null : FineTuning.fakeQuant(settings.qat());
-        int steps = settings.steps();
-        TrainConfig tc = new TrainConfig(
-                steps,
-                settings.batchSize(),
-                settings.seqLen(),
-                1,
-                (float) settings.lr(),
-                0.1f,
-                Math.min(50, steps / 2),
-                1.0f,
-                0f,
-                0.9f,
-                0.95f,
-                1e-8f,
-                Grokfast.parse("off"),
-                settings.evalEvery() == 0 ? steps : settings.evalEvery(),
-                16,
-                1000,
-                0,
-                settings.seed());
-        ProgressListener l = listener == null ? ProgressListener.NONE : listener;
-        try {
-            // on a pool of its own: QAT's parallel quantization never runs on the common ForkJoin pool
-            return Workers.run("finetune", 0, cancelled -> {
-                try (MetricsLog log = new MetricsLog(null, false)) {
-                    log.observe(e -> {
-                        if (cancelled.getAsBoolean()) {
-                            throw new CancellationException("fine-tuning interrupted");
-                        }
-                        l.onProgress(new ProgressListener.Event(String.valueOf(e.get("event")), e));
-                    });
-                    Trainer t = new Trainer(m, fq, tc, trainIds, evalIds, log, null);
-                    double before = t.evaluate().ppl();
-                    Trainer.Result r = t.run(false);
-                    double after = t.evaluate().ppl();
-                    if (t.qat() != null) {
-                        t.qat().release();
-                    }
-                    return new FineTuneResult(r.steps(), before, after, r.tokensPerSecond(), r.seconds());
-                }
-            });
-        } catch (Workers.Failure f) {
-            Throwable t = f.getCause();
-            if (t instanceof OutOfMemoryError oom) {
-                throw new OutOfMemoryException("fine-tuning " + dir, oom);
-            }
-            if (t instanceof RuntimeException re) {
-                throw re;
-            }
-            if (t instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(t);
+            throw new IllegalStateException("load the model with ModelOptions.withTrainable(true) to " + what);
         }
     }
 

@@ -1,7 +1,7 @@
 package bitnet.kernels;
 
+import bitnet.io.Packing;
 import bitnet.io.TensorData;
-import bitnet.io.packed.Packing;
 import bitnet.kernels.cpu.Int8Weight;
 import bitnet.kernels.ternary.TernaryWeight;
 import java.lang.foreign.MemorySegment;

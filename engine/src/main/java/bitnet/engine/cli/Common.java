@@ -1,7 +1,5 @@
 package bitnet.engine.cli;
 
-import bitnet.kernels.Backends;
-import bitnet.kernels.Kernels;
 import picocli.CommandLine.Option;
 
 /** Options every compute subcommand takes: device, threads, JSON output, debug traces. */
@@ -21,8 +19,6 @@ public class Common {
     @Option(names = "--debug", description = "show stack traces")
     public boolean debug;
 
-    private Kernels kernels;
-
     /** The options of a model loaded through the public API ({@link bitnet.api.BitnetModel}). */
     public bitnet.api.ModelOptions options() {
         if (device != null && !java.util.Set.of("auto", "cpu", "cuda", "scalar").contains(device)) {
@@ -32,21 +28,5 @@ public class Common {
             throw new IllegalArgumentException("--threads must be >= 0 (0 = all cores)");
         }
         return new bitnet.api.ModelOptions(device == null ? "auto" : device, threads, false);
-    }
-
-    /** The backend, chosen once per command and logged to stderr. */
-    public Kernels kernels() {
-        if (kernels == null) {
-            // a bad flag value is a usage error (exit 2), not bad input
-            if (device != null
-                    && !java.util.Set.of("auto", "cpu", "cuda", "scalar").contains(device)) {
-                throw new IllegalArgumentException("--device: unknown device '" + device + "' (auto, cpu, cuda)");
-            }
-            if (threads < 0) {
-                throw new IllegalArgumentException("--threads must be >= 0 (0 = all cores)");
-            }
-            kernels = Backends.log(Backends.select(device, threads));
-        }
-        return kernels;
     }
 }

@@ -2,7 +2,7 @@ package bitnet.engine.cli;
 
 import bitnet.api.CompressSettings;
 import bitnet.api.Compressor;
-import bitnet.engine.data.TextData;
+import bitnet.api.TextFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -209,9 +209,10 @@ public final class CompressCmd implements Callable<Integer> {
                 c.set("threads", threads);
             }
             if (!c.isSet("model_path")) {
-                c.model(TextData.home().resolve("src/demo/model"));
-                if (!c.isSet("eval_data") && Files.isRegularFile(TextData.home().resolve("src/demo/heldout.txt"))) {
-                    c.evalData(TextData.home().resolve("src/demo/heldout.txt").toString());
+                c.model(TextFiles.home().resolve("src/demo/model"));
+                if (!c.isSet("eval_data")
+                        && Files.isRegularFile(TextFiles.home().resolve("src/demo/heldout.txt"))) {
+                    c.evalData(TextFiles.home().resolve("src/demo/heldout.txt").toString());
                 }
             }
             settings = c.build();

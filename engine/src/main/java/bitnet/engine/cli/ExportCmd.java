@@ -1,11 +1,8 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.export.GgufExporter;
-import bitnet.engine.util.OutputSafety;
-import bitnet.io.gguf.GgmlType;
+import bitnet.api.GgufExport;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -51,23 +48,7 @@ public final class ExportCmd implements Callable<Integer> {
         if (!format.equals("gguf")) {
             throw new IllegalArgumentException("--format must be gguf, got '" + format + "'");
         }
-        GgmlType tt = switch (ternaryType) {
-            case "tq2_0" -> GgmlType.TQ2_0;
-            case "tq1_0" -> GgmlType.TQ1_0;
-            case "q2_0" -> GgmlType.Q2_0;
-            default ->
-                throw new IllegalArgumentException(
-                        "--ternary-type must be tq2_0, tq1_0 or q2_0, got '" + ternaryType + "'");
-        };
-        GgmlType ft = type == null
-                ? null
-                : switch (type) {
-                    case "f16" -> GgmlType.F16;
-                    case "f32" -> GgmlType.F32;
-                    default -> throw new IllegalArgumentException("--type must be f16 or f32, got '" + type + "'");
-                };
-        OutputSafety.checkFile(output, overwrite, List.of(model));
-        GgufExporter.Result r = GgufExporter.export(model, output, new GgufExporter.Options(tt, ft, placeholderVocab));
+        GgufExport.Result r = GgufExport.export(model, output, ternaryType, type, placeholderVocab, overwrite);
         if (json) {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("path", r.path().toString());

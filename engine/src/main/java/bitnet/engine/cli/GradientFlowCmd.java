@@ -1,8 +1,8 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.model.Model;
-import bitnet.engine.train.GradientFlow;
-import java.lang.foreign.Arena;
+import bitnet.api.BitnetModel;
+import bitnet.api.GradientFlowResult;
+import bitnet.api.TextFiles;
 import java.nio.file.Files;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,35 +33,34 @@ public final class GradientFlowCmd implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Arena arena = Arena.ofShared();
-                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (BitnetModel m = BitnetModel.load(model.model, common.options().withTrainable(true))) {
             Ids x;
             if (ids != null) {
                 x = Ids.parse(spec.commandLine(), ids);
             } else {
                 int[] tok;
                 if (text != null) {
-                    tok = PplCmd.tokensFor(TokenizerArgs.forModel(model.hfDir())::encode, text, 64);
-                } else if (Files.exists(model.hfDir().resolve("tokenizer.json"))) {
-                    tok = TokenizerArgs.forModel(model.hfDir())
-                            .encode(
-                                    "The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times.");
+                    tok = TextFiles.firstTokens(m::tokenize, text, 64);
+                } else if (Files.exists(BitnetModel.hfDir(model.model).resolve("tokenizer.json"))) {
+                    tok = m.tokenize(
+                            "The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times.");
                 } else {
                     tok = new int[16];
                     for (int i = 0; i < tok.length; i++) {
-                        tok[i] = (i * 7919 + 13) % m.cfg.vocabSize();
+                        tok[i] = (i * 7919 + 13) % m.vocabSize();
                     }
                 }
-                int T = Math.min(tok.length, Math.min(64, m.cfg.maxPositions()));
+                int T = Math.min(tok.length, Math.min(64, m.maxPositions()));
                 x = new Ids(java.util.Arrays.copyOf(tok, T), 1, T);
             }
-            GradientFlow.Report r = GradientFlow.check(m, x.flat(), x.B(), x.T());
+            GradientFlowResult r = m.gradientFlow(x.flat(), x.B(), x.T());
             if (common.json) {
                 Outputs.printJson(r.toMap());
             } else {
                 System.err.println(
                         r.passed()
-                                ? "gradient flow: passed (" + m.tensors().size() + " parameters, loss " + r.loss() + ")"
+                                ? "gradient flow: passed (" + r.parameters().size() + " parameters, loss " + r.loss()
+                                        + ")"
                                 : "gradient flow: FAILED: " + String.join("; ", r.problems()));
             }
             if (!r.passed()) {

@@ -1,10 +1,10 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.model.HfTensor;
-import bitnet.engine.model.Model;
+import bitnet.api.BitnetModel;
+import bitnet.api.Gradients;
+import bitnet.api.NamedTensor;
 import bitnet.engine.util.NonFiniteException;
 import bitnet.io.TensorData;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,18 +33,16 @@ public final class GradsCmd implements Callable<Integer> {
     @Override
     public Integer call() {
         Ids x = io.prepare(spec.commandLine(), model.model);
-        try (Arena arena = Arena.ofShared();
-                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
+        try (BitnetModel m = BitnetModel.load(model.model, common.options().withTrainable(true))) {
             List<TensorData> res = new ArrayList<>();
             double l;
             try {
-                l = NonFiniteException.check(
-                        "loss", m.loss(x.flat(), Model.shiftedTargets(x.flat(), x.B(), x.T()), x.B(), x.T(), true));
+                Gradients g = m.gradients(x.flat(), x.B(), x.T());
+                l = NonFiniteException.check("loss", g.loss());
                 res.add(TensorData.ofFloats("loss", new float[] {(float) l}, 1));
-                for (HfTensor t : m.tensors().values()) {
-                    float[] g = m.gradHf(t);
-                    NonFiniteException.check("grad." + t.name(), g, g.length);
-                    res.add(TensorData.ofFloats("grad." + t.name(), g, t.shape()));
+                for (NamedTensor t : g.gradients()) {
+                    NonFiniteException.check("grad." + t.name(), t.values(), t.values().length);
+                    res.add(TensorData.ofFloats("grad." + t.name(), t.values(), t.shape()));
                 }
             } catch (NonFiniteException e) {
                 throw model.nonFinite(e);

@@ -2,7 +2,7 @@ package bitnet.engine.cli;
 
 import bitnet.api.BitnetModel;
 import bitnet.api.PerplexityResult;
-import bitnet.engine.data.TextData;
+import bitnet.api.TextFiles;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -43,7 +43,7 @@ public final class PplCmd implements Callable<Integer> {
                     text, java.nio.file.Files.exists(text) ? "not a regular file" : "file not found");
         }
         try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
-            int[] ids = tokensFor(m.tokenizer()::encode, text, (long) windows * seqLen + 1);
+            int[] ids = TextFiles.firstTokens(m.tokenizer()::encode, text, (long) windows * seqLen + 1);
             if (ids.length < seqLen + 1) {
                 // the text file is what is wrong: bad input (exit 3) naming it
                 throw new bitnet.io.BadInputException(
@@ -68,38 +68,5 @@ public final class PplCmd implements Callable<Integer> {
             Outputs.printJson(o);
         }
         return 0;
-    }
-
-    /** Tokens dropped from the end of a cut prefix: a post-processor's end token and any piece the cut changed. */
-    private static final int MARGIN = 16;
-
-    /**
-     * The first tokens of the file, as many as the windows need, without reading or tokenizing the
-     * rest: a prefix cut at a pre-token boundary ({@link TextData#cutPoint}) tokenizes as the
-     * whole text does up to the cut, so the windows are the same. The prefix grows 4x until it
-     * holds enough tokens, the file ends, or it reaches {@link TextData#maxTextChars()}.
-     */
-    static int[] tokensFor(java.util.function.Function<String, int[]> tok, Path file, long need) {
-        int limit = TextData.maxTextChars();
-        long chars = Math.max(1 << 16, need * 8);
-        while (true) {
-            int n = (int) Math.min(chars, limit);
-            TextData.Prefix p = TextData.readPrefix(file, n);
-            if (p.complete()) {
-                return tok.apply(p.text());
-            }
-            String s = p.text();
-            int[] ids = tok.apply(s.substring(0, TextData.cutPoint(s)));
-            int keep = Math.max(0, ids.length - MARGIN);
-            if (keep >= need || n >= limit) {
-                if (keep < need) {
-                    java.util.logging.Logger.getLogger("bitnet")
-                            .warning(file + ": scoring the first " + n
-                                    + " characters only (the text limit of this heap)");
-                }
-                return java.util.Arrays.copyOf(ids, keep);
-            }
-            chars *= 4;
-        }
     }
 }

@@ -1,11 +1,8 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.eval.Generator;
-import bitnet.engine.model.Model;
-import bitnet.engine.train.Grokfast;
-import bitnet.engine.train.Optimizer;
-import bitnet.engine.train.TrainSteps;
-import java.lang.foreign.Arena;
+import bitnet.api.BitnetModel;
+import bitnet.api.Sampling;
+import bitnet.api.StepSettings;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -60,18 +57,11 @@ public final class SpeedCmd implements Callable<Integer> {
         if (!generateOnly) {
             train(o);
         }
-        ModelArgs gen = model;
-        if (genModel != null) {
-            gen = new ModelArgs();
-            gen.model = genModel;
-        }
-        try (Arena arena = Arena.ofShared();
-                Model m = gen.load(common.kernels(), arena, Model.Mode.INFER)) {
-            o.putIfAbsent("backend", m.k.name());
-            o.put("generate_tokens_per_s", generationRate(m, 1 % m.cfg.vocabSize()));
-            o.put(
-                    "generate_weights",
-                    bitnet.engine.compress.PackedLoader.isCompressOutput(gen.model) ? "packed ternary" : "as stored");
+        java.nio.file.Path gen = genModel != null ? genModel : model.model;
+        try (BitnetModel m = BitnetModel.load(gen, common.options())) {
+            o.putIfAbsent("backend", m.backend());
+            o.put("generate_tokens_per_s", generationRate(m, 1 % m.vocabSize()));
+            o.put("generate_weights", m.isPacked() ? "packed ternary" : "as stored");
         }
         Outputs.printJson(o);
         return 0;
@@ -79,26 +69,26 @@ public final class SpeedCmd implements Callable<Integer> {
 
     /** The timed QAT training steps and the FP32 (train-mode weights) generation figure, into o. */
     private void train(Map<String, Object> o) {
-        try (Arena arena = Arena.ofShared();
-                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
-            int T = Math.min(seqLen, m.cfg.maxPositions());
+        try (BitnetModel m = BitnetModel.load(model.model, common.options().withTrainable(true))) {
+            int T = Math.min(seqLen, m.maxPositions());
             int[] ids = new int[batch * T];
             SplittableRandom r = new SplittableRandom(1);
             for (int i = 0; i < ids.length; i++) {
-                ids[i] = r.nextInt(m.cfg.vocabSize());
+                ids[i] = r.nextInt(m.vocabSize());
             }
-            var s = new Optimizer.Settings(1e-4f, 0f, 0.9f, 0.95f, 1e-8f, Grokfast.parse("ema:0.98:2.0"));
-            var fq = QuantSpecs.fakeQuant(qat);
-            TrainSteps.run(m, ids, batch, T, warmup, s, fq);
+            var s = new StepSettings(1e-4, 0, 0.9, 0.95, 1e-8, "ema:0.98:2.0", qat);
+            if (warmup > 0) {
+                m.trainSteps(ids, batch, T, warmup, s);
+            }
             long t0 = System.nanoTime(), cpu0 = processCpuNanos();
-            TrainSteps.run(m, ids, batch, T, steps, s, fq);
+            m.trainSteps(ids, batch, T, steps, s);
             double secs = (System.nanoTime() - t0) / 1e9;
             double cpuSecs = (processCpuNanos() - cpu0) / 1e9;
-            o.put("backend", m.k.name());
+            o.put("backend", m.backend());
             o.put("train_batch", batch + "x" + T);
             o.put("train_tokens_per_s", (double) steps * batch * T / secs);
             o.put("train_step_s", secs / steps);
-            double flops = trainFlopsPerToken(m, T);
+            double flops = m.trainingFlopsPerToken(T);
             o.put("train_flops_per_token", flops);
             o.put("train_gflops", flops * steps * batch * T / secs / 1e9);
             // CPU seconds of this process per step (all threads, idle-spinning workers included):
@@ -113,41 +103,19 @@ public final class SpeedCmd implements Callable<Integer> {
      * --gen-tokens, after 4 untimed ones (a single short warm-up left the table kernels in the
      * JIT's slow tiers: 815 tokens/s where warm code runs several times faster).
      */
-    private double generationRate(Model m, int first) {
+    private double generationRate(BitnetModel m, int first) {
         int[] prompt = {first};
-        int n = Math.max(1, Math.min(genTokens, m.cfg.maxPositions() - 1));
+        int n = Math.max(1, Math.min(genTokens, m.maxPositions() - 1));
         for (int i = 0; i < 4; i++) {
-            Generator.generate(m, prompt, n, Generator.Sampling.GREEDY, null);
+            m.generate(prompt, n, Sampling.greedyDecoding(), false, null);
         }
         double best = 0;
         for (int i = 0; i < 3; i++) {
             long g0 = System.nanoTime();
-            int[] out = Generator.generate(m, prompt, n, Generator.Sampling.GREEDY, null);
+            int[] out = m.generate(prompt, n, Sampling.greedyDecoding(), false, null);
             best = Math.max(best, (out.length - 1) / ((System.nanoTime() - g0) / 1e9));
         }
         return best;
-    }
-
-    /**
-     * The usual estimate of a training step's FLOPs per token: 3x the forward's (backward costs
-     * twice the forward), where the forward is 2 FLOPs per weight of every matrix product (the
-     * LM head included, tied or not) plus causal attention's QKᵀ and P·V at (T+1)/2 keys on
-     * average. Norms, activations and the optimizer are left out, as is usual.
-     */
-    static double trainFlopsPerToken(Model m, int T) {
-        double weights = 0;
-        boolean head = false;
-        for (bitnet.engine.model.Param p : m.params()) {
-            if (p.kind == bitnet.engine.model.Param.Kind.LINEAR || p.kind == bitnet.engine.model.Param.Kind.HEAD) {
-                weights += (double) p.rows * p.cols;
-                head |= p.kind == bitnet.engine.model.Param.Kind.HEAD;
-            }
-        }
-        if (!head) { // tied: the embedding matrix is the head
-            weights += (double) m.cfg.vocabSize() * m.cfg.hiddenSize();
-        }
-        double attn = 2.0 * 2.0 * m.cfg.numLayers() * m.cfg.numHeads() * m.cfg.headDim() * (T + 1) / 2.0;
-        return 3.0 * (2.0 * weights + attn);
     }
 
     private static long processCpuNanos() {

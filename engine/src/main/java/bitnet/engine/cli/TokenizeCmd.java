@@ -1,5 +1,6 @@
 package bitnet.engine.cli;
 
+import bitnet.api.TextFiles;
 import bitnet.api.TextTokenizer;
 import bitnet.io.BadInputException;
 import java.io.IOException;
@@ -48,7 +49,7 @@ public final class TokenizeCmd implements Callable<Integer> {
             jsonl(tok, in.jsonl);
             return 0;
         }
-        String text = in.text != null ? in.text : readCapped(in.file);
+        String text = in.text != null ? in.text : TextFiles.readWhole(in.file);
         Outputs.printJson(Map.of("ids", tok.encode(text)));
         return 0;
     }
@@ -64,7 +65,7 @@ public final class TokenizeCmd implements Callable<Integer> {
         if (!Files.isRegularFile(f)) {
             throw new BadInputException(f, Files.exists(f) ? "not a regular file" : "file not found");
         }
-        int limit = bitnet.engine.data.TextData.maxTextChars();
+        int limit = TextFiles.maxChars();
         List<int[]> rows = new ArrayList<>();
         var dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT);
         try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(Files.newInputStream(f), dec))) {
@@ -104,26 +105,5 @@ public final class TokenizeCmd implements Callable<Integer> {
             sb.append(Outputs.JSON.writer().writeValueAsString(row)).append('\n');
         }
         System.out.print(sb);
-    }
-
-    /** The whole file, refused (exit 3 naming it) above the text limit instead of running out of memory. */
-    static String readCapped(Path f) {
-        int limit = bitnet.engine.data.TextData.maxTextChars();
-        long bytes;
-        try {
-            bytes = Files.isRegularFile(f) ? Files.size(f) : 0;
-        } catch (IOException e) {
-            bytes = 0; // readPrefix reports the problem
-        }
-        // a UTF-8 file never has more characters than bytes: refuse by size at once, without reading
-        bitnet.engine.data.TextData.Prefix p = bytes > limit ? null : bitnet.engine.data.TextData.readPrefix(f, limit);
-        if (p == null || !p.complete()) {
-            throw new BadInputException(
-                    f,
-                    (bytes > limit ? bytes + " bytes, more than " : "more than ") + limit
-                            + " characters: too large to tokenize in one piece with this heap"
-                            + " (split the file, use --jsonl, or raise the heap with BITNET_JAVA_OPTS=-Xmx...)");
-        }
-        return p.text();
     }
 }

@@ -1,7 +1,6 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.train.Grokfast;
-import bitnet.engine.train.TrainConfig;
+import bitnet.api.FineTuneSettings;
 import picocli.CommandLine.Option;
 
 /** Training-loop flags shared by finetune (and the compress overrides). */
@@ -63,14 +62,15 @@ public class TrainArgs {
     @Option(names = "--seed", defaultValue = "42")
     long seed;
 
-    TrainConfig config() {
+    /** The settings these flags give, with --qat. IllegalArgumentException for a bad value. */
+    FineTuneSettings settings(String qat) {
         if (betas.length != 2) {
             throw new IllegalArgumentException("--betas takes two numbers: B1,B2");
         }
         if (steps < 1 || batchSize < 1 || seqLen < 1 || gradAccum < 1) {
             throw new IllegalArgumentException("--steps, --batch-size, --seq-len and --grad-accum must be >= 1");
         }
-        return new TrainConfig(
+        return new FineTuneSettings(
                 steps,
                 batchSize,
                 seqLen,
@@ -83,7 +83,8 @@ public class TrainArgs {
                 betas[0],
                 betas[1],
                 eps,
-                Grokfast.parse(grokfast),
+                grokfast,
+                qat,
                 evalEvery,
                 evalWindows,
                 patience,

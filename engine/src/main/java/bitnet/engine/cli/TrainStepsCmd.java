@@ -1,14 +1,10 @@
 package bitnet.engine.cli;
 
-import bitnet.engine.model.HfTensor;
-import bitnet.engine.model.Model;
-import bitnet.engine.train.FakeQuant;
-import bitnet.engine.train.Grokfast;
-import bitnet.engine.train.Optimizer;
-import bitnet.engine.train.TrainSteps;
+import bitnet.api.BitnetModel;
+import bitnet.api.NamedTensor;
+import bitnet.api.StepSettings;
 import bitnet.engine.util.NonFiniteException;
 import bitnet.io.TensorData;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,19 +60,15 @@ public final class TrainStepsCmd implements Callable<Integer> {
         if (betas.length != 2) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--betas takes two numbers: B1,B2");
         }
-        Grokfast gf;
-        FakeQuant fq;
+        StepSettings s;
         try {
-            gf = Grokfast.parse(grokfast);
-            fq = QuantSpecs.fakeQuant(qat);
+            s = new StepSettings(lr, weightDecay, betas[0], betas[1], eps, grokfast, qat);
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Ids x = io.prepare(spec.commandLine(), model.model);
-        try (Arena arena = Arena.ofShared();
-                Model m = model.load(common.kernels(), arena, Model.Mode.TRAIN)) {
-            var s = new Optimizer.Settings(lr, weightDecay, betas[0], betas[1], eps, gf);
-            float[] losses = TrainSteps.run(m, x.flat(), x.B(), x.T(), steps, s, fq);
+        try (BitnetModel m = BitnetModel.load(model.model, common.options().withTrainable(true))) {
+            float[] losses = m.trainSteps(x.flat(), x.B(), x.T(), steps, s);
             List<TensorData> res = new ArrayList<>();
             // the loss before the first step comes from the model alone; later ones from the settings too
             try {
@@ -91,8 +83,8 @@ public final class TrainStepsCmd implements Callable<Integer> {
                 }
             }
             res.add(TensorData.ofFloats("loss", losses, steps));
-            for (HfTensor t : m.tensors().values()) {
-                float[] p = m.getHf(t);
+            for (NamedTensor t : m.parameters()) {
+                float[] p = t.values();
                 for (float v : p) {
                     if (!Float.isFinite(v)) {
                         throw new NonFiniteException("training diverged: parameter " + t.name() + " holds " + v
@@ -101,7 +93,7 @@ public final class TrainStepsCmd implements Callable<Integer> {
                 }
                 res.add(TensorData.ofFloats("param." + t.name(), p, t.shape()));
             }
-            Outputs.writeSafetensors(io.out, res, Map.of("grokfast", gf.toString(), "qat", qat));
+            Outputs.writeSafetensors(io.out, res, Map.of("grokfast", s.grokfast(), "qat", qat));
             if (common.json) {
                 Outputs.printJson(Map.of("out", io.out.toString(), "loss", losses));
             }

@@ -154,6 +154,6 @@ public final class RolePlan {
 
     /** Opens the packed file writer for this plan. */
     public PackedFileWriter open(java.nio.file.Path file, CompressConfig c) throws java.io.IOException {
-        return PackedFileWriter.open(file, bitnet.io.packed.Packing.parse(c.packing), slots(), metadata());
+        return PackedFileWriter.open(file, bitnet.io.Packing.parse(c.packing), slots(), metadata());
     }
 }

@@ -41,7 +41,7 @@ class RobustnessTest {
         Files.writeString(f, text.repeat(3), StandardCharsets.UTF_8); // far more than the first prefix
         int[] whole = tok.encode(text.repeat(3));
         for (long need : new long[] {257, 2 * 256 + 1, 20_000}) {
-            int[] ids = PplCmd.tokensFor(tok::encode, f, need);
+            int[] ids = bitnet.api.TextFiles.firstTokens(tok::encode, f, need);
             assertTrue(ids.length >= need, "got " + ids.length + " tokens for " + need);
             assertArrayEquals(
                     Arrays.copyOf(whole, (int) need),
@@ -61,7 +61,7 @@ class RobustnessTest {
         }
         Tokenizer tok = Tokenizer.load(Cli.demoModel());
         long t0 = System.nanoTime();
-        int[] ids = PplCmd.tokensFor(tok::encode, f, 64 * 256 + 1);
+        int[] ids = bitnet.api.TextFiles.firstTokens(tok::encode, f, 64 * 256 + 1);
         double s = (System.nanoTime() - t0) / 1e9;
         assertTrue(ids.length >= 64 * 256 + 1, "tokens " + ids.length);
         System.err.printf("[robust] 50 MB one-line file: %d tokens for 64 windows in %.2f s%n", ids.length, s);

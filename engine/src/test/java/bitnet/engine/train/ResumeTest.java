@@ -66,7 +66,7 @@ class ResumeTest {
             int V = m.cfg.vocabSize();
             Trainer t = new Trainer(
                     m,
-                    bitnet.engine.cli.QuantSpecs.fakeQuant("seed:0.1"),
+                    bitnet.engine.train.FakeQuants.of("seed:0.1"),
                     cfg(),
                     tokens(4000, V),
                     tokens(200, V),

@@ -87,7 +87,7 @@ class TrainStepsParityTest {
     @ParameterizedTest
     @MethodSource("cases")
     void qatSeed(String c) {
-        checkTrajectory(c, "qat", Grokfast.parse("ema:0.98:2.0"), bitnet.engine.cli.QuantSpecs.fakeQuant("seed:0.1"));
+        checkTrajectory(c, "qat", Grokfast.parse("ema:0.98:2.0"), bitnet.engine.train.FakeQuants.of("seed:0.1"));
     }
 
     @ParameterizedTest

@@ -1,8 +1,10 @@
 package bitnet.io.packed;
 
 import bitnet.io.DType;
+import bitnet.io.Packing;
 import bitnet.io.StreamingSafetensorsWriter;
 import bitnet.io.StreamingSafetensorsWriter.Spec;
+import bitnet.io.TernaryPacking;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

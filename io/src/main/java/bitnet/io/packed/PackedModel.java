@@ -2,8 +2,10 @@ package bitnet.io.packed;
 
 import bitnet.io.BadInputException;
 import bitnet.io.DType;
+import bitnet.io.Packing;
 import bitnet.io.SafetensorsFile;
 import bitnet.io.TensorData;
+import bitnet.io.TernaryPacking;
 import bitnet.io.packed.PackedModelFormat.Kind;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;

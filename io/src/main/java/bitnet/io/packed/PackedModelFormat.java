@@ -1,6 +1,7 @@
 package bitnet.io.packed;
 
 import bitnet.io.DType;
+import bitnet.io.Packing;
 import bitnet.io.TensorData;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

@@ -1,10 +1,10 @@
 package bitnet.io.fuzz;
 
 import bitnet.io.DType;
+import bitnet.io.Packing;
 import bitnet.io.SafetensorsWriter;
 import bitnet.io.TensorData;
 import bitnet.io.packed.PackedModelFormat;
-import bitnet.io.packed.Packing;
 import bitnet.io.torch.PickleBuilder;
 import bitnet.io.torch.ZipBuilder;
 import java.io.IOException;

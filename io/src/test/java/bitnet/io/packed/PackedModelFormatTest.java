@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import bitnet.io.BadInputException;
 import bitnet.io.DType;
+import bitnet.io.Packing;
 import bitnet.io.SafetensorsFile;
 import bitnet.io.SafetensorsWriter;
 import bitnet.io.TensorData;

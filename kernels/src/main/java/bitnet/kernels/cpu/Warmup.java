@@ -1,7 +1,7 @@
 package bitnet.kernels.cpu;
 
 import bitnet.io.DType;
-import bitnet.io.packed.Packing;
+import bitnet.io.Packing;
 import bitnet.kernels.Buf;
 import bitnet.kernels.Weight;
 import bitnet.kernels.ternary.TernaryWeight;

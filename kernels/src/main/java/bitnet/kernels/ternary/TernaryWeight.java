@@ -1,7 +1,7 @@
 package bitnet.kernels.ternary;
 
-import bitnet.io.packed.Packing;
-import bitnet.io.packed.TernaryPacking;
+import bitnet.io.Packing;
+import bitnet.io.TernaryPacking;
 import bitnet.kernels.Weight;
 import bitnet.kernels.cpu.CpuMatmul;
 import bitnet.kernels.cpu.Parallel;

@@ -1,6 +1,6 @@
 package bitnet.kernels.cpu;
 
-import bitnet.io.packed.Packing;
+import bitnet.io.Packing;
 import bitnet.kernels.Buf;
 import bitnet.kernels.ternary.TernaryWeight;
 import java.io.DataOutputStream;

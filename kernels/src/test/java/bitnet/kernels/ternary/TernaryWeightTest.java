@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import bitnet.io.packed.Packing;
+import bitnet.io.Packing;
 import bitnet.kernels.cpu.CpuMatmul;
 import bitnet.kernels.cpu.Parallel;
 import java.lang.foreign.Arena;
@@ -251,7 +251,7 @@ class TernaryWeightTest {
         int OC = 301, C = 1027;
         byte[] q = codes(OC * C, rnd);
         float[] s = scales(OC, true, rnd);
-        byte[] packed = bitnet.io.packed.TernaryPacking.pack2bit(q, OC, C);
+        byte[] packed = bitnet.io.TernaryPacking.pack2bit(q, OC, C);
         // kernels read from pool threads: the segment must come from a shared (or global/auto) arena
         try (Arena arena = Arena.ofShared();
                 Parallel par = new Parallel(2)) {

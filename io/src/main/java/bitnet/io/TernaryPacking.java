@@ -1,4 +1,4 @@
-package bitnet.io.packed;
+package bitnet.io;
 
 /**
  * Bit packing of ternary codes {-1, 0, +1} (one signed byte per weight, row-major) into bytes,
@@ -8,7 +8,7 @@ package bitnet.io.packed;
  * as code q+1 (0 = -1, 1 = 0, 2 = +1; 3 is invalid). Base-3: ceil(cols/5) bytes per row; a byte is
  * sum over i<5 of (q_i+1)*3^i (at most 242). Padding weights are 0 (code 1).
  *
- * <p>This is only the bit layout: it knows nothing of scales or files ({@link PackedModelFormat}).
+ * <p>This is only the bit layout: it knows nothing of scales or files ({@link bitnet.io.packed.PackedModelFormat}).
  */
 public final class TernaryPacking {
     private TernaryPacking() {}

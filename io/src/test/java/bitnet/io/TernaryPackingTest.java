@@ -1,4 +1,4 @@
-package bitnet.io.packed;
+package bitnet.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

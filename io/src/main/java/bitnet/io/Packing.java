@@ -1,8 +1,10 @@
-package bitnet.io.packed;
+package bitnet.io;
 
 /**
  * The two ternary bit packings ({@link TernaryPacking} has the layouts); {@link #id} is the name
- * written into file metadata ("2bit", "base3"). Only names and sizes, no packing code.
+ * written into file metadata ("2bit", "base3"). Only names and sizes, no packing code. A dtype like
+ * {@link DType}: the kernels decode it, the packed file format ({@code bitnet.io.packed}) names it,
+ * and neither depends on the other.
  */
 public enum Packing {
     TWO_BIT("2bit", 4),
