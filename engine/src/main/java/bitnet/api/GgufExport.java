@@ -3,7 +3,11 @@ package bitnet.api;
 import bitnet.engine.export.GgufExporter;
 import bitnet.engine.util.OutputSafety;
 import bitnet.io.gguf.GgmlType;
+import bitnet.io.gguf.GgufFile;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -70,5 +74,47 @@ public final class GgufExport {
         OutputSafety.checkFile(output, overwrite, List.of(model));
         GgufExporter.Result r = GgufExporter.export(model, output, new GgufExporter.Options(tt, ft, placeholderVocab));
         return new Result(r.path(), r.bytes(), r.tensors(), r.tokenizer());
+    }
+
+    /**
+     * Describes a GGUF file, read by the validating reader: its version, architecture, metadata
+     * (arrays longer than 8 values summarised as "[N type values]") and tensors.
+     *
+     * @param file a {@code .gguf} file
+     * @return keys {@code format} ("gguf"), {@code version}, {@code architecture}, {@code metadata}
+     *     (key to value), {@code bytes} (tensor data), {@code tensors} (each {@code name},
+     *     {@code type}, {@code ne} as long[], {@code bytes}), in that order
+     * @throws bitnet.io.BadInputException when the file is not a valid GGUF file
+     */
+    public static Map<String, Object> describe(Path file) {
+        try (Arena a = Arena.ofConfined()) {
+            GgufFile g = GgufFile.open(file, a);
+            Map<String, Object> meta = new LinkedHashMap<>();
+            g.metadata()
+                    .forEach((k, v) -> meta.put(
+                            k,
+                            v.value() instanceof List<?> l && l.size() > 8
+                                    ? "[" + l.size() + " " + v.elemType().name().toLowerCase() + " values]"
+                                    : v.value()));
+            List<Map<String, Object>> ts = new ArrayList<>();
+            long bytes = 0;
+            for (GgufFile.TensorInfo t : g.tensors().values()) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("name", t.name());
+                e.put("type", t.type().ggmlName());
+                e.put("ne", t.ne());
+                e.put("bytes", t.data().byteSize());
+                bytes += t.data().byteSize();
+                ts.add(e);
+            }
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("format", "gguf");
+            o.put("version", g.version());
+            o.put("architecture", g.get("general.architecture"));
+            o.put("metadata", meta);
+            o.put("bytes", bytes);
+            o.put("tensors", ts);
+            return o;
+        }
     }
 }

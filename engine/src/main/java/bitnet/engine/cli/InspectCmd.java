@@ -1,6 +1,9 @@
 package bitnet.engine.cli;
 
+import bitnet.api.GgufExport;
 import bitnet.api.ModelInfo;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +27,7 @@ public final class InspectCmd implements Callable<Integer> {
     public Integer call() {
         if (java.nio.file.Files.isRegularFile(model.model)
                 && model.model.toString().endsWith(".gguf")) {
-            return bitnet.engine.export.GgufInspect.print(model.model, json);
+            return printGguf(GgufExport.describe(model.model));
         }
         ModelInfo info = ModelInfo.read(model.model);
         if (json) {
@@ -64,6 +67,26 @@ public final class InspectCmd implements Callable<Integer> {
                             : info.preserved().contains(t.name()) ? "kept" : "unused");
         }
         System.out.printf("total %,d bytes%n", info.bytes());
+        return 0;
+    }
+
+    /** inspect of a GGUF file: one JSON object, or its metadata and a tensor table. */
+    private int printGguf(Map<String, Object> g) {
+        if (json) {
+            Outputs.printJson(g);
+            return 0;
+        }
+        System.out.printf("GGUF v%s, architecture %s%n", g.get("version"), g.get("architecture"));
+        ((Map<?, ?>) g.get("metadata")).forEach((k, v) -> System.out.printf("  %-48s %s%n", k, v));
+        System.out.printf("%-48s %-6s %-20s %12s%n", "tensor", "type", "ne", "bytes");
+        for (Object o : (List<?>) g.get("tensors")) {
+            Map<?, ?> e = (Map<?, ?>) o;
+            System.out.printf(
+                    "%-48s %-6s %-20s %,12d%n",
+                    e.get("name"), e.get("type"), java.util.Arrays.toString((long[]) e.get("ne")), (long)
+                            e.get("bytes"));
+        }
+        System.out.printf("total %,d bytes of tensor data%n", (long) g.get("bytes"));
         return 0;
     }
 }

@@ -23,9 +23,7 @@ class CliUsesApiTest {
     private static final Pattern REF =
             Pattern.compile("\\bbitnet\\.(engine\\.[a-z]+|kernels(\\.[a-z]+)?|io\\.[a-z]+)\\.[A-Za-z]");
 
-    /** inspect's GGUF branch prints through the exporter's reader (issue 13 leaves it: the GGUF work owns it). */
-    private static final List<String> ALLOWED =
-            List.of("bitnet.engine.cli", "bitnet.engine.util", "InspectCmd.java:bitnet.engine.export");
+    private static final List<String> ALLOWED = List.of("bitnet.engine.cli", "bitnet.engine.util");
 
     @Test
     void cliSourcesUseOnlyTheApi() throws IOException {
