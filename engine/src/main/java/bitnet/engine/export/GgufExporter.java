@@ -71,9 +71,9 @@ public final class GgufExporter {
             Map<String, SourceTensor> hf = packed ? packedSources(modelDir, arena) : hfSources(hfDir, arena);
             GgufWriter w = new GgufWriter();
             w.putString("general.architecture", arch.arch());
-            w.putString(
-                    "general.name",
-                    String.valueOf(modelDir.toAbsolutePath().normalize().getFileName()));
+            // compress writes into OUT.partial before its rename: name the model after OUT
+            String name = String.valueOf(modelDir.toAbsolutePath().normalize().getFileName());
+            w.putString("general.name", name.endsWith(".partial") ? name.substring(0, name.length() - 8) : name);
             w.putString(OutputSafety.WRITER_KEY, OutputSafety.WRITER_VALUE);
             Map<String, SourceTensor> tensors = arch.map(hf, w);
             SourceTensor emb = tensors.get("token_embd.weight");
