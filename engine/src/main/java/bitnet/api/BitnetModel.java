@@ -197,14 +197,26 @@ public final class BitnetModel implements AutoCloseable {
      */
     public synchronized TextTokenizer tokenizer() {
         if (tokenizer == null) {
-            Path f = hfDir.resolve("tokenizer.json");
-            if (!Files.isRegularFile(f)) {
-                throw new BadInputException(
-                        f, "tokenizer.json not found: text input needs the model's tokenizer (or pass ids)");
-            }
-            tokenizer = TextTokenizer.of(Tokenizer.load(f));
+            tokenizer = loadTokenizer(dir);
         }
         return tokenizer;
+    }
+
+    /**
+     * Loads the tokenizer of a model directory without loading the model (the one {@link
+     * #tokenizer()} returns): a caller may read it on another thread while the weights load.
+     *
+     * @param dir a HuggingFace model directory or a compress output directory
+     * @return the tokenizer ({@code tokenizer.json} beside config.json)
+     * @throws BadInputException when the model has none or it is malformed
+     */
+    public static TextTokenizer loadTokenizer(Path dir) {
+        Path f = hfDir(dir).resolve("tokenizer.json");
+        if (!Files.isRegularFile(f)) {
+            throw new BadInputException(
+                    f, "tokenizer.json not found: text input needs the model's tokenizer (or pass ids)");
+        }
+        return TextTokenizer.of(Tokenizer.load(f));
     }
 
     /**

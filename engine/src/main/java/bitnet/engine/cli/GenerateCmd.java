@@ -66,10 +66,13 @@ public final class GenerateCmd implements Callable<Integer> {
                     spec.commandLine(), "--greedy and --temperature exclude each other");
         }
         Sampling sampling = temperature == null ? Sampling.greedyDecoding() : Sampling.random(temperature, topP, seed);
+        // the tokenizer loads on a second thread while the weights load (Background)
+        java.util.concurrent.CompletableFuture<TextTokenizer> tokenizer = Background.supply(
+                () -> Files.exists(BitnetModel.hfDir(model.model).resolve("tokenizer.json")) || prompt != null
+                        ? BitnetModel.loadTokenizer(model.model)
+                        : null);
         try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
-            TextTokenizer tok = Files.exists(BitnetModel.hfDir(model.model).resolve("tokenizer.json")) || prompt != null
-                    ? m.tokenizer()
-                    : null;
+            TextTokenizer tok = tokenizer.join();
             List<int[]> prompts = new ArrayList<>();
             if (prompt != null) {
                 prompts.add(tok.encode(prompt));

@@ -1,8 +1,10 @@
 package bitnet.engine.cli;
 
 import bitnet.io.BadInputException;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
@@ -22,8 +24,14 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "bitnet 0.1.0",
         scope = CommandLine.ScopeType.INHERIT,
-        description = "Pure-JVM ternary (BitNet b1.58) compression of HuggingFace causal LMs.",
-        subcommands = {
+        description = "Pure-JVM ternary (BitNet b1.58) compression of HuggingFace causal LMs.")
+public final class Main implements Runnable {
+    /**
+     * The subcommands, in the order `bitnet --help` lists them. They are registered here rather
+     * than in the annotation so that a run builds only the one it names: picocli reflects over
+     * every registered command at start-up, which took ~0.3 s of a cold `bitnet ppl`.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
             InspectCmd.class,
             TokenizeCmd.class,
             DetokenizeCmd.class,
@@ -36,9 +44,33 @@ import picocli.CommandLine.Command;
             CompressCmd.class,
             GradientFlowCmd.class,
             SpeedCmd.class,
-            ExportCmd.class
-        })
-public final class Main implements Runnable {
+            ExportCmd.class);
+
+    /** The whole command tree (help, completion, tests). */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        for (Class<?> c : SUBCOMMANDS) {
+            cl.addSubcommand(c);
+        }
+        return cl;
+    }
+
+    /**
+     * The tree a run of args needs: only the subcommand named by the first argument when it names
+     * one (its parse, help and errors are the same as in the whole tree), else the whole tree.
+     */
+    static CommandLine commandLine(String... args) {
+        if (args.length > 0) {
+            for (Class<?> c : SUBCOMMANDS) {
+                if (c.getAnnotation(Command.class).name().equals(args[0])) {
+                    CommandLine cl = new CommandLine(new Main());
+                    cl.addSubcommand(c);
+                    return cl;
+                }
+            }
+        }
+        return commandLine();
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -46,11 +78,12 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns the exit code (tests call this directly). */
     public static int run(String... args) {
+        preload();
         setupLogging();
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
         boolean json = java.util.Arrays.asList(args).contains("--json");
         Outputs.resetPrinted();
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = commandLine(args);
         // numeric options are range-checked before any command starts (exit 2 naming the flag)
         cl.setExecutionStrategy(pr -> {
             OptionRules.check(pr);
@@ -139,8 +172,35 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        new CommandLine(this).usage(System.err);
-        throw new CommandLine.ParameterException(new CommandLine(this), "a subcommand is required");
+        CommandLine all = commandLine();
+        all.usage(System.err);
+        throw new CommandLine.ParameterException(all, "a subcommand is required");
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean PRELOADED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Loads and initializes Jackson on a second thread while this one parses the command line:
+     * almost every command reads JSON (config.json, tokenizer.json) or prints it, and Jackson's
+     * first use costs ~0.3 s of class loading that a second core can take off the critical path.
+     * Results are thrown away; a failure here is ignored (the real use reports it).
+     */
+    private static void preload() {
+        if (!PRELOADED.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        Outputs.json().readTree("{\"a\": [1, 2.5, \"b\", true, null, {\"c\": -3}]}");
+                    } catch (IOException | RuntimeException e) {
+                        // nothing to do: this only warms class loading
+                    }
+                },
+                "bitnet-preload");
+        t.setDaemon(true);
+        t.start();
     }
 
     static void setupLogging() {

@@ -13,7 +13,15 @@ import java.util.Map;
 
 /** Writing command outputs: the no-overwrite rule, atomic safetensors, the one JSON object on stdout. */
 public final class Outputs {
-    public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Built on first use (Jackson's start-up is ~0.3 s of class loading): see {@link #json()}. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    }
+
+    /** The one indenting ObjectMapper of the CLI. */
+    public static ObjectMapper json() {
+        return Json.MAPPER;
+    }
 
     private Outputs() {}
 
@@ -49,7 +57,7 @@ public final class Outputs {
 
     public static void printJson(Object o) {
         try {
-            System.out.println(JSON.writeValueAsString(o));
+            System.out.println(json().writeValueAsString(o));
             System.out.flush();
             printed = true;
         } catch (IOException e) {

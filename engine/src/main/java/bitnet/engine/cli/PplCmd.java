@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -42,8 +43,12 @@ public final class PplCmd implements Callable<Integer> {
             throw new bitnet.io.BadInputException(
                     text, java.nio.file.Files.exists(text) ? "not a regular file" : "file not found");
         }
+        // the text is tokenized on a second thread while the weights load (each is ~0.3-0.5 s of
+        // a cold one-window run); a model error is still the one reported when both are bad
+        CompletableFuture<int[]> tokens = Background.supply(() -> TextFiles.firstTokens(
+                BitnetModel.loadTokenizer(model.model)::encode, text, (long) windows * seqLen + 1));
         try (BitnetModel m = BitnetModel.load(model.model, common.options())) {
-            int[] ids = TextFiles.firstTokens(m.tokenizer()::encode, text, (long) windows * seqLen + 1);
+            int[] ids = tokens.join();
             if (ids.length < seqLen + 1) {
                 // the text file is what is wrong: bad input (exit 3) naming it
                 throw new bitnet.io.BadInputException(

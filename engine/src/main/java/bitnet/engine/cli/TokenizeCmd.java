@@ -87,7 +87,7 @@ public final class TokenizeCmd implements Callable<Integer> {
                 }
                 com.fasterxml.jackson.databind.JsonNode node;
                 try {
-                    node = Outputs.JSON.readTree(line);
+                    node = Outputs.json().readTree(line);
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                     // a malformed line is bad input (exit 3 naming the file), not an internal failure
                     throw new BadInputException(f, "line " + n + " is not valid JSON: " + e.getOriginalMessage(), e);
@@ -102,7 +102,7 @@ public final class TokenizeCmd implements Callable<Integer> {
         }
         StringBuilder sb = new StringBuilder();
         for (int[] row : rows) {
-            sb.append(Outputs.JSON.writer().writeValueAsString(row)).append('\n');
+            sb.append(Outputs.json().writer().writeValueAsString(row)).append('\n');
         }
         System.out.print(sb);
     }

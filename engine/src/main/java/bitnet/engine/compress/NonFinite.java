@@ -19,15 +19,9 @@ public final class NonFinite {
             if (!t.dtype().isFloat()) {
                 continue;
             }
-            long n = t.numel();
-            long count = 0;
-            for (long i = 0; i < n; i++) {
-                if (!Float.isFinite(t.getFloat(i))) {
-                    count++;
-                }
-            }
+            long count = t.countNonFinite();
             if (count > 0) {
-                bad.add(t.name() + " (" + count + " of " + n + ")");
+                bad.add(t.name() + " (" + count + " of " + t.numel() + ")");
             }
         }
         return bad;

@@ -454,7 +454,7 @@ public final class Pipeline {
                     Map.of("bitnet", "0.1.0", "java", System.getProperty("java.version"), "backend", k.name()));
             Files.writeString(
                     out.dir().resolve("compression_metadata.json"),
-                    bitnet.engine.cli.Outputs.JSON.writeValueAsString(meta));
+                    bitnet.engine.cli.Outputs.json().writeValueAsString(meta));
             if (c.write_report) {
                 Files.writeString(out.dir().resolve("report.html"), Report.html(meta, metrics.events()));
             }

@@ -339,7 +339,7 @@ public final class StreamingCompressor {
             meta2.put("results", results);
             Files.writeString(
                     out.dir().resolve("compression_metadata.json"),
-                    bitnet.engine.cli.Outputs.JSON.writeValueAsString(meta2));
+                    bitnet.engine.cli.Outputs.json().writeValueAsString(meta2));
             out.commit();
         }
         LOG.info(String.format(

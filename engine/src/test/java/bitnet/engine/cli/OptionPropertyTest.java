@@ -90,7 +90,7 @@ class OptionPropertyTest {
 
     @Test
     void everyNumericOptionHasARuleAndRefusesBadValues() {
-        CommandLine root = new CommandLine(new Main());
+        CommandLine root = Main.commandLine();
         Map<String, List<String>> base = base();
         int cases = 0;
         for (var sub : root.getSubcommands().entrySet()) {

@@ -15,6 +15,6 @@ public final class StreamRun {
     public static void main(String[] a) throws Exception {
         CompressConfig c = StreamingCompressorTest.config(Path.of(a[0]), Path.of(a[1]));
         Map<String, Object> r = StreamingCompressor.run(c, new ScalarKernels(), true);
-        System.out.println(Outputs.JSON.writeValueAsString(r));
+        System.out.println(Outputs.json().writeValueAsString(r));
     }
 }

@@ -177,6 +177,48 @@ class PackedModelFormatTest {
         expectBad(big, meta("base3", b3), "invalid base3 byte 243");
     }
 
+    /** The word-at-a-time code check finds a bad byte at every offset (in a word and in the tail) and names it. */
+    @Test
+    void rejectsAnInvalidCodeByteAtEveryOffset() throws Exception {
+        String shape = "{\"w\":{\"kind\":\"ternary\",\"shape\":[2,40],\"dtype\":\"F32\",\"scale\":\"per_row\"}}";
+        TensorData scale = TensorData.ofFloats("w.scale", new float[] {1f, 2f}, 2);
+        // 2-bit: 10 bytes a row, all codes 0..2 valid (0xAA: four codes 2); a byte with a pair 11 is not
+        badAtEveryOffset("2bit", shape, scale, 10, 0xAA, 0x03, 0x57, 0xC0, 0xFF);
+        // base 3: 8 bytes a row, 0..242 valid (242: five digits 2); 243..255 are not
+        badAtEveryOffset("base3", shape, scale, 8, 242, 243, 250, 255);
+        byte[] max2 = new byte[20], max3 = new byte[16];
+        java.util.Arrays.fill(max2, (byte) 0xAA);
+        java.util.Arrays.fill(max3, (byte) 242);
+        float[] plus = new float[80];
+        java.util.Arrays.fill(plus, 0, 40, 1f);
+        java.util.Arrays.fill(plus, 40, 80, 2f);
+        for (var c : List.of(
+                java.util.Map.entry("2bit", TensorData.ofBytes("w.ternary", DType.U8, max2, 2, 10)),
+                java.util.Map.entry("base3", TensorData.ofBytes("w.ternary", DType.U8, max3, 2, 8)))) {
+            Path f = dir.resolve("max-" + c.getKey() + ".safetensors");
+            SafetensorsWriter.write(f, List.of(c.getValue(), scale), meta(c.getKey(), shape));
+            try (Arena arena = Arena.ofConfined()) {
+                assertArrayEquals(
+                        plus, PackedModelFormat.open(f, arena).dequantize("w").toFloatArray(), c.getKey());
+            }
+        }
+    }
+
+    private void badAtEveryOffset(String packing, String shape, TensorData scale, int rowBytes, int fill, int... bads)
+            throws Exception {
+        for (int bad : bads) {
+            for (int at = 0; at < 2 * rowBytes; at++) {
+                byte[] b = new byte[2 * rowBytes];
+                java.util.Arrays.fill(b, (byte) fill);
+                b[at] = (byte) bad;
+                expectBad(
+                        List.of(TensorData.ofBytes("w.ternary", DType.U8, b, 2, rowBytes), scale),
+                        meta(packing, shape),
+                        "invalid " + packing + " byte " + bad + " at offset " + at);
+            }
+        }
+    }
+
     @Test
     void packedSegmentIsASliceOfTheMapping() throws Exception {
         Random r = new Random(3);
