@@ -168,12 +168,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     }
 
     private void validate() {
-        long n = packed.byteSize();
-        for (long i = 0; i < n; i++) {
-            int b = packed.get(ValueLayout.JAVA_BYTE, i) & 0xff;
-            if (packing == Packing.TWO_BIT ? ((b & (b >>> 1)) & 0x55) != 0 : b > 242) {
-                throw new IllegalArgumentException("invalid " + packing.id() + " byte " + b + " at offset " + i);
-            }
+        long i = packing.firstInvalid(packed);
+        if (i >= 0) {
+            throw new IllegalArgumentException("invalid " + packing.id() + " byte "
+                    + (packed.get(ValueLayout.JAVA_BYTE, i) & 0xff) + " at offset " + i);
         }
     }
 
