@@ -22,6 +22,16 @@ public final class Backends {
     public record Choice(Kernels kernels, String reason) {}
 
     /**
+     * Lets the CPU kernels start compiling before a model is loaded (see VectorKernels.warmUp: off
+     * by default) unless the device asked for is CUDA or the scalar reference. Returns at once.
+     */
+    public static void warmUp(String device) {
+        if (!"cuda".equals(device) && !"scalar".equals(device)) {
+            bitnet.kernels.cpu.VectorKernels.warmUp();
+        }
+    }
+
+    /**
      * @param device auto, cpu, cuda, or scalar (the reference, for tests and debugging)
      * @param threads CPU threads (0 = all cores)
      */

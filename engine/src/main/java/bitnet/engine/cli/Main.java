@@ -78,7 +78,7 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns the exit code (tests call this directly). */
     public static int run(String... args) {
-        preload();
+        preload(args);
         setupLogging();
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
         boolean json = java.util.Arrays.asList(args).contains("--json");
@@ -186,10 +186,11 @@ public final class Main implements Runnable {
      * first use costs ~0.3 s of class loading that a second core can take off the critical path.
      * Results are thrown away; a failure here is ignored (the real use reports it).
      */
-    private static void preload() {
+    private static void preload(String... args) {
         if (!PRELOADED.compareAndSet(false, true)) {
             return;
         }
+        bitnet.kernels.Backends.warmUp(deviceOf(args));
         Thread t = new Thread(
                 () -> {
                     try {
@@ -201,6 +202,19 @@ public final class Main implements Runnable {
                 "bitnet-preload");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** The --device of a command line (either spelling), else the bitnet.device property or auto. */
+    static String deviceOf(String... args) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--device") && i + 1 < args.length) {
+                return args[i + 1];
+            }
+            if (args[i].startsWith("--device=")) {
+                return args[i].substring("--device=".length());
+            }
+        }
+        return System.getProperty("bitnet.device", "auto");
     }
 
     static void setupLogging() {

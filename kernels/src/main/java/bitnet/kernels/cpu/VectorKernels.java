@@ -39,6 +39,14 @@ public class VectorKernels extends ScalarKernels {
         Warmup.start(); // the first backend of the process gets its kernels compiled while the model loads
     }
 
+    /**
+     * Starts the kernel warm-up thread now ({@link Warmup}; off unless -Dbitnet.warmup=true), for a
+     * caller that knows a CPU backend will follow and has start-up work to overlap it with.
+     */
+    public static void warmUp() {
+        Warmup.start();
+    }
+
     @Override
     public String name() {
         return "vector";
