@@ -203,6 +203,17 @@ public final class BitnetModel implements AutoCloseable {
     }
 
     /**
+     * Lets the CPU kernels start compiling before a model is loaded, for a caller with start-up
+     * work to overlap (the kernel warm-up; off unless the system property bitnet.warmup is true).
+     * Returns at once; does nothing for the CUDA and scalar devices.
+     *
+     * @param device the device the model will be loaded for (auto, cpu, cuda, scalar)
+     */
+    public static void prepare(String device) {
+        bitnet.kernels.Backends.warmUp(device);
+    }
+
+    /**
      * Loads the tokenizer of a model directory without loading the model (the one {@link
      * #tokenizer()} returns): a caller may read it on another thread while the weights load.
      *

@@ -190,7 +190,7 @@ public final class Main implements Runnable {
         if (!PRELOADED.compareAndSet(false, true)) {
             return;
         }
-        bitnet.kernels.Backends.warmUp(deviceOf(args));
+        bitnet.api.BitnetModel.prepare(deviceOf(args));
         Thread t = new Thread(
                 () -> {
                     try {
