@@ -406,10 +406,11 @@ final class TernaryRows {
         int j = 0;
         for (; j + VL <= C; j += VL) {
             FloatVector c = (FloatVector) codes(bits(w, rowOff + (j >>> 2))).convert(VectorOperators.I2F, 0);
-            a0 = FloatVector.fromArray(FS, x, xOff0 + j).fma(c, a0);
-            a1 = FloatVector.fromArray(FS, x, xOff1 + j).fma(c, a1);
-            a2 = FloatVector.fromArray(FS, x, xOff2 + j).fma(c, a2);
-            a3 = FloatVector.fromArray(FS, x, xOff3 + j).fma(c, a3);
+            // c first: C2 then folds each x load into its FMA (see dotPermutedCodes)
+            a0 = c.fma(FloatVector.fromArray(FS, x, xOff0 + j), a0);
+            a1 = c.fma(FloatVector.fromArray(FS, x, xOff1 + j), a1);
+            a2 = c.fma(FloatVector.fromArray(FS, x, xOff2 + j), a2);
+            a3 = c.fma(FloatVector.fromArray(FS, x, xOff3 + j), a3);
         }
         float s0 = DetMath.sumLanes(a0) - sx[sxOff];
         float s1 = DetMath.sumLanes(a1) - sx[sxOff + 1];
