@@ -4,6 +4,7 @@ import bitnet.kernels.cpu.DetMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -302,34 +303,76 @@ final class TernaryRows {
         return (float) s;
     }
 
+    /** 4^-k for k = t % 4: the factor {@link #permuteF32Codes} puts on code slot t of a lane. */
+    private static final float[] SLOT_SCALE = {1f, 0.25f, 0.0625f, 0.015625f};
+    /** Lane masks 3 << 2k (k = 0..3), VL lanes each: code k of the low byte of each int lane, left in place. */
+    private static final int[] SLOT_MASKS = slotMasks();
+
+    private static int[] slotMasks() {
+        int[] m = new int[4 * VL];
+        for (int k = 0; k < 4; k++) {
+            Arrays.fill(m, k * VL, (k + 1) * VL, 3 << (2 * k));
+        }
+        return m;
+    }
+
+    /**
+     * {@link #permuteF32} for {@link #dotPermutedCodes}: the same layout, slot t of each block scaled
+     * by 4^-(t % 4). The kernel leaves code t % 4 of a byte in place (c * 4^(t % 4) as an int, no
+     * shift) and this factor undoes it: (c 4^k) (x 4^-k) = c x exactly, so the sums are those of
+     * c x bit for bit (a power-of-two scale is exact unless x 4^-k falls below FP32's normal range,
+     * |x| < 2^-120).
+     */
+    static void permuteF32Codes(float[] x, int xOff, int C, float[] dst, int dOff) {
+        for (int j = 0; j + BLK32 <= C; j += BLK32) {
+            for (int L = 0; L < VL; L++) {
+                for (int t = 0; t < 16; t++) {
+                    dst[dOff + j + t * VL + L] = x[xOff + j + 16 * L + t] * SLOT_SCALE[t & 3];
+                }
+            }
+        }
+    }
+
     /**
      * {@link #dotPermuted} for CPUs without mask registers (see {@link #NATIVE_MASKS}): Σ_j q_j x[j]
-     * with x also given permuted (xT, {@link #permuteF32}) and sumFull = {@link #fullBlockSum}. A full block loads one vector of packed codes (lane L:
-     * 16 codes); code t of each lane is shifted down, masked and converted to float c in {0, 1, 2}
-     * and FMA'd with x: Σ q x = Σ c x - Σ x, 4 vector ops per VL weights (compare-and-masked-add
-     * of the +1 and -1 sets took 6).
+     * with x also given permuted and scaled (xT, {@link #permuteF32Codes}) and sumFull =
+     * {@link #fullBlockSum}. A full block loads one vector of packed codes (lane L: 16 codes); per
+     * byte of each lane its four codes are masked in place (c 4^k), converted to float and FMA'd
+     * with the scaled x: Σ q x = Σ c x - Σ x, 3 vector ops per VL weights plus one shift per 4.
+     *
+     * <p>Written so that C2 keeps everything in registers: the code vector is the FMA's first
+     * factor, so the x load folds into the FMA as a memory operand (x first, C2 hoisted all 16
+     * loads of a block, spilled the accumulators to the stack and ran 1.8x slower), and the masks
+     * are loaded once (broadcast constants were re-materialised for every use).
      */
     static float dotPermutedCodes(
             MemorySegment w, long rowOff, float[] xT, int xTOff, float sumFull, float[] x, int xOff, int C) {
         // four accumulators: with two, the 4-cycle FMA latency was the limit
         FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
-        int j = 0;
-        for (; j + BLK32 <= C; j += BLK32) {
-            IntVector v = IntVector.fromMemorySegment(IS, w, rowOff + (j >>> 2), ByteOrder.LITTLE_ENDIAN);
-            int xb = xTOff + j;
+        IntVector k0 = IntVector.fromArray(IS, SLOT_MASKS, 0), k1 = IntVector.fromArray(IS, SLOT_MASKS, VL);
+        IntVector k2 = IntVector.fromArray(IS, SLOT_MASKS, 2 * VL), k3 = IntVector.fromArray(IS, SLOT_MASKS, 3 * VL);
+        int nb = C / BLK32;
+        for (int b = 0; b < nb; b++) {
+            IntVector v = IntVector.fromMemorySegment(
+                    IS, w, rowOff + (long) b * (BLK32 / 4), ByteOrder.LITTLE_ENDIAN); // (VL) lanes of 16 codes
+            int xb = xTOff + b * BLK32;
             for (int t = 0; t < 16; t += 4) {
-                a0 = FloatVector.fromArray(FS, xT, xb + t * VL).fma(codeF(v, t), a0);
-                a1 = FloatVector.fromArray(FS, xT, xb + (t + 1) * VL).fma(codeF(v, t + 1), a1);
-                a2 = FloatVector.fromArray(FS, xT, xb + (t + 2) * VL).fma(codeF(v, t + 2), a2);
-                a3 = FloatVector.fromArray(FS, xT, xb + (t + 3) * VL).fma(codeF(v, t + 3), a3);
+                a0 = slotF(v, k0).fma(FloatVector.fromArray(FS, xT, xb + t * VL), a0);
+                a1 = slotF(v, k1).fma(FloatVector.fromArray(FS, xT, xb + (t + 1) * VL), a1);
+                a2 = slotF(v, k2).fma(FloatVector.fromArray(FS, xT, xb + (t + 2) * VL), a2);
+                a3 = slotF(v, k3).fma(FloatVector.fromArray(FS, xT, xb + (t + 3) * VL), a3);
+                v = v.lanewise(VectorOperators.LSHR, 8);
             }
         }
-        return (DetMath.sumLanes(a0.add(a1).add(a2.add(a3))) - sumFull) + dot(w, rowOff, x, xOff, j, C);
+        float s = DetMath.sumLanes(a0.add(a1).add(a2.add(a3))) - sumFull;
+        // no call when the blocks cover the row (every shape of the models): its empty loop still
+        // reduced four zero vectors, a tenth of a 2048-column row's time
+        return nb * BLK32 == C ? s : s + dot(w, rowOff, x, xOff, nb * BLK32, C);
     }
 
-    /** Code t (0..15) of each int lane of v, as a float in {0, 1, 2}. */
-    private static FloatVector codeF(IntVector v, int t) {
-        return (FloatVector) v.lanewise(VectorOperators.LSHR, 2 * t).and(3).convert(VectorOperators.I2F, 0);
+    /** v & mask as floats: code k of each lane's low byte times 4^k, for mask 3 << 2k. */
+    private static FloatVector slotF(IntVector v, IntVector mask) {
+        return (FloatVector) v.and(mask).convert(VectorOperators.I2F, 0);
     }
 
     /** Σ x[xOff + j] over the columns {@link #dot4Codes}'s vector loop covers (double, in order). */
@@ -363,10 +406,11 @@ final class TernaryRows {
         int j = 0;
         for (; j + VL <= C; j += VL) {
             FloatVector c = (FloatVector) codes(bits(w, rowOff + (j >>> 2))).convert(VectorOperators.I2F, 0);
-            a0 = FloatVector.fromArray(FS, x, xOff0 + j).fma(c, a0);
-            a1 = FloatVector.fromArray(FS, x, xOff1 + j).fma(c, a1);
-            a2 = FloatVector.fromArray(FS, x, xOff2 + j).fma(c, a2);
-            a3 = FloatVector.fromArray(FS, x, xOff3 + j).fma(c, a3);
+            // c first: C2 then folds each x load into its FMA (see dotPermutedCodes)
+            a0 = c.fma(FloatVector.fromArray(FS, x, xOff0 + j), a0);
+            a1 = c.fma(FloatVector.fromArray(FS, x, xOff1 + j), a1);
+            a2 = c.fma(FloatVector.fromArray(FS, x, xOff2 + j), a2);
+            a3 = c.fma(FloatVector.fromArray(FS, x, xOff3 + j), a3);
         }
         float s0 = DetMath.sumLanes(a0) - sx[sxOff];
         float s1 = DetMath.sumLanes(a1) - sx[sxOff + 1];

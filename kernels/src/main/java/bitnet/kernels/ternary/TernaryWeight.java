@@ -395,8 +395,10 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         float[] sumFull = new float[tailN]; // Σ x terms of the *Codes kernels
         float[] sx = new float[N - tailN];
         for (int k = 0; k < tailN; k++) {
-            TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
-            if (!masked) {
+            if (masked) {
+                TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
+            } else {
+                TernaryRows.permuteF32Codes(inp, (N - tailN + k) * C, C, xT, k * C);
                 sumFull[k] = TernaryRows.fullBlockSum(inp, (N - tailN + k) * C, C);
             }
         }
