@@ -31,13 +31,13 @@ final class Blocking {
     /** This core's share of the last-level cache. */
     static final long L3 = cache(3, L3_DEFAULT);
 
-    static int kc(int mr) {
-        int kc = (int) Math.clamp(L1 / 2 / (4L * mr), 64, 512) & ~7;
+    static int kc(int nr) {
+        int kc = (int) Math.clamp(L1 / (4L * nr), 64, 512) & ~7;
         return Integer.getInteger("bitnet.gemm.kc", kc);
     }
 
     static int nc(int nr, int kc) {
-        int nc = (int) Math.clamp(L2 / 2 / (4L * kc), nr, 4096);
+        int nc = (int) Math.clamp(L3 / 4 / (4L * kc), nr, 4096);
         return Math.max(nr, Integer.getInteger("bitnet.gemm.nc", nc) / nr * nr);
     }
 

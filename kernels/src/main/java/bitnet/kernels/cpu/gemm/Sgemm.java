@@ -42,12 +42,21 @@ public final class Sgemm {
      */
     static final int VREGS =
             S.vectorBitSize() >= 512 || System.getProperty("os.arch", "").equals("aarch64") ? 32 : 16;
-    /** Rows per micro-tile: the largest of 4 and 6 whose registers fit (3 * MR + 2 <= VREGS). */
-    public static final int MR = 3 * 6 + 2 <= VREGS ? 6 : 4;
-    /** Columns per micro-tile: two vectors. */
-    public static final int NR = 2 * L;
+    /**
+     * The micro-tile, rows x vectors (42, 62, or 33 for tuning runs): panels of 2 vectors, and 6 rows
+     * where their registers fit (6*2 accumulators + 2 B vectors + 6 broadcasts <= VREGS), else 4.
+     * 3 x 3 (9 accumulators in 15 AVX2 registers) measured no faster than 4 x 2 on Zen 3 (both
+     * without spills; its k step needs more index arithmetic and its 96-byte B rows straddle cache
+     * lines). bitnet.gemm.tile overrides the choice, for tuning runs only.
+     */
+    static final int TILE = Integer.getInteger("bitnet.gemm.tile", 3 * 6 + 2 <= VREGS ? 62 : 42);
 
-    static final int KC = Blocking.kc(MR);
+    /** Rows per micro-tile. */
+    public static final int MR = TILE / 10;
+    /** Columns per micro-tile: NV vectors. */
+    public static final int NR = TILE % 10 * L;
+
+    static final int KC = Blocking.kc(NR);
     static final int MC = Blocking.mc(MR, KC);
     static final int NC = Blocking.nc(NR, KC);
 
@@ -156,60 +165,53 @@ public final class Sgemm {
             float[] bias) {
         Scratch s = SCRATCH.get();
         float[] ap = s.a, bp = s.b, tile = s.t;
+        if (BLIS) {
+            for (int nb = n0; nb < n1; nb += NC) {
+                int nc = Math.min(NC, n1 - nb);
+                int np = (nc + NR - 1) / NR;
+                for (int k0 = 0; k0 < K; k0 += KC) {
+                    int kc = Math.min(KC, K - k0);
+                    boolean first = overwrite && k0 == 0;
+                    for (int p = 0; p < np; p++) {
+                        b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
+                    }
+                    for (int mb = m0; mb < m1; mb += MC) {
+                        int mc = Math.min(MC, m1 - mb);
+                        int ns = (mc + MR - 1) / MR;
+                        packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
+                        for (int p = 0; p < np; p++) {
+                            for (int st = 0; st < ns; st++) {
+                                tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
+                            }
+                        }
+                    }
+                }
+            }
+            return;
+        }
         for (int k0 = 0; k0 < K; k0 += KC) {
             int kc = Math.min(KC, K - k0);
             boolean first = overwrite && k0 == 0;
             for (int mb = m0; mb < m1; mb += MC) {
                 int mc = Math.min(MC, m1 - mb);
                 int ns = (mc + MR - 1) / MR;
-                // Row-major A is read in place, MR rows as MR unit-stride streams (packing it
-                // costs a copy of all of A per column block, ~10% of NN when N is small);
-                // transposed A, and a short last strip, are packed in row-major strips
-                // (ap[s*MR*kc + i*kc + k]) that the same kernel reads with lda = kc.
-                int full = aTrans ? 0 : mc / MR;
-                if (full < ns) {
-                    packA(ap, a, aOff, lda, aTrans, mb + full * MR, mc - full * MR, k0, kc);
-                }
+                packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
                 for (int nb = n0; nb < n1; nb += NC) {
                     int nc = Math.min(NC, n1 - nb);
                     int np = (nc + NR - 1) / NR;
                     for (int p = 0; p < np; p++) {
                         b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
                     }
-                    // strips outside, panels inside: the A strip stays in L1, the B block streams
-                    // from L2, and consecutive C tiles are consecutive in memory along MR rows
-                    // (prefetched; panels inside strips left each C tile a cache miss per call)
-                    for (int st = 0; st < ns; st++) {
-                        int m = mb + st * MR;
-                        int rows = Math.min(MR, mc - st * MR);
-                        boolean inPlace = st < full;
-                        float[] as = inPlace ? a : ap;
-                        int ao = inPlace ? aOff + m * lda + k0 : (st - full) * MR * kc;
-                        int la = inPlace ? lda : kc;
+                    if (PANELS_OUTER) {
                         for (int p = 0; p < np; p++) {
-                            int n = nb + p * NR;
-                            int cols = Math.min(NR, nc - p * NR);
-                            if (first) {
-                                // C starts at the bias (or 0); every K block adds into it
-                                for (int i = 0; i < rows; i++) {
-                                    int o = (m + i) * ldc + n;
-                                    if (bias == null) {
-                                        Arrays.fill(c, o, o + cols, 0f);
-                                    } else {
-                                        System.arraycopy(bias, n, c, o, cols);
-                                    }
-                                }
+                            for (int st = 0; st < ns; st++) {
+                                tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
                             }
-                            if (rows == MR && cols == NR) {
-                                kernel(kc, as, ao, la, bp, p * kc * NR, c, m * ldc + n, ldc);
-                            } else {
-                                Arrays.fill(tile, 0f);
-                                kernel(kc, as, ao, la, bp, p * kc * NR, tile, 0, NR);
-                                for (int i = 0; i < rows; i++) {
-                                    for (int j = 0; j < cols; j++) {
-                                        c[(m + i) * ldc + n + j] += tile[i * NR + j];
-                                    }
-                                }
+                        }
+                    } else {
+                        for (int st = 0; st < ns; st++) {
+                            for (int p = 0; p < np; p++) {
+                                tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
                             }
                         }
                     }
@@ -218,9 +220,55 @@ public final class Sgemm {
         }
     }
 
+    static final boolean BLIS = !Boolean.getBoolean("bitnet.gemm.old");
+    static final boolean PANELS_OUTER = Boolean.getBoolean("bitnet.gemm.panelsOuter");
+
+    /** One micro-tile: strip st of the packed A block times panel p of the packed B block, into C. */
+    private static void tile(
+            int st,
+            int p,
+            int mb,
+            int mc,
+            int nb,
+            int nc,
+            int kc,
+            boolean first,
+            float[] ap,
+            float[] bp,
+            float[] tile,
+            float[] c,
+            int ldc,
+            float[] bias) {
+        int m = mb + st * MR, n = nb + p * NR;
+        int rows = Math.min(MR, mc - st * MR), cols = Math.min(NR, nc - p * NR);
+        int ao = st * MR * kc, bo = p * kc * NR;
+        if (first) {
+            // C starts at the bias (or 0); every K block adds into it
+            for (int i = 0; i < rows; i++) {
+                int o = (m + i) * ldc + n;
+                if (bias == null) {
+                    Arrays.fill(c, o, o + cols, 0f);
+                } else {
+                    System.arraycopy(bias, n, c, o, cols);
+                }
+            }
+        }
+        if (rows == MR && cols == NR) {
+            kernel(kc, ap, ao, bp, bo, c, m * ldc + n, ldc);
+        } else {
+            Arrays.fill(tile, 0f);
+            kernel(kc, ap, ao, bp, bo, tile, 0, NR);
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    c[(m + i) * ldc + n + j] += tile[i * NR + j];
+                }
+            }
+        }
+    }
+
     /**
-     * Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows, each row-major (ap[s*MR*kc + i*kc + k],
-     * the layout of row-major A in place with lda = kc), zero rows past mc.
+     * Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows, each k-major (ap[s*MR*kc + k*MR + i]:
+     * the MR values of one k step side by side, what the kernel broadcasts), zero rows past mc.
      */
     static void packA(float[] ap, float[] a, int aOff, int lda, boolean aTrans, int m0, int mc, int k0, int kc) {
         int ns = (mc + MR - 1) / MR;
@@ -228,106 +276,154 @@ public final class Sgemm {
             int base = st * MR * kc;
             int rows = Math.min(MR, mc - st * MR);
             int m = m0 + st * MR;
+            if (rows < MR) {
+                Arrays.fill(ap, base, base + MR * kc, 0f);
+            }
             if (aTrans) {
-                // A(m, k) = a[k*lda + m]: 16 k at a time, so the 16 source lines stay in L1 while
-                // the strip's MR rows are written with unit stride
-                for (int kk = 0; kk < kc; kk += 16) {
-                    int ke = Math.min(kc, kk + 16);
+                // A(m, k) = a[k*lda + m]: the MR values of a k step are contiguous
+                for (int k = 0, src = aOff + k0 * lda + m, d = base; k < kc; k++, src += lda, d += MR) {
                     for (int i = 0; i < rows; i++) {
-                        int src = aOff + (k0 + kk) * lda + m + i, d = base + i * kc;
-                        for (int k = kk; k < ke; k++, src += lda) {
-                            ap[d + k] = a[src];
-                        }
+                        ap[d + i] = a[src + i];
                     }
                 }
             } else {
                 for (int i = 0; i < rows; i++) {
-                    System.arraycopy(a, aOff + (m + i) * lda + k0, ap, base + i * kc, kc);
+                    int src = aOff + (m + i) * lda + k0;
+                    for (int k = 0, d = base + i; k < kc; k++, d += MR) {
+                        ap[d] = a[src + k];
+                    }
                 }
             }
-            Arrays.fill(ap, base + rows * kc, base + MR * kc, 0f);
         }
     }
 
     /**
-     * The micro-kernel of this MR: the C tile c[co + i*ldc + j] += A strip · B panel over kc, with
-     * A(i, k) = a[ao + i*lda + k] (row-major A in place, or a packed strip with lda = kc) and B
-     * packed k-major (bp[bo + k*NR + j]). One kernel for every call site: C2 sees one profile.
+     * The micro-kernel of this tile: the C tile c[co + i*ldc + j] += A strip · B panel over kc, with
+     * A packed k-major (ap[ao + k*MR + i]) and B packed k-major (bp[bo + k*NR + j]). One kernel for
+     * every call site: C2 sees one profile. Each index in its loop is the counter times a constant
+     * plus an invariant, so C2 removes every bounds check; the loop stays one k step (unrolled by
+     * hand, C2 hoisted the next step's loads and spilled accumulators).
      */
-    static void kernel(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
-        if (MR == 6) {
-            kernel6(kc, a, ao, lda, bp, bo, c, co, ldc);
+    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        if (TILE == 33) {
+            kernel3x3(kc, ap, ao, bp, bo, c, co, ldc);
+        } else if (TILE == 62) {
+            kernel6x2(kc, ap, ao, bp, bo, c, co, ldc);
         } else {
-            kernel4(kc, a, ao, lda, bp, bo, c, co, ldc);
+            kernel4x2(kc, ap, ao, bp, bo, c, co, ldc);
         }
     }
 
-    /** 4 x 2 vectors (AVX2): 8 accumulators, 2 B loads and 4 broadcasts per k. */
-    static void kernel4(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00;
-        int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+    /** 3 rows x 3 vectors: 9 accumulators, 3 B loads and 3 broadcasts per k (15 registers). */
+    static void kernel3x3(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00, c20 = c00;
+        FloatVector c21 = c00, c22 = c00;
         for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR;
+            int ak = ao + k * 3, bk = bo + k * 3 * L;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
-            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
-            c00 = b0.fma(x, c00);
-            c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a[a1 + k]);
-            c10 = b0.fma(x, c10);
-            c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a[a2 + k]);
-            c20 = b0.fma(x, c20);
-            c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a[a3 + k]);
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bk + 2 * L);
+            FloatVector x0 = FloatVector.broadcast(S, ap[ak]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            c02 = b2.fma(x0, c02);
+            FloatVector x1 = FloatVector.broadcast(S, ap[ak + 1]);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            c12 = b2.fma(x1, c12);
+            FloatVector x2 = FloatVector.broadcast(S, ap[ak + 2]);
+            c20 = b0.fma(x2, c20);
+            c21 = b1.fma(x2, c21);
+            c22 = b2.fma(x2, c22);
         }
-        add(c, co, c00, c01);
-        add(c, co + ldc, c10, c11);
-        add(c, co + 2 * ldc, c20, c21);
-        add(c, co + 3 * ldc, c30, c31);
+        add(c, co, c00);
+        add(c, co + L, c01);
+        add(c, co + 2 * L, c02);
+        add(c, co + ldc, c10);
+        add(c, co + ldc + L, c11);
+        add(c, co + ldc + 2 * L, c12);
+        add(c, co + 2 * ldc, c20);
+        add(c, co + 2 * ldc + L, c21);
+        add(c, co + 2 * ldc + 2 * L, c22);
     }
 
-    /** 6 x 2 vectors (32 registers): 12 accumulators, 2 B loads and 6 broadcasts per k. */
-    static void kernel6(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+    /** 4 rows x 2 vectors: 8 accumulators, 2 B loads and 4 broadcasts per k (14 registers). */
+    static void kernel4x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
+        FloatVector c31 = c00;
         for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR;
+            int ak = ao + k * 4, bk = bo + k * 2 * L;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
-            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
-            c00 = b0.fma(x, c00);
-            c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a[a1 + k]);
-            c10 = b0.fma(x, c10);
-            c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a[a2 + k]);
-            c20 = b0.fma(x, c20);
-            c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a[a3 + k]);
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a[a4 + k]);
-            c40 = b0.fma(x, c40);
-            c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a[a5 + k]);
-            c50 = b0.fma(x, c50);
-            c51 = b1.fma(x, c51);
+            FloatVector x0 = FloatVector.broadcast(S, ap[ak]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            FloatVector x1 = FloatVector.broadcast(S, ap[ak + 1]);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            FloatVector x2 = FloatVector.broadcast(S, ap[ak + 2]);
+            c20 = b0.fma(x2, c20);
+            c21 = b1.fma(x2, c21);
+            FloatVector x3 = FloatVector.broadcast(S, ap[ak + 3]);
+            c30 = b0.fma(x3, c30);
+            c31 = b1.fma(x3, c31);
         }
-        add(c, co, c00, c01);
-        add(c, co + ldc, c10, c11);
-        add(c, co + 2 * ldc, c20, c21);
-        add(c, co + 3 * ldc, c30, c31);
-        add(c, co + 4 * ldc, c40, c41);
-        add(c, co + 5 * ldc, c50, c51);
+        add(c, co, c00);
+        add(c, co + L, c01);
+        add(c, co + ldc, c10);
+        add(c, co + ldc + L, c11);
+        add(c, co + 2 * ldc, c20);
+        add(c, co + 2 * ldc + L, c21);
+        add(c, co + 3 * ldc, c30);
+        add(c, co + 3 * ldc + L, c31);
     }
 
-    private static void add(float[] c, int off, FloatVector v0, FloatVector v1) {
-        FloatVector.fromArray(S, c, off).add(v0).intoArray(c, off);
-        FloatVector.fromArray(S, c, off + L).add(v1).intoArray(c, off + L);
+    /** 6 rows x 2 vectors: 12 accumulators, 2 B loads and 6 broadcasts per k (20 registers). */
+    static void kernel6x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
+        FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 6, bk = bo + k * 2 * L;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bk);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
+            FloatVector x0 = FloatVector.broadcast(S, ap[ak]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            FloatVector x1 = FloatVector.broadcast(S, ap[ak + 1]);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            FloatVector x2 = FloatVector.broadcast(S, ap[ak + 2]);
+            c20 = b0.fma(x2, c20);
+            c21 = b1.fma(x2, c21);
+            FloatVector x3 = FloatVector.broadcast(S, ap[ak + 3]);
+            c30 = b0.fma(x3, c30);
+            c31 = b1.fma(x3, c31);
+            FloatVector x4 = FloatVector.broadcast(S, ap[ak + 4]);
+            c40 = b0.fma(x4, c40);
+            c41 = b1.fma(x4, c41);
+            FloatVector x5 = FloatVector.broadcast(S, ap[ak + 5]);
+            c50 = b0.fma(x5, c50);
+            c51 = b1.fma(x5, c51);
+        }
+        add(c, co, c00);
+        add(c, co + L, c01);
+        add(c, co + ldc, c10);
+        add(c, co + ldc + L, c11);
+        add(c, co + 2 * ldc, c20);
+        add(c, co + 2 * ldc + L, c21);
+        add(c, co + 3 * ldc, c30);
+        add(c, co + 3 * ldc + L, c31);
+        add(c, co + 4 * ldc, c40);
+        add(c, co + 4 * ldc + L, c41);
+        add(c, co + 5 * ldc, c50);
+        add(c, co + 5 * ldc + L, c51);
+    }
+
+    /** c[off ..) += v: small enough to inline (a helper that called another left the vectors boxed, 6 GFLOP/s). */
+    private static void add(float[] c, int off, FloatVector v) {
+        FloatVector.fromArray(S, c, off).add(v).intoArray(c, off);
     }
 }
