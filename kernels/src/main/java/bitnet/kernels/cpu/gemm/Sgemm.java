@@ -7,28 +7,28 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A blocked, packed, multi-threaded FP32 GEMM on the Vector API: C (M, N) = or += A (M, K) · B (K, N).
- * Goto/BLIS structure: K is cut in KC blocks; per task, B is packed in panels of NR = 2 vectors
- * of columns (k-major); row-major A is read in place MR rows at a time, transposed A (and a short
- * last strip) is packed in row-major strips of MR rows; an MR x 2-vector broadcast-FMA
- * micro-kernel keeps its accumulators in registers. MR (4 or 6) follows the register count, block
+ * BLIS structure: N is cut in NC blocks and K in KC blocks; each (NC x KC) block of B is packed
+ * once, in panels of NR = 2 vectors of columns (k-major), and shared by all threads; each thread
+ * packs its rows of A, MC at a time, in k-major strips of MR rows (every A layout, so the kernel has
+ * one layout and TN packs contiguous runs). Panels outside, strips inside: the B micro-panel
+ * (KC x NR) stays in L1 while the packed A block streams past it. An MR x 2-vector broadcast-FMA
+ * micro-kernel keeps its accumulators in registers. The tile follows the register count, block
  * sizes the cache sizes read at run time ({@link Blocking}). A is always a float[] (activations);
  * B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
  *
- * <p>Threads take whole (row range x column range) tasks, each packing its own A and B: no barrier
- * between K blocks, and tasks write disjoint tiles of C. The split is the one that packs (or
- * re-reads) the fewest elements in all: a column split repacks A per task, a row split repacks B.
- * Every element of C is summed in the same order whatever the split: same bits with any thread
- * count. Not a general BLAS: no alpha/beta other than overwrite-with-bias or accumulate.
+ * <p>Threads: per B block, the panels are packed in parallel, then the rows (and, when there are
+ * too few strips, the panels) are split in tasks that write disjoint tiles of C. Before this, each
+ * task packed its own B: a row split repacked all of B per task, and 2048³ on 2 threads ran at 0.58x
+ * OpenBLAS. Every element of C is summed in the same order whatever the split: same bits with any
+ * thread count. Not a general BLAS: no alpha/beta other than overwrite-with-bias or accumulate.
  *
  * <p>JIT notes (design.md): the micro-kernel is a small method called once per (strip, panel,
  * K block), so C2 compiles it early with its vector intrinsics (a few huge invocations instead
- * would leave the vectors boxed and run ~20x slower). Each A index in its loop is the counter plus
- * an invariant and each B index the counter times NR plus a constant, so C2 removes every bounds
- * check from the loop (with strides passed as arguments it kept one compare per broadcast). It has
- * one layout and no branch but its loop, so every call site shares one profile and a path the first
- * calls never take cannot deoptimize it later (edge tiles and the overwrite/bias start are handled
- * by the caller; with a second kernel for packed A, TN run after NT and NN in one JVM measured
- * 3.5 GFLOP/s).
+ * would leave the vectors boxed and run ~20x slower). Each index in its loop is the counter times a
+ * constant plus an invariant, so C2 removes every bounds check from the loop. It has one layout and
+ * no branch but its loop, so every call site shares one profile and a path the first calls never
+ * take cannot deoptimize it later (edge tiles and the overwrite/bias start are handled by the
+ * caller; with a second kernel for packed A, TN run after NT and NN in one JVM measured 3.5 GFLOP/s).
  */
 public final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -62,14 +62,16 @@ public final class Sgemm {
 
     private Sgemm() {}
 
+    /** A thread's packed A block and edge tile. */
     private static final class Scratch {
         final float[] a = new float[MC * KC];
-        final float[] b = new float[NC * KC];
         /** One MR x NR tile for edge tiles, ldc = NR. */
         final float[] t = new float[MR * NR];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /** The packed B block of the gemm calls this thread makes (workers only read it). */
+    private static final ThreadLocal<float[]> B_BLOCK = ThreadLocal.withInitial(() -> new float[NC * KC]);
 
     /**
      * C (M, N), row stride ldc, = A·B (+ bias per column when overwrite) or += A·B.
@@ -105,124 +107,105 @@ public final class Sgemm {
             return;
         }
         int T = par == null ? 1 : par.threads();
-        int panels = (N + NR - 1) / NR, strips = (M + MR - 1) / MR;
-        long split = split(T, M, N, K, strips, panels);
-        int ftm = (int) (split >>> 32), ftn = (int) split;
-        Parallel.Tasks task = t -> {
-            int i = t / ftn, j = t % ftn;
-            int m0 = (int) ((long) strips * i / ftm) * MR, m1 = Math.min(M, (int) ((long) strips * (i + 1) / ftm) * MR);
-            int n0 = (int) ((long) panels * j / ftn) * NR, n1 = Math.min(N, (int) ((long) panels * (j + 1) / ftn) * NR);
-            block(m0, m1, n0, n1, K, a, aOff, lda, aTrans, b, c, ldc, overwrite, bias);
-        };
-        if (par == null || ftn * ftm == 1) {
-            task.run(0);
-        } else {
-            par.forTasks(ftn * ftm, task);
+        int strips = (M + MR - 1) / MR;
+        float[] bp = B_BLOCK.get(); // this call's packed B block, shared by the tasks
+        for (int nb = 0; nb < N; nb += NC) {
+            int nc = Math.min(NC, N - nb), np = (nc + NR - 1) / NR;
+            long grid = grid(T, strips, np);
+            int tm = (int) (grid >>> 32), tn = (int) grid;
+            for (int k0 = 0; k0 < K; k0 += KC) {
+                int kc = Math.min(KC, K - k0), k00 = k0;
+                boolean first = overwrite && k0 == 0;
+                int nbb = nb, pt = T <= 1 ? 1 : Math.min(np, 2 * T);
+                Parallel.Tasks pack = t -> {
+                    for (int p = np * t / pt; p < np * (t + 1) / pt; p++) {
+                        b.pack(bp, p * kc * NR, k00, kc, nbb + p * NR, Math.min(NR, nc - p * NR));
+                    }
+                };
+                Parallel.Tasks compute = t -> {
+                    int i = t / tn, j = t % tn;
+                    int m0 = (int) ((long) strips * i / tm) * MR,
+                            m1 = Math.min(M, (int) ((long) strips * (i + 1) / tm) * MR);
+                    block(
+                            m0,
+                            m1,
+                            np * j / tn,
+                            np * (j + 1) / tn,
+                            nbb,
+                            nc,
+                            k00,
+                            kc,
+                            first,
+                            a,
+                            aOff,
+                            lda,
+                            aTrans,
+                            bp,
+                            c,
+                            ldc,
+                            bias);
+                };
+                if (T <= 1) {
+                    pack.run(0);
+                    compute.run(0);
+                } else {
+                    par.forTasks(pt, (long) kc * nc, pack);
+                    par.forTasks(tm * tn, (long) M * kc * nc, compute);
+                }
+            }
         }
     }
 
     /**
-     * The task grid (rows tm << 32 | columns tn): about 3 tasks per thread (dynamic hand-out
-     * balances uneven tails and a busy core), and of the grids of that size the one that packs the
-     * fewest elements: each of the tn column groups packs (or reads) its A rows once, each of the
-     * tm row groups packs its B columns once per MC block.
+     * The task grid of one B block (row groups << 32 | panel groups): about 3 tasks per thread
+     * (dynamic hand-out balances uneven tails and a busy core), rows first (a panel split makes each
+     * group pack the same A rows again), panels only when there are fewer strips than tasks.
      */
-    static long split(int T, int M, int N, int K, int strips, int panels) {
+    static long grid(int T, int strips, int panels) {
         if (T <= 1) {
             return 1L << 32 | 1;
         }
-        int want = 3 * T;
-        long best = Long.MAX_VALUE;
-        int bm = 1, bn = 1;
-        for (int tn = 1; tn <= Math.min(want, panels); tn++) {
-            int tm = Math.min(strips, (want + tn - 1) / tn);
-            long rowsPerTask = (long) (strips + tm - 1) / tm * MR;
-            long cost = (long) tn * M + (long) tm * N * ((rowsPerTask + MC - 1) / MC);
-            if (cost < best) {
-                best = cost;
-                bm = tm;
-                bn = tn;
-            }
-        }
-        return (long) bm << 32 | bn;
+        int tm = Math.min(strips, 3 * T);
+        int tn = Math.min(panels, (3 * T + tm - 1) / tm);
+        return (long) tm << 32 | tn;
     }
 
-    /** One task: C[m0..m1) x [n0..n1) over the whole K, on this thread. */
+    /**
+     * One task of one B block: C rows [m0, m1) x panels [p0, p1) of the block at column nb, over K
+     * block [k0, k0 + kc), on this thread: packs its A rows MC at a time, then panels outside, strips
+     * inside.
+     */
     static void block(
             int m0,
             int m1,
-            int n0,
-            int n1,
-            int K,
+            int p0,
+            int p1,
+            int nb,
+            int nc,
+            int k0,
+            int kc,
+            boolean first,
             float[] a,
             int aOff,
             int lda,
             boolean aTrans,
-            PackB b,
+            float[] bp,
             float[] c,
             int ldc,
-            boolean overwrite,
             float[] bias) {
         Scratch s = SCRATCH.get();
-        float[] ap = s.a, bp = s.b, tile = s.t;
-        if (BLIS) {
-            for (int nb = n0; nb < n1; nb += NC) {
-                int nc = Math.min(NC, n1 - nb);
-                int np = (nc + NR - 1) / NR;
-                for (int k0 = 0; k0 < K; k0 += KC) {
-                    int kc = Math.min(KC, K - k0);
-                    boolean first = overwrite && k0 == 0;
-                    for (int p = 0; p < np; p++) {
-                        b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
-                    }
-                    for (int mb = m0; mb < m1; mb += MC) {
-                        int mc = Math.min(MC, m1 - mb);
-                        int ns = (mc + MR - 1) / MR;
-                        packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
-                        for (int p = 0; p < np; p++) {
-                            for (int st = 0; st < ns; st++) {
-                                tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
-                            }
-                        }
-                    }
-                }
-            }
-            return;
-        }
-        for (int k0 = 0; k0 < K; k0 += KC) {
-            int kc = Math.min(KC, K - k0);
-            boolean first = overwrite && k0 == 0;
-            for (int mb = m0; mb < m1; mb += MC) {
-                int mc = Math.min(MC, m1 - mb);
-                int ns = (mc + MR - 1) / MR;
-                packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
-                for (int nb = n0; nb < n1; nb += NC) {
-                    int nc = Math.min(NC, n1 - nb);
-                    int np = (nc + NR - 1) / NR;
-                    for (int p = 0; p < np; p++) {
-                        b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
-                    }
-                    if (PANELS_OUTER) {
-                        for (int p = 0; p < np; p++) {
-                            for (int st = 0; st < ns; st++) {
-                                tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
-                            }
-                        }
-                    } else {
-                        for (int st = 0; st < ns; st++) {
-                            for (int p = 0; p < np; p++) {
-                                tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
-                            }
-                        }
-                    }
+        float[] ap = s.a, tile = s.t;
+        for (int mb = m0; mb < m1; mb += MC) {
+            int mc = Math.min(MC, m1 - mb);
+            int ns = (mc + MR - 1) / MR;
+            packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
+            for (int p = p0; p < p1; p++) {
+                for (int st = 0; st < ns; st++) {
+                    tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
                 }
             }
         }
     }
-
-    static final boolean BLIS = !Boolean.getBoolean("bitnet.gemm.old");
-    static final boolean PANELS_OUTER = Boolean.getBoolean("bitnet.gemm.panelsOuter");
-
     /** One micro-tile: strip st of the packed A block times panel p of the packed B block, into C. */
     private static void tile(
             int st,
@@ -272,26 +255,33 @@ public final class Sgemm {
      */
     static void packA(float[] ap, float[] a, int aOff, int lda, boolean aTrans, int m0, int mc, int k0, int kc) {
         int ns = (mc + MR - 1) / MR;
-        for (int st = 0; st < ns; st++) {
-            int base = st * MR * kc;
-            int rows = Math.min(MR, mc - st * MR);
-            int m = m0 + st * MR;
-            if (rows < MR) {
-                Arrays.fill(ap, base, base + MR * kc, 0f);
-            }
-            if (aTrans) {
-                // A(m, k) = a[k*lda + m]: the MR values of a k step are contiguous
-                for (int k = 0, src = aOff + k0 * lda + m, d = base; k < kc; k++, src += lda, d += MR) {
-                    for (int i = 0; i < rows; i++) {
-                        ap[d + i] = a[src + i];
+        if (mc < ns * MR) {
+            Arrays.fill(ap, (ns - 1) * MR * kc, ns * MR * kc, 0f);
+        }
+        if (aTrans) {
+            // A(m, k) = a[k*lda + m]: the MR values of a k step are contiguous. 8 k at a time
+            // across all strips, so the 8 source rows stay in L1 (strip by strip over all of kc,
+            // each strip touched kc lines 16 bytes each: TN ran at 0.69x OpenBLAS)
+            for (int kk = 0; kk < kc; kk += 8) {
+                int ke = Math.min(kc, kk + 8);
+                for (int st = 0; st < ns; st++) {
+                    int rows = Math.min(MR, mc - st * MR);
+                    int src = aOff + (k0 + kk) * lda + m0 + st * MR, d = st * MR * kc + kk * MR;
+                    for (int k = kk; k < ke; k++, src += lda, d += MR) {
+                        for (int i = 0; i < rows; i++) {
+                            ap[d + i] = a[src + i];
+                        }
                     }
                 }
-            } else {
-                for (int i = 0; i < rows; i++) {
-                    int src = aOff + (m + i) * lda + k0;
-                    for (int k = 0, d = base + i; k < kc; k++, d += MR) {
-                        ap[d] = a[src + k];
-                    }
+            }
+            return;
+        }
+        for (int st = 0; st < ns; st++) {
+            int rows = Math.min(MR, mc - st * MR);
+            for (int i = 0; i < rows; i++) {
+                int src = aOff + (m0 + st * MR + i) * lda + k0;
+                for (int k = 0, d = st * MR * kc + i; k < kc; k++, d += MR) {
+                    ap[d] = a[src + k];
                 }
             }
         }

@@ -121,12 +121,13 @@ class SgemmTest {
     }
 
     @Test
-    void splitPacksTheFewestElements() {
-        // few columns, many rows (dinp, dW of the demo): rows are split, so A is packed once
-        long s = Sgemm.split(2, 4096, 192, 8192, 4096 / Sgemm.MR, (192 + Sgemm.NR - 1) / Sgemm.NR);
-        assertEquals(1, (int) s, "column groups");
-        assertEquals(6, (int) (s >>> 32), "row groups");
-        assertEquals(1L << 32 | 1, Sgemm.split(1, 4096, 192, 8192, 1000, 12));
+    void gridSplitsRowsFirst() {
+        // many rows (the demo's products): rows only, so each task packs only its own A rows
+        assertEquals(6L << 32 | 1, Sgemm.grid(2, 4096 / Sgemm.MR, 12));
+        // one strip (a few tokens): the panels are split
+        assertEquals(1L << 32 | 6, Sgemm.grid(2, 1, 12));
+        assertEquals(2L << 32 | 3, Sgemm.grid(2, 2, 12));
+        assertEquals(1L << 32 | 1, Sgemm.grid(1, 1000, 12));
     }
 
     static float[] rand(Random r, int n) {
