@@ -47,9 +47,10 @@ public final class Sgemm {
     /**
      * The micro-tile, rows x vectors (42, 62, or 33 for tuning runs): panels of 2 vectors, and 6 rows
      * where their registers fit (6*2 accumulators + 2 B vectors + 6 broadcasts <= VREGS), else 4.
-     * 3 x 3 (9 accumulators in 15 AVX2 registers) measured no faster than 4 x 2 on Zen 3 (both
-     * without spills; its k step needs more index arithmetic and its 96-byte B rows straddle cache
-     * lines). bitnet.gemm.tile overrides the choice, for tuning runs only.
+     * 3 x 3 (9 accumulators in 15 AVX2 registers) measured no faster than 4 x 2 on Zen 3 (2048³, 1
+     * thread, best of 3: 64-68 against 70-73 GFLOP/s; both without spills in the JIT's machine code,
+     * its k step has more index arithmetic). bitnet.gemm.tile overrides the choice, for tuning runs
+     * only.
      */
     static final int TILE = Integer.getInteger("bitnet.gemm.tile", 3 * 6 + 2 <= VREGS ? 62 : 42);
 
