@@ -3,32 +3,34 @@ package bitnet.kernels.cpu.gemm;
 import bitnet.kernels.cpu.Parallel;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A blocked, packed, multi-threaded FP32 GEMM on the Vector API: C (M, N) = or += A (M, K) · B (K, N).
- * Goto/BLIS structure: K is cut in KC blocks; per task, B is packed in panels of NR = 2 vectors
- * of columns (k-major); row-major A is read in place MR rows at a time, transposed A (and a short
- * last strip) is packed in row-major strips of MR rows; an MR x 2-vector broadcast-FMA
- * micro-kernel keeps its accumulators in registers. MR (4 or 6) follows the register count, block
+ * BLIS structure: N is cut in NC blocks and K in KC blocks; each (NC x KC) block of B is packed
+ * once, in panels of NR = 2 vectors of columns (k-major), and shared by all threads; each thread
+ * packs its rows of A, MC at a time, in k-major strips of MR rows (every A layout, so the kernel has
+ * one layout and TN packs contiguous runs). Panels outside, strips inside: the B micro-panel
+ * (KC x NR) stays in L1 while the packed A block streams past it. An MR x 2-vector broadcast-FMA
+ * micro-kernel keeps its accumulators in registers. The tile follows the register count, block
  * sizes the cache sizes read at run time ({@link Blocking}). A is always a float[] (activations);
  * B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
  *
- * <p>Threads take whole (row range x column range) tasks, each packing its own A and B: no barrier
- * between K blocks, and tasks write disjoint tiles of C. The split is the one that packs (or
- * re-reads) the fewest elements in all: a column split repacks A per task, a row split repacks B.
- * Every element of C is summed in the same order whatever the split: same bits with any thread
- * count. Not a general BLAS: no alpha/beta other than overwrite-with-bias or accumulate.
+ * <p>Threads: per B block, the panels are packed in parallel, then the rows (and, when there are
+ * too few strips, the panels) are split in tasks that write disjoint tiles of C. Before this, each
+ * task packed its own B: a row split repacked all of B per task, and 2048³ on 2 threads ran at 0.58x
+ * OpenBLAS. Every element of C is summed in the same order whatever the split: same bits with any
+ * thread count. Not a general BLAS: no alpha/beta other than overwrite-with-bias or accumulate.
  *
  * <p>JIT notes (design.md): the micro-kernel is a small method called once per (strip, panel,
  * K block), so C2 compiles it early with its vector intrinsics (a few huge invocations instead
- * would leave the vectors boxed and run ~20x slower). Each A index in its loop is the counter plus
- * an invariant and each B index the counter times NR plus a constant, so C2 removes every bounds
- * check from the loop (with strides passed as arguments it kept one compare per broadcast). It has
- * one layout and no branch but its loop, so every call site shares one profile and a path the first
- * calls never take cannot deoptimize it later (edge tiles and the overwrite/bias start are handled
- * by the caller; with a second kernel for packed A, TN run after NT and NN in one JVM measured
- * 3.5 GFLOP/s).
+ * would leave the vectors boxed and run ~20x slower). Each index in its loop is the counter times a
+ * constant plus an invariant, so C2 removes every bounds check from the loop. It has one layout and
+ * no branch but its loop, so every call site shares one profile and a path the first calls never
+ * take cannot deoptimize it later (edge tiles and the overwrite/bias start are handled by the
+ * caller; with a second kernel for packed A, TN run after NT and NN in one JVM measured 3.5 GFLOP/s).
  */
 public final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -42,25 +44,40 @@ public final class Sgemm {
      */
     static final int VREGS =
             S.vectorBitSize() >= 512 || System.getProperty("os.arch", "").equals("aarch64") ? 32 : 16;
-    /** Rows per micro-tile: the largest of 4 and 6 whose registers fit (3 * MR + 2 <= VREGS). */
-    public static final int MR = 3 * 6 + 2 <= VREGS ? 6 : 4;
-    /** Columns per micro-tile: two vectors. */
-    public static final int NR = 2 * L;
+    /**
+     * The micro-tile, rows x vectors (42, 62, or 33 for tuning runs): panels of 2 vectors, and 6 rows
+     * where their registers fit (6*2 accumulators + 2 B vectors + 6 broadcasts <= VREGS), else 4.
+     * 3 x 3 (9 accumulators in 15 AVX2 registers) measured no faster than 4 x 2 on Zen 3 (2048³, 1
+     * thread, best of 3: 64-68 against 70-73 GFLOP/s; both without spills in the JIT's machine code,
+     * its k step has more index arithmetic). bitnet.gemm.tile overrides the choice, for tuning runs
+     * only.
+     */
+    static final int TILE = Integer.getInteger("bitnet.gemm.tile", 3 * 6 + 2 <= VREGS ? 62 : 42);
 
-    static final int KC = Blocking.kc(MR);
+    /** Rows per micro-tile. */
+    public static final int MR = TILE / 10;
+    /** Columns per micro-tile: NV vectors. */
+    public static final int NR = TILE % 10 * L;
+
+    static final int KC = Blocking.kc(NR);
     static final int MC = Blocking.mc(MR, KC);
     static final int NC = Blocking.nc(NR, KC);
 
     private Sgemm() {}
 
+    /** Strips outside panels when accumulating into C with the panels in L2 (block()); off for tuning runs. */
+    static final boolean STRIPS_OUTER_L2 = !Boolean.getBoolean("bitnet.gemm.panelsOuterAlways");
+
+    /** A thread's packed A block and edge tile. */
     private static final class Scratch {
         final float[] a = new float[MC * KC];
-        final float[] b = new float[NC * KC];
         /** One MR x NR tile for edge tiles, ldc = NR. */
         final float[] t = new float[MR * NR];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /** The packed B block of the gemm calls this thread makes (workers only read it). */
+    private static final ThreadLocal<float[]> B_BLOCK = ThreadLocal.withInitial(() -> new float[NC * KC]);
 
     /**
      * C (M, N), row stride ldc, = A·B (+ bias per column when overwrite) or += A·B.
@@ -96,238 +113,392 @@ public final class Sgemm {
             return;
         }
         int T = par == null ? 1 : par.threads();
-        int panels = (N + NR - 1) / NR, strips = (M + MR - 1) / MR;
-        long split = split(T, M, N, K, strips, panels);
-        int ftm = (int) (split >>> 32), ftn = (int) split;
-        Parallel.Tasks task = t -> {
-            int i = t / ftn, j = t % ftn;
-            int m0 = (int) ((long) strips * i / ftm) * MR, m1 = Math.min(M, (int) ((long) strips * (i + 1) / ftm) * MR);
-            int n0 = (int) ((long) panels * j / ftn) * NR, n1 = Math.min(N, (int) ((long) panels * (j + 1) / ftn) * NR);
-            block(m0, m1, n0, n1, K, a, aOff, lda, aTrans, b, c, ldc, overwrite, bias);
-        };
-        if (par == null || ftn * ftm == 1) {
-            task.run(0);
-        } else {
-            par.forTasks(ftn * ftm, task);
+        int strips = (M + MR - 1) / MR;
+        float[] bp = B_BLOCK.get(); // this call's packed B block, shared by the tasks
+        for (int nb = 0; nb < N; nb += NC) {
+            int nc = Math.min(NC, N - nb), np = (nc + NR - 1) / NR;
+            long grid = grid(T, strips, np);
+            int tm = (int) (grid >>> 32), tn = (int) grid;
+            for (int k0 = 0; k0 < K; k0 += KC) {
+                int kc = Math.min(KC, K - k0), k00 = k0;
+                boolean first = overwrite && k0 == 0;
+                int nbb = nb, pt = T <= 1 ? 1 : Math.min(np, 2 * T);
+                Parallel.Tasks pack = t -> {
+                    for (int p = np * t / pt; p < np * (t + 1) / pt; p++) {
+                        b.pack(bp, p * kc * NR, k00, kc, nbb + p * NR, Math.min(NR, nc - p * NR));
+                    }
+                };
+                Parallel.Tasks compute = t -> {
+                    int i = t / tn, j = t % tn;
+                    int m0 = (int) ((long) strips * i / tm) * MR,
+                            m1 = Math.min(M, (int) ((long) strips * (i + 1) / tm) * MR);
+                    block(
+                            m0,
+                            m1,
+                            np * j / tn,
+                            np * (j + 1) / tn,
+                            nbb,
+                            nc,
+                            k00,
+                            kc,
+                            first,
+                            a,
+                            aOff,
+                            lda,
+                            aTrans,
+                            bp,
+                            c,
+                            ldc,
+                            bias);
+                };
+                if (T <= 1) {
+                    pack.run(0);
+                    compute.run(0);
+                } else {
+                    par.forTasks(pt, (long) kc * nc, pack);
+                    par.forTasks(tm * tn, (long) M * kc * nc, compute);
+                }
+            }
         }
     }
 
     /**
-     * The task grid (rows tm << 32 | columns tn): about 3 tasks per thread (dynamic hand-out
-     * balances uneven tails and a busy core), and of the grids of that size the one that packs the
-     * fewest elements: each of the tn column groups packs (or reads) its A rows once, each of the
-     * tm row groups packs its B columns once per MC block.
+     * The task grid of one B block (row groups << 32 | panel groups): about 3 tasks per thread
+     * (dynamic hand-out balances uneven tails and a busy core), rows first (a panel split makes each
+     * group pack the same A rows again), panels only when there are fewer strips than tasks.
      */
-    static long split(int T, int M, int N, int K, int strips, int panels) {
+    static long grid(int T, int strips, int panels) {
         if (T <= 1) {
             return 1L << 32 | 1;
         }
-        int want = 3 * T;
-        long best = Long.MAX_VALUE;
-        int bm = 1, bn = 1;
-        for (int tn = 1; tn <= Math.min(want, panels); tn++) {
-            int tm = Math.min(strips, (want + tn - 1) / tn);
-            long rowsPerTask = (long) (strips + tm - 1) / tm * MR;
-            long cost = (long) tn * M + (long) tm * N * ((rowsPerTask + MC - 1) / MC);
-            if (cost < best) {
-                best = cost;
-                bm = tm;
-                bn = tn;
-            }
-        }
-        return (long) bm << 32 | bn;
+        int tm = Math.min(strips, 3 * T);
+        int tn = Math.min(panels, (3 * T + tm - 1) / tm);
+        return (long) tm << 32 | tn;
     }
 
-    /** One task: C[m0..m1) x [n0..n1) over the whole K, on this thread. */
+    /**
+     * One task of one B block: C rows [m0, m1) x panels [p0, p1) of the block at column nb, over K
+     * block [k0, k0 + kc), on this thread: packs its A rows MC at a time, then panels outside, strips
+     * inside.
+     */
     static void block(
             int m0,
             int m1,
-            int n0,
-            int n1,
-            int K,
+            int p0,
+            int p1,
+            int nb,
+            int nc,
+            int k0,
+            int kc,
+            boolean first,
             float[] a,
             int aOff,
             int lda,
             boolean aTrans,
-            PackB b,
+            float[] bp,
             float[] c,
             int ldc,
-            boolean overwrite,
             float[] bias) {
         Scratch s = SCRATCH.get();
-        float[] ap = s.a, bp = s.b, tile = s.t;
-        for (int k0 = 0; k0 < K; k0 += KC) {
-            int kc = Math.min(KC, K - k0);
-            boolean first = overwrite && k0 == 0;
-            for (int mb = m0; mb < m1; mb += MC) {
-                int mc = Math.min(MC, m1 - mb);
-                int ns = (mc + MR - 1) / MR;
-                // Row-major A is read in place, MR rows as MR unit-stride streams (packing it
-                // costs a copy of all of A per column block, ~10% of NN when N is small);
-                // transposed A, and a short last strip, are packed in row-major strips
-                // (ap[s*MR*kc + i*kc + k]) that the same kernel reads with lda = kc.
-                int full = aTrans ? 0 : mc / MR;
-                if (full < ns) {
-                    packA(ap, a, aOff, lda, aTrans, mb + full * MR, mc - full * MR, k0, kc);
+        float[] ap = s.a, tile = s.t;
+        for (int mb = m0; mb < m1; mb += MC) {
+            int mc = Math.min(MC, m1 - mb);
+            int ns = (mc + MR - 1) / MR;
+            packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
+            if (!first && STRIPS_OUTER_L2 && 4L * kc * (p1 - p0) * NR <= Blocking.L2) {
+                // accumulating into C, and the task's B panels fit in L2: strips outside, so
+                // consecutive C tiles are consecutive in memory and the hardware prefetches them
+                // (panels outside, each C tile is a load miss at the end of a short kernel:
+                // NN 4096x512x192, K = 192, 1 thread 57 -> 67 GFLOP/s, ~0.72x -> ~0.85x OpenBLAS).
+                // Overwriting needs none of this: tile() first fills the C tile with stores.
+                for (int st = 0; st < ns; st++) {
+                    for (int p = p0; p < p1; p++) {
+                        tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
+                    }
                 }
-                for (int nb = n0; nb < n1; nb += NC) {
-                    int nc = Math.min(NC, n1 - nb);
-                    int np = (nc + NR - 1) / NR;
-                    for (int p = 0; p < np; p++) {
-                        b.pack(bp, p * kc * NR, k0, kc, nb + p * NR, Math.min(NR, nc - p * NR));
-                    }
-                    // strips outside, panels inside: the A strip stays in L1, the B block streams
-                    // from L2, and consecutive C tiles are consecutive in memory along MR rows
-                    // (prefetched; panels inside strips left each C tile a cache miss per call)
-                    for (int st = 0; st < ns; st++) {
-                        int m = mb + st * MR;
-                        int rows = Math.min(MR, mc - st * MR);
-                        boolean inPlace = st < full;
-                        float[] as = inPlace ? a : ap;
-                        int ao = inPlace ? aOff + m * lda + k0 : (st - full) * MR * kc;
-                        int la = inPlace ? lda : kc;
-                        for (int p = 0; p < np; p++) {
-                            int n = nb + p * NR;
-                            int cols = Math.min(NR, nc - p * NR);
-                            if (first) {
-                                // C starts at the bias (or 0); every K block adds into it
-                                for (int i = 0; i < rows; i++) {
-                                    int o = (m + i) * ldc + n;
-                                    if (bias == null) {
-                                        Arrays.fill(c, o, o + cols, 0f);
-                                    } else {
-                                        System.arraycopy(bias, n, c, o, cols);
-                                    }
-                                }
-                            }
-                            if (rows == MR && cols == NR) {
-                                kernel(kc, as, ao, la, bp, p * kc * NR, c, m * ldc + n, ldc);
-                            } else {
-                                Arrays.fill(tile, 0f);
-                                kernel(kc, as, ao, la, bp, p * kc * NR, tile, 0, NR);
-                                for (int i = 0; i < rows; i++) {
-                                    for (int j = 0; j < cols; j++) {
-                                        c[(m + i) * ldc + n + j] += tile[i * NR + j];
-                                    }
-                                }
-                            }
-                        }
-                    }
+                continue;
+            }
+            for (int p = p0; p < p1; p++) {
+                for (int st = 0; st < ns; st++) {
+                    tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
+                }
+            }
+        }
+    }
+    /** One micro-tile: strip st of the packed A block times panel p of the packed B block, into C. */
+    private static void tile(
+            int st,
+            int p,
+            int mb,
+            int mc,
+            int nb,
+            int nc,
+            int kc,
+            boolean first,
+            float[] ap,
+            float[] bp,
+            float[] tile,
+            float[] c,
+            int ldc,
+            float[] bias) {
+        int m = mb + st * MR, n = nb + p * NR;
+        int rows = Math.min(MR, mc - st * MR), cols = Math.min(NR, nc - p * NR);
+        int ao = st * MR * kc, bo = p * kc * NR;
+        if (first) {
+            // C starts at the bias (or 0); every K block adds into it
+            for (int i = 0; i < rows; i++) {
+                int o = (m + i) * ldc + n;
+                if (bias == null) {
+                    Arrays.fill(c, o, o + cols, 0f);
+                } else {
+                    System.arraycopy(bias, n, c, o, cols);
+                }
+            }
+        }
+        if (rows == MR && cols == NR) {
+            kernel(kc, ap, ao, bp, bo, c, m * ldc + n, ldc);
+        } else {
+            Arrays.fill(tile, 0f);
+            kernel(kc, ap, ao, bp, bo, tile, 0, NR);
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    c[(m + i) * ldc + n + j] += tile[i * NR + j];
                 }
             }
         }
     }
 
     /**
-     * Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows, each row-major (ap[s*MR*kc + i*kc + k],
-     * the layout of row-major A in place with lda = kc), zero rows past mc.
+     * Packs A[m0..m0+mc) x [k0..k0+kc) as strips of MR rows, each k-major (ap[s*MR*kc + k*MR + i]:
+     * the MR values of one k step side by side, what the kernel broadcasts), zero rows past mc.
      */
     static void packA(float[] ap, float[] a, int aOff, int lda, boolean aTrans, int m0, int mc, int k0, int kc) {
-        int ns = (mc + MR - 1) / MR;
-        for (int st = 0; st < ns; st++) {
-            int base = st * MR * kc;
-            int rows = Math.min(MR, mc - st * MR);
-            int m = m0 + st * MR;
-            if (aTrans) {
-                // A(m, k) = a[k*lda + m]: 16 k at a time, so the 16 source lines stay in L1 while
-                // the strip's MR rows are written with unit stride
-                for (int kk = 0; kk < kc; kk += 16) {
-                    int ke = Math.min(kc, kk + 16);
-                    for (int i = 0; i < rows; i++) {
-                        int src = aOff + (k0 + kk) * lda + m + i, d = base + i * kc;
-                        for (int k = kk; k < ke; k++, src += lda) {
-                            ap[d + k] = a[src];
+        int ns = (mc + MR - 1) / MR, full = mc / MR;
+        if (full < ns) {
+            Arrays.fill(ap, full * MR * kc, ns * MR * kc, 0f);
+        }
+        // full strips copy MR values per k step in a loop of constant trip count, which C2 unrolls
+        // (a loop to a variable row count packed at 2.1-2.4 ns an element, ~40% of TN's time)
+        if (aTrans) {
+            // A(m, k) = a[k*lda + m]: the MR values of a k step are contiguous. 8 k at a time
+            // across all strips, so the 8 source rows stay in L1 (strip by strip over all of kc,
+            // each strip touched kc lines 16 bytes each)
+            for (int kk = 0; kk < kc; kk += 8) {
+                int ke = Math.min(kc, kk + 8);
+                for (int st = 0; st < full; st++) {
+                    int src = aOff + (k0 + kk) * lda + m0 + st * MR, d = st * MR * kc + kk * MR;
+                    if (MRS != null) {
+                        for (int k = kk; k < ke; k++, src += lda, d += MR) {
+                            FloatVector.fromArray(MRS, a, src).intoArray(ap, d);
+                        }
+                    } else {
+                        for (int k = kk; k < ke; k++, src += lda, d += MR) {
+                            for (int i = 0; i < MR; i++) {
+                                ap[d + i] = a[src + i];
+                            }
                         }
                     }
                 }
-            } else {
-                for (int i = 0; i < rows; i++) {
-                    System.arraycopy(a, aOff + (m + i) * lda + k0, ap, base + i * kc, kc);
+                if (full < ns) {
+                    int src = aOff + (k0 + kk) * lda + m0 + full * MR, d = full * MR * kc + kk * MR;
+                    for (int k = kk; k < ke; k++, src += lda, d += MR) {
+                        for (int i = 0; i < mc - full * MR; i++) {
+                            ap[d + i] = a[src + i];
+                        }
+                    }
                 }
             }
-            Arrays.fill(ap, base + rows * kc, base + MR * kc, 0f);
+            return;
         }
+        // row-major: 4 rows x L k steps are transposed in registers (two rounds of two-vector
+        // zips) into L/4 k steps of the strip, 0.45-0.5 ns an element against 0.8-1.3 for the
+        // scalar copy below; ~25% of NN's time on the demo shapes (N = 192) before
+        int st = 0;
+        if (MR == 4 && L >= 4) {
+            for (; st < full; st++) {
+                int s0 = aOff + (m0 + st * MR) * lda + k0, d = st * MR * kc, k = 0;
+                for (; k + L <= kc; k += L, d += 4 * L) {
+                    FloatVector r0 = FloatVector.fromArray(S, a, s0 + k);
+                    FloatVector r1 = FloatVector.fromArray(S, a, s0 + lda + k);
+                    FloatVector r2 = FloatVector.fromArray(S, a, s0 + 2 * lda + k);
+                    FloatVector r3 = FloatVector.fromArray(S, a, s0 + 3 * lda + k);
+                    FloatVector lo01 = r0.rearrange(ZIP_LO, r1), hi01 = r0.rearrange(ZIP_HI, r1);
+                    FloatVector lo23 = r2.rearrange(ZIP_LO, r3), hi23 = r2.rearrange(ZIP_HI, r3);
+                    lo01.rearrange(PAIR_LO, lo23).intoArray(ap, d);
+                    lo01.rearrange(PAIR_HI, lo23).intoArray(ap, d + L);
+                    hi01.rearrange(PAIR_LO, hi23).intoArray(ap, d + 2 * L);
+                    hi01.rearrange(PAIR_HI, hi23).intoArray(ap, d + 3 * L);
+                }
+                for (; k < kc; k++, d += 4) {
+                    for (int i = 0; i < 4; i++) {
+                        ap[d + i] = a[s0 + i * lda + k];
+                    }
+                }
+            }
+        }
+        for (int r = st * MR; r < mc; r++) {
+            int src = aOff + (m0 + r) * lda + k0;
+            for (int k = 0, d = r / MR * MR * kc + r % MR; k < kc; k++, d += MR) {
+                ap[d] = a[src + k];
+            }
+        }
+    }
+
+    /** A species of MR lanes (a k step of a strip), or null if there is none (MR = 3, 6). */
+    static final VectorSpecies<Float> MRS = Integer.bitCount(MR) == 1 && MR >= 2 && MR <= L
+            ? VectorSpecies.of(float.class, VectorShape.forBitSize(32 * MR))
+            : null;
+
+    /**
+     * Two-vector shuffles of the 4-row transpose: ZIP interleaves the lanes of two vectors
+     * (a0 b0 a1 b1 ..., low or high half), PAIR interleaves their lane pairs (a0 a1 b0 b1 ...).
+     */
+    static final VectorShuffle<Float> ZIP_LO = zip(1, 0),
+            ZIP_HI = zip(1, L / 2),
+            PAIR_LO = zip(2, 0),
+            PAIR_HI = zip(2, L / 2);
+
+    /** Interleaves groups of g lanes of two vectors (second one's lanes numbered L..2L-1), from lane `from` on. */
+    static VectorShuffle<Float> zip(int g, int from) {
+        int[] ix = new int[L];
+        for (int i = 0; i < L; i++) {
+            int group = i / (2 * g), within = i % (2 * g);
+            ix[i] = from + group * g + (within < g ? within : L + within - g);
+        }
+        return VectorShuffle.fromArray(S, ix, 0);
     }
 
     /**
-     * The micro-kernel of this MR: the C tile c[co + i*ldc + j] += A strip · B panel over kc, with
-     * A(i, k) = a[ao + i*lda + k] (row-major A in place, or a packed strip with lda = kc) and B
-     * packed k-major (bp[bo + k*NR + j]). One kernel for every call site: C2 sees one profile.
+     * The micro-kernel of this tile: the C tile c[co + i*ldc + j] += A strip · B panel over kc, with
+     * A packed k-major (ap[ao + k*MR + i]) and B packed k-major (bp[bo + k*NR + j]). One kernel for
+     * every call site: C2 sees one profile. Each index in its loop is the counter times a constant
+     * plus an invariant, so C2 removes every bounds check; the loop stays one k step (unrolled by
+     * hand, C2 hoisted the next step's loads and spilled accumulators).
      */
-    static void kernel(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
-        if (MR == 6) {
-            kernel6(kc, a, ao, lda, bp, bo, c, co, ldc);
+    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        if (TILE == 33) {
+            kernel3x3(kc, ap, ao, bp, bo, c, co, ldc);
+        } else if (TILE == 62) {
+            kernel6x2(kc, ap, ao, bp, bo, c, co, ldc);
         } else {
-            kernel4(kc, a, ao, lda, bp, bo, c, co, ldc);
+            kernel4x2(kc, ap, ao, bp, bo, c, co, ldc);
         }
     }
 
-    /** 4 x 2 vectors (AVX2): 8 accumulators, 2 B loads and 4 broadcasts per k. */
-    static void kernel4(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00;
-        int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
-        for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR;
+    /** 3 rows x 3 vectors: 9 accumulators, 3 B loads and 3 broadcasts per k (15 registers). */
+    static void kernel3x3(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00, c20 = c00;
+        FloatVector c21 = c00, c22 = c00;
+        // one induction variable: the A index; the B index is a multiple of it (NR / MR = 3 * L / 3)
+        int boff = bo - ao * (3 * L / 3), aEnd = ao + kc * 3;
+        for (int ak = ao; ak < aEnd; ak += 3) {
+            int bk = ak * (3 * L / 3) + boff;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
-            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
-            c00 = b0.fma(x, c00);
-            c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a[a1 + k]);
-            c10 = b0.fma(x, c10);
-            c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a[a2 + k]);
-            c20 = b0.fma(x, c20);
-            c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a[a3 + k]);
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bk + 2 * L);
+            FloatVector x0 = FloatVector.broadcast(S, ap[ak]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            c02 = b2.fma(x0, c02);
+            FloatVector x1 = FloatVector.broadcast(S, ap[ak + 1]);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            c12 = b2.fma(x1, c12);
+            FloatVector x2 = FloatVector.broadcast(S, ap[ak + 2]);
+            c20 = b0.fma(x2, c20);
+            c21 = b1.fma(x2, c21);
+            c22 = b2.fma(x2, c22);
         }
-        add(c, co, c00, c01);
-        add(c, co + ldc, c10, c11);
-        add(c, co + 2 * ldc, c20, c21);
-        add(c, co + 3 * ldc, c30, c31);
+        add(c, co, c00);
+        add(c, co + L, c01);
+        add(c, co + 2 * L, c02);
+        add(c, co + ldc, c10);
+        add(c, co + ldc + L, c11);
+        add(c, co + ldc + 2 * L, c12);
+        add(c, co + 2 * ldc, c20);
+        add(c, co + 2 * ldc + L, c21);
+        add(c, co + 2 * ldc + 2 * L, c22);
     }
 
-    /** 6 x 2 vectors (32 registers): 12 accumulators, 2 B loads and 6 broadcasts per k. */
-    static void kernel6(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] c, int co, int ldc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int a0 = ao, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (int k = 0; k < kc; k++) {
-            int bk = bo + k * NR;
+    /** 4 rows x 2 vectors: 8 accumulators, 2 B loads and 4 broadcasts per k (14 registers). */
+    static void kernel4x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
+        FloatVector c31 = c00;
+        // one induction variable: the A index; the B index is a multiple of it (NR / MR = 2 * L / 4)
+        int boff = bo - ao * (2 * L / 4), aEnd = ao + kc * 4;
+        for (int ak = ao; ak < aEnd; ak += 4) {
+            int bk = ak * (2 * L / 4) + boff;
             FloatVector b0 = FloatVector.fromArray(S, bp, bk);
             FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
-            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
-            c00 = b0.fma(x, c00);
-            c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a[a1 + k]);
-            c10 = b0.fma(x, c10);
-            c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a[a2 + k]);
-            c20 = b0.fma(x, c20);
-            c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a[a3 + k]);
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a[a4 + k]);
-            c40 = b0.fma(x, c40);
-            c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a[a5 + k]);
-            c50 = b0.fma(x, c50);
-            c51 = b1.fma(x, c51);
+            FloatVector x0 = FloatVector.broadcast(S, ap[ak]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            FloatVector x1 = FloatVector.broadcast(S, ap[ak + 1]);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            FloatVector x2 = FloatVector.broadcast(S, ap[ak + 2]);
+            c20 = b0.fma(x2, c20);
+            c21 = b1.fma(x2, c21);
+            FloatVector x3 = FloatVector.broadcast(S, ap[ak + 3]);
+            c30 = b0.fma(x3, c30);
+            c31 = b1.fma(x3, c31);
         }
-        add(c, co, c00, c01);
-        add(c, co + ldc, c10, c11);
-        add(c, co + 2 * ldc, c20, c21);
-        add(c, co + 3 * ldc, c30, c31);
-        add(c, co + 4 * ldc, c40, c41);
-        add(c, co + 5 * ldc, c50, c51);
+        add(c, co, c00);
+        add(c, co + L, c01);
+        add(c, co + ldc, c10);
+        add(c, co + ldc + L, c11);
+        add(c, co + 2 * ldc, c20);
+        add(c, co + 2 * ldc + L, c21);
+        add(c, co + 3 * ldc, c30);
+        add(c, co + 3 * ldc + L, c31);
     }
 
-    private static void add(float[] c, int off, FloatVector v0, FloatVector v1) {
-        FloatVector.fromArray(S, c, off).add(v0).intoArray(c, off);
-        FloatVector.fromArray(S, c, off + L).add(v1).intoArray(c, off + L);
+    /** 6 rows x 2 vectors: 12 accumulators, 2 B loads and 6 broadcasts per k (20 registers). */
+    static void kernel6x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
+        FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 6, bk = bo + k * 2 * L;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bk);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
+            FloatVector x0 = FloatVector.broadcast(S, ap[ak]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            FloatVector x1 = FloatVector.broadcast(S, ap[ak + 1]);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            FloatVector x2 = FloatVector.broadcast(S, ap[ak + 2]);
+            c20 = b0.fma(x2, c20);
+            c21 = b1.fma(x2, c21);
+            FloatVector x3 = FloatVector.broadcast(S, ap[ak + 3]);
+            c30 = b0.fma(x3, c30);
+            c31 = b1.fma(x3, c31);
+            FloatVector x4 = FloatVector.broadcast(S, ap[ak + 4]);
+            c40 = b0.fma(x4, c40);
+            c41 = b1.fma(x4, c41);
+            FloatVector x5 = FloatVector.broadcast(S, ap[ak + 5]);
+            c50 = b0.fma(x5, c50);
+            c51 = b1.fma(x5, c51);
+        }
+        add(c, co, c00);
+        add(c, co + L, c01);
+        add(c, co + ldc, c10);
+        add(c, co + ldc + L, c11);
+        add(c, co + 2 * ldc, c20);
+        add(c, co + 2 * ldc + L, c21);
+        add(c, co + 3 * ldc, c30);
+        add(c, co + 3 * ldc + L, c31);
+        add(c, co + 4 * ldc, c40);
+        add(c, co + 4 * ldc + L, c41);
+        add(c, co + 5 * ldc, c50);
+        add(c, co + 5 * ldc + L, c51);
+    }
+
+    /** c[off ..) += v: small enough to inline (a helper that called another left the vectors boxed, 6 GFLOP/s). */
+    private static void add(float[] c, int off, FloatVector v) {
+        FloatVector.fromArray(S, c, off).add(v).intoArray(c, off);
     }
 }

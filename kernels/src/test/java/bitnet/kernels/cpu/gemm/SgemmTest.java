@@ -93,16 +93,21 @@ class SgemmTest {
 
     @Test
     void blockSizesFollowTheCacheRule() {
-        // an A strip (MR x KC floats) takes at most half of L1, a B block (KC x NC) half of L2
+        // a B micro-panel (KC x NR floats) fills at most L1; an A block (MC x KC) and a B block
+        // (KC x NC) a quarter of this core's L3 share each
         assertTrue(Sgemm.KC >= 64 && Sgemm.KC <= 512 && Sgemm.KC % 8 == 0, "KC " + Sgemm.KC);
-        if (Blocking.L1 / 2 / (4L * Sgemm.MR) >= 64) {
-            assertTrue(4L * Sgemm.KC * Sgemm.MR <= Blocking.L1 / 2, "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
+        if (Blocking.L1 / (4L * Sgemm.NR) >= 64) {
+            assertTrue(4L * Sgemm.KC * Sgemm.NR <= Blocking.L1, "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
         }
         assertEquals(0, Sgemm.MC % Sgemm.MR);
         assertEquals(0, Sgemm.NC % Sgemm.NR);
-        assertTrue(4L * Sgemm.NC * Sgemm.KC <= Math.max(Blocking.L2 / 2, 4L * Sgemm.NR * Sgemm.KC), "NC " + Sgemm.NC);
-        assertTrue(Sgemm.MC <= 1024, "MC " + Sgemm.MC);
-        assertTrue(3 * Sgemm.MR + 2 <= Sgemm.VREGS, "MR " + Sgemm.MR + " for " + Sgemm.VREGS + " registers");
+        assertTrue(4L * Sgemm.NC * Sgemm.KC <= Math.max(Blocking.L3 / 4, 4L * Sgemm.NR * Sgemm.KC), "NC " + Sgemm.NC);
+        assertTrue(4L * Sgemm.MC * Sgemm.KC <= Math.max(Blocking.L3 / 4, 4L * Sgemm.MR * Sgemm.KC), "MC " + Sgemm.MC);
+        assertTrue(Sgemm.MC <= 1024 && Sgemm.NC <= 4096, "MC " + Sgemm.MC + " NC " + Sgemm.NC);
+        int nv = Sgemm.NR / Sgemm.L;
+        assertTrue(
+                Sgemm.MR * nv + nv + Sgemm.MR <= Sgemm.VREGS,
+                "tile " + Sgemm.TILE + " for " + Sgemm.VREGS + " registers");
     }
 
     @Test
@@ -116,12 +121,13 @@ class SgemmTest {
     }
 
     @Test
-    void splitPacksTheFewestElements() {
-        // few columns, many rows (dinp, dW of the demo): rows are split, so A is packed once
-        long s = Sgemm.split(2, 4096, 192, 8192, 4096 / Sgemm.MR, (192 + Sgemm.NR - 1) / Sgemm.NR);
-        assertEquals(1, (int) s, "column groups");
-        assertEquals(6, (int) (s >>> 32), "row groups");
-        assertEquals(1L << 32 | 1, Sgemm.split(1, 4096, 192, 8192, 1000, 12));
+    void gridSplitsRowsFirst() {
+        // many rows (the demo's products): rows only, so each task packs only its own A rows
+        assertEquals(6L << 32 | 1, Sgemm.grid(2, 4096 / Sgemm.MR, 12));
+        // one strip (a few tokens): the panels are split
+        assertEquals(1L << 32 | 6, Sgemm.grid(2, 1, 12));
+        assertEquals(2L << 32 | 3, Sgemm.grid(2, 2, 12));
+        assertEquals(1L << 32 | 1, Sgemm.grid(1, 1000, 12));
     }
 
     static float[] rand(Random r, int n) {
