@@ -21,7 +21,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * machine under a load average of ~30, `ppl` of one window of a 15.7M Llama on 2 threads took
  * 1.19x the wall time and 1.19x the CPU time with it (4 interleaved pairs): where no core is idle
  * during the load, its ~1.6 s of CPU (interpreted vector code, extra C1/C2 work) is pure cost.
- * It is kept to be measured on an idle machine, where it can overlap the single-threaded load.
+ * On the idle machine (2026-12-01 18:13, started from the CLI's first line, with the AOT cache)
+ * it was no better: 4.83 s against 3.59 s (medians of 5), since its own interpreted vector calls
+ * and their C2 work compete with the command for the two cores.
  */
 final class Warmup {
     private static final AtomicBoolean STARTED = new AtomicBoolean();
