@@ -222,6 +222,7 @@ public final class Trainer {
                         "loss_s",
                         distiller.totalNanos / 1e9);
             }
+            bar.total(c.steps()); // a time budget may have refitted it
             bar.update(step, String.format(Locale.ROOT, "loss %.4f, lr %.2e, %.0f tok/s", loss, lr, tps));
             if (eval != null && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == c.steps())) {
                 double ppl = evaluate().ppl();

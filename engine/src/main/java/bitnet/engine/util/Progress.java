@@ -9,7 +9,7 @@ import java.util.Locale;
  */
 public final class Progress {
     private final String label;
-    private final long total;
+    private long total;
     private final String unit;
     private final PrintStream out = System.err;
     private final boolean tty = System.console() != null;
@@ -22,6 +22,11 @@ public final class Progress {
         this.label = label;
         this.total = Math.max(total, 1);
         this.unit = unit;
+    }
+
+    /** Changes the total (a time budget refits the step count as the run goes). */
+    public void total(long total) {
+        this.total = Math.max(total, 1);
     }
 
     /** Sets progress to done units; extra is appended (e.g. "loss 3.21"). */
