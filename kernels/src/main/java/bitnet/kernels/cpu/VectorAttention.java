@@ -3,6 +3,7 @@ package bitnet.kernels.cpu;
 import static bitnet.kernels.cpu.VectorMath.L;
 import static bitnet.kernels.cpu.VectorMath.S;
 
+import bitnet.kernels.cpu.gemm.Sgemm;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -44,35 +45,71 @@ final class VectorAttention {
         return (n + L - 1) / L * L;
     }
 
-    /** dst (HS, np) = rows of src (rows n at base + j*stride, HS floats each) transposed; np = pad(n). */
+    /**
+     * Whether the 4-row register tiles below may hold 4 (scores) or 3 (weighted sums) vectors per
+     * row: 16 or 12 accumulators plus their loads and broadcasts fit 32 vector registers (AVX-512,
+     * AArch64), not the 16 of AVX2, where C2 spilled accumulators inside the loop. With 16
+     * registers the tiles are 4 rows x 2 vectors, as the GEMM's (forward attention of T = 256, 6
+     * heads of 64, one Zen 3 core: 18-21 GFLOP/s with the 4 x 4 and 4 x 3 tiles). Each output is
+     * one FMA chain in the same order with either tile: the same bits. The property
+     * bitnet.attention.wideTiles overrides the choice, so that the tests run both tiles on any CPU
+     * (kernels/pom.xml runs the attention tests a second time with it).
+     */
+    static final boolean WIDE_TILES =
+            Boolean.parseBoolean(System.getProperty("bitnet.attention.wideTiles", Boolean.toString(Sgemm.VREGS >= 32)));
+
+    /** Keys per panel of the transposed K (or V): the key blocks of one pass of {@link #scores4}. */
+    static final int PW = (WIDE_TILES ? 4 : 2) * L;
+
+    /** n rounded up to whole panels of PW keys. */
+    static int padPanels(int n) {
+        return (n + PW - 1) / PW * PW;
+    }
+
+    /**
+     * Where key j's element i lies in a transposed K: panels of PW keys, each (HS, PW) row-major,
+     * so the score kernels read one panel as a contiguous stream (a plain (HS, TK) transpose put
+     * consecutive i a row of TK apart: one cache line per FMA step, read from L2).
+     */
+    static int kIndex(int i, int j, int HS) {
+        return j / PW * HS * PW + i * PW + j % PW;
+    }
+
+    /**
+     * dst (padPanels(n) / PW panels of (HS, PW)) = rows of src (rows n at base + j*stride, HS
+     * floats each) transposed ({@link #kIndex}), zeros for the keys past n.
+     */
     private static void transpose(float[] dst, float[] src, int base, int stride, int n, int HS) {
-        int np = pad(n);
         for (int j = 0; j < n; j++) {
-            int s = base + j * stride;
-            for (int i = 0; i < HS; i++) {
-                dst[i * np + j] = src[s + i];
+            int s = base + j * stride, d = kIndex(0, j, HS);
+            for (int i = 0; i < HS; i++, d += PW) {
+                dst[d] = src[s + i];
             }
         }
-        for (int i = 0; i < HS; i++) {
-            java.util.Arrays.fill(dst, i * np + n, i * np + np, 0f);
+        int np = padPanels(n);
+        for (int j = n; j < np; j++) {
+            for (int i = 0, d = kIndex(0, j, HS); i < HS; i++, d += PW) {
+                dst[d] = 0f;
+            }
         }
     }
 
     /**
-     * row[j] = Σ_i x[xo+i] * kt[i*np + j] for the vector blocks covering [lo, hi]: four blocks of L
+     * row[j] = Σ_i x[xo+i] * kt[kIndex(i, j)] for the vector blocks covering [lo, hi]: four blocks of L
      * keys per pass share each broadcast of x[i] and keep four independent FMA chains.
      */
-    private static void scores(float[] row, float[] x, int xo, float[] kt, int np, int HS, int lo, int hi) {
+    private static void scores(float[] row, float[] x, int xo, float[] kt, int HS, int lo, int hi) {
         int j = lo / L * L;
         for (; j + 3 * L <= hi; j += 4 * L) {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int i = 0; i < HS; i++) {
+            int k0 = kIndex(0, j, HS), k1 = kIndex(0, j + L, HS);
+            int k2 = kIndex(0, j + 2 * L, HS), k3 = kIndex(0, j + 3 * L, HS);
+            for (int i = 0, d = 0; i < HS; i++, d += PW) {
                 FloatVector xv = FloatVector.broadcast(S, x[xo + i]);
-                int k = i * np + j;
-                a0 = FloatVector.fromArray(S, kt, k).fma(xv, a0);
-                a1 = FloatVector.fromArray(S, kt, k + L).fma(xv, a1);
-                a2 = FloatVector.fromArray(S, kt, k + 2 * L).fma(xv, a2);
-                a3 = FloatVector.fromArray(S, kt, k + 3 * L).fma(xv, a3);
+                a0 = FloatVector.fromArray(S, kt, k0 + d).fma(xv, a0);
+                a1 = FloatVector.fromArray(S, kt, k1 + d).fma(xv, a1);
+                a2 = FloatVector.fromArray(S, kt, k2 + d).fma(xv, a2);
+                a3 = FloatVector.fromArray(S, kt, k3 + d).fma(xv, a3);
             }
             a0.intoArray(row, j);
             a1.intoArray(row, j + L);
@@ -81,8 +118,8 @@ final class VectorAttention {
         }
         for (; j <= hi; j += L) {
             FloatVector a0 = FloatVector.zero(S);
-            for (int i = 0; i < HS; i++) {
-                a0 = FloatVector.fromArray(S, kt, i * np + j).fma(FloatVector.broadcast(S, x[xo + i]), a0);
+            for (int i = 0, k = kIndex(0, j, HS); i < HS; i++, k += PW) {
+                a0 = FloatVector.fromArray(S, kt, k).fma(FloatVector.broadcast(S, x[xo + i]), a0);
             }
             a0.intoArray(row, j);
         }
@@ -181,12 +218,29 @@ final class VectorAttention {
     }
 
     /**
-     * rows[r*np + j] = Σ_i x[xo + r*xs + i] * kt[i*np + j] for four query rows r and the vector
-     * blocks covering [lo, hi]: a 4-row x 4-block register tile (16 accumulators), so each load
-     * of kt and each broadcast of x feeds four FMAs, as in a GEMM micro-kernel.
+     * rows[r*np + j] = Σ_i x[xo + r*xs + i] * kt[kIndex(i, j)] for four query rows r and the vector
+     * blocks covering [lo, hi]: a 4-row register tile (see {@link #WIDE_TILES}), so each load of
+     * kt and each broadcast of x feeds four FMAs, as in a GEMM micro-kernel.
      */
     private static void scores4(float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int lo, int hi) {
-        int j = lo / L * L;
+        if (WIDE_TILES) {
+            scores4x4(rows, x, xo, xs, kt, np, HS, lo, hi);
+        } else {
+            scores4x2(rows, x, xo, xs, kt, np, HS, lo, hi);
+        }
+    }
+
+    /** The first key block of {@link #scores4} from j on that starts a panel, after single blocks up to it. */
+    private static int toPanel(float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int j, int hi) {
+        for (; j % PW != 0 && j <= hi; j += L) {
+            scores4x1(rows, x, xo, xs, kt, np, HS, j);
+        }
+        return j;
+    }
+
+    /** {@link #scores4} with 4 key blocks per pass: 16 accumulators. */
+    private static void scores4x4(float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int lo, int hi) {
+        int j = toPanel(rows, x, xo, xs, kt, np, HS, lo / L * L, hi);
         int x1 = xo + xs, x2 = xo + 2 * xs, x3 = xo + 3 * xs;
         for (; j + 3 * L <= hi; j += 4 * L) {
             FloatVector a00 = FloatVector.zero(S),
@@ -198,8 +252,7 @@ final class VectorAttention {
                     a12 = a00,
                     a13 = a00;
             FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-            for (int i = 0; i < HS; i++) {
-                int k = i * np + j;
+            for (int i = 0, k = kIndex(0, j, HS); i < HS; i++, k += PW) {
                 FloatVector k0 = FloatVector.fromArray(S, kt, k), k1 = FloatVector.fromArray(S, kt, k + L);
                 FloatVector k2 = FloatVector.fromArray(S, kt, k + 2 * L), k3 = FloatVector.fromArray(S, kt, k + 3 * L);
                 FloatVector xv = FloatVector.broadcast(S, x[xo + i]);
@@ -229,9 +282,53 @@ final class VectorAttention {
             store4(rows, 3 * np + j, a30, a31, a32, a33);
         }
         for (; j <= hi; j += L) {
+            scores4x1(rows, x, xo, xs, kt, np, HS, j);
+        }
+    }
+
+    /** {@link #scores4} with 2 key blocks per pass: 8 accumulators. */
+    private static void scores4x2(float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int lo, int hi) {
+        int j = toPanel(rows, x, xo, xs, kt, np, HS, lo / L * L, hi);
+        int x1 = xo + xs, x2 = xo + 2 * xs, x3 = xo + 3 * xs;
+        for (; j + L <= hi; j += 2 * L) {
+            FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00;
+            FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (int i = 0, k = kIndex(0, j, HS); i < HS; i++, k += PW) {
+                FloatVector k0 = FloatVector.fromArray(S, kt, k), k1 = FloatVector.fromArray(S, kt, k + L);
+                FloatVector xv = FloatVector.broadcast(S, x[xo + i]);
+                a00 = k0.fma(xv, a00);
+                a01 = k1.fma(xv, a01);
+                xv = FloatVector.broadcast(S, x[x1 + i]);
+                a10 = k0.fma(xv, a10);
+                a11 = k1.fma(xv, a11);
+                xv = FloatVector.broadcast(S, x[x2 + i]);
+                a20 = k0.fma(xv, a20);
+                a21 = k1.fma(xv, a21);
+                xv = FloatVector.broadcast(S, x[x3 + i]);
+                a30 = k0.fma(xv, a30);
+                a31 = k1.fma(xv, a31);
+            }
+            a00.intoArray(rows, j);
+            a01.intoArray(rows, j + L);
+            a10.intoArray(rows, np + j);
+            a11.intoArray(rows, np + j + L);
+            a20.intoArray(rows, 2 * np + j);
+            a21.intoArray(rows, 2 * np + j + L);
+            a30.intoArray(rows, 3 * np + j);
+            a31.intoArray(rows, 3 * np + j + L);
+        }
+        for (; j <= hi; j += L) {
+            scores4x1(rows, x, xo, xs, kt, np, HS, j);
+        }
+    }
+
+    /** One key block (at j) of {@link #scores4}: where a pass of whole panels does not fit. */
+    private static void scores4x1(float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int j) {
+        int x1 = xo + xs, x2 = xo + 2 * xs, x3 = xo + 3 * xs;
+        {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int i = 0; i < HS; i++) {
-                FloatVector k0 = FloatVector.fromArray(S, kt, i * np + j);
+            for (int i = 0, k = kIndex(0, j, HS); i < HS; i++, k += PW) {
+                FloatVector k0 = FloatVector.fromArray(S, kt, k);
                 a0 = k0.fma(FloatVector.broadcast(S, x[xo + i]), a0);
                 a1 = k0.fma(FloatVector.broadcast(S, x[x1 + i]), a1);
                 a2 = k0.fma(FloatVector.broadcast(S, x[x2 + i]), a2);
@@ -273,7 +370,7 @@ final class VectorAttention {
             int HS) {
         int full = HS / L * L;
         for (int i0 = 0; i0 < full; ) {
-            int nv = Math.min(3, (full - i0) / L);
+            int nv = Math.min(WIDE_TILES ? 3 : 2, (full - i0) / L);
             FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
             FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
             for (int j = lo; j <= hi; j++) {
@@ -408,7 +505,7 @@ final class VectorAttention {
         int np = pad(TK);
         par.forTasks(B * NH, (long) B * NH * T * TK * HS, bh -> {
             int b = bh / NH, h = bh % NH, kvh = h / g;
-            float[] kt = scratch(0, HS * np); // K of this head transposed
+            float[] kt = scratch(0, HS * padPanels(TK)); // K of this head transposed (kIndex)
             float[] row = scratch(1, np);
             int kvBase = (b * TK * NKV + kvh) * HS, kvStride = NKV * HS;
             // decoding (a few new rows against a long cache, nothing kept for backward): each score
@@ -447,7 +544,7 @@ final class VectorAttention {
                         row[j] = VectorMath.dot(qa, qoff, ka, kvBase + j * kvStride, HS);
                     }
                 } else {
-                    scores(row, qa, qoff, kt, np, HS, lo, qpos);
+                    scores(row, qa, qoff, kt, HS, lo, qpos);
                 }
                 softmaxRow(row, 0, lo, qpos, scale, st, ((b * NH + h) * T + t) * STATE);
                 accum(o, qoff, false, row, 0, 1, lo, qpos, va, kvBase, kvStride, HS);
@@ -493,11 +590,11 @@ final class VectorAttention {
         int np = pad(T);
         par.forTasks(B * NKV, bk -> {
             int b = bk / NKV, kvh = bk % NKV;
-            float[] vt = scratch(0, HS * np); // V transposed
+            float[] vt = scratch(0, HS * padPanels(T)); // V transposed (kIndex)
             float[] row = scratch(1, np);
             float[] ds = scratch(2, T * np); // dS of one head
             float[] rows = scratch(3, 4 * np); // four dP rows
-            float[] kt = scratch(4, HS * np); // K transposed
+            float[] kt = scratch(4, HS * padPanels(T)); // K transposed (kIndex)
             float[] p = scratch(5, T * np); // this head's probabilities (T, np), recomputed
             int kvBase = (b * T * NKV + kvh) * HS, kvStride = NKV * HS, qStride = NH * HS;
             transpose(vt, va, kvBase, kvStride, T, HS);
@@ -516,7 +613,7 @@ final class VectorAttention {
                     }
                 }
                 for (; t < T; t++) {
-                    scores(row, qa, qBase + t * qStride, kt, np, HS, 0, t);
+                    scores(row, qa, qBase + t * qStride, kt, HS, 0, t);
                     probRow(p, t * np, row, 0, t, np, scale, st, sBase + t * STATE);
                 }
                 t = 0;
@@ -544,7 +641,7 @@ final class VectorAttention {
                 }
                 for (; t < T; t++) {
                     int qoff = qBase + t * qStride;
-                    scores(row, d, qoff, vt, np, HS, 0, t);
+                    scores(row, d, qoff, vt, HS, 0, t);
                     dsRow(ds, row, 0, p, pBase, t, np, scale);
                     accum(dqa, qoff, true, ds, t * np, 1, 0, t, ka, kvBase, kvStride, HS);
                 }

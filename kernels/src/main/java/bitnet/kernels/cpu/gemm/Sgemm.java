@@ -42,7 +42,7 @@ public final class Sgemm {
      * inside the loop (a kernel micro-benchmark on one Zen 3 core, AVX2, thread CPU time on a busy
      * machine: 6 rows 37-39 GFLOP/s, 4 rows 54-86).
      */
-    static final int VREGS =
+    public static final int VREGS =
             S.vectorBitSize() >= 512 || System.getProperty("os.arch", "").equals("aarch64") ? 32 : 16;
     /**
      * The micro-tile, rows x vectors (42, 62, or 33 for tuning runs): panels of 2 vectors, and 6 rows
