@@ -9,6 +9,7 @@ module bitnet.kernels {
     requires transitive bitnet.io;
     requires jdk.incubator.vector;
     requires java.logging;
+    requires static java.management;
     requires static jcuda;
 
     exports bitnet.kernels;

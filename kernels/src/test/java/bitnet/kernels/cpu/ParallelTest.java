@@ -63,6 +63,14 @@ class ParallelTest {
     }
 
     @Test
+    void jitCountsAsBusyOverAQuarterOfTheInterval() {
+        assertEquals(true, Parallel.Jit.compiling(100_000_000L, 30));
+        assertEquals(false, Parallel.Jit.compiling(100_000_000L, 25));
+        assertEquals(false, Parallel.Jit.compiling(200_000_000L, 40));
+        assertEquals(true, Parallel.Jit.compiling(200_000_000L, 51));
+    }
+
+    @Test
     void nestedCallsRunInline() {
         try (Parallel p = new Parallel(2)) {
             AtomicInteger count = new AtomicInteger();
