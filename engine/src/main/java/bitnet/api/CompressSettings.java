@@ -45,8 +45,15 @@ public final class CompressSettings {
 
     /** How embeddings and the output head are stored. */
     public enum EmbeddingPrecision {
+        /**
+         * Int8, or int4 where that frees room for more int8 linear layers that measure better
+         * (chosen with the sensitive layers; int8 without fine-tuning).
+         */
+        AUTO,
         /** Per-row symmetric int8 (absmax / 127). */
         INT8,
+        /** Int4 in blocks of 32 with an F16 scale each, llama.cpp's Q4_0 (rows a multiple of 32; else int8). */
+        INT4,
         /** FP16. */
         FP16
     }
@@ -141,7 +148,7 @@ public final class CompressSettings {
      * @return the precision
      */
     public EmbeddingPrecision embeddingPrecision() {
-        return config.embedding_precision.equals("fp16") ? EmbeddingPrecision.FP16 : EmbeddingPrecision.INT8;
+        return EmbeddingPrecision.valueOf(config.embedding_precision.toUpperCase(java.util.Locale.ROOT));
     }
 
     /**

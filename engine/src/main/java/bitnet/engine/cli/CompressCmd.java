@@ -50,7 +50,10 @@ public final class CompressCmd implements Callable<Integer> {
     @Option(names = "--packing", description = "2bit (default) | base3")
     String packing;
 
-    @Option(names = "--embedding-precision", description = "int8 (default: per-row absmax) | fp16")
+    @Option(
+            names = "--embedding-precision",
+            description =
+                    "auto (default: int8, or int4 where it frees room for better int8 layers) | int8 | int4 | fp16")
     String embeddingPrecision;
 
     @Option(names = "--fine-tune-steps", description = "fine-tuning step budget")

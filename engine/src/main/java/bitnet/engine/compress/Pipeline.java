@@ -197,6 +197,9 @@ public final class Pipeline {
                 planWith.apply(SensitiveLayers.choose(c, m, planWith, qz, evalIds, L, 4L * params, out.dir(), metrics));
                 lap("sensitivity");
             }
+            if (c.embedding_precision.equals("auto")) {
+                c.embedding_precision = "int8"; // nothing measured the alternative (SensitiveLayers did not run)
+            }
             RolePlan plan = planWith.apply(null);
             List<HfTensor> targets = plan.targets();
             Qat active = new Qat(
@@ -289,13 +292,13 @@ public final class Pipeline {
             }
             lap("fine_tune");
             List<LayerStats> statsFinal = stats(m, targets, quant);
-            Map<String, RolePlan.Int8> int8 = roundEmbeddingsToInt8(m, plan);
+            Rounded rounded = roundEmbeddings(m, plan);
 
             // save
             Path packedFile = out.dir().resolve(PackedModelFormat.FILE_NAME);
             Path fp16Dir = out.dir().resolve(PackedLoader.FP16_DIR);
             Map<String, QuantResult> finalQuant = quant;
-            writePacked(m, plan, finalQuant, int8, packedFile);
+            writePacked(m, plan, finalQuant, rounded, packedFile);
             HfWriter.write(
                     m,
                     modelDir,
@@ -572,22 +575,29 @@ public final class Pipeline {
     }
 
     /**
-     * With int8 embeddings the packed file holds per-row int8 values: the FP16 output gets the
+     * With int8 (or int4) embeddings the packed file holds those values: the FP16 output gets the
      * same values, so both outputs are the same model (within FP16 rounding). The codes are kept
      * for the packed file, so they are computed once.
      */
-    private static Map<String, RolePlan.Int8> roundEmbeddingsToInt8(Model m, RolePlan plan) {
-        Map<String, RolePlan.Int8> out = new LinkedHashMap<>();
+    private static Rounded roundEmbeddings(Model m, RolePlan plan) {
+        Rounded out = new Rounded(new LinkedHashMap<>(), new LinkedHashMap<>());
         for (RolePlan.Entry e : plan.entries().values()) {
+            HfTensor t = e.tensor();
             if (e.role() == RolePlan.Role.INT8) {
-                HfTensor t = e.tensor();
                 RolePlan.Int8 q = RolePlan.int8(m.getHf(t), t.storedRows(), t.storedCols());
                 m.setHf(t, q.dequantize(t.storedCols()));
-                out.put(t.name(), q);
+                out.int8().put(t.name(), q);
+            } else if (e.role() == RolePlan.Role.INT4) {
+                RolePlan.Int4 q = RolePlan.int4(m.getHf(t), t.storedRows(), t.storedCols());
+                m.setHf(t, q.dequantize(t.storedRows(), t.storedCols()));
+                out.int4().put(t.name(), q);
             }
         }
         return out;
     }
+
+    /** The int8 and int4 codes of the tensors the packed file stores that way. */
+    private record Rounded(Map<String, RolePlan.Int8> int8, Map<String, RolePlan.Int4> int4) {}
 
     private static double sparsity(Map<String, QuantResult> quant) {
         long zeros = 0, n = 0;
@@ -611,8 +621,7 @@ public final class Pipeline {
     }
 
     /** Writes the packed file through the plan's writer, in the plan's declaration (the streaming path's too). */
-    private void writePacked(
-            Model m, RolePlan plan, Map<String, QuantResult> quant, Map<String, RolePlan.Int8> int8, Path file)
+    private void writePacked(Model m, RolePlan plan, Map<String, QuantResult> quant, Rounded rounded, Path file)
             throws IOException {
         try (PackedFileWriter w = plan.open(file, c)) {
             for (RolePlan.Entry e : plan.entries().values()) {
@@ -620,7 +629,16 @@ public final class Pipeline {
                 switch (e.storage()) {
                     case TERNARY ->
                         w.ternary(name, quant.get(name).q(), quant.get(name).scale());
-                    case INT8 -> w.int8(name, int8.get(name).q(), int8.get(name).scale());
+                    case INT8 ->
+                        w.int8(
+                                name,
+                                rounded.int8().get(name).q(),
+                                rounded.int8().get(name).scale());
+                    case INT4 ->
+                        w.int4(
+                                name,
+                                rounded.int4().get(name).codes(),
+                                rounded.int4().get(name).scale16());
                     case F16 -> w.f16(name, m.getHf(e.tensor()));
                     case AS_STORED -> {
                         TensorData v = TensorData.ofFloats(

@@ -20,7 +20,8 @@ import java.util.function.Function;
 /**
  * Decides, once, what compression does with each tensor of a model: quantize it to ternary, store
  * it as per-row int8 (embeddings, lm_head with embedding_precision int8; linear layers named by
- * int8_patterns), or keep it (F16 for
+ * int8_patterns), as int4 in blocks of 32 (embeddings, lm_head with embedding_precision int4 whose
+ * rows are a multiple of 32 long; else int8), or keep it (F16 for
  * embeddings with fp16, else as stored). {@link Pipeline} and {@link StreamingCompressor} both take
  * their roles and the packed file's declaration ({@link #slots}, {@link #metadata}) from here, so
  * the two paths cannot disagree about a tensor.
@@ -34,6 +35,8 @@ public final class RolePlan {
         QUANTIZE,
         /** Per-row symmetric int8 plus per-row scales. */
         INT8,
+        /** Int4 in blocks of 32 along a row with F16 block scales (llama.cpp's Q4_0). */
+        INT4,
         /** Kept: F16 for embeddings with embedding_precision fp16, else as the source stored it. */
         KEEP
     }
@@ -70,6 +73,7 @@ public final class RolePlan {
             Storage storage = switch (role) {
                 case QUANTIZE -> Storage.TERNARY;
                 case INT8 -> Storage.INT8;
+                case INT4 -> Storage.INT4;
                 case KEEP -> isEmbedding(t) ? Storage.F16 : Storage.AS_STORED;
             };
             if (role == Role.QUANTIZE) {
@@ -89,7 +93,13 @@ public final class RolePlan {
                 && c.preserve_patterns.stream().noneMatch(t.name()::contains)) {
             return c.int8_patterns.stream().anyMatch(t.name()::contains) ? Role.INT8 : Role.QUANTIZE;
         }
-        return isEmbedding(t) && c.embedding_precision.equals("int8") ? Role.INT8 : Role.KEEP;
+        if (!isEmbedding(t) || c.embedding_precision.equals("fp16")) {
+            return Role.KEEP;
+        }
+        // "auto" is int8 until SensitiveLayers chose (it sets int8 or int4 before the final plan)
+        return c.embedding_precision.equals("int4") && t.storedCols() % PackedModelFormat.INT4_BLOCK == 0
+                ? Role.INT4
+                : Role.INT8;
     }
 
     /** Token and position embeddings and the output head, 2-D: stored as int8 or F16, never ternary. */
@@ -150,6 +160,22 @@ public final class RolePlan {
         float[] s = new float[rows];
         PackedModelFormat.quantizeInt8(w, rows, cols, q, s);
         return new Int8(q, s);
+    }
+
+    /** Int4 of a tensor with role INT4 (see {@link PackedModelFormat#quantizeInt4}): codes and F16 block scales. */
+    public record Int4(byte[] codes, short[] scale16) {
+        /** The values the codes stand for (what the FP16 output stores). */
+        public float[] dequantize(int rows, int cols) {
+            return PackedModelFormat.dequantizeInt4(codes, scale16, rows, cols);
+        }
+    }
+
+    /** Quantizes (rows, cols) FP32 values to int4 in blocks of 32 (cols a multiple of 32). */
+    public static Int4 int4(float[] w, int rows, int cols) {
+        byte[] q = new byte[w.length / 2];
+        short[] s = new short[w.length / PackedModelFormat.INT4_BLOCK];
+        PackedModelFormat.quantizeInt4(w, rows, cols, q, s);
+        return new Int4(q, s);
     }
 
     /** Opens the packed file writer for this plan. */

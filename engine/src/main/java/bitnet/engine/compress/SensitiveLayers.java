@@ -27,6 +27,13 @@ import java.util.logging.Logger;
  * bytes / target ratio): a 0/1 knapsack. On the demo the first layer's MLP and value projection are the most sensitive (ppl
  * 189.6 all ternary; 157.7 with layers.0 up_proj at int8, 176.1 with layers.0 v_proj; the last
  * layers gain under 1%).
+ *
+ * <p>With embedding_precision auto it also decides the embeddings' precision: int4 (llama.cpp's
+ * Q4_0 blocks) takes about half the bytes of int8, so more layers fit at int8; the held-out loss
+ * that int4 embeddings cost is measured the same way (all targets ternary) and the choice is the
+ * one with the larger summed gain. On the demo, whose tied embedding is half the parameters, int4
+ * costs 88.05 -> 89.00 before fine-tuning while the bytes it frees hold the first two layers at
+ * int8 (109.3 against 159.9 before fine-tuning).
  */
 final class SensitiveLayers {
     private static final Logger LOG = Logger.getLogger("bitnet");
@@ -53,15 +60,32 @@ final class SensitiveLayers {
             MetricsLog metrics)
             throws IOException {
         long budget = (long) Math.floor(fp32Bytes / c.target_compression_ratio);
+        boolean auto = c.embedding_precision.equals("auto");
+        if (auto) {
+            c.embedding_precision = "int8";
+        }
         RolePlan base = planWith.apply(List.of());
         long slack = budget - fileSize(base, c, scratch);
+        // the int4 alternative (auto only): the same plan with int4 embeddings, and its spare bytes
+        RolePlan base4 = null;
+        long slack4 = slack;
+        if (auto) {
+            c.embedding_precision = "int4";
+            base4 = planWith.apply(List.of());
+            c.embedding_precision = "int8";
+            if (base4.entries().values().stream().anyMatch(e -> e.role() == RolePlan.Role.INT4)) {
+                slack4 = budget - fileSize(base4, c, scratch);
+            } else {
+                base4 = null;
+            }
+        }
         Packing packing = Packing.parse(c.packing);
         List<HfTensor> candidates = new ArrayList<>();
         Map<String, Long> extra = new HashMap<>();
         for (HfTensor t : base.targets()) {
             long rows = t.storedRows(), cols = t.storedCols();
             long more = rows * cols - rows * packing.bytesPerRow((int) cols); // both keep a 4-byte scale per row
-            if (more <= slack) {
+            if (more <= Math.max(slack, slack4)) {
                 candidates.add(t);
                 extra.put(t.name(), more);
             }
@@ -89,7 +113,29 @@ final class SensitiveLayers {
                     RolePlan.int8(m.getHf(t), t.storedRows(), t.storedCols()).dequantize(t.storedCols());
             gain.put(t.name(), baseNll - nll(m, ternary, t.name(), w8, evalIds, L, windows));
         }
-        List<String> chosen = knapsack(candidates.stream().map(HfTensor::name).toList(), gain, extra, slack);
+        List<String> names = candidates.stream().map(HfTensor::name).toList();
+        List<String> chosen;
+        if (base4 != null) {
+            // int4 embeddings: their measured cost against the gain of what the freed bytes hold
+            double cost4 = nll4(m, base4, ternary, evalIds, L, windows) - baseNll;
+            Choice ch = decide(names, gain, extra, slack, slack4, cost4);
+            metrics.log(
+                    "embedding_precision", "int4_nll_cost", cost4, "int8_gain", ch.gain8(), "int4_gain", ch.gain4());
+            LOG.info(String.format(
+                    Locale.ROOT,
+                    "embedding_precision auto: int4 embeddings cost %.4f nats and leave %,d spare bytes (int8: %,d);"
+                            + " summed gain %.4f vs %.4f: %s",
+                    cost4,
+                    slack4,
+                    slack,
+                    ch.gain4(),
+                    ch.gain8(),
+                    ch.int4() ? "int4" : "int8"));
+            c.embedding_precision = ch.int4() ? "int4" : "int8";
+            chosen = ch.layers();
+        } else {
+            chosen = knapsack(names, gain, extra, slack);
+        }
         // the header grows with each int8 entry: drop the last choices until the exact size fits
         while (!chosen.isEmpty() && fileSize(planWith.apply(chosen), c, scratch) > budget) {
             chosen.remove(chosen.size() - 1);
@@ -134,6 +180,49 @@ final class SensitiveLayers {
             }
         }
         return chosen;
+    }
+
+    /** The embeddings' precision and the int8 layers: int4 when its best set, less its cost, gains more. */
+    record Choice(boolean int4, List<String> layers, double gain8, double gain4) {}
+
+    /**
+     * The best layer set within the spare bytes of int8 embeddings (slack) and within those of int4
+     * ones (slack4), and which gains more once int4's measured loss (cost4, nats) is taken off.
+     */
+    static Choice decide(
+            List<String> names,
+            Map<String, Double> gain,
+            Map<String, Long> extra,
+            long slack,
+            long slack4,
+            double cost4) {
+        List<String> c8 =
+                knapsack(names.stream().filter(n -> extra.get(n) <= slack).toList(), gain, extra, slack);
+        List<String> c4 = knapsack(names, gain, extra, slack4);
+        double g8 = sum(c8, gain), g4 = sum(c4, gain) - cost4;
+        return g4 > g8 ? new Choice(true, c4, g8, g4) : new Choice(false, c8, g8, g4);
+    }
+
+    private static double sum(List<String> names, Map<String, Double> gain) {
+        return names.stream().mapToDouble(gain::get).sum();
+    }
+
+    /** Held-out loss with the targets ternary and the embeddings (plan roles INT4) at int4. */
+    private static double nll4(Model m, RolePlan plan4, Map<String, float[]> ternary, int[] ids, int L, int windows) {
+        Map<HfTensor, float[]> saved = new HashMap<>();
+        for (RolePlan.Entry e : plan4.entries().values()) {
+            if (e.role() == RolePlan.Role.INT4) {
+                HfTensor t = e.tensor();
+                float[] w = m.getHf(t);
+                saved.put(t, w);
+                m.setHf(t, RolePlan.int4(w, t.storedRows(), t.storedCols()).dequantize(t.storedRows(), t.storedCols()));
+            }
+        }
+        try {
+            return nll(m, ternary, null, null, ids, L, windows);
+        } finally {
+            saved.forEach(m::setHf);
+        }
     }
 
     /** Held-out loss with the targets ternary and layer `name` (if any) at the given weight. */

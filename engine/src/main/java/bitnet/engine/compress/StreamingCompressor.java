@@ -251,6 +251,12 @@ public final class StreamingCompressor {
                                     w = q.dequantize(in.cols());
                                     preserved++;
                                 }
+                                case INT4 -> {
+                                    RolePlan.Int4 q = RolePlan.int4(w, in.rows(), in.cols());
+                                    packed.int4(in.name(), q.codes(), q.scale16());
+                                    w = q.dequantize(in.rows(), in.cols());
+                                    preserved++;
+                                }
                                 case F16 -> {
                                     packed.f16(in.name(), w);
                                     preserved++;

@@ -32,7 +32,7 @@ import java.util.function.Supplier;
  * directory. Storage types: ternary weights as the chosen TQ type where rows (ne[0]) are a
  * multiple of 256 (Q2_0, behind a flag: rows a multiple of 64), else exact Q4_0 (d = the row
  * scale, nibbles 7/8/9), else F16; int8 embeddings
- * as Q8_0 (d = the row scale); vectors (norms, biases) F32; other matrices as stored or as
+ * as Q8_0 (d = the row scale), int4 ones as Q4_0 (the same blocks); vectors (norms, biases) F32; other matrices as stored or as
  * {@code --type}. Names and conventions per architecture are {@link GgufArch}'s, the vocabulary
  * {@link GgufVocab}'s. The file is marked as written by bitnet so --overwrite may replace it.
  */
@@ -116,6 +116,7 @@ public final class GgufExporter {
                         ? opt.ternaryType()
                         : cols % 32 == 0 ? GgmlType.Q4_0 : fallback;
             case SourceTensor.Int8 x -> cols % 32 == 0 ? GgmlType.Q8_0 : fallback;
+            case SourceTensor.Int4 x -> GgmlType.Q4_0; // rows are whole blocks of 32 by the packed format
             case SourceTensor.Plain p ->
                 opt.floatType() != null
                         ? opt.floatType()
@@ -136,7 +137,14 @@ public final class GgufExporter {
 
     private static Supplier<byte[]> encoder(SourceTensor t, GgmlType type) {
         return () -> switch (type) {
-            case TQ2_0, TQ1_0, Q4_0, Q2_0 -> {
+            case Q4_0 -> {
+                if (t instanceof SourceTensor.Int4 x) {
+                    yield GgufBlocks.encodeQ4_0(x.codes(), x.scale16(), t.rows(), t.cols());
+                }
+                SourceTensor.Ternary x = (SourceTensor.Ternary) t;
+                yield GgufBlocks.encodeTernary(type, x.codes(), x.scales(), t.rows(), t.cols());
+            }
+            case TQ2_0, TQ1_0, Q2_0 -> {
                 SourceTensor.Ternary x = (SourceTensor.Ternary) t;
                 yield GgufBlocks.encodeTernary(type, x.codes(), x.scales(), t.rows(), t.cols());
             }
@@ -219,6 +227,10 @@ public final class GgufExporter {
                 case INT8 -> {
                     PackedModel.Int8 t = pm.int8(e.name());
                     yield new SourceTensor.Int8(e.shape(), t.data().data().toArray(ValueLayout.JAVA_BYTE), t.scales());
+                }
+                case INT4 -> {
+                    PackedModel.Int4 t = pm.int4(e.name());
+                    yield new SourceTensor.Int4(e.shape(), t.codes(), t.scale16());
                 }
                 case PLAIN -> SourceTensor.Plain.of(pm.plain(e.name()));
             };

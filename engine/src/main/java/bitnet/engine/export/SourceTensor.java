@@ -103,6 +103,29 @@ sealed interface SourceTensor {
         }
     }
 
+    /** Int4 codes (cols/2 bytes a row) with F16 scales per block of 32 (value = d * (q - 8)), llama.cpp's Q4_0 values. */
+    record Int4(long[] shape, byte[] codes, short[] scale16) implements SourceTensor {
+        @Override
+        public DType dtype() {
+            return DType.F32;
+        }
+
+        @Override
+        public float[] floats() {
+            return bitnet.io.packed.PackedModelFormat.dequantizeInt4(codes, scale16, rows(), cols());
+        }
+
+        @Override
+        public SourceTensor permuteRows(int[] perm) {
+            int nb = cols() / bitnet.io.packed.PackedModelFormat.INT4_BLOCK;
+            short[] s = new short[scale16.length];
+            for (int i = 0; i < perm.length; i++) {
+                System.arraycopy(scale16, perm[i] * nb, s, i * nb, nb);
+            }
+            return new Int4(shape, permute(codes, perm, cols() / 2), s);
+        }
+    }
+
     static float[] permute(float[] v, int[] perm, int cols) {
         float[] out = new float[v.length];
         for (int i = 0; i < perm.length; i++) {

@@ -133,7 +133,7 @@ class CompressConfigPropertyTest {
         for (String json : List.of(
                 "{\"quantizer\": \"tern\"}",
                 "{\"packing\": \"3bit\"}",
-                "{\"embedding_precision\": \"int4\"}",
+                "{\"embedding_precision\": \"int2\"}",
                 "{\"grokfast\": \"ema:1.5:2\"}",
                 "{\"streaming\": \"yes\"}",
                 "{\"device\": \"tpu\"}",

@@ -18,10 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class Int8LayersTest {
     @Test
     void namedLayerIsInt8AndBothOutputsAgree(@TempDir Path tmp) throws Exception {
-        Path text = tmp.resolve("eval.txt");
-        Files.writeString(
-                text,
-                Files.readString(Path.of("..", "src", "demo", "heldout.txt")).substring(0, 20000));
+        Path text = DemoCompressTest.heldoutSample(tmp);
         long[] bytes = new long[2];
         for (int run = 0; run < 2; run++) {
             CompressConfig c = new CompressConfig();

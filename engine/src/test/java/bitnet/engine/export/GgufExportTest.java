@@ -101,7 +101,12 @@ class GgufExportTest {
 
     /** A compress output with one tensor per storage path: TQ (rows of 256), Q4_0 (96), F16 (40), Q8_0, F32. */
     private Path packedOutput() throws IOException {
-        Path dir = tmp.resolve("out");
+        return packedOutput(false);
+    }
+
+    /** The same with the embedding as int4 (int4Embedding) instead of int8. */
+    private Path packedOutput(boolean int4Embedding) throws IOException {
+        Path dir = tmp.resolve(int4Embedding ? "out4" : "out");
         Path fp16 = dir.resolve(PackedLoader.FP16_DIR);
         Files.createDirectories(fp16);
         Files.writeString(fp16.resolve("config.json"), """
@@ -130,7 +135,11 @@ class GgufExportTest {
         for (int i = 0; i < emb.length; i++) {
             emb[i] = (float) r.nextGaussian();
         }
-        w.addInt8(TensorData.ofFloats("model.embed_tokens.weight", emb, 300, 256));
+        if (int4Embedding) {
+            w.addInt4(TensorData.ofFloats("model.embed_tokens.weight", emb, 300, 256));
+        } else {
+            w.addInt8(TensorData.ofFloats("model.embed_tokens.weight", emb, 300, 256));
+        }
         w.addPlain(TensorData.ofFloats("model.norm.weight", scales(r, 256), 256));
         w.write(dir.resolve(PackedModelFormat.FILE_NAME), Map.of());
         return dir;
@@ -197,6 +206,22 @@ class GgufExportTest {
                         g.tensor("output_norm.weight").toFloats());
                 assertEquals(2L, g.get("general.quantization_version"));
             }
+        }
+    }
+
+    @Test
+    void int4EmbeddingsBecomeQ4_0BitForBit() throws IOException {
+        Path dir = packedOutput(true);
+        Path out = tmp.resolve("int4.gguf");
+        GgufExporter.Result res = GgufExporter.export(dir, out, new GgufExporter.Options(GgmlType.TQ2_0, null, true));
+        assertEquals(Map.of("tq2_0", 1, "q4_0", 2, "f16", 1, "f32", 1), res.tensors());
+        try (Arena a = Arena.ofConfined()) {
+            var pm = PackedModelFormat.open(dir.resolve(PackedModelFormat.FILE_NAME), a);
+            GgufFile g = GgufFile.open(out, a);
+            assertEquals(GgmlType.Q4_0, g.tensor("token_embd.weight").type());
+            assertArrayEquals(
+                    pm.dequantize("model.embed_tokens.weight").toFloatArray(),
+                    g.tensor("token_embd.weight").toFloats());
         }
     }
 

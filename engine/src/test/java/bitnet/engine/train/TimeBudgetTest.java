@@ -53,6 +53,26 @@ class TimeBudgetTest {
         assertThrows(IllegalArgumentException.class, () -> CompressConfig.parseDuration("-5m"));
     }
 
+    /** A tiny model without a step, epoch or time budget gets 6 minutes; any of them set explicitly replaces it. */
+    @Test
+    void tinyModelsDefaultToSixMinutes() throws Exception {
+        CompressConfig c = new CompressConfig();
+        assertEquals("tiny", c.adaptToSize(3_196_608));
+        assertEquals(360, c.timeBudgetSeconds());
+        assertEquals(600, c.fine_tune_steps);
+        for (String[] kv : new String[][] {
+            {"fine_tune_steps", "50"}, {"fine_tune_epochs", "1.0"}, {"fine_tune_time_budget", "\"2m\""}
+        }) {
+            CompressConfig e = new CompressConfig();
+            e.set(kv[0], new com.fasterxml.jackson.databind.ObjectMapper().readTree(kv[1]));
+            e.adaptToSize(3_196_608);
+            assertEquals(kv[0].equals("fine_tune_time_budget") ? 120 : 0, e.timeBudgetSeconds(), kv[0]);
+        }
+        CompressConfig small = new CompressConfig();
+        assertEquals("small", small.adaptToSize(135_000_000));
+        assertEquals(0, small.timeBudgetSeconds());
+    }
+
     @Test
     void distillSettingsParseAndValidate() {
         CompressConfig c = new CompressConfig();

@@ -22,7 +22,7 @@ package bitnet.io.gguf;
  *     ggml-org/llama.cpp 01243c5; code 3 = +2d is legal there and decoded, never written here).</li>
  * </ul>
  * Quantizing floats to these types is not done here: the export only re-encodes weights that are
- * already ternary or int8, so the only rounding is the scale's to fp16.
+ * already ternary, int8 or int4 (Q4_0 blocks), so the only rounding is a scale's to fp16 (none for int4).
  */
 public final class GgufBlocks {
     private GgufBlocks() {}
@@ -54,6 +54,33 @@ public final class GgufBlocks {
             }
         }
         return out;
+    }
+
+    /**
+     * Encodes int4 codes (cols/2 bytes a row, element 2i in the low nibble of byte i, code q for
+     * (q - 8) * d) with the F16 bits of one d per 32 elements as Q4_0: the same values, bit for bit.
+     */
+    public static byte[] encodeQ4_0(byte[] codes, short[] scale16, int rows, int cols) {
+        if (cols % 32 != 0 || (long) rows * cols != 2L * codes.length || (long) rows * cols != 32L * scale16.length) {
+            throw new IllegalArgumentException("Q4_0: " + codes.length + " code bytes, " + scale16.length
+                    + " scales for (" + rows + ", " + cols + ")");
+        }
+        int blocks = rows * (cols / 32);
+        byte[] out = new byte[Math.multiplyExact(blocks, 18)];
+        for (int b = 0; b < blocks; b++) {
+            int o = b * 18, src = b * 16; // a block's 32 codes are bytes [16b, 16b + 16)
+            out[o] = (byte) scale16[b];
+            out[o + 1] = (byte) (scale16[b] >> 8);
+            for (int j = 0; j < 16; j++) {
+                int lo = nibble(codes, 2 * src + j), hi = nibble(codes, 2 * src + j + 16);
+                out[o + 2 + j] = (byte) (lo | hi << 4);
+            }
+        }
+        return out;
+    }
+
+    private static int nibble(byte[] codes, int i) {
+        return (codes[i >> 1] >> ((i & 1) * 4)) & 15;
     }
 
     /** Encodes per-row int8 values (rows*cols) with their row scales as Q8_0. */

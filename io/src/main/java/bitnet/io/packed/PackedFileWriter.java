@@ -40,6 +40,8 @@ public final class PackedFileWriter implements AutoCloseable {
         TERNARY,
         /** Per-row symmetric int8 plus F32 per-row scales (embeddings, lm_head). */
         INT8,
+        /** Int4 codes in blocks of 32 plus F16 block scales (embeddings, lm_head with embedding_precision int4). */
+        INT4,
         /** F16 under its own name (embeddings, lm_head with embedding_precision fp16). */
         F16,
         /** As the source stored it (F64 narrowed to F32). */
@@ -89,6 +91,7 @@ public final class PackedFileWriter implements AutoCloseable {
             PackedModelFormat.Kind kind = switch (s.storage()) {
                 case TERNARY -> PackedModelFormat.Kind.TERNARY;
                 case INT8 -> PackedModelFormat.Kind.INT8;
+                case INT4 -> PackedModelFormat.Kind.INT4;
                 default -> PackedModelFormat.Kind.PLAIN;
             };
             e.put("kind", kind.id());
@@ -112,6 +115,18 @@ public final class PackedFileWriter implements AutoCloseable {
                     specs.add(new Spec(s.name() + PackedModelFormat.INT8_SUFFIX, DType.I8, s.shape()));
                     specs.add(
                             new Spec(s.name() + PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, new long[] {s.rows()}));
+                }
+                case INT4 -> {
+                    if (s.cols() % PackedModelFormat.INT4_BLOCK != 0) {
+                        throw new IllegalArgumentException(
+                                s.name() + ": int4 needs a multiple of " + PackedModelFormat.INT4_BLOCK + " columns");
+                    }
+                    e.put("scale", "per_block");
+                    specs.add(new Spec(
+                            s.name() + PackedModelFormat.INT4_SUFFIX, DType.U8, new long[] {s.rows(), s.cols() / 2}));
+                    specs.add(new Spec(s.name() + PackedModelFormat.INT4_SCALE_SUFFIX, DType.F16, new long[] {
+                        s.rows(), s.cols() / PackedModelFormat.INT4_BLOCK
+                    }));
                 }
                 default -> specs.add(new Spec(s.name(), s.plainDtype(), s.shape()));
             }
@@ -166,6 +181,19 @@ public final class PackedFileWriter implements AutoCloseable {
         slot(name, Storage.INT8);
         out.write(name + PackedModelFormat.INT8_SUFFIX, q);
         out.write(name + PackedModelFormat.INT8_SCALE_SUFFIX, f32(scale));
+    }
+
+    /** An int4 tensor quantized by {@link PackedModelFormat#quantizeInt4}: codes (rows, cols/2), F16 bits (rows, cols/32). */
+    public void int4(String name, byte[] codes, short[] scale16) throws IOException {
+        Slot s = slot(name, Storage.INT4);
+        if (codes.length != (long) s.rows() * s.cols() / 2
+                || scale16.length != (long) s.rows() * s.cols() / PackedModelFormat.INT4_BLOCK) {
+            throw new IllegalArgumentException(name + ": int4 parts of the wrong size");
+        }
+        out.write(name + PackedModelFormat.INT4_SUFFIX, codes);
+        byte[] b = new byte[scale16.length * 2];
+        MemorySegment.copy(scale16, 0, MemorySegment.ofArray(b), LE_I16, 0, scale16.length);
+        out.write(name + PackedModelFormat.INT4_SCALE_SUFFIX, b);
     }
 
     /** An F16 tensor from FP32 values (round to nearest even). */

@@ -61,6 +61,14 @@ public final class PackedModel {
     /** An int8 tensor's parts: data I8 (rows, cols), a slice of the file; scales (rows). */
     public record Int8(String name, int rows, int cols, TensorData data, float[] scales) {}
 
+    /** An int4 tensor's parts ({@link PackedModelFormat#quantizeInt4}): codes (rows, cols/2), F16 bits of the block scales. */
+    public record Int4(String name, int rows, int cols, byte[] codes, short[] scale16) {
+        /** The values the codes stand for, rows x cols. */
+        public float[] dequantize() {
+            return PackedModelFormat.dequantizeInt4(codes, scale16, rows, cols);
+        }
+    }
+
     private final Path path;
     private final SafetensorsFile file;
     private final Packing packing;
@@ -145,7 +153,7 @@ public final class PackedModel {
         Kind kind = v.path("kind").isTextual() ? Kind.parse(v.get("kind").asText()) : null;
         if (kind == null) {
             throw new BadInputException(
-                    path, where + "'kind' must be \"ternary\", \"int8\" or \"plain\", got " + v.get("kind"));
+                    path, where + "'kind' must be \"ternary\", \"int8\", \"int4\" or \"plain\", got " + v.get("kind"));
         }
         JsonNode sh = v.get("shape");
         if (sh == null || !sh.isArray()) {
@@ -173,6 +181,15 @@ public final class PackedModel {
                         path, where + kind.id() + " tensors must be 2-D and non-empty, shape is " + sh);
             }
             String scale = v.path("scale").asText("");
+            if (kind == Kind.INT4) {
+                if (!scale.equals("per_block") || shape[1] % PackedModelFormat.INT4_BLOCK != 0) {
+                    throw new BadInputException(
+                            path,
+                            where + "int4 tensors have 'scale' \"per_block\" and a multiple of "
+                                    + PackedModelFormat.INT4_BLOCK + " columns, got " + v.get("scale") + ", " + sh);
+                }
+                return new Entry(name, kind, shape, dtype, false);
+            }
             if (!scale.equals("per_row") && !scale.equals("per_tensor")) {
                 throw new BadInputException(
                         path, where + "'scale' must be \"per_row\" or \"per_tensor\", got " + v.get("scale"));
@@ -208,6 +225,21 @@ public final class PackedModel {
             case INT8 -> {
                 part(path, f, e, PackedModelFormat.INT8_SUFFIX, DType.I8, e.shape()[0], e.shape()[1], used);
                 float[] s = part(path, f, e, PackedModelFormat.INT8_SCALE_SUFFIX, DType.F32, e.shape()[0], -1, used)
+                        .toFloatArray();
+                checkFinite(path, e, s);
+            }
+            case INT4 -> {
+                long rows = e.shape()[0], cols = e.shape()[1];
+                part(path, f, e, PackedModelFormat.INT4_SUFFIX, DType.U8, rows, cols / 2, used);
+                float[] s = part(
+                                path,
+                                f,
+                                e,
+                                PackedModelFormat.INT4_SCALE_SUFFIX,
+                                DType.F16,
+                                rows,
+                                cols / PackedModelFormat.INT4_BLOCK,
+                                used)
                         .toFloatArray();
                 checkFinite(path, e, s);
             }
@@ -323,6 +355,22 @@ public final class PackedModel {
                 file.get(name + PackedModelFormat.INT8_SCALE_SUFFIX).toFloatArray());
     }
 
+    public Int4 int4(String name) {
+        Entry e = want(name, Kind.INT4);
+        TensorData s = file.get(name + PackedModelFormat.INT4_SCALE_SUFFIX);
+        short[] scale16 = new short[Math.toIntExact(s.numel())];
+        MemorySegment.copy(s.data(), LE_I16, 0, scale16, 0, scale16.length);
+        return new Int4(
+                name,
+                e.rows(),
+                e.cols(),
+                file.get(name + PackedModelFormat.INT4_SUFFIX).data().toArray(ValueLayout.JAVA_BYTE),
+                scale16);
+    }
+
+    private static final ValueLayout.OfShort LE_I16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
     /** A plain tensor as stored (F16 for embeddings written that way; otherwise as given). */
     public TensorData plain(String name) {
         want(name, Kind.PLAIN);
@@ -364,6 +412,7 @@ public final class PackedModel {
                 }
                 yield TensorData.ofFloats(name, w, e.shape());
             }
+            case INT4 -> TensorData.ofFloats(name, int4(name).dequantize(), e.shape());
         };
     }
 

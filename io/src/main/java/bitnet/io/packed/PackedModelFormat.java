@@ -19,8 +19,11 @@ import java.util.Set;
  *
  * <p>For a ternary tensor NAME (rows, cols): {@code NAME.ternary} U8 (rows, bytesPerRow) and
  * {@code NAME.scale} F32 (rows) per row or (1) per tensor. Embeddings / lm_head are either F16 under
- * their own name or per-row symmetric int8: {@code NAME.int8} I8 (rows, cols) plus
- * {@code NAME.int8_scale} F32 (rows), scale = absmax/127. Everything else is kept as given.
+ * their own name, per-row symmetric int8: {@code NAME.int8} I8 (rows, cols) plus
+ * {@code NAME.int8_scale} F32 (rows), scale = absmax/127, or int4 in blocks of 32 along a row by
+ * llama.cpp's Q4_0 rule ({@link #quantizeInt4}): {@code NAME.int4} U8 (rows, cols/2), element 2i in
+ * the low nibble of byte i and 2i+1 in the high one, code q in 0..15 standing for (q - 8) * d, and
+ * {@code NAME.int4_scale} F16 (rows, cols/32), the d of each block. Everything else is kept as given.
  * Metadata: "format" = "bitnet-ternary", "format_version" = "1", "packing" = "2bit" | "base3",
  * "tensors" = JSON {name: {kind, shape, dtype, scale?}} and any caller entries.
  *
@@ -35,6 +38,10 @@ public final class PackedModelFormat {
     public static final String SCALE_SUFFIX = ".scale";
     public static final String INT8_SUFFIX = ".int8";
     public static final String INT8_SCALE_SUFFIX = ".int8_scale";
+    public static final String INT4_SUFFIX = ".int4";
+    public static final String INT4_SCALE_SUFFIX = ".int4_scale";
+    /** Elements per int4 block (one F16 scale each), as in llama.cpp's Q4_0. */
+    public static final int INT4_BLOCK = 32;
 
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -44,6 +51,7 @@ public final class PackedModelFormat {
     public enum Kind {
         TERNARY("ternary"),
         INT8("int8"),
+        INT4("int4"),
         PLAIN("plain");
 
         private final String id;
@@ -140,6 +148,21 @@ public final class PackedModelFormat {
             return this;
         }
 
+        /** A 2-D float tensor stored as int4 in blocks of 32 ({@link #quantizeInt4}). */
+        public Writer addInt4(TensorData t) {
+            if (t.rank() != 2 || !t.dtype().isFloat()) {
+                throw new IllegalArgumentException(t.name() + ": int4 storage needs a 2-D float tensor");
+            }
+            int rows = t.dim(0), cols = t.dim(1);
+            byte[] codes = new byte[rows * cols / 2];
+            short[] scale16 = new short[rows * cols / INT4_BLOCK];
+            quantizeInt4(t.toFloatArray(), rows, cols, codes, scale16);
+            add(
+                    new PackedFileWriter.Slot(t.name(), PackedFileWriter.Storage.INT4, t.shape(), t.dtype(), false),
+                    pw -> pw.int4(t.name(), codes, scale16));
+            return this;
+        }
+
         /** A float tensor stored as F16 under its own name (embeddings, lm_head). */
         public Writer addF16(TensorData t) {
             if (!t.dtype().isFloat()) {
@@ -170,6 +193,55 @@ public final class PackedModelFormat {
                 w.finish();
             }
         }
+    }
+
+    /**
+     * Int4 in blocks of {@link #INT4_BLOCK} along each row, llama.cpp's Q4_0 rule: the block's
+     * element of largest magnitude m (the first of equals) gives d = m / -8, stored as F16 (d16,
+     * the raw F16 bits into scale16); each code is q = min(15, (int) (x / d + 8.5)) with the
+     * unrounded d, standing for (q - 8) * d16. cols must be a multiple of the block. codes holds
+     * cols/2 bytes a row, element 2i in the low nibble. The codes and d16 are exactly what a GGUF
+     * Q4_0 tensor of the dequantized values holds (re-quantizing them gives them back).
+     */
+    public static void quantizeInt4(float[] w, int rows, int cols, byte[] codes, short[] scale16) {
+        if (cols % INT4_BLOCK != 0) {
+            throw new IllegalArgumentException("int4 needs a multiple of " + INT4_BLOCK + " columns, not " + cols);
+        }
+        int nb = cols / INT4_BLOCK;
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < nb; b++) {
+                int o = r * cols + b * INT4_BLOCK;
+                float amax = 0f, max = 0f;
+                for (int i = 0; i < INT4_BLOCK; i++) {
+                    float v = w[o + i];
+                    if (Math.abs(v) > amax) {
+                        amax = Math.abs(v);
+                        max = v;
+                    }
+                }
+                float d = max / -8f, id = d != 0f ? 1f / d : 0f;
+                scale16[r * nb + b] = Float.floatToFloat16(d);
+                for (int i = 0; i < INT4_BLOCK; i += 2) {
+                    int q0 = Math.min(15, (int) (w[o + i] * id + 8.5f));
+                    int q1 = Math.min(15, (int) (w[o + i + 1] * id + 8.5f));
+                    codes[(o + i) / 2] = (byte) (q0 | q1 << 4);
+                }
+            }
+        }
+    }
+
+    /** The values int4 codes stand for: (q - 8) * d16 ({@link #quantizeInt4}), rows x cols. */
+    public static float[] dequantizeInt4(byte[] codes, short[] scale16, int rows, int cols) {
+        float[] w = new float[rows * cols];
+        int nb = cols / INT4_BLOCK;
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int i = r * cols + c;
+                int q = (codes[i / 2] >> ((i & 1) * 4)) & 15;
+                w[i] = (q - 8) * Float.float16ToFloat(scale16[r * nb + c / INT4_BLOCK]);
+            }
+        }
+        return w;
     }
 
     /** Per-row symmetric int8: scale[r] = absmax/127, q = rint(w/scale) clamped to ±127 (0 for an all-zero row). */

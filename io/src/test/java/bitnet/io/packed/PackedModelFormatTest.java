@@ -114,6 +114,72 @@ class PackedModelFormatTest {
         assertArrayEquals(new byte[] {50, -127, 25, 0, 0, 0}, q);
     }
 
+    /** llama.cpp's Q4_0 rule (ggml-quants.c quantize_row_q4_0_ref) worked by hand on one block: x_i = i - 10. */
+    @Test
+    void int4IsQ4_0() {
+        float[] w = new float[32];
+        for (int i = 0; i < 32; i++) {
+            w[i] = i - 10;
+        }
+        byte[] codes = new byte[16];
+        short[] d = new short[1];
+        PackedModelFormat.quantizeInt4(w, 1, 32, codes, d);
+        // max = 21 (i = 31) -> d = 21 / -8 = -2.625, id = 1/d; q = min(15, (int) (x * id + 8.5))
+        assertEquals(-2.625f, Float.float16ToFloat(d[0]));
+        float[] v = PackedModelFormat.dequantizeInt4(codes, d, 1, 32);
+        assertEquals(21f, v[31]); // q 0: (0 - 8) * -2.625
+        assertEquals(-10.5f, v[0]); // -10 * id + 8.5 = 12.31 -> 12
+        assertEquals(0f, Math.abs(v[10])); // 8.5 -> 8: (8 - 8) * d, -0
+        assertEquals(10.5f, v[21]); // 11 * id + 8.5 = 4.31 -> 4
+        assertEquals(-2.625f, v[7]); // -3 * id + 8.5 = 9.64 -> 9
+    }
+
+    @Test
+    void rejectsBadInt4Entries() throws Exception {
+        TensorData codes = TensorData.ofBytes("e.int4", DType.U8, new byte[2 * 16], 2, 16);
+        TensorData scales = TensorData.ofBytes("e.int4_scale", DType.F16, new byte[2 * 2], 2, 1);
+        String ok = "{\"e\":{\"kind\":\"int4\",\"shape\":[2,32],\"dtype\":\"F32\",\"scale\":\"per_block\"}}";
+        try (Arena arena = Arena.ofConfined()) {
+            Path f = dir.resolve("ok.safetensors");
+            SafetensorsWriter.write(f, List.of(codes, scales), meta("2bit", ok));
+            assertEquals(Kind.INT4, PackedModelFormat.open(f, arena).entry("e").kind());
+        }
+        expectBad(List.of(codes, scales), meta("2bit", ok.replace("per_block", "per_row")), "per_block");
+        expectBad(List.of(codes, scales), meta("2bit", ok.replace("[2,32]", "[2,30]")), "multiple of 32");
+        expectBad(List.of(codes), meta("2bit", ok), "lacks its part 'e.int4_scale'");
+    }
+
+    @Test
+    void int4RoundTripsThroughTheFileAndGguf() throws Exception {
+        Random r = new Random(5);
+        int rows = 3, cols = 64;
+        float[] emb = floats(rows * cols, r);
+        Path f = dir.resolve(PackedModelFormat.FILE_NAME);
+        PackedModelFormat.writer(Packing.TWO_BIT)
+                .addInt4(TensorData.ofFloats("emb.weight", emb, rows, cols))
+                .write(f, Map.of());
+        byte[] codes = new byte[rows * cols / 2];
+        short[] d = new short[rows * cols / 32];
+        PackedModelFormat.quantizeInt4(emb, rows, cols, codes, d);
+        float[] want = PackedModelFormat.dequantizeInt4(codes, d, rows, cols);
+        try (Arena arena = Arena.ofConfined()) {
+            PackedModel m = PackedModelFormat.open(f, arena);
+            assertEquals(Kind.INT4, m.entry("emb.weight").kind());
+            PackedModel.Int4 t = m.int4("emb.weight");
+            assertArrayEquals(codes, t.codes());
+            assertArrayEquals(d, t.scale16());
+            assertArrayEquals(want, m.dequantize("emb.weight").toFloatArray());
+        }
+        for (int i = 0; i < want.length; i++) {
+            float di = Math.abs(Float.float16ToFloat(d[i / 32]));
+            // half a step, or a whole one where a code clamps at 15 (the side opposite the block's max)
+            assertTrue(Math.abs(want[i] - emb[i]) <= 1.001f * di + 1e-6f, "element " + i);
+        }
+        // the GGUF Q4_0 blocks hold the same values, bit for bit
+        byte[] q40 = bitnet.io.gguf.GgufBlocks.encodeQ4_0(codes, d, rows, cols);
+        assertArrayEquals(want, bitnet.io.gguf.GgufBlocks.decode(bitnet.io.gguf.GgmlType.Q4_0, q40, rows * cols));
+    }
+
     /** Writes a raw safetensors file with the given tensors and metadata, then expects open to fail naming the file. */
     private void expectBad(List<TensorData> tensors, Map<String, String> meta, String fragment) throws Exception {
         Path f = dir.resolve("bad.safetensors");
