@@ -76,6 +76,27 @@ public interface Kernels extends AutoCloseable {
         return (long) rows * cols <= Int8Weight.MAX_BYTES ? new Int8Weight(q, scales, rows, cols) : null;
     }
 
+    /**
+     * An int4 weight (rows, cols) in llama.cpp's Q4_0 values for inference: code q (cols/2 bytes a
+     * row, element 2i in the low nibble of byte i) stands for (q - 8) * d of its block of 32, d the
+     * F16 bits in scale16; held as int8 (q - 8) with a scale per block, a quarter of FP32's bytes.
+     * null when this backend cannot hold it (then the caller widens it to FP32).
+     */
+    default Weight int4Weight(byte[] codes, short[] scale16, int rows, int cols) {
+        if ((long) rows * cols > Int8Weight.MAX_BYTES || cols % 32 != 0) {
+            return null;
+        }
+        byte[] q = new byte[rows * cols];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (byte) (((codes[i >> 1] >> ((i & 1) * 4)) & 15) - 8);
+        }
+        float[] d = new float[scale16.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = Float.float16ToFloat(scale16[i]);
+        }
+        return new Int8Weight(MemorySegment.ofArray(q), d, rows, cols, 32);
+    }
+
     // ---- embeddings ------------------------------------------------------------------------
 
     /** out (N, C) = wte[ids[n]] (+ wpe[pos0 + n % T] if wpe != null). ids has N = B*T entries. */

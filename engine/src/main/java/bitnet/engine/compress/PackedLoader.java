@@ -56,6 +56,12 @@ public final class PackedLoader {
                 // int8 embeddings / head stay int8: a quarter of the bytes per decoded token
                 p0.weight = int8;
                 p0.value = null;
+            } else if (e.kind() == PackedModelFormat.Kind.INT4
+                    && t.layout() == HfTensor.Layout.IDENTITY
+                    && (int8 = int4Weight(pm, t.name(), p0, k)) != null) {
+                // int4 embeddings / head: int8 codes with block scales, the values of the FP16 output
+                p0.weight = int8;
+                p0.value = null;
             } else {
                 float[] v = pm.dequantize(t.name()).toFloatArray();
                 finite(pm, t.name(), "value", v);
@@ -113,6 +119,14 @@ public final class PackedLoader {
                         "tensor '" + name + "': " + what + " [" + i + "] is " + a[i] + " (NaN/Inf in a packed model)");
             }
         }
+    }
+
+    private static Weight int4Weight(PackedModel pm, String name, Param p0, Kernels k) {
+        PackedModel.Int4 q = pm.int4(name);
+        if (q.rows() != p0.rows || q.cols() != p0.cols) {
+            throw new BadInputException(pm.path(), name + ": int4 shape does not match the config");
+        }
+        return k.int4Weight(q.codes(), q.scale16(), q.rows(), q.cols());
     }
 
     private static Weight int8Weight(PackedModel pm, String name, Param p0, Kernels k) {

@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * An int8 matrix with one FP32 scale per row, W[r][c] = scale[r] * q[r][c] (the compress
- * output's embeddings). Its products read a quarter
+ * output's embeddings), or one per block of {@code group} elements along a row (the int4
+ * embeddings, llama.cpp's Q4_0 values: q - 8 in [-8, 7] with the block's d). Its products read a quarter
  * of the bytes of the FP32 matrix: for the tied embedding / LM head of a small model, the largest
  * matrix of batch-1 decoding, that is most of a token's time. Rows of int8 are widened to floats
  * in registers; out = scale[r] * Σ_c x_c q[r][c] (+ bias), so results differ from a product with
@@ -32,9 +33,12 @@ public final class Int8Weight implements Weight, CpuMatmul {
      */
     private final byte[] heap;
 
+    /** One per row (group == cols) or per block of group elements of a row, in row-major order. */
     private final float[] scales;
+
     private final int rows;
     private final int cols;
+    private final int group;
 
     /** From this many input rows on, products run as a GEMM over dequantized panels (the row dots re-read every input row per weight row). */
     static final int GEMM_MIN_N = Integer.getInteger("bitnet.int8.gemmMin", 16);
@@ -44,18 +48,31 @@ public final class Int8Weight implements Weight, CpuMatmul {
 
     /** q: rows * cols bytes, row-major (copied); scales: one per row. */
     public Int8Weight(MemorySegment q, float[] scales, int rows, int cols) {
+        this(q, scales, rows, cols, cols);
+    }
+
+    /**
+     * q: rows * cols bytes, row-major (copied); scales: one per block of group elements of a row
+     * (group divides cols and is a multiple of the vector length, or equals cols: one per row).
+     */
+    public Int8Weight(MemorySegment q, float[] scales, int rows, int cols, int group) {
         if (rows < 0
                 || cols < 0
+                || group <= 0
+                || cols % group != 0
+                || (group != cols && group % L != 0)
                 || q.byteSize() != (long) rows * cols
-                || scales.length != rows
+                || scales.length != (long) rows * (cols / group)
                 || q.byteSize() > MAX_BYTES) {
             throw new IllegalArgumentException("int8 weight (" + rows + ", " + cols + ") with " + q.byteSize()
-                    + " bytes and " + scales.length + " scales (at most " + MAX_BYTES + " bytes)");
+                    + " bytes and " + scales.length + " scales of groups of " + group + " (at most " + MAX_BYTES
+                    + " bytes)");
         }
         this.heap = q.toArray(ValueLayout.JAVA_BYTE);
         this.scales = scales;
         this.rows = rows;
         this.cols = cols;
+        this.group = group;
     }
 
     @Override
@@ -70,7 +87,8 @@ public final class Int8Weight implements Weight, CpuMatmul {
 
     @Override
     public float get(int r, int c) {
-        return scales[r] * heap[r * cols + c];
+        int i = r * cols + c;
+        return scales[i / group] * heap[i];
     }
 
     /** dst[d .. d + cols) = row r dequantized (scale * q, the values of the FP32 copy bit for bit). */
@@ -81,14 +99,43 @@ public final class Int8Weight implements Weight, CpuMatmul {
     /** dst[d + i] = scale * q[r][k0 + i] for i in [0, kc): a slice of {@link #row}, bit for bit. */
     private void rowSlice(int r, int k0, int kc, float[] dst, int d) {
         int base = r * cols + k0;
-        float s = scales[r];
-        int c = 0;
-        for (; c + L <= kc; c += L) {
-            widen(heap, base + c).mul(s).intoArray(dst, d + c);
+        for (int c = 0; c < kc; ) {
+            // one scale's run: the whole slice per row, up to a block's end per block
+            int i = base + c, end = Math.min(kc, c + group - i % group);
+            float s = scales[i / group];
+            for (; c + L <= end; c += L) {
+                widen(heap, base + c).mul(s).intoArray(dst, d + c);
+            }
+            for (; c < end; c++) {
+                dst[d + c] = s * heap[base + c];
+            }
         }
-        for (; c < kc; c++) {
-            dst[d + c] = s * heap[base + c];
+    }
+
+    /**
+     * Σ_c x[xo + c] W[r][c] with blocks of scales: each vector of q times its block's scale (the
+     * dequantized values, exact) into four FMA chains.
+     */
+    private float dotBlocks(float[] x, int xo, int r) {
+        int base = r * cols;
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        int c = 0, end = cols - cols % (4 * L);
+        for (; c < end; c += 4 * L) {
+            int i = base + c;
+            a0 = widen(heap, i).mul(scales[i / group]).fma(FloatVector.fromArray(FS, x, xo + c), a0);
+            a1 = widen(heap, i + L).mul(scales[(i + L) / group]).fma(FloatVector.fromArray(FS, x, xo + c + L), a1);
+            a2 = widen(heap, i + 2 * L)
+                    .mul(scales[(i + 2 * L) / group])
+                    .fma(FloatVector.fromArray(FS, x, xo + c + 2 * L), a2);
+            a3 = widen(heap, i + 3 * L)
+                    .mul(scales[(i + 3 * L) / group])
+                    .fma(FloatVector.fromArray(FS, x, xo + c + 3 * L), a3);
         }
+        for (; c < cols; c += L) { // group % L == 0, so cols % L == 0
+            int i = base + c;
+            a0 = widen(heap, i).mul(scales[i / group]).fma(FloatVector.fromArray(FS, x, xo + c), a0);
+        }
+        return DetMath.sumLanes(a0.add(a1).add(a2.add(a3)));
     }
 
     /**
@@ -136,7 +183,14 @@ public final class Int8Weight implements Weight, CpuMatmul {
         }
         Parallel.Chunks body = (ch, lo, hi) -> {
             for (int r = lo; r < hi; r++) {
-                float s = scales[r], b = bias == null ? 0f : bias[r];
+                float b = bias == null ? 0f : bias[r];
+                if (group != cols) {
+                    for (int n = 0; n < N; n++) {
+                        out[n * OC + r] = dotBlocks(inp, n * C, r) + b;
+                    }
+                    continue;
+                }
+                float s = scales[r];
                 for (int n = 0; n < N; n++) {
                     out[n * OC + r] = dot(inp, n * C, r) * s + b;
                 }

@@ -34,6 +34,34 @@ class Int8WeightTest {
             float[] dense = new float[rows * cols];
             for (int i = 0; i < dense.length; i++) {
                 dense[i] = s[i / cols] * q[i];
+            }
+            check(w, dense, rows, cols);
+        }
+    }
+
+    /** Int4 codes (Q4_0 values) as an int8 weight with a scale per block of 32: the same products of its values. */
+    @Test
+    void int4BlocksMatchTheirValues() {
+        for (int cols : new int[] {32, 64, 192, 1024}) {
+            int rows = 29;
+            byte[] codes = new byte[rows * cols / 2];
+            rnd.nextBytes(codes);
+            short[] d = new short[rows * cols / 32];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = Float.floatToFloat16((rnd.nextFloat() - 0.5f) * 0.05f);
+            }
+            float[] dense = new float[rows * cols];
+            for (int i = 0; i < dense.length; i++) {
+                dense[i] = (((codes[i / 2] >> ((i & 1) * 4)) & 15) - 8) * Float.float16ToFloat(d[i / 32]);
+            }
+            Int8Weight w = (Int8Weight) new ScalarKernels().int4Weight(codes, d, rows, cols);
+            check(w, dense, rows, cols);
+        }
+    }
+
+    private void check(Int8Weight w, float[] dense, int rows, int cols) {
+        {
+            for (int i = 0; i < dense.length; i++) {
                 assertEquals(dense[i], w.get(i / cols, i % cols));
             }
             float[] row = new float[cols];
