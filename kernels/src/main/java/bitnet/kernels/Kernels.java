@@ -83,7 +83,7 @@ public interface Kernels extends AutoCloseable {
      * null when this backend cannot hold it (then the caller widens it to FP32).
      */
     default Weight int4Weight(byte[] codes, short[] scale16, int rows, int cols) {
-        if ((long) rows * cols > Int8Weight.MAX_BYTES || cols % 32 != 0) {
+        if ((long) rows * cols > Int8Weight.MAX_BYTES || cols % 32 != 0 || !Int8Weight.supportsGroup(32)) {
             return null;
         }
         byte[] q = new byte[rows * cols];

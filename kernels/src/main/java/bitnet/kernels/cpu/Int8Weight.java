@@ -46,6 +46,11 @@ public final class Int8Weight implements Weight, CpuMatmul {
     /** Largest matrix (bytes) this type holds: a Java array's. */
     public static final long MAX_BYTES = Integer.MAX_VALUE - 16;
 
+    /** Whether blocks of group elements can have a scale each: a whole number of vectors (always on x86-64 and NEON). */
+    public static boolean supportsGroup(int group) {
+        return group > 0 && group % L == 0;
+    }
+
     /** q: rows * cols bytes, row-major (copied); scales: one per row. */
     public Int8Weight(MemorySegment q, float[] scales, int rows, int cols) {
         this(q, scales, rows, cols, cols);
