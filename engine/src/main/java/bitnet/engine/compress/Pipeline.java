@@ -11,6 +11,7 @@ import bitnet.engine.quant.QuantResult;
 import bitnet.engine.quant.Quantizer;
 import bitnet.engine.train.Distill;
 import bitnet.engine.train.Distiller;
+import bitnet.engine.train.FakeQuant;
 import bitnet.engine.train.GradientFlow;
 import bitnet.engine.train.Grokfast;
 import bitnet.engine.train.LearnedScales;
@@ -202,10 +203,27 @@ public final class Pipeline {
             }
             RolePlan plan = planWith.apply(null);
             List<HfTensor> targets = plan.targets();
-            Qat active = new Qat(
-                    m,
-                    (name, w, r, cc) ->
-                            plan.isTarget(name) ? qz.quantize(name, w, r, cc).dequantize() : w);
+            // ternary targets, and int4 embeddings as the packed file will hold them (the forward
+            // and STE see those values while the latents train)
+            FakeQuant fq = new FakeQuant() {
+                @Override
+                public float[] apply(String name, float[] w, int r, int cc) {
+                    if (plan.isTarget(name)) {
+                        return qz.quantize(name, w, r, cc).dequantize();
+                    }
+                    RolePlan.Entry e = plan.get(name);
+                    return e != null && e.role() == RolePlan.Role.INT4
+                            ? RolePlan.int4(w, r, cc).dequantize(r, cc)
+                            : w;
+                }
+
+                @Override
+                public boolean alsoQuantizes(HfTensor t) {
+                    RolePlan.Entry e = plan.get(t.name());
+                    return e != null && e.role() == RolePlan.Role.INT4;
+                }
+            };
+            Qat active = new Qat(m, fq);
             Map<String, QuantResult> quant = quantizeAll(m, targets, qz);
             List<LayerStats> statsBefore = stats(m, targets, quant);
             active.quantize();
@@ -235,18 +253,7 @@ public final class Pipeline {
                 // learned per-row scales (LSQ) when scale_lr_ratio > 0, else the quantizer's scales each step
                 LearnedScales learned =
                         c.scale_lr_ratio > 0 ? new LearnedScales(qz, plan::isTarget, (float) c.scale_lr_ratio) : null;
-                Trainer tr = new Trainer(
-                        m,
-                        learned != null
-                                ? learned
-                                : (name, w, r, cc) -> plan.isTarget(name)
-                                        ? qz.quantize(name, w, r, cc).dequantize()
-                                        : w,
-                        tc,
-                        calibIds,
-                        evalIds,
-                        metrics,
-                        null);
+                Trainer tr = new Trainer(m, learned != null ? learned : fq, tc, calibIds, evalIds, metrics, null);
                 tr.evalSeqLen(L); // the curve is measured on the same windows as every other perplexity
                 double budget = c.timeBudgetSeconds();
                 if (budget > 0) {

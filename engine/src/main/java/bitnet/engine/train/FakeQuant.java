@@ -14,4 +14,13 @@ public interface FakeQuant {
      * updates it here. Stateless rules do nothing.
      */
     default void update(bitnet.engine.model.Model m, java.util.List<bitnet.engine.model.HfTensor> targets, float lr) {}
+
+    /**
+     * Whether this fake quantization also covers a tensor that is not a linear weight (int4
+     * embeddings and head, fake-quantized to what the packed file will store); Qat then treats it
+     * as a target too.
+     */
+    default boolean alsoQuantizes(bitnet.engine.model.HfTensor t) {
+        return false;
+    }
 }

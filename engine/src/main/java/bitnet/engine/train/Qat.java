@@ -21,7 +21,7 @@ public final class Qat {
         this.model = model;
         this.quant = quant;
         for (HfTensor t : model.tensors().values()) {
-            if (isTarget(t)) {
+            if (isTarget(t) || quant.alsoQuantizes(t)) {
                 targets.add(t);
             }
         }
