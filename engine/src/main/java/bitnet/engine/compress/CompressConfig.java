@@ -400,17 +400,30 @@ public final class CompressConfig {
         if (!explicit.contains("target_compression_ratio")) {
             target_compression_ratio = target;
         }
-        // a tiny model: 600 steps, fitted to 6 minutes of fine-tuning (more steps on a fast CPU, fewer
-        // on a slow one), so the whole compress ends in about 7 minutes wherever it runs (the demo on
-        // 2 Zen 3 cores: 210 steps, 6 min 27 s wall, 91.8 ppl at 6.04x); larger ones keep the
-        // epoch-based budget. An explicit step, epoch or time budget replaces this.
+        // a tiny model: the wall time of the 600 plain QAT steps of before, spent on distilled steps
+        // (the teacher's forward makes a step 1.2x (demo) to 1.33x (15.7M Llama) longer on Zen 3, so
+        // 450 of them), cut to TINY_SECONDS_PER_MPARAM per million parameters (at least 6 minutes)
+        // where the CPU is too slow for them. Time per step grows with the parameter count, so the
+        // cut leaves every tiny model about the same number of steps on a given CPU: on 2 Zen 3 cores
+        // the demo (3.2M) gets 6.4 minutes, ~215 steps, and a 15.7M Llama 31 minutes, ~250 steps
+        // (a flat 6 minutes left it 48, at 7.4 s a step). An explicit step, epoch or time budget
+        // replaces this.
         if (c.equals("tiny") && !explicit.contains("fine_tune_steps") && !explicit.contains("fine_tune_epochs")) {
-            fine_tune_steps = 600;
+            boolean distilled = bitnet.engine.train.Distill.parseMode(distill) != bitnet.engine.train.Distill.Mode.OFF;
+            fine_tune_steps = distilled ? 450 : 600;
             if (!explicit.contains("fine_tune_time_budget")) {
-                fine_tune_time_budget = "6m";
+                fine_tune_time_budget = tinyBudgetSeconds(params) + "s";
             }
         }
         return c;
+    }
+
+    /** Seconds of fine-tuning a tiny model may take per million parameters (see adaptToSize). */
+    static final double TINY_SECONDS_PER_MPARAM = 120;
+
+    /** A tiny model's default fine-tuning time: TINY_SECONDS_PER_MPARAM per million parameters, at least 6 minutes. */
+    public static long tinyBudgetSeconds(long params) {
+        return Math.round(Math.max(360, TINY_SECONDS_PER_MPARAM * params / 1e6));
     }
 
     /** The distillation settings (Distill.OFF when off). */

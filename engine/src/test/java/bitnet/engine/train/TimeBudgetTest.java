@@ -53,13 +53,26 @@ class TimeBudgetTest {
         assertThrows(IllegalArgumentException.class, () -> CompressConfig.parseDuration("-5m"));
     }
 
-    /** A tiny model without a step, epoch or time budget gets 6 minutes; any of them set explicitly replaces it. */
+    /**
+     * A tiny model without a step, epoch or time budget gets 450 distilled steps (600 plain ones),
+     * cut to 2 minutes per million parameters, at least 6; any of them set explicitly replaces it.
+     */
     @Test
-    void tinyModelsDefaultToSixMinutes() throws Exception {
+    void tinyModelsGetATimeBudgetThatGrowsWithTheirSize() throws Exception {
         CompressConfig c = new CompressConfig();
         assertEquals("tiny", c.adaptToSize(3_196_608));
-        assertEquals(360, c.timeBudgetSeconds());
-        assertEquals(600, c.fine_tune_steps);
+        assertEquals(384, c.timeBudgetSeconds(), "the demo: 2 minutes per million parameters");
+        assertEquals(450, c.fine_tune_steps, "distilled steps cost more than plain ones");
+        CompressConfig mid = new CompressConfig();
+        mid.adaptToSize(15_733_632);
+        assertEquals(1888, mid.timeBudgetSeconds(), "a 15.7M Llama");
+        CompressConfig least = new CompressConfig();
+        least.adaptToSize(1_000_000);
+        assertEquals(360, least.timeBudgetSeconds(), "never less than 6 minutes");
+        CompressConfig plain = new CompressConfig();
+        plain.set("distill", new com.fasterxml.jackson.databind.ObjectMapper().readTree("\"off\""));
+        plain.adaptToSize(3_196_608);
+        assertEquals(600, plain.fine_tune_steps, "plain QAT keeps 600 steps");
         for (String[] kv : new String[][] {
             {"fine_tune_steps", "50"}, {"fine_tune_epochs", "1.0"}, {"fine_tune_time_budget", "\"2m\""}
         }) {
