@@ -15,7 +15,10 @@ import org.junit.jupiter.api.Test;
  */
 class SgemmTest {
 
-    /** M, N, K: tails of MR and NR, K across KC, M across MC, N across NC. */
+    /**
+     * M, N, K: tails of MR and NR, K across KC, M across MC, N across NC, and a task with more panels
+     * than one L2 group while accumulating (K across KC).
+     */
     static int[][] shapes() {
         return new int[][] {
             {1, 1, 1},
@@ -24,7 +27,8 @@ class SgemmTest {
             {2 * Sgemm.MR + 3, 2 * Sgemm.NR + 5, 2 * Sgemm.KC + 1},
             {5, Sgemm.NC + Sgemm.NR + 1, 3},
             {Sgemm.MC + 3, 20, 9},
-            {61, 45, 300}
+            {61, 45, 300},
+            {2 * Sgemm.MR + 1, 40 * Sgemm.NR + 3, Sgemm.KC + 7}
         };
     }
 
