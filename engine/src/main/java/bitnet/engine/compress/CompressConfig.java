@@ -400,9 +400,10 @@ public final class CompressConfig {
         if (!explicit.contains("target_compression_ratio")) {
             target_compression_ratio = target;
         }
-        // a tiny model: the wall time of the 600 plain QAT steps of before, spent on distilled steps
-        // (the teacher's forward makes a step 1.2x (demo) to 1.33x (15.7M Llama) longer on Zen 3, so
-        // 450 of them), cut to TINY_SECONDS_PER_MPARAM per million parameters (at least 6 minutes)
+        // a tiny model: at most the wall time of the 600 plain QAT steps of before, spent on distilled
+        // steps (the teacher's forward makes a step 1.2x (demo) to 1.33x (15.7M Llama) longer on Zen 3;
+        // 420 of them leave room up to 1.43x on other CPUs), cut to TINY_SECONDS_PER_MPARAM per million parameters (at
+        // least 6 minutes)
         // where the CPU is too slow for them. Time per step grows with the parameter count, so the
         // cut leaves every tiny model about the same number of steps on a given CPU: on 2 Zen 3 cores
         // the demo (3.2M) gets 6.4 minutes, ~215 steps, and a 15.7M Llama 31 minutes, ~250 steps
@@ -410,7 +411,7 @@ public final class CompressConfig {
         // replaces this.
         if (c.equals("tiny") && !explicit.contains("fine_tune_steps") && !explicit.contains("fine_tune_epochs")) {
             boolean distilled = bitnet.engine.train.Distill.parseMode(distill) != bitnet.engine.train.Distill.Mode.OFF;
-            fine_tune_steps = distilled ? 450 : 600;
+            fine_tune_steps = distilled ? 420 : 600;
             if (!explicit.contains("fine_tune_time_budget")) {
                 fine_tune_time_budget = tinyBudgetSeconds(params) + "s";
             }

@@ -54,7 +54,7 @@ class TimeBudgetTest {
     }
 
     /**
-     * A tiny model without a step, epoch or time budget gets 450 distilled steps (600 plain ones),
+     * A tiny model without a step, epoch or time budget gets 420 distilled steps (600 plain ones),
      * cut to 2 minutes per million parameters, at least 6; any of them set explicitly replaces it.
      */
     @Test
@@ -62,7 +62,7 @@ class TimeBudgetTest {
         CompressConfig c = new CompressConfig();
         assertEquals("tiny", c.adaptToSize(3_196_608));
         assertEquals(384, c.timeBudgetSeconds(), "the demo: 2 minutes per million parameters");
-        assertEquals(450, c.fine_tune_steps, "distilled steps cost more than plain ones");
+        assertEquals(420, c.fine_tune_steps, "distilled steps cost more than plain ones");
         CompressConfig mid = new CompressConfig();
         mid.adaptToSize(15_733_632);
         assertEquals(1888, mid.timeBudgetSeconds(), "a 15.7M Llama");
