@@ -73,6 +73,21 @@ public final class DetMath {
         return v.lane(0);
     }
 
+    /**
+     * The scalar twin of {@link #sumLanes(FloatVector)}: lanes[0 .. L) summed in the same butterfly
+     * order (lane l gets lane l + lane l^d for d = L/2, L/4, ..., 1), so the same bits. Overwrites lanes.
+     */
+    public static float sumLanes(float[] lanes) {
+        float[] next = new float[L];
+        for (int d = L >> 1; d >= 1; d >>= 1) {
+            for (int l = 0; l < L; l++) {
+                next[l] = lanes[l] + lanes[l ^ d];
+            }
+            System.arraycopy(next, 0, lanes, 0, L);
+        }
+        return lanes[0];
+    }
+
     /** Σ lanes of a 512-bit double vector in a fixed order. */
     public static double sumLanes(DoubleVector v) {
         for (VectorShuffle<Double> sh : TREE_D) {

@@ -151,6 +151,39 @@ public final class Parallel implements AutoCloseable {
     }
 
     /**
+     * A kernel's start-up allowance of scalar-twin work, in elements (see {@link #scalarTwin}).
+     * Racy by design: an approximate count, and either path gives the same bits.
+     */
+    public static final class ColdBudget {
+        private long left;
+
+        /** About three 256-token forwards of a 15.7M Llama: a few milliseconds of C1/C2 scalar work. */
+        public ColdBudget() {
+            this(4_000_000L);
+        }
+
+        public ColdBudget(long elements) {
+            left = elements;
+        }
+    }
+
+    /**
+     * Whether a kernel should run its scalar twin (plain loops with the same float operations, so the
+     * same bits) for this much work instead of its Vector API code: while the JIT is still compiling
+     * the start-up's hot code ({@link Jit}) and the kernel's budget lasts. C1 compiles a plain loop
+     * within milliseconds; the Vector API code runs its Java fallback, 10-100x slower, until C2 gets
+     * to it. The budget bounds it: a long run whose JIT stays busy for seconds then warms the vector
+     * code, which is faster once compiled (all-scalar while busy made a 64-window ppl 6% slower).
+     */
+    public static boolean scalarTwin(ColdBudget b, long work) {
+        if (b.left <= 0 || !Jit.busy()) {
+            return false;
+        }
+        b.left -= work;
+        return true;
+    }
+
+    /**
      * Whether the JIT compilers are busy (start-up): then loops run on the calling thread alone and
      * leave the other cores to the compiler threads. Until C2 has compiled the kernels they run as
      * interpreted or C1 code through the Vector API's Java fallback, 10-100x slower, so a second

@@ -435,9 +435,45 @@ final class VectorAttention {
      * whatever happens to the long-running per-head loop around it.
      */
     private static void softmaxRow(float[] row, int ro, int lo, int qpos, float scale, float[] st, int so) {
+        softmaxRow(row, ro, lo, qpos, scale, st, so, !Parallel.scalarTwin(SOFTMAX_COLD, qpos + 1 - lo));
+    }
+
+    private static final Parallel.ColdBudget SOFTMAX_COLD = new Parallel.ColdBudget();
+
+    /**
+     * {@link #softmaxRow}, in vector lanes or (vector false: while the JIT is busy at start-up, C1
+     * compiles it at once, where the vector exp ran the Vector API's Java fallback, 14% of a cold
+     * one-window ppl) as its scalar twin: the same operations per lane, the same lane tree.
+     */
+    static void softmaxRow(float[] row, int ro, int lo, int qpos, float scale, float[] st, int so, boolean vector) {
         int j0 = ro + lo / L * L, j1 = ro + pad(qpos + 1);
         java.util.Arrays.fill(row, j0, ro + lo, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(row, ro + qpos + 1, j1, Float.NEGATIVE_INFINITY);
+        if (!vector) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = j0; j < j1; j++) {
+                row[j] *= scale;
+                max = Math.max(max, row[j]);
+            }
+            float[] sum = new float[L];
+            for (int j = j0; j < j1; j += L) {
+                for (int l = 0; l < L; l++) {
+                    float e = DetMath.exp(row[j + l] - max);
+                    row[j + l] = e;
+                    sum[l] += e;
+                }
+            }
+            float inv = (float) (1.0 / (double) DetMath.sumLanes(sum));
+            for (int j = j0; j < j1; j++) {
+                row[j] *= inv;
+            }
+            if (st != null) {
+                st[so] = max;
+                st[so + 1] = inv;
+                st[so + 2] = lo;
+            }
+            return;
+        }
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = j0; j < j1; j += L) {
             FloatVector sv = FloatVector.fromArray(S, row, j).mul(scale);

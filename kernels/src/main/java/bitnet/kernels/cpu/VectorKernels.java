@@ -205,7 +205,7 @@ public class VectorKernels extends ScalarKernels {
             i8.row(r, dst, d);
         } else {
             StoredWeight s = (StoredWeight) w;
-            PackB.convert(s.data(), s.dtype(), (long) r * C, dst, d, C);
+            PackB.convertScalar(s.data(), s.dtype(), (long) r * C, dst, d, C);
         }
     }
 
@@ -226,13 +226,14 @@ public class VectorKernels extends ScalarKernels {
     @Override
     public void rmsnorm(Buf out, Buf rstd, Buf inp, Buf w, int N, int C, float eps) {
         float[] o = arr(out), rs = arr(rstd), x = arr(inp), wt = arr(w);
+        boolean vector = !Parallel.scalarTwin(RMSNORM_COLD, (long) N * C); // else the scalar twins (same bits)
         par.forChunks(N, rowsPerChunk(C), (chunk, lo, hi) -> {
             for (int n = lo; n < hi; n++) {
                 int off = n * C;
-                float ss = VectorMath.sumSq(x, off, C);
+                float ss = VectorMath.sumSq(x, off, C, vector);
                 float r = (float) (1.0 / Math.sqrt(ss / C + eps));
                 int c = 0;
-                for (int bound = S.loopBound(C); c < bound; c += L) {
+                for (int bound = vector ? S.loopBound(C) : 0; c < bound; c += L) {
                     FloatVector.fromArray(S, wt, c)
                             .mul(FloatVector.fromArray(S, x, off + c).mul(r))
                             .intoArray(o, off + c);
@@ -524,18 +525,28 @@ public class VectorKernels extends ScalarKernels {
     @Override
     public void swiglu(Buf out, Buf gate, Buf up, long n) {
         float[] o = arr(out), ga = arr(gate), u = arr(up);
-        chunks(n, (ch, lo, hi) -> {
-            int i = lo;
-            for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
-                FloatVector x = FloatVector.fromArray(S, ga, i);
-                FloatVector s = DetMath.sigmoid(x);
-                x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(o, i);
-            }
-            for (; i < hi; i++) {
-                float x = ga[i];
-                o[i] = x * DetMath.sigmoid(x) * u[i];
-            }
-        });
+        // at start-up the scalar twin does it all (Parallel.scalarTwin: the same float operations,
+        // the same bits): C1 compiles it at once, the vector exp ran the Vector API's Java fallback
+        // (10% of a cold one-window ppl of a 15.7M Llama, Zen 3)
+        boolean vector = !Parallel.scalarTwin(SWIGLU_COLD, n);
+        chunks(n, (ch, lo, hi) -> swiglu(o, ga, u, lo, hi, vector));
+    }
+
+    private static final Parallel.ColdBudget RMSNORM_COLD = new Parallel.ColdBudget(),
+            SWIGLU_COLD = new Parallel.ColdBudget();
+
+    /** o[i] = silu(g[i]) u[i] for i in [lo, hi): vector lanes and a scalar tail, or all scalar (same bits). */
+    static void swiglu(float[] o, float[] ga, float[] u, int lo, int hi, boolean vector) {
+        int i = lo;
+        for (int bound = vector ? lo + S.loopBound(hi - lo) : lo; i < bound; i += L) {
+            FloatVector x = FloatVector.fromArray(S, ga, i);
+            FloatVector s = DetMath.sigmoid(x);
+            x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(o, i);
+        }
+        for (; i < hi; i++) {
+            float x = ga[i];
+            o[i] = x * DetMath.sigmoid(x) * u[i];
+        }
     }
 
     @Override

@@ -120,6 +120,39 @@ final class VectorMath {
 
     /** Σ x[o+i]² over n, FP32 lanes. */
     static float sumSq(float[] x, int o, int n) {
+        return sumSq(x, o, n, true);
+    }
+
+    /**
+     * {@link #sumSq}, in vector lanes or (vector false: while the JIT is busy at start-up, C1
+     * compiles it at once) as its scalar twin: the same fmas per lane, the same lane tree, the same bits.
+     */
+    static float sumSq(float[] x, int o, int n, boolean vector) {
+        if (!vector) {
+            float[] s0 = new float[L], s1 = new float[L];
+            int i = 0;
+            for (; i <= n - 2 * L; i += 2 * L) {
+                for (int l = 0; l < L; l++) {
+                    float a = x[o + i + l], b = x[o + i + L + l];
+                    s0[l] = Math.fma(a, a, s0[l]);
+                    s1[l] = Math.fma(b, b, s1[l]);
+                }
+            }
+            for (; i <= n - L; i += L) {
+                for (int l = 0; l < L; l++) {
+                    float a = x[o + i + l];
+                    s0[l] = Math.fma(a, a, s0[l]);
+                }
+            }
+            for (int l = 0; l < L; l++) {
+                s0[l] += s1[l];
+            }
+            float s = DetMath.sumLanes(s0);
+            for (; i < n; i++) {
+                s += x[o + i] * x[o + i];
+            }
+            return s;
+        }
         FloatVector s0 = FloatVector.zero(S), s1 = s0;
         int i = 0;
         for (; i <= n - 2 * L; i += 2 * L) {

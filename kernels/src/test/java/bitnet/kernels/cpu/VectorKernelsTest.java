@@ -471,4 +471,23 @@ class VectorKernelsTest {
             assertEquals(2, ((VectorKernels) k).threads());
         }
     }
+
+    /** The scalar twin swiglu runs while the JIT is busy gives the vector path's bits, tails and extremes included. */
+    @Test
+    void swigluScalarTwinSameBits() {
+        int n = 1000 + 3;
+        float[] g = rand(n), u = rand(n);
+        for (int i = 0; i < n; i += 7) {
+            g[i] *= 40; // saturating sigmoids, both signs
+        }
+        g[5] = 0f;
+        g[6] = -0f;
+        float[] v = new float[n], sc = new float[n];
+        VectorKernels.swiglu(v, g, u, 1, n, true);
+        VectorKernels.swiglu(sc, g, u, 1, n, false);
+        for (int i = 1; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(v[i]), Float.floatToRawIntBits(sc[i]), "element " + i + ": g " + g[i]);
+        }
+        assertEquals(0f, v[0], "outside the range untouched");
+    }
 }

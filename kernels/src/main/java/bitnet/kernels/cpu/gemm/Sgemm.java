@@ -281,6 +281,15 @@ public final class Sgemm {
      * the MR values of one k step side by side, what the kernel broadcasts), zero rows past mc.
      */
     static void packA(float[] ap, float[] a, int aOff, int lda, boolean aTrans, int m0, int mc, int k0, int kc) {
+        packA(ap, a, aOff, lda, aTrans, m0, mc, k0, kc, !Parallel.scalarTwin(PACK_A_COLD, (long) mc * kc));
+    }
+
+    /** A's copies are the bulk of the start-up's element work (a 256-token forward of a 15.7M Llama: ~5M), and cheap either way. */
+    private static final Parallel.ColdBudget PACK_A_COLD = new Parallel.ColdBudget(64_000_000L);
+
+    /** {@link #packA}, with the register transpose of row-major A (vector) or a scalar copy: the same values. */
+    static void packA(
+            float[] ap, float[] a, int aOff, int lda, boolean aTrans, int m0, int mc, int k0, int kc, boolean vector) {
         int ns = (mc + MR - 1) / MR, full = mc / MR;
         if (full < ns) {
             Arrays.fill(ap, full * MR * kc, ns * MR * kc, 0f);
@@ -320,9 +329,11 @@ public final class Sgemm {
         }
         // row-major: 4 rows x L k steps are transposed in registers (two rounds of two-vector
         // zips) into L/4 k steps of the strip, 0.45-0.5 ns an element against 0.8-1.3 for the
-        // scalar copy below; ~25% of NN's time on the demo shapes (N = 192) before
+        // scalar copy below; ~25% of NN's time on the demo shapes (N = 192) before. At start-up the
+        // scalar copy runs instead (Parallel.scalarTwin; the same values): the shuffles ran through
+        // the Vector API's Java fallback for a second, 12% of a cold one-window ppl
         int st = 0;
-        if (MR == 4 && L >= 4) {
+        if (MR == 4 && L >= 4 && vector) {
             for (; st < full; st++) {
                 int s0 = aOff + (m0 + st * MR) * lda + k0, d = st * MR * kc, k = 0;
                 for (; k + L <= kc; k += L, d += 4 * L) {

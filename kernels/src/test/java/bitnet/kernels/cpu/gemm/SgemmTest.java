@@ -141,4 +141,22 @@ class SgemmTest {
         }
         return a;
     }
+
+    /** packA's scalar copy (used while the JIT is busy) lays out the same values as its register transpose. */
+    @Test
+    void packAScalarCopyMatchesTranspose() {
+        Random r = new Random(9);
+        int M = 4 * Sgemm.MR + 3, K = 3 * Sgemm.L + 5, lda = K + 2;
+        float[] a = rand(r, M * lda);
+        for (int[] mk : new int[][] {{0, 0}, {1, 3}, {Sgemm.MR, Sgemm.L}}) {
+            int m0 = mk[0], k0 = mk[1], mc = M - m0, kc = K - k0;
+            float[] v = new float[Sgemm.MC * Sgemm.KC], s = new float[Sgemm.MC * Sgemm.KC];
+            Sgemm.packA(v, a, 0, lda, false, m0, mc, k0, kc, true);
+            Sgemm.packA(s, a, 0, lda, false, m0, mc, k0, kc, false);
+            assertArrayEquals(v, s, "m0 " + m0 + " k0 " + k0);
+            // and the layout is the documented one: ap[st*MR*kc + k*MR + i] = A(m0 + st*MR + i, k0 + k)
+            int st = 1, k = kc - 1, i = Sgemm.MR - 1;
+            assertEquals(a[(m0 + st * Sgemm.MR + i) * lda + k0 + k], v[st * Sgemm.MR * kc + k * Sgemm.MR + i]);
+        }
+    }
 }
