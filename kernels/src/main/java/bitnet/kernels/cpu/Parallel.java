@@ -163,24 +163,41 @@ public final class Parallel implements AutoCloseable {
         }
 
         public ColdBudget(long elements) {
-            left = elements;
+            left = (long) (elements * SCALE);
         }
+
+        /** Takes work from what is left when it all fits, else closes the budget (see {@link #scalarTwin}). */
+        boolean take(long work) {
+            if (work > left) {
+                left = 0;
+                return false;
+            }
+            left -= work;
+            return true;
+        }
+
+        /** -Dbitnet.coldBudget.scale multiplies every budget (0 turns the twins off; for measurements). */
+        private static final double SCALE = Double.parseDouble(System.getProperty("bitnet.coldBudget.scale", "1"));
     }
 
     /**
      * Whether a kernel should run its scalar twin (plain loops with the same float operations, so the
-     * same bits) for this much work instead of its Vector API code: while the JIT is still compiling
-     * the start-up's hot code ({@link Jit}) and the kernel's budget lasts. C1 compiles a plain loop
-     * within milliseconds; the Vector API code runs its Java fallback, 10-100x slower, until C2 gets
-     * to it. The budget bounds it: a long run whose JIT stays busy for seconds then warms the vector
-     * code, which is faster once compiled (all-scalar while busy made a 64-window ppl 6% slower).
+     * same bits) for this call's work instead of its Vector API code: while the JIT is still
+     * compiling the start-up's hot code ({@link Jit}) and the call fits in what is left of the
+     * kernel's budget. C1 compiles a plain loop within milliseconds; the Vector API code runs its
+     * Java fallback, 10-100x slower, until C2 gets to it.
+     *
+     * <p>All or nothing per call, and the first call that does not fit closes the budget: a twin
+     * does not warm the vector code, it only postpones its warm-up, so it pays only when the whole
+     * command is short. A long command's first calls are large and go straight to the vector code
+     * (with per-call budgets of a few forwards of 256 tokens, a 64-window ppl of a 15.7M Llama took
+     * 11.1 s where it took 9.4 s without twins; Zen 3, interleaved medians of 6).
      */
     public static boolean scalarTwin(ColdBudget b, long work) {
         if (b.left <= 0 || !Jit.busy()) {
             return false;
         }
-        b.left -= work;
-        return true;
+        return b.take(work);
     }
 
     /**

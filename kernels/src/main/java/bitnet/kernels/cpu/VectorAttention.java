@@ -222,11 +222,35 @@ final class VectorAttention {
      * blocks covering [lo, hi]: a 4-row register tile (see {@link #WIDE_TILES}), so each load of
      * kt and each broadcast of x feeds four FMAs, as in a GEMM micro-kernel.
      */
-    private static void scores4(float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int lo, int hi) {
-        if (WIDE_TILES) {
+    static void scores4(
+            float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int lo, int hi, boolean vector) {
+        if (!vector) {
+            scores4Scalar(rows, x, xo, xs, kt, np, HS, lo, hi);
+        } else if (WIDE_TILES) {
             scores4x4(rows, x, xo, xs, kt, np, HS, lo, hi);
         } else {
             scores4x2(rows, x, xo, xs, kt, np, HS, lo, hi);
+        }
+    }
+
+    /**
+     * The scalar twin of {@link #scores4} (start-up, {@link Parallel#scalarTwin}): every score is the
+     * same FMA chain over i from zero, over the same key blocks, so the same bits.
+     */
+    private static void scores4Scalar(
+            float[] rows, float[] x, int xo, int xs, float[] kt, int np, int HS, int lo, int hi) {
+        for (int r = 0; r < 4; r++) {
+            int xr = xo + r * xs, o = r * np;
+            for (int j = lo / L * L; j <= hi; j += L) {
+                int d = o + j;
+                java.util.Arrays.fill(rows, d, d + L, 0f);
+                for (int i = 0, k = kIndex(0, j, HS); i < HS; i++, k += PW) {
+                    float xv = x[xr + i];
+                    for (int l = 0; l < L; l++) {
+                        rows[d + l] = Math.fma(kt[k + l], xv, rows[d + l]);
+                    }
+                }
+            }
         }
     }
 
@@ -353,7 +377,7 @@ final class VectorAttention {
      * coef[cOff + r*cRow + j*cStr] * src[sBase + j*sStr ..+HS]: each src vector loaded once feeds
      * four rows; up to 3 vectors of HS x 4 rows (12 accumulators) per pass, a scalar tail for HS % L.
      */
-    private static void accum4(
+    static void accum4(
             float[] dst,
             int dOff,
             int dStr,
@@ -367,9 +391,29 @@ final class VectorAttention {
             float[] src,
             int sBase,
             int sStr,
-            int HS) {
+            int HS,
+            boolean vector) {
         int full = HS / L * L;
-        for (int i0 = 0; i0 < full; ) {
+        if (!vector) {
+            // the scalar twin (start-up, Parallel.scalarTwin): each output is the same FMA chain
+            // over j from zero, then the same add, so the same bits
+            float[] acc = new float[full];
+            for (int r = 0; r < 4; r++) {
+                java.util.Arrays.fill(acc, 0f);
+                for (int j = lo; j <= hi; j++) {
+                    float p = coef[cOff + r * cRow + j * cStr];
+                    int so = sBase + j * sStr;
+                    for (int i = 0; i < full; i++) {
+                        acc[i] = Math.fma(src[so + i], p, acc[i]);
+                    }
+                }
+                int d = dOff + r * dStr;
+                for (int i = 0; i < full; i++) {
+                    dst[d + i] = add ? acc[i] + dst[d + i] : acc[i];
+                }
+            }
+        }
+        for (int i0 = 0; vector && i0 < full; ) {
             int nv = Math.min(WIDE_TILES ? 3 : 2, (full - i0) / L);
             FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
             FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
@@ -432,18 +476,10 @@ final class VectorAttention {
     /**
      * row[lo..qpos] = softmax(scale * row[lo..qpos]) over whole vector blocks (keys outside get -inf,
      * so exp makes them 0). A method of its own so C2 compiles it with its vector intrinsics early,
-     * whatever happens to the long-running per-head loop around it.
-     */
-    private static void softmaxRow(float[] row, int ro, int lo, int qpos, float scale, float[] st, int so) {
-        softmaxRow(row, ro, lo, qpos, scale, st, so, !Parallel.scalarTwin(SOFTMAX_COLD, qpos + 1 - lo));
-    }
-
-    private static final Parallel.ColdBudget SOFTMAX_COLD = new Parallel.ColdBudget();
-
-    /**
-     * {@link #softmaxRow}, in vector lanes or (vector false: while the JIT is busy at start-up, C1
-     * compiles it at once, where the vector exp ran the Vector API's Java fallback, 14% of a cold
-     * one-window ppl) as its scalar twin: the same operations per lane, the same lane tree.
+     * whatever happens to the long-running per-head loop around it. In vector lanes or (vector
+     * false: while the JIT is busy at start-up, C1 compiles it at once, where the vector exp ran the
+     * Vector API's Java fallback, 14% of a cold one-window ppl) as its scalar twin: the same
+     * operations per lane, the same lane tree.
      */
     static void softmaxRow(float[] row, int ro, int lo, int qpos, float scale, float[] st, int so, boolean vector) {
         int j0 = ro + lo / L * L, j1 = ro + pad(qpos + 1);
@@ -521,6 +557,12 @@ final class VectorAttention {
         java.util.Arrays.fill(p, po + j1, po + np, 0f);
     }
 
+    /**
+     * About 0.2 s of scalar twin work on one core (~0.9 G FMAs/s measured on Zen 3): one forward
+     * of 256 tokens of a 15.7M Llama (6 layers of 6 heads, T * TK * HS = 4.2M each) fits.
+     */
+    private static final Parallel.ColdBudget ATTENTION_COLD = new Parallel.ColdBudget(160_000_000L);
+
     /** st: null, or (B, NH, T, STATE) saved for backward. */
     static void forward(
             Parallel par,
@@ -539,6 +581,10 @@ final class VectorAttention {
         float scale = (float) (1.0 / Math.sqrt(HS));
         int g = NH / NKV;
         int np = pad(TK);
+        // at start-up the 4-row blocks and the softmax run their scalar twins (same bits): the Vector
+        // API code ran its Java fallback until C2 compiled it, 0.3-0.5 s of a cold one-window ppl
+        // of a 15.7M Llama (JFR, Zen 3); C1 compiles the plain loops within milliseconds
+        boolean vector = !Parallel.scalarTwin(ATTENTION_COLD, (long) B * NH * T * TK * HS);
         par.forTasks(B * NH, (long) B * NH * T * TK * HS, bh -> {
             int b = bh / NH, h = bh % NH, kvh = h / g;
             float[] kt = scratch(0, HS * padPanels(TK)); // K of this head transposed (kIndex)
@@ -559,17 +605,17 @@ final class VectorAttention {
                 int qpos0 = TK - T + t, hiMax = qpos0 + 3;
                 int loMin = window > 0 ? Math.max(0, qpos0 - window + 1) : 0;
                 int qoff = ((b * T + t) * NH + h) * HS;
-                scores4(rows, qa, qoff, qs, kt, np, HS, loMin, hiMax);
+                scores4(rows, qa, qoff, qs, kt, np, HS, loMin, hiMax, vector);
                 for (int r = 0; r < 4; r++) {
                     int qpos = qpos0 + r;
                     int lo = window > 0 ? Math.max(0, qpos - window + 1) : 0;
                     int ro = r * np;
-                    softmaxRow(rows, ro, lo, qpos, scale, st, ((b * NH + h) * T + t + r) * STATE);
+                    softmaxRow(rows, ro, lo, qpos, scale, st, ((b * NH + h) * T + t + r) * STATE, vector);
                     // zeros where this row's keys end before the block's range does
                     java.util.Arrays.fill(rows, ro + loMin, ro + lo, 0f);
                     java.util.Arrays.fill(rows, ro + qpos + 1, ro + hiMax + 1, 0f);
                 }
-                accum4(o, qoff, qs, false, rows, 0, np, 1, loMin, hiMax, va, kvBase, kvStride, HS);
+                accum4(o, qoff, qs, false, rows, 0, np, 1, loMin, hiMax, va, kvBase, kvStride, HS, vector);
             }
             for (; t < T; t++) {
                 int qpos = TK - T + t;
@@ -582,7 +628,7 @@ final class VectorAttention {
                 } else {
                     scores(row, qa, qoff, kt, HS, lo, qpos);
                 }
-                softmaxRow(row, 0, lo, qpos, scale, st, ((b * NH + h) * T + t) * STATE);
+                softmaxRow(row, 0, lo, qpos, scale, st, ((b * NH + h) * T + t) * STATE, vector);
                 accum(o, qoff, false, row, 0, 1, lo, qpos, va, kvBase, kvStride, HS);
             }
         });
@@ -643,7 +689,7 @@ final class VectorAttention {
                 // chain over HS whichever kernel runs it), exp and the saved max and 1/sum
                 int t = 0;
                 for (; t + 4 <= T; t += 4) {
-                    scores4(rows, qa, qBase + t * qStride, qStride, kt, np, HS, 0, t + 3);
+                    scores4(rows, qa, qBase + t * qStride, qStride, kt, np, HS, 0, t + 3, true);
                     for (int r = 0; r < 4; r++) {
                         probRow(p, (t + r) * np, rows, r * np, t + r, np, scale, st, sBase + (t + r) * STATE);
                     }
@@ -655,7 +701,7 @@ final class VectorAttention {
                 t = 0;
                 for (; t + 4 <= T; t += 4) {
                     // dP rows = dout_t · Vᵀ for four t, the softmax backward into dS, dQ for the four rows
-                    scores4(rows, d, qBase + t * qStride, qStride, vt, np, HS, 0, t + 3);
+                    scores4(rows, d, qBase + t * qStride, qStride, vt, np, HS, 0, t + 3, true);
                     for (int r = 0; r < 4; r++) {
                         dsRow(ds, rows, r * np, p, pBase, t + r, np, scale);
                     }
@@ -673,7 +719,8 @@ final class VectorAttention {
                             ka,
                             kvBase,
                             kvStride,
-                            HS);
+                            HS,
+                            true);
                 }
                 for (; t < T; t++) {
                     int qoff = qBase + t * qStride;
@@ -685,8 +732,8 @@ final class VectorAttention {
                 int j = 0;
                 for (; j + 4 <= T; j += 4) {
                     int koff = kvBase + j * kvStride;
-                    accum4(dva, koff, kvStride, true, p, pBase + j, 1, np, j, T - 1, d, qBase, qStride, HS);
-                    accum4(dka, koff, kvStride, true, ds, j, 1, np, j, T - 1, qa, qBase, qStride, HS);
+                    accum4(dva, koff, kvStride, true, p, pBase + j, 1, np, j, T - 1, d, qBase, qStride, HS, true);
+                    accum4(dka, koff, kvStride, true, ds, j, 1, np, j, T - 1, qa, qBase, qStride, HS, true);
                 }
                 for (; j < T; j++) {
                     int koff = kvBase + j * kvStride;

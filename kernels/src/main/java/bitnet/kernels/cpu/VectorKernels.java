@@ -462,9 +462,10 @@ public class VectorKernels extends ScalarKernels {
     @Override
     public void add(Buf out, Buf a, Buf b, long n) {
         float[] o = arr(out), x = arr(a), y = arr(b);
+        boolean vector = !Parallel.scalarTwin(ADD_COLD, n); // at start-up all scalar: the same sums
         chunks(n, (ch, lo, hi) -> {
             int i = lo;
-            for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
+            for (int bound = vector ? lo + S.loopBound(hi - lo) : lo; i < bound; i += L) {
                 FloatVector.fromArray(S, x, i)
                         .add(FloatVector.fromArray(S, y, i))
                         .intoArray(o, i);
@@ -533,7 +534,11 @@ public class VectorKernels extends ScalarKernels {
     }
 
     private static final Parallel.ColdBudget RMSNORM_COLD = new Parallel.ColdBudget(),
-            SWIGLU_COLD = new Parallel.ColdBudget();
+            SWIGLU_COLD = new Parallel.ColdBudget(),
+            ADD_COLD = new Parallel.ColdBudget(),
+            // the loss of a cold one-window ppl (256 x 8192 logits) ran 0.5 s in the vector exp's
+            // Java fallback (JFR, 15.7M Llama, Zen 3); the budget takes 256 tokens of a 32k vocabulary
+            CE_COLD = new Parallel.ColdBudget(8_400_000L);
 
     /** o[i] = silu(g[i]) u[i] for i in [lo, hi): vector lanes and a scalar tail, or all scalar (same bits). */
     static void swiglu(float[] o, float[] ga, float[] u, int lo, int hi, boolean vector) {
@@ -581,9 +586,10 @@ public class VectorKernels extends ScalarKernels {
     @Override
     public void crossEntropy(Buf losses, Buf dlogits, Buf logits, int[] targets, int N, int V, float dscale) {
         float[] l = arr(losses), dl = arr(dlogits), z = arr(logits);
+        boolean vector = !Parallel.scalarTwin(CE_COLD, (long) N * V);
         par.forChunks(N, 1, (ch, lo, hi) -> {
             for (int n = lo; n < hi; n++) {
-                crossEntropyRow(l, dl, z, n, targets[n], V, dscale);
+                crossEntropyRow(l, dl, z, n, targets[n], V, dscale, vector);
             }
         });
     }
@@ -594,7 +600,7 @@ public class VectorKernels extends ScalarKernels {
      * twice per call, it stayed in on-stack-replacement code that left DetMath.exp's vectors boxed.
      * exp(z - max) is computed once: stored into dl while summed, then scaled in place.
      */
-    private static void crossEntropyRow(float[] l, float[] dl, float[] z, int n, int tgt, int V, float dscale) {
+    static void crossEntropyRow(float[] l, float[] dl, float[] z, int n, int tgt, int V, float dscale, boolean vector) {
         int off = n * V;
         if (tgt < 0) {
             l[n] = 0f;
@@ -603,14 +609,29 @@ public class VectorKernels extends ScalarKernels {
             }
             return;
         }
-        float max = VectorMath.max(z, off, V);
+        // the max is the same whatever the order (Math.max orders -0 below +0; a NaN gives NaN)
+        float max = vector ? VectorMath.max(z, off, V) : VectorMath.maxScalar(z, off, V);
         float zt = z[off + tgt]; // before dl (which may alias z) overwrites it
         double sum = 0;
         int i = 0;
+        float[] lanes = vector ? null : new float[L];
         while (i < V) {
             int end = Math.min(V, i + CE_BLOCK);
             FloatVector acc = FloatVector.zero(S);
-            if (dl != null) {
+            if (!vector) {
+                // the scalar twin (start-up, Parallel.scalarTwin): lane l of the vector sum is
+                // lanes[l], the same adds in the same order, then the same lane tree
+                java.util.Arrays.fill(lanes, 0f);
+                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
+                    for (int k = 0; k < L; k++) {
+                        float e = DetMath.exp(z[off + i + k] - max);
+                        if (dl != null) {
+                            dl[off + i + k] = e;
+                        }
+                        lanes[k] += e;
+                    }
+                }
+            } else if (dl != null) {
                 for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
                     FloatVector e =
                             DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max));
@@ -623,7 +644,7 @@ public class VectorKernels extends ScalarKernels {
                             DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
                 }
             }
-            double s = DetMath.sumLanes(acc);
+            double s = vector ? DetMath.sumLanes(acc) : DetMath.sumLanes(lanes);
             for (; i < end; i++) {
                 float e = DetMath.exp(z[off + i] - max);
                 if (dl != null) {
@@ -640,7 +661,7 @@ public class VectorKernels extends ScalarKernels {
             // softmax as exp(z - max) / sum: the subtraction stays exact in float
             float inv = (float) (1.0 / sum);
             i = 0;
-            for (int bound = S.loopBound(V); i < bound; i += L) {
+            for (int bound = vector ? S.loopBound(V) : 0; i < bound; i += L) {
                 FloatVector.fromArray(S, dl, off + i).mul(inv).mul(dscale).intoArray(dl, off + i);
             }
             for (; i < V; i++) {

@@ -171,6 +171,15 @@ final class VectorMath {
         return s;
     }
 
+    /** The scalar twin of {@link #max}: a max does not depend on the order. */
+    static float maxScalar(float[] x, int o, int n) {
+        float r = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            r = Math.max(r, x[o + i]);
+        }
+        return r;
+    }
+
     /** max of x[o .. o+n), n >= 1. */
     static float max(float[] x, int o, int n) {
         FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);

@@ -284,8 +284,8 @@ public final class Sgemm {
         packA(ap, a, aOff, lda, aTrans, m0, mc, k0, kc, !Parallel.scalarTwin(PACK_A_COLD, (long) mc * kc));
     }
 
-    /** A's copies are the bulk of the start-up's element work (a 256-token forward of a 15.7M Llama: ~5M), and cheap either way. */
-    private static final Parallel.ColdBudget PACK_A_COLD = new Parallel.ColdBudget(64_000_000L);
+    /** A's copies in a 256-token forward of a 15.7M Llama: ~5M elements, in calls of one (mc, kc) block each. */
+    private static final Parallel.ColdBudget PACK_A_COLD = new Parallel.ColdBudget(8_000_000L);
 
     /** {@link #packA}, with the register transpose of row-major A (vector) or a scalar copy: the same values. */
     static void packA(
