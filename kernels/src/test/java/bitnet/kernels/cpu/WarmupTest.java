@@ -10,4 +10,10 @@ class WarmupTest {
     void everyWarmupCallIsValid() {
         assertDoesNotThrow(() -> Warmup.exercise(2));
     }
+
+    /** The default warm-up's SGEMM call is valid and it returns by itself (a compiled call or its deadline). */
+    @Test
+    void gemmWarmupCallIsValidAndEnds() {
+        assertDoesNotThrow(() -> Warmup.gemm(3));
+    }
 }
