@@ -40,7 +40,7 @@ public class VectorKernels extends ScalarKernels {
     }
 
     /**
-     * Starts the kernel warm-up thread now ({@link Warmup}; off unless -Dbitnet.warmup=true), for a
+     * Starts the kernel warm-up thread now ({@link Warmup}: the SGEMM's micro-kernel by default), for a
      * caller that knows a CPU backend will follow and has start-up work to overlap it with.
      */
     public static void warmUp() {

@@ -11,21 +11,25 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Gets the inference kernels compiled by C2 while the process is still loading: the first
- * {@link VectorKernels} starts one daemon thread that runs every forward kernel of the CPU path on
- * tiny operands for a bounded number of rounds. Without it a short command (one `ppl` window,
- * a few generated tokens) spends much of its time in Vector API code that is not yet intrinsified
- * (VectorSupport.ternaryOp and friends run as Java loops over boxed lanes until C2 compiles the
- * caller), while the model load and tokenization, single-threaded, leave a core idle.
+ * Gets kernels compiled by C2 while the process is still loading: the first {@link VectorKernels}
+ * (or {@link VectorKernels#warmUp}) starts one daemon thread that runs kernels on tiny private
+ * operands. Without it a short command (one `ppl` window, a few generated tokens) spends much of its
+ * time in Vector API code that is not yet intrinsified (VectorSupport.ternaryOp and friends run as
+ * Java loops over boxed lanes until C2 compiles the caller). Results are thrown away; it uses one
+ * thread, never the backend's pool.
  *
- * <p>Results are thrown away; the operands are private. It uses one thread, never the backend's
- * pool. OFF by default (on with {@code -Dbitnet.warmup=true}): measured on the shared 2-core Zen 3
- * machine under a load average of ~30, `ppl` of one window of a 15.7M Llama on 2 threads took
- * 1.19x the wall time and 1.19x the CPU time with it (4 interleaved pairs): where no core is idle
- * during the load, its ~1.6 s of CPU (interpreted vector code, extra C1/C2 work) is pure cost.
- * On the idle machine (2026-12-01 18:13, started from the CLI's first line, with the AOT cache)
- * it was no better: 4.83 s against 3.59 s (medians of 5), since its own interpreted vector calls
- * and their C2 work compete with the command for the two cores.
+ * <p>By default it runs the SGEMM's micro-kernel only, until a call runs compiled ({@link #gemm}):
+ * the one kernel that is most of every forward. One-window ppl of a 15.7M Llama, Zen 3, 2 cores,
+ * interleaved medians of 10: 1.95 -> 1.87 s.
+ *
+ * <p>Every kernel ({@code -Dbitnet.warmup=true}, {@link #exercise}) costs more than it saves: on
+ * the shared 2-core Zen 3 under a load average of ~30, one window took 1.19x the wall and CPU time
+ * with it (4 interleaved pairs), its ~1.6 s of CPU (interpreted vector code, extra C1/C2 work)
+ * being pure cost where no core is idle; on the idle machine (2026-12-01 18:13) 4.83 s against 3.59
+ * s. Warming the attention tiles and the loss the same way as the SGEMM (2026-12-02) got them to C2
+ * too late for the first forward, and the real shapes then hit paths the tiny ones never took
+ * (uncommon traps, recompiles): their scalar twins ({@link Parallel#scalarTwin}) serve start-up
+ * better.
  */
 final class Warmup {
     private static final AtomicBoolean STARTED = new AtomicBoolean();
