@@ -85,13 +85,20 @@ public record TensorData(String name, DType dtype, long[] shape, MemorySegment d
         long highs = ones << (bits - 1);
         long lane = bits == 32 ? 0xFFFFFFFFL : 0xFFFFL;
         long count = 0;
-        for (long w = 0; w < words; w++) {
-            // y's lane is 0 exactly where the exponent is all ones; the sign bit is outside mask,
-            // so the classic "some lane is zero" test below is exact
-            long y = (data.get(LE_LONG, w * 8) & mask) ^ mask;
-            if (((y - ones) & ~y & highs) != 0) {
-                for (int l = 0; l < perWord; l++) {
-                    count += ((y >>> (l * bits)) & lane) == 0 ? 1 : 0;
+        // bulk copies into a heap chunk, then a loop over a plain array: at start-up this runs in
+        // the interpreter and C1, where a MemorySegment read per word is a chain of VarHandle calls
+        long[] chunk = new long[(int) Math.min(words, 4096)];
+        for (long w0 = 0; w0 < words; w0 += chunk.length) {
+            int m = (int) Math.min(chunk.length, words - w0);
+            MemorySegment.copy(data, LE_LONG, w0 * 8, chunk, 0, m);
+            for (int w = 0; w < m; w++) {
+                // y's lane is 0 exactly where the exponent is all ones; the sign bit is outside mask,
+                // so the classic "some lane is zero" test below is exact
+                long y = (chunk[w] & mask) ^ mask;
+                if (((y - ones) & ~y & highs) != 0) {
+                    for (int l = 0; l < perWord; l++) {
+                        count += ((y >>> (l * bits)) & lane) == 0 ? 1 : 0;
+                    }
                 }
             }
         }
