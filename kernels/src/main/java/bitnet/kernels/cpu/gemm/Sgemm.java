@@ -126,11 +126,7 @@ public final class Sgemm {
                 int kc = Math.min(KC, K - k0), k00 = k0;
                 boolean first = overwrite && k0 == 0;
                 int nbb = nb, pt = T <= 1 ? 1 : Math.min(np, 2 * T);
-                Parallel.Tasks pack = t -> {
-                    for (int p = np * t / pt; p < np * (t + 1) / pt; p++) {
-                        b.pack(bp, p * kc * NR, k00, kc, nbb + p * NR, Math.min(NR, nc - p * NR));
-                    }
-                };
+                Parallel.Tasks pack = t -> b.packPanels(bp, np * t / pt, np * (t + 1) / pt, k00, kc, nbb, nc);
                 Parallel.Tasks compute = t -> {
                     int i = t / tn, j = t % tn;
                     int m0 = (int) ((long) strips * i / tm) * MR,
