@@ -391,14 +391,14 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         }
         int chunks = chunks(par, rows);
         int tailN = N % 4; // inputs past the last group of four go through the permuted kernel
-        float[] xT = new float[tailN * C]; // (tailN, C)
+        float[][] xT = new float[tailN][C]; // per token: the codes kernel indexes it from 0
         float[] sumFull = new float[tailN]; // Σ x terms of the *Codes kernels
         float[] sx = new float[N - tailN];
         for (int k = 0; k < tailN; k++) {
             if (masked) {
-                TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT, k * C);
+                TernaryRows.permuteF32(inp, (N - tailN + k) * C, C, xT[k], 0);
             } else {
-                TernaryRows.permuteF32Codes(inp, (N - tailN + k) * C, C, xT, k * C);
+                TernaryRows.permuteF32Codes(inp, (N - tailN + k) * C, C, xT[k], 0);
                 sumFull[k] = TernaryRows.fullBlockSum(inp, (N - tailN + k) * C, C);
             }
         }
@@ -426,8 +426,8 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                 }
                 for (int k = 0; n < N; n++, k++) {
                     float d = masked
-                            ? TernaryRows.dotPermuted(w, off, xT, k * C, inp, n * C, C)
-                            : TernaryRows.dotPermutedCodes(w, off, xT, k * C, sumFull[k], inp, n * C, C);
+                            ? TernaryRows.dotPermuted(w, off, xT[k], 0, inp, n * C, C)
+                            : TernaryRows.dotPermutedCodes(w, off, xT[k], sumFull[k], inp, n * C, C);
                     out[n * OC + r] = d * s + b;
                 }
             }
