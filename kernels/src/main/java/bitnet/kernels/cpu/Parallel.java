@@ -107,6 +107,11 @@ public final class Parallel implements AutoCloseable {
                 failure = t;
                 next.set(Integer.MAX_VALUE / 2);
             }
+            // the workers are usually on their last task: spin before parking, as they do between
+            // loops (a parked caller's core may halt, and its wake-up then costs more than the wait)
+            for (int s = 0; pending.get() > 0 && s < SPINS; s++) {
+                Thread.onSpinWait();
+            }
             while (pending.get() > 0) {
                 LockSupport.park(this);
             }
