@@ -3,6 +3,7 @@ package bitnet.kernels.ternary;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import bitnet.io.Packing;
 import bitnet.kernels.cpu.CpuMatmul;
@@ -100,6 +101,57 @@ class TernaryWeightTest {
                         for (int c = 0; c < C; c += 97) {
                             assertEquals(s[perRow ? r : 0] * q[r * C + c], w.get(r, c));
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The FP32 row kernels at any activation scale: the code-multiplying one scales x by powers of
+     * two (4^-k per code slot), which must stay exact, so its result scales with x exactly (2^k x
+     * gives 2^k times the bits) from 2^-100 to 2^100; x = 0 gives 0, and a NaN is carried through.
+     */
+    @ParameterizedTest(name = "masked={0}")
+    @CsvSource({"false", "true"})
+    void rowKernelsExactAtAnyActivationScale(boolean masked) {
+        Random rnd = new Random(17);
+        for (Packing p : Packing.values()) {
+            for (int C : new int[] {1031, 2048}) {
+                int OC = 7;
+                byte[] q = codes(OC * C, rnd);
+                TernaryWeight w = TernaryWeight.pack(p, q, new float[] {1f}, OC, C)
+                        .withTables(false)
+                        .withMaskedRows(masked);
+                float[] x = gauss(C, rnd);
+                float[] base = new float[OC];
+                w.matmulInto(base, x, null, 1, C, OC);
+                float[][] ref = dense(q, new float[] {1f}, x, null, 1, C, OC);
+                close(ref[0], base, ref[1], p + " C=" + C + " scale 1");
+                for (int k : new int[] {-100, -60, -1, 1, 60, 100}) {
+                    float[] xs = new float[C];
+                    for (int c = 0; c < C; c++) {
+                        xs[c] = Math.scalb(x[c], k);
+                    }
+                    float[] got = new float[OC];
+                    w.matmulInto(got, xs, null, 1, C, OC);
+                    for (int r = 0; r < OC; r++) {
+                        assertEquals(Math.scalb(base[r], k), got[r], p + " C=" + C + " x 2^" + k + " row " + r);
+                    }
+                }
+                float[] zero = new float[OC];
+                w.matmulInto(zero, new float[C], null, 1, C, OC);
+                assertArrayEquals(new float[OC], zero, p + " C=" + C + " x = 0");
+                float[] withNaN = x.clone();
+                withNaN[C / 3] = Float.NaN;
+                float[] nan = new float[OC];
+                w.matmulInto(nan, withNaN, null, 1, C, OC);
+                for (int r = 0; r < OC; r++) {
+                    // the masked kernels add only where the weight is nonzero (a sparse product), so
+                    // a NaN meets the rows whose weight at that column is nonzero; the code kernel
+                    // multiplies every column (0 x NaN too), as the dense sum does
+                    if (!masked || q[r * C + C / 3] != 0) {
+                        assertTrue(Float.isNaN(nan[r]), p + " C=" + C + " NaN in x, row " + r + ": " + nan[r]);
                     }
                 }
             }
