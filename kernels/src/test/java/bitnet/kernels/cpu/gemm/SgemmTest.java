@@ -127,10 +127,11 @@ class SgemmTest {
     @Test
     void gridSplitsRowsFirst() {
         // many rows (the demo's products): rows only, so each task packs only its own A rows
-        assertEquals(6L << 32 | 1, Sgemm.grid(2, 4096 / Sgemm.MR, 12));
-        // one strip (a few tokens): the panels are split
-        assertEquals(1L << 32 | 6, Sgemm.grid(2, 1, 12));
-        assertEquals(2L << 32 | 3, Sgemm.grid(2, 2, 12));
+        int tasks = 2 * Sgemm.TASKS_PER_THREAD;
+        assertEquals((long) tasks << 32 | 1, Sgemm.grid(2, 4096 / Sgemm.MR, 12));
+        // one strip (a few tokens): the panels are split, as many groups as tasks or panels
+        assertEquals(1L << 32 | Math.min(12, tasks), Sgemm.grid(2, 1, 12));
+        assertEquals(2L << 32 | Math.min(12, (tasks + 1) / 2), Sgemm.grid(2, 2, 12));
         assertEquals(1L << 32 | 1, Sgemm.grid(1, 1000, 12));
     }
 
