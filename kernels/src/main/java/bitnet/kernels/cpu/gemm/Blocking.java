@@ -8,12 +8,14 @@ import java.nio.file.Path;
  * The block sizes of {@link Sgemm}, derived at class-load time from the vector width and the cache
  * sizes of the CPU we run on (Linux sysfs; the defaults below where it cannot be read), so that
  * no constant is tuned for one CPU model. Loop order (Sgemm.gemm / block): B blocks of NC columns,
- * then K blocks of KC, then A blocks of MC rows, then NR-column panels, then MR-row strips. The rule:
+ * then K blocks of KC, then A blocks of MC rows, then groups of NR-column panels (half the L2), then
+ * MR-row strips, then the panels of the group. The rule:
  *
  * <ul>
- *   <li>KC: one B micro-panel (KC x NR floats), reused by every strip of an A block, fills the L1
- *       data cache (at most 512: each K block adds a rounding into C and a pass over C). Half of
- *       L1, as for the A strip of the previous loop order, measured 5-10% slower on Zen 3.
+ *   <li>KC: one B micro-panel (KC x NR floats) fills the L1 data cache (at most 512: each K block
+ *       adds a rounding into C and a pass over C). Half of L1, as for the A strip of the previous
+ *       loop order, measured 5-10% slower on Zen 3. (Chosen when panels ran outside strips; with
+ *       the grouped order an A strip stays in L1 across a group's panels, which come from L2.)
  *   <li>MC: a packed A block (MC x KC floats), streamed once per panel, fills a quarter of this
  *       core's share of the L3, at most 1024 rows (128 rows, an A block in L2, measured no faster).
  *   <li>NC: the packed B block (KC x NC floats), shared by the threads, a quarter of the L3 share,

@@ -12,8 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * BLIS structure: N is cut in NC blocks and K in KC blocks; each (NC x KC) block of B is packed
  * once, in panels of NR = 2 vectors of columns (k-major), and shared by all threads; each thread
  * packs its rows of A, MC at a time, in k-major strips of MR rows (every A layout, so the kernel has
- * one layout and TN packs contiguous runs). Panels outside, strips inside: the B micro-panel
- * (KC x NR) stays in L1 while the packed A block streams past it. An MR x 2-vector broadcast-FMA
+ * one layout and TN packs contiguous runs). Within an A block, panels go in groups that fit half
+ * the L2 and strips run outside the panels of a group, so that consecutive C tiles are consecutive
+ * in memory (see block()). An MR x 2-vector broadcast-FMA
  * micro-kernel keeps its accumulators in registers. The tile follows the register count, block
  * sizes the cache sizes read at run time ({@link Blocking}). A is always a float[] (activations);
  * B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
@@ -216,13 +217,16 @@ public final class Sgemm {
             int mc = Math.min(MC, m1 - mb);
             int ns = (mc + MR - 1) / MR;
             packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
-            if (!first && STRIPS_OUTER_L2) {
-                // accumulating into C: panels in groups that fit half the L2, strips outside within
-                // a group, so consecutive C tiles are consecutive in memory and the hardware
-                // prefetches them (panels outside, each C tile is a load miss at the end of a short
-                // kernel: rows 4 apart are 4 ldc apart, a new page each. NN 4096x512x192, K = 192,
-                // 1 thread 57 -> 67 GFLOP/s, ~0.72x -> ~0.85x OpenBLAS, with all panels in L2).
-                // Overwriting needs none of this: tile() first fills the C tile with stores.
+            if (STRIPS_OUTER_L2) {
+                // panels in groups that fit half the L2, strips outside within a group, so
+                // consecutive C tiles are consecutive in memory and the hardware prefetches them
+                // (panels outside, each C tile is a load miss at the end of a short kernel: rows 4
+                // apart are 4 ldc apart, a new page each). Accumulating, NN 4096x512x192 (K = 192),
+                // 1 thread: 57 -> 67 GFLOP/s, ~0.72x -> ~0.85x OpenBLAS. The first K block too,
+                // where tile() fills the C tile before the kernel adds into it: the fill's stores
+                // missed the same way. NT, 1 thread, Zen 3, the two orders alternated call by call
+                // (medians of 25): 4096x192x512 12.35 -> 11.46 ms, 4096x192x8192 204 -> 185 ms,
+                // other forward shapes 0-3% faster; 2 threads within +-3% either way
                 int group = GROUP_OVERRIDE > 0 ? GROUP_OVERRIDE : (int) Math.max(1, Blocking.L2 / 2 / (4L * kc * NR));
                 for (int pg = p0; pg < p1; pg += group) {
                     int pe = Math.min(p1, pg + group);
