@@ -77,17 +77,19 @@ final class Warmup {
      * is parsed and the model loads, so that C2 compiles it before the first real call. A call in
      * the fallback takes about a millisecond, a compiled one a microsecond: after enough calls to
      * reach the thresholds it only checks every 2 ms (a sleep, leaving the core to the command and
-     * to C2) whether a call has become fast, for at most 2 s.
+     * to C2) whether a call has become fast, for at most 2 s. Each round also packs its A block
+     * with the vector transposes ({@link Sgemm#packWarmUp}), which start-up calls never take.
      */
     static void gemm(int calls) {
         int M = Sgemm.MR, N = Sgemm.NR, K = 32;
         java.util.Random r = new java.util.Random(1);
-        float[] a = rand(r, M * K), b = rand(r, K * N), c = new float[M * N];
+        float[] a = rand(r, M * K), b = rand(r, K * N), c = new float[M * N], ap = new float[M * K];
         PackB pb = PackB.rowMajor(b, N);
         long deadline = System.nanoTime() + 2_000_000_000L;
         for (int i = 0; System.nanoTime() < deadline; i++) {
             long t0 = System.nanoTime();
             Sgemm.gemm(null, M, N, K, a, 0, K, false, pb, c, N, true, null);
+            Sgemm.packWarmUp(ap, a, M, K); // A packing's vector path too (see there)
             if (System.nanoTime() - t0 < 20_000) {
                 return; // compiled
             }

@@ -375,6 +375,18 @@ public final class Sgemm {
         }
     }
 
+    /**
+     * For the warm-up thread ({@code Warmup.gemm}): packs a row-major block of rows x kc (lda = kc)
+     * with the vector path. At start-up packA runs its scalar copy, so C2 compiled it with the
+     * vector path as an uncommon trap; when a twin budget closed and the vector path first ran, packA
+     * deoptimized and ran the transposes through the Vector API's Java fallback until C2 compiled
+     * it again (~0.25 s of a cold 8-window ppl of a 15.7M Llama, JFR, Zen 3). Exercised here
+     * first, it is compiled with both paths.
+     */
+    public static void packWarmUp(float[] ap, float[] a, int rows, int kc) {
+        packA(ap, a, 0, kc, false, 0, rows, 0, kc, true);
+    }
+
     /** A species of MR lanes (a k step of a strip), or null if there is none (MR = 3, 6). */
     static final VectorSpecies<Float> MRS = Integer.bitCount(MR) == 1 && MR >= 2 && MR <= L
             ? VectorSpecies.of(float.class, VectorShape.forBitSize(32 * MR))
