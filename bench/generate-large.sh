@@ -16,11 +16,17 @@ fi
 WORK=${WORK:-$(mktemp -d /tmp/bitnet-genlarge.XXXXXX)}
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
-mvn -o -q -B install -DskipTests >&2
-mvn -o -q -B dependency:build-classpath -pl engine -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
+# offline first; online when the local Maven repository lacks a dependency or plugin (a fresh machine)
+mvnb() { mvn -o -q -B "$@" >/dev/null 2>&1 || mvn -q -B "$@" >&2; }
+mvnb install -DskipTests
+mvnb dependency:build-classpath -pl engine -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
 CP="engine/target/test-classes:engine/target/classes:kernels/target/classes:io/target/classes:$(cat "$WORK/cp.txt")"
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -Xmx512m -cp "$CP" bitnet.engine.compress.SyntheticModel \
   "$WORK/model" "$LAYERS" "$HIDDEN" "$INTER" "$VOCAB" 1 "${PEAKED:-0}" 2>/dev/null
+# the demo's tokenizer where the vocabularies match (8192), so that `ppl` and bench/compare can score text
+if python3 -c "import json,sys; sys.exit(len(json.load(open('src/demo/model/tokenizer.json'))['model']['vocab']) != $VOCAB)"; then
+  cp src/demo/model/tokenizer.json "$WORK/model/"
+fi
 echo "model: $(du -sh "$WORK/model" | cut -f1) BF16, $LAYERS layers, hidden $HIDDEN, intermediate $INTER, vocab $VOCAB" >&2
 BITNET_NO_BUILD=1 ./bitnet compress --model "$WORK/model" --output "$WORK/packed" --no-fine-tune --streaming on \
   --max-accuracy-drop 100 --target-ratio 1 >/dev/null 2>"$WORK/compress.err" || { tail -5 "$WORK/compress.err" >&2; exit 1; }

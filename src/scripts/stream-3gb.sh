@@ -14,8 +14,10 @@ fi
 WORK=${WORK:-$(mktemp -d /tmp/bitnet-stream.XXXXXX)}
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
-mvn -o -q -B test-compile -pl io,kernels,engine -am >&2
-mvn -o -q -B dependency:build-classpath -pl engine -am -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
+# offline first; online when the local Maven repository lacks a dependency or plugin (a fresh machine)
+mvnb() { mvn -o -q -B "$@" >/dev/null 2>&1 || mvn -q -B "$@" >&2; }
+mvnb test-compile -pl io,kernels,engine -am
+mvnb dependency:build-classpath -pl engine -am -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >&2
 CP="engine/target/test-classes:engine/target/classes:kernels/target/classes:io/target/classes:$(cat "$WORK/cp.txt")"
 JAVA=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC)
 df -h "$WORK" | tail -1 >&2

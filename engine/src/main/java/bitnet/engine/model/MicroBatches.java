@@ -35,23 +35,27 @@ final class MicroBatches {
     /**
      * Floats kept per token by a forward and backward: per layer, the residual, norms, q/k/v,
      * attention output and MLP activations, plus their gradient scratch. Not the logits: the loss
-     * takes them in chunks of rows of a fixed size ({@link Model#headChunkRows}).
+     * takes them in chunks of rows of a fixed size ({@link Model#headChunkRows}). Without grad, one
+     * layer's worth: every layer shares one set (Model#sharedActs).
      */
-    static long floatsPerToken(Model m) {
+    static long floatsPerToken(Model m, boolean grad) {
         var c = m.cfg;
         long qd = (long) c.numHeads() * c.headDim(), kvd = (long) c.numKvHeads() * c.headDim();
         long perLayer = 6L * c.hiddenSize() + 2 * qd + 2 * kvd + 3L * c.intermediateSize();
+        if (!grad) {
+            return perLayer + 4L * c.hiddenSize();
+        }
         long scratch = 2L * c.hiddenSize() + 2 * qd + 2 * kvd + 3L * c.intermediateSize();
         return (long) c.numLayers() * perLayer + scratch + 5L * c.hiddenSize();
     }
 
     /** Rows per micro-batch that fit the free heap now (at least 1, at most B). */
-    static int rowsThatFit(Model m, int B, int T) {
+    static int rowsThatFit(Model m, int B, int T, boolean grad) {
         String forced = System.getProperty("bitnet.microBatch");
         if (forced != null) {
             return Math.max(1, Math.min(B, Integer.parseInt(forced)));
         }
-        long perRow = 4L * T * floatsPerToken(m);
+        long perRow = 4L * T * floatsPerToken(m, grad);
         // a single Java array holds at most 2^31-1 floats: the widest activation of one micro-batch too
         var c = m.cfg;
         long widest = Math.max(Math.max(c.hiddenSize(), c.intermediateSize()), (long) c.numHeads() * c.headDim());
@@ -68,7 +72,7 @@ final class MicroBatches {
     }
 
     static double run(Model m, int B, int T, boolean grad, Chunk chunk) {
-        int micro = rowsThatFit(m, B, T);
+        int micro = rowsThatFit(m, B, T, grad);
         if (micro >= B) {
             return chunk.run(0, B);
         }
@@ -76,7 +80,7 @@ final class MicroBatches {
         int b0 = 0;
         while (b0 < B) {
             int nb = Math.min(micro, B - b0);
-            log(m, B, T, micro);
+            log(m, B, T, grad, micro);
             BACKWARD.get()[0] = false;
             try {
                 sum += chunk.run(b0, nb);
@@ -92,12 +96,12 @@ final class MicroBatches {
         return sum;
     }
 
-    private static void log(Model m, int B, int T, int micro) {
+    private static void log(Model m, int B, int T, boolean grad, int micro) {
         if (lastLogged == micro) {
             return;
         }
         lastLogged = micro;
-        long need = 4L * B * T * floatsPerToken(m);
+        long need = 4L * B * T * floatsPerToken(m, grad);
         LOG.info(String.format(
                 Locale.ROOT,
                 "batch %dx%d split into micro-batches of %d rows (gradient accumulation): "
