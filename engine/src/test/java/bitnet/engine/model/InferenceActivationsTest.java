@@ -8,7 +8,6 @@ import bitnet.io.Checkpoint;
 import bitnet.kernels.cpu.VectorKernels;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -20,15 +19,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * fine-tuning) must stay right both ways.
  */
 class InferenceActivationsTest {
-    static final int B = 3, T = 24;
+    static final int B = ChunkedLossTest.B, T = ChunkedLossTest.T;
 
     static int[] ids(int V, int seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        int[] ids = new int[B * T];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = r.nextInt(V);
-        }
-        return ids;
+        return ChunkedLossTest.ids(V, seed);
     }
 
     @ParameterizedTest
