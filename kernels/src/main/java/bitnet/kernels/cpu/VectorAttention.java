@@ -394,26 +394,79 @@ final class VectorAttention {
             int HS,
             boolean vector) {
         int full = HS / L * L;
-        if (!vector) {
-            // the scalar twin (start-up, Parallel.scalarTwin): each output is the same FMA chain
-            // over j from zero, then the same add, so the same bits
-            float[] acc = new float[full];
-            for (int r = 0; r < 4; r++) {
-                java.util.Arrays.fill(acc, 0f);
+        if (vector) {
+            accum4Lanes(dst, dOff, dStr, add, coef, cOff, cRow, cStr, lo, hi, src, sBase, sStr, HS);
+        } else {
+            accum4Twin(dst, dOff, dStr, add, coef, cOff, cRow, cStr, lo, hi, src, sBase, sStr, HS);
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int i = full; i < HS; i++) {
+                float acc = 0f;
                 for (int j = lo; j <= hi; j++) {
-                    float p = coef[cOff + r * cRow + j * cStr];
-                    int so = sBase + j * sStr;
-                    for (int i = 0; i < full; i++) {
-                        acc[i] = Math.fma(src[so + i], p, acc[i]);
-                    }
+                    acc += coef[cOff + r * cRow + j * cStr] * src[sBase + j * sStr + i];
                 }
-                int d = dOff + r * dStr;
-                for (int i = 0; i < full; i++) {
-                    dst[d + i] = add ? acc[i] + dst[d + i] : acc[i];
-                }
+                int di = dOff + r * dStr + i;
+                dst[di] = add ? dst[di] + acc : acc;
             }
         }
-        for (int i0 = 0; vector && i0 < full; ) {
+    }
+
+    /**
+     * The scalar twin of {@link #accum4Lanes} (start-up, Parallel.scalarTwin): each output is the
+     * same FMA chain over j from zero, then the same add, so the same bits. A method of its own
+     * (see {@link #softmaxTwin}).
+     */
+    private static void accum4Twin(
+            float[] dst,
+            int dOff,
+            int dStr,
+            boolean add,
+            float[] coef,
+            int cOff,
+            int cRow,
+            int cStr,
+            int lo,
+            int hi,
+            float[] src,
+            int sBase,
+            int sStr,
+            int HS) {
+        int full = HS / L * L;
+        float[] acc = new float[full];
+        for (int r = 0; r < 4; r++) {
+            java.util.Arrays.fill(acc, 0f);
+            for (int j = lo; j <= hi; j++) {
+                float p = coef[cOff + r * cRow + j * cStr];
+                int so = sBase + j * sStr;
+                for (int i = 0; i < full; i++) {
+                    acc[i] = Math.fma(src[so + i], p, acc[i]);
+                }
+            }
+            int d = dOff + r * dStr;
+            for (int i = 0; i < full; i++) {
+                dst[d + i] = add ? acc[i] + dst[d + i] : acc[i];
+            }
+        }
+    }
+
+    /** The full vectors of HS of {@link #accum4}, in 4-row register tiles of up to 3 vectors a row. */
+    private static void accum4Lanes(
+            float[] dst,
+            int dOff,
+            int dStr,
+            boolean add,
+            float[] coef,
+            int cOff,
+            int cRow,
+            int cStr,
+            int lo,
+            int hi,
+            float[] src,
+            int sBase,
+            int sStr,
+            int HS) {
+        int full = HS / L * L;
+        for (int i0 = 0; i0 < full; ) {
             int nv = Math.min(WIDE_TILES ? 3 : 2, (full - i0) / L);
             FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
             FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
@@ -450,16 +503,6 @@ final class VectorAttention {
             storeRow(dst, dOff + 3 * dStr + i0, add, nv, a30, a31, a32);
             i0 += nv * L;
         }
-        for (int r = 0; r < 4; r++) {
-            for (int i = full; i < HS; i++) {
-                float acc = 0f;
-                for (int j = lo; j <= hi; j++) {
-                    acc += coef[cOff + r * cRow + j * cStr] * src[sBase + j * sStr + i];
-                }
-                int di = dOff + r * dStr + i;
-                dst[di] = add ? dst[di] + acc : acc;
-            }
-        }
     }
 
     private static void storeRow(
@@ -485,31 +528,45 @@ final class VectorAttention {
         int j0 = ro + lo / L * L, j1 = ro + pad(qpos + 1);
         java.util.Arrays.fill(row, j0, ro + lo, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(row, ro + qpos + 1, j1, Float.NEGATIVE_INFINITY);
-        if (!vector) {
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = j0; j < j1; j++) {
-                row[j] *= scale;
-                max = Math.max(max, row[j]);
-            }
-            float[] sum = new float[L];
-            for (int j = j0; j < j1; j += L) {
-                for (int l = 0; l < L; l++) {
-                    float e = DetMath.exp(row[j + l] - max);
-                    row[j + l] = e;
-                    sum[l] += e;
-                }
-            }
-            float inv = (float) (1.0 / (double) DetMath.sumLanes(sum));
-            for (int j = j0; j < j1; j++) {
-                row[j] *= inv;
-            }
-            if (st != null) {
-                st[so] = max;
-                st[so + 1] = inv;
-                st[so + 2] = lo;
-            }
-            return;
+        if (vector) {
+            softmaxLanes(row, j0, j1, lo, scale, st, so);
+        } else {
+            softmaxTwin(row, j0, j1, lo, scale, st, so);
         }
+    }
+
+    /**
+     * The scalar twin of {@link #softmaxLanes}. Each path is a method of its own: in one method, C2
+     * compiled it from start-up's scalar-only profile and could leave vector ops it had never seen
+     * run as calls into the Vector API's Java fallback (VectorKernels#swigluLanes).
+     */
+    private static void softmaxTwin(float[] row, int j0, int j1, int lo, float scale, float[] st, int so) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = j0; j < j1; j++) {
+            row[j] *= scale;
+            max = Math.max(max, row[j]);
+        }
+        float[] sum = new float[L];
+        for (int j = j0; j < j1; j += L) {
+            for (int l = 0; l < L; l++) {
+                float e = DetMath.exp(row[j + l] - max);
+                row[j + l] = e;
+                sum[l] += e;
+            }
+        }
+        float inv = (float) (1.0 / (double) DetMath.sumLanes(sum));
+        for (int j = j0; j < j1; j++) {
+            row[j] *= inv;
+        }
+        if (st != null) {
+            st[so] = max;
+            st[so + 1] = inv;
+            st[so + 2] = lo;
+        }
+    }
+
+    /** The softmax of {@link #softmaxRow} over row[j0, j1) in vector lanes. */
+    private static void softmaxLanes(float[] row, int j0, int j1, int lo, float scale, float[] st, int so) {
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = j0; j < j1; j += L) {
             FloatVector sv = FloatVector.fromArray(S, row, j).mul(scale);

@@ -232,12 +232,7 @@ public class VectorKernels extends ScalarKernels {
                 int off = n * C;
                 float ss = VectorMath.sumSq(x, off, C, vector);
                 float r = (float) (1.0 / Math.sqrt(ss / C + eps));
-                int c = 0;
-                for (int bound = vector ? S.loopBound(C) : 0; c < bound; c += L) {
-                    FloatVector.fromArray(S, wt, c)
-                            .mul(FloatVector.fromArray(S, x, off + c).mul(r))
-                            .intoArray(o, off + c);
-                }
+                int c = vector ? scaleLanes(o, x, wt, off, r, S.loopBound(C)) : 0;
                 for (; c < C; c++) {
                     o[off + c] = wt[c] * (x[off + c] * r);
                 }
@@ -246,6 +241,17 @@ public class VectorKernels extends ScalarKernels {
                 }
             }
         });
+    }
+
+    /** o[off + c] = w[c] * (x[off + c] * r) for c < bound, in lanes; returns bound (its own method: see {@link #swigluLanes}). */
+    private static int scaleLanes(float[] o, float[] x, float[] wt, int off, float r, int bound) {
+        int c = 0;
+        for (; c < bound; c += L) {
+            FloatVector.fromArray(S, wt, c)
+                    .mul(FloatVector.fromArray(S, x, off + c).mul(r))
+                    .intoArray(o, off + c);
+        }
+        return c;
     }
 
     @Override
@@ -464,16 +470,20 @@ public class VectorKernels extends ScalarKernels {
         float[] o = arr(out), x = arr(a), y = arr(b);
         boolean vector = !Parallel.scalarTwin(ADD_COLD, n); // at start-up all scalar: the same sums
         chunks(n, (ch, lo, hi) -> {
-            int i = lo;
-            for (int bound = vector ? lo + S.loopBound(hi - lo) : lo; i < bound; i += L) {
-                FloatVector.fromArray(S, x, i)
-                        .add(FloatVector.fromArray(S, y, i))
-                        .intoArray(o, i);
-            }
+            int i = vector ? addLanes(o, x, y, lo, lo + S.loopBound(hi - lo)) : lo;
             for (; i < hi; i++) {
                 o[i] = x[i] + y[i];
             }
         });
+    }
+
+    /** The vector part of {@link #add}, [lo, bound); returns bound (a method of its own: see {@link #swigluLanes}). */
+    private static int addLanes(float[] o, float[] x, float[] y, int lo, int bound) {
+        int i = lo;
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, x, i).add(FloatVector.fromArray(S, y, i)).intoArray(o, i);
+        }
+        return i;
     }
 
     @Override
@@ -542,16 +552,29 @@ public class VectorKernels extends ScalarKernels {
 
     /** o[i] = silu(g[i]) u[i] for i in [lo, hi): vector lanes and a scalar tail, or all scalar (same bits). */
     static void swiglu(float[] o, float[] ga, float[] u, int lo, int hi, boolean vector) {
-        int i = lo;
-        for (int bound = vector ? lo + S.loopBound(hi - lo) : lo; i < bound; i += L) {
-            FloatVector x = FloatVector.fromArray(S, ga, i);
-            FloatVector s = DetMath.sigmoid(x);
-            x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(o, i);
-        }
+        int i = vector ? swigluLanes(o, ga, u, lo, lo + S.loopBound(hi - lo)) : lo;
         for (; i < hi; i++) {
             float x = ga[i];
             o[i] = x * DetMath.sigmoid(x) * u[i];
         }
+    }
+
+    /**
+     * The vector part of {@link #swiglu(float[], float[], float[], int, int, boolean)}, [lo, bound);
+     * returns bound. A method of its own, as for every kernel with a scalar twin: in one method with
+     * the twin, C2 compiled the caller while only the twin had run, trapped when the vector loop
+     * first ran, and recompiled it from a profile with hardly any vector calls in it; the vector
+     * ops were then left as calls (FloatVector.div not inlined: "no static binding") and ran the
+     * Java fallback for the rest of the process (10% of a 64-window ppl of a 15.7M Llama, JFR, Zen 5).
+     */
+    private static int swigluLanes(float[] o, float[] ga, float[] u, int lo, int bound) {
+        int i = lo;
+        for (; i < bound; i += L) {
+            FloatVector x = FloatVector.fromArray(S, ga, i);
+            FloatVector s = DetMath.sigmoid(x);
+            x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(o, i);
+        }
+        return i;
     }
 
     @Override
@@ -616,36 +639,11 @@ public class VectorKernels extends ScalarKernels {
         int i = 0;
         float[] lanes = vector ? null : new float[L];
         while (i < V) {
-            int end = Math.min(V, i + CE_BLOCK);
-            FloatVector acc = FloatVector.zero(S);
-            if (!vector) {
-                // the scalar twin (start-up, Parallel.scalarTwin): lane l of the vector sum is
-                // lanes[l], the same adds in the same order, then the same lane tree
-                java.util.Arrays.fill(lanes, 0f);
-                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                    for (int k = 0; k < L; k++) {
-                        float e = DetMath.exp(z[off + i + k] - max);
-                        if (dl != null) {
-                            dl[off + i + k] = e;
-                        }
-                        lanes[k] += e;
-                    }
-                }
-            } else if (dl != null) {
-                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                    FloatVector e =
-                            DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max));
-                    e.intoArray(dl, off + i);
-                    acc = acc.add(e);
-                }
-            } else {
-                for (int bound = i + S.loopBound(end - i); i < bound; i += L) {
-                    acc = acc.add(
-                            DetMath.exp(FloatVector.fromArray(S, z, off + i).sub(max)));
-                }
-            }
-            double s = vector ? DetMath.sumLanes(acc) : DetMath.sumLanes(lanes);
-            for (; i < end; i++) {
+            int end = Math.min(V, i + CE_BLOCK), bound = i + S.loopBound(end - i);
+            double s = vector
+                    ? expSumLanes(z, dl, off + i, off + bound, max)
+                    : expSumTwin(z, dl, off + i, off + bound, max, lanes);
+            for (i = bound; i < end; i++) {
                 float e = DetMath.exp(z[off + i] - max);
                 if (dl != null) {
                     dl[off + i] = e;
@@ -669,6 +667,44 @@ public class VectorKernels extends ScalarKernels {
             }
             dl[off + tgt] = (pt - 1f) * dscale;
         }
+    }
+
+    /**
+     * Σ exp(z[i] - max) over [lo, hi) (a multiple of L long) in vector lanes, each stored into dl
+     * when it is not null; then the lane tree. Apart from its twin (see {@link #swigluLanes}).
+     */
+    private static float expSumLanes(float[] z, float[] dl, int lo, int hi, float max) {
+        FloatVector acc = FloatVector.zero(S);
+        if (dl != null) {
+            for (int i = lo; i < hi; i += L) {
+                FloatVector e = DetMath.exp(FloatVector.fromArray(S, z, i).sub(max));
+                e.intoArray(dl, i);
+                acc = acc.add(e);
+            }
+        } else {
+            for (int i = lo; i < hi; i += L) {
+                acc = acc.add(DetMath.exp(FloatVector.fromArray(S, z, i).sub(max)));
+            }
+        }
+        return DetMath.sumLanes(acc);
+    }
+
+    /**
+     * The scalar twin of {@link #expSumLanes} (start-up, Parallel.scalarTwin): lane l of the vector
+     * sum is lanes[l], the same adds in the same order, then the same lane tree.
+     */
+    private static float expSumTwin(float[] z, float[] dl, int lo, int hi, float max, float[] lanes) {
+        java.util.Arrays.fill(lanes, 0f);
+        for (int i = lo; i < hi; i += L) {
+            for (int k = 0; k < L; k++) {
+                float e = DetMath.exp(z[i + k] - max);
+                if (dl != null) {
+                    dl[i + k] = e;
+                }
+                lanes[k] += e;
+            }
+        }
+        return DetMath.sumLanes(lanes);
     }
 
     // ---- optimizer -------------------------------------------------------------------------

@@ -120,7 +120,7 @@ final class VectorMath {
 
     /** Σ x[o+i]² over n, FP32 lanes. */
     static float sumSq(float[] x, int o, int n) {
-        return sumSq(x, o, n, true);
+        return sumSqLanes(x, o, n);
     }
 
     /**
@@ -128,31 +128,42 @@ final class VectorMath {
      * compiles it at once) as its scalar twin: the same fmas per lane, the same lane tree, the same bits.
      */
     static float sumSq(float[] x, int o, int n, boolean vector) {
-        if (!vector) {
-            float[] s0 = new float[L], s1 = new float[L];
-            int i = 0;
-            for (; i <= n - 2 * L; i += 2 * L) {
-                for (int l = 0; l < L; l++) {
-                    float a = x[o + i + l], b = x[o + i + L + l];
-                    s0[l] = Math.fma(a, a, s0[l]);
-                    s1[l] = Math.fma(b, b, s1[l]);
-                }
-            }
-            for (; i <= n - L; i += L) {
-                for (int l = 0; l < L; l++) {
-                    float a = x[o + i + l];
-                    s0[l] = Math.fma(a, a, s0[l]);
-                }
-            }
+        return vector ? sumSqLanes(x, o, n) : sumSqTwin(x, o, n);
+    }
+
+    /**
+     * The scalar twin of {@link #sumSqLanes}. Each path is a method of its own: in one method, C2
+     * compiled it from start-up's scalar-only profile and left the vector ops it had never seen run
+     * as calls into the Vector API's Java fallback (VectorKernels#swigluLanes).
+     */
+    private static float sumSqTwin(float[] x, int o, int n) {
+        float[] s0 = new float[L], s1 = new float[L];
+        int i = 0;
+        for (; i <= n - 2 * L; i += 2 * L) {
             for (int l = 0; l < L; l++) {
-                s0[l] += s1[l];
+                float a = x[o + i + l], b = x[o + i + L + l];
+                s0[l] = Math.fma(a, a, s0[l]);
+                s1[l] = Math.fma(b, b, s1[l]);
             }
-            float s = DetMath.sumLanes(s0);
-            for (; i < n; i++) {
-                s += x[o + i] * x[o + i];
-            }
-            return s;
         }
+        for (; i <= n - L; i += L) {
+            for (int l = 0; l < L; l++) {
+                float a = x[o + i + l];
+                s0[l] = Math.fma(a, a, s0[l]);
+            }
+        }
+        for (int l = 0; l < L; l++) {
+            s0[l] += s1[l];
+        }
+        float s = DetMath.sumLanes(s0);
+        for (; i < n; i++) {
+            s += x[o + i] * x[o + i];
+        }
+        return s;
+    }
+
+    /** {@link #sumSq} in vector lanes. */
+    private static float sumSqLanes(float[] x, int o, int n) {
         FloatVector s0 = FloatVector.zero(S), s1 = s0;
         int i = 0;
         for (; i <= n - 2 * L; i += 2 * L) {
