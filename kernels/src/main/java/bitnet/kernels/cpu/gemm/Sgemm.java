@@ -46,19 +46,14 @@ public final class Sgemm {
     public static final int VREGS =
             S.vectorBitSize() >= 512 || System.getProperty("os.arch", "").equals("aarch64") ? 32 : 16;
     /**
-     * The micro-tile, rows x vectors (82, 62, 42, or 33 for tuning runs): panels of 2 vectors, and 8
-     * rows where their registers fit (8*2 accumulators + 2 B vectors + 8 broadcasts <= VREGS: AVX-512,
-     * AArch64), else 4. Power-of-two rows let packA copy a transposed A strip's k step as one vector
-     * and transpose row-major A in registers (6 rows, the AVX-512 tile before, packed both scalar).
-     * On a Zen 5 (AVX-512), one thread, best of 2 fresh JVMs (the host's load moved single runs by
-     * 30%): 8 x 2 against 6 x 2 on the 12 forward/backward cases of bench/compare, TN 4096x192x512
-     * 141 -> 162 GFLOP/s, NT 4096x512x192 137 -> 161, the others within +-3% but 2048³ NT
-     * 164 -> 166; the micro-kernel alone (L1-resident, kc 384) 166-168 against 171-177. 3 x 3 (9
-     * accumulators in 15 AVX2 registers) measured no faster than 4 x 2 on Zen 3 (2048³, 1 thread,
-     * best of 3: 64-68 against 70-73 GFLOP/s; its k step has more index arithmetic).
-     * bitnet.gemm.tile overrides the choice, for tuning runs only.
+     * The micro-tile, rows x vectors (42, 62, or 33 for tuning runs): panels of 2 vectors, and 6 rows
+     * where their registers fit (6*2 accumulators + 2 B vectors + 6 broadcasts <= VREGS), else 4.
+     * 3 x 3 (9 accumulators in 15 AVX2 registers) measured no faster than 4 x 2 on Zen 3 (2048³, 1
+     * thread, best of 3: 64-68 against 70-73 GFLOP/s; both without spills in the JIT's machine code,
+     * its k step has more index arithmetic). bitnet.gemm.tile overrides the choice, for tuning runs
+     * only.
      */
-    static final int TILE = Integer.getInteger("bitnet.gemm.tile", 8 * 2 + 2 + 8 <= VREGS ? 82 : 42);
+    static final int TILE = Integer.getInteger("bitnet.gemm.tile", 3 * 6 + 2 <= VREGS ? 62 : 42);
 
     /** Rows per micro-tile. */
     public static final int MR = TILE / 10;
@@ -350,44 +345,6 @@ public final class Sgemm {
         // scalar copy runs instead (Parallel.scalarTwin; the same values): the shuffles ran through
         // the Vector API's Java fallback for a second, 12% of a cold one-window ppl
         int st = 0;
-        if (MR == 8 && L >= 8 && vector) {
-            // 8 rows x L k steps: a third round (lane quads of the two 4-row halves) makes L/8 k
-            // steps of 8 rows per vector
-            for (; st < full; st++) {
-                int s0 = aOff + (m0 + st * MR) * lda + k0, d = st * MR * kc, k = 0;
-                for (; k + L <= kc; k += L, d += 8 * L) {
-                    FloatVector r0 = FloatVector.fromArray(S, a, s0 + k);
-                    FloatVector r1 = FloatVector.fromArray(S, a, s0 + lda + k);
-                    FloatVector r2 = FloatVector.fromArray(S, a, s0 + 2 * lda + k);
-                    FloatVector r3 = FloatVector.fromArray(S, a, s0 + 3 * lda + k);
-                    FloatVector lo01 = r0.rearrange(ZIP_LO, r1), hi01 = r0.rearrange(ZIP_HI, r1);
-                    FloatVector lo23 = r2.rearrange(ZIP_LO, r3), hi23 = r2.rearrange(ZIP_HI, r3);
-                    FloatVector q0 = lo01.rearrange(PAIR_LO, lo23), q1 = lo01.rearrange(PAIR_HI, lo23);
-                    FloatVector q2 = hi01.rearrange(PAIR_LO, hi23), q3 = hi01.rearrange(PAIR_HI, hi23);
-                    FloatVector r4 = FloatVector.fromArray(S, a, s0 + 4 * lda + k);
-                    FloatVector r5 = FloatVector.fromArray(S, a, s0 + 5 * lda + k);
-                    FloatVector r6 = FloatVector.fromArray(S, a, s0 + 6 * lda + k);
-                    FloatVector r7 = FloatVector.fromArray(S, a, s0 + 7 * lda + k);
-                    FloatVector lo45 = r4.rearrange(ZIP_LO, r5), hi45 = r4.rearrange(ZIP_HI, r5);
-                    FloatVector lo67 = r6.rearrange(ZIP_LO, r7), hi67 = r6.rearrange(ZIP_HI, r7);
-                    FloatVector p0 = lo45.rearrange(PAIR_LO, lo67), p1 = lo45.rearrange(PAIR_HI, lo67);
-                    FloatVector p2 = hi45.rearrange(PAIR_LO, hi67), p3 = hi45.rearrange(PAIR_HI, hi67);
-                    q0.rearrange(QUAD_LO, p0).intoArray(ap, d);
-                    q0.rearrange(QUAD_HI, p0).intoArray(ap, d + L);
-                    q1.rearrange(QUAD_LO, p1).intoArray(ap, d + 2 * L);
-                    q1.rearrange(QUAD_HI, p1).intoArray(ap, d + 3 * L);
-                    q2.rearrange(QUAD_LO, p2).intoArray(ap, d + 4 * L);
-                    q2.rearrange(QUAD_HI, p2).intoArray(ap, d + 5 * L);
-                    q3.rearrange(QUAD_LO, p3).intoArray(ap, d + 6 * L);
-                    q3.rearrange(QUAD_HI, p3).intoArray(ap, d + 7 * L);
-                }
-                for (; k < kc; k++, d += 8) {
-                    for (int i = 0; i < 8; i++) {
-                        ap[d + i] = a[s0 + i * lda + k];
-                    }
-                }
-            }
-        }
         if (MR == 4 && L >= 4 && vector) {
             for (; st < full; st++) {
                 int s0 = aOff + (m0 + st * MR) * lda + k0, d = st * MR * kc, k = 0;
@@ -442,9 +399,7 @@ public final class Sgemm {
     static final VectorShuffle<Float> ZIP_LO = zip(1, 0),
             ZIP_HI = zip(1, L / 2),
             PAIR_LO = zip(2, 0),
-            PAIR_HI = zip(2, L / 2),
-            QUAD_LO = zip(4, 0),
-            QUAD_HI = zip(4, L / 2);
+            PAIR_HI = zip(2, L / 2);
 
     /** Interleaves groups of g lanes of two vectors (second one's lanes numbered L..2L-1), from lane `from` on. */
     static VectorShuffle<Float> zip(int g, int from) {
@@ -466,8 +421,6 @@ public final class Sgemm {
     static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
         if (TILE == 33) {
             kernel3x3(kc, ap, ao, bp, bo, c, co, ldc);
-        } else if (TILE == 82) {
-            kernel8x2(kc, ap, ao, bp, bo, c, co, ldc);
         } else if (TILE == 62) {
             kernel6x2(kc, ap, ao, bp, bo, c, co, ldc);
         } else {
@@ -585,60 +538,6 @@ public final class Sgemm {
         add(c, co + 4 * ldc + L, c41);
         add(c, co + 5 * ldc, c50);
         add(c, co + 5 * ldc + L, c51);
-    }
-
-    /** 8 rows x 2 vectors: 16 accumulators, 2 B loads and 8 broadcasts per k (26 registers). */
-    static void kernel8x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
-        FloatVector c00 = FloatVector.zero(S);
-        FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-        // one induction variable: the A index; the B index is a multiple of it (NR / MR = 2 * L / 8)
-        int boff = bo - ao * (2 * L / 8), aEnd = ao + kc * 8;
-        for (int ak = ao; ak < aEnd; ak += 8) {
-            int bk = ak * (2 * L / 8) + boff;
-            FloatVector b0 = FloatVector.fromArray(S, bp, bk);
-            FloatVector b1 = FloatVector.fromArray(S, bp, bk + L);
-            FloatVector x0 = FloatVector.broadcast(S, ap[ak]);
-            c00 = b0.fma(x0, c00);
-            c01 = b1.fma(x0, c01);
-            FloatVector x1 = FloatVector.broadcast(S, ap[ak + 1]);
-            c10 = b0.fma(x1, c10);
-            c11 = b1.fma(x1, c11);
-            FloatVector x2 = FloatVector.broadcast(S, ap[ak + 2]);
-            c20 = b0.fma(x2, c20);
-            c21 = b1.fma(x2, c21);
-            FloatVector x3 = FloatVector.broadcast(S, ap[ak + 3]);
-            c30 = b0.fma(x3, c30);
-            c31 = b1.fma(x3, c31);
-            FloatVector x4 = FloatVector.broadcast(S, ap[ak + 4]);
-            c40 = b0.fma(x4, c40);
-            c41 = b1.fma(x4, c41);
-            FloatVector x5 = FloatVector.broadcast(S, ap[ak + 5]);
-            c50 = b0.fma(x5, c50);
-            c51 = b1.fma(x5, c51);
-            FloatVector x6 = FloatVector.broadcast(S, ap[ak + 6]);
-            c60 = b0.fma(x6, c60);
-            c61 = b1.fma(x6, c61);
-            FloatVector x7 = FloatVector.broadcast(S, ap[ak + 7]);
-            c70 = b0.fma(x7, c70);
-            c71 = b1.fma(x7, c71);
-        }
-        add(c, co, c00);
-        add(c, co + L, c01);
-        add(c, co + ldc, c10);
-        add(c, co + ldc + L, c11);
-        add(c, co + 2 * ldc, c20);
-        add(c, co + 2 * ldc + L, c21);
-        add(c, co + 3 * ldc, c30);
-        add(c, co + 3 * ldc + L, c31);
-        add(c, co + 4 * ldc, c40);
-        add(c, co + 4 * ldc + L, c41);
-        add(c, co + 5 * ldc, c50);
-        add(c, co + 5 * ldc + L, c51);
-        add(c, co + 6 * ldc, c60);
-        add(c, co + 6 * ldc + L, c61);
-        add(c, co + 7 * ldc, c70);
-        add(c, co + 7 * ldc + L, c71);
     }
 
     /** c[off ..) += v: small enough to inline (a helper that called another left the vectors boxed, 6 GFLOP/s). */
