@@ -127,6 +127,10 @@ public final class Sgemm {
                 int kc = Math.min(KC, K - k0), k00 = k0;
                 boolean first = overwrite && k0 == 0;
                 int nbb = nb, pt = T <= 1 ? 1 : Math.min(np, 2 * T);
+                if (aTrans) {
+                    sharedA(par, T, M, np, nb, nc, k0, kc, first, a, aOff, lda, b, bp, c, ldc, bias);
+                    continue;
+                }
                 Parallel.Tasks pack = t -> b.packPanels(bp, np * t / pt, np * (t + 1) / pt, k00, kc, nbb, nc);
                 Parallel.Tasks compute = t -> {
                     int i = t / tn, j = t % tn;
@@ -161,6 +165,141 @@ public final class Sgemm {
             }
         }
     }
+
+    /** The packed A block of the gemm calls with transposed A this thread makes (workers only read it). */
+    private static final ThreadLocal<float[]> A_BLOCK = ThreadLocal.withInitial(() -> new float[MC * KC]);
+
+    /**
+     * One (B block, K block) step of a product with transposed A (TN: dW += doutᵀ·inp): each A block
+     * of MC rows is packed once, by all threads together, each taking a range of k, so that every
+     * thread reads whole rows of A (contiguous in m); then the tasks compute their tiles from it. With
+     * each task packing its own rows, as for the other layouts, a task read a column slice a few
+     * cache lines wide from each of kc rows that lie a whole row apart, where the hardware
+     * prefetchers do not follow: TN 4096x192x512 on 2 threads spent 1.5 of its 4.6 ms packing
+     * (Zen 5; 3.1 ms with the packing skipped). The B block is packed in the same parallel step as
+     * the first A block.
+     */
+    private static void sharedA(
+            Parallel par,
+            int T,
+            int M,
+            int np,
+            int nb,
+            int nc,
+            int k0,
+            int kc,
+            boolean first,
+            float[] a,
+            int aOff,
+            int lda,
+            PackB b,
+            float[] bp,
+            float[] c,
+            int ldc,
+            float[] bias) {
+        float[] ap = A_BLOCK.get();
+        for (int mb = 0; mb < M; mb += MC) {
+            int mc = Math.min(MC, M - mb), ns = (mc + MR - 1) / MR, m00 = mb;
+            int pt = mb > 0 ? 0 : T <= 1 ? 1 : Math.min(np, 2 * T), pa = T <= 1 ? 1 : 2 * T;
+            boolean vector = !Parallel.scalarTwin(PACK_A_COLD, (long) mc * kc);
+            Parallel.Tasks pack = t -> {
+                if (t < pt) {
+                    b.packPanels(bp, np * t / pt, np * (t + 1) / pt, k0, kc, nb, nc);
+                } else {
+                    int j = t - pt;
+                    packAT(ap, a, aOff, lda, m00, mc, k0, kc, kc * j / pa, kc * (j + 1) / pa, vector);
+                }
+            };
+            long grid = grid(T, ns, np);
+            int tm = (int) (grid >>> 32), tn = (int) grid;
+            Parallel.Tasks compute = t -> {
+                int i = t / tn, j = t % tn;
+                tiles(
+                        ns * i / tm,
+                        ns * (i + 1) / tm,
+                        np * j / tn,
+                        np * (j + 1) / tn,
+                        m00,
+                        mc,
+                        nb,
+                        nc,
+                        kc,
+                        first,
+                        ap,
+                        bp,
+                        SCRATCH.get().t,
+                        c,
+                        ldc,
+                        bias);
+            };
+            if (T <= 1) {
+                pack.run(0);
+                if (pt > 0) {
+                    pack.run(1);
+                }
+                compute.run(0);
+            } else {
+                par.forTasks(pt + pa, (long) kc * (mc + (pt > 0 ? nc : 0)), pack);
+                par.forTasks(tm * tn, (long) mc * kc * nc, compute);
+            }
+        }
+    }
+
+    /**
+     * Packs k rows [kLo, kHi) of the A block [m0, m0 + mc) x [k0, k0 + kc) of a transposed A (A(m, k) =
+     * a[aOff + k*lda + m]) into the strip layout of {@link #packA}; the padding rows of the last strip
+     * are zero. A k step of a strip, MR contiguous values, is one vector move of {@link #MRV} lanes
+     * where that species is wider than MR: its extra lanes land on the next k step's slot, which
+     * the next move overwrites, so the last k of the range (the next slot may be another thread's)
+     * is copied value by value (TN 4096x192x512, every A block on one thread: 1.24 -> 0.49 ms against the
+     * scalar copy of each value, Zen 5). At start-up (vector false) every value is copied so.
+     */
+    static void packAT(
+            float[] ap,
+            float[] a,
+            int aOff,
+            int lda,
+            int m0,
+            int mc,
+            int k0,
+            int kc,
+            int kLo,
+            int kHi,
+            boolean vector) {
+        int full = mc / MR, rem = mc - full * MR, w = MRV == null ? 0 : MRV.length();
+        for (int kk = kLo; kk < kHi; kk += 8) {
+            int ke = Math.min(kHi, kk + 8);
+            // the last k step of the range may not spill, nor may a move read past a's end
+            int kv = MRV == null || !vector ? kk : w == MR ? ke : Math.min(ke, kHi - 1);
+            for (int st = 0; st < full; st++) {
+                int src = aOff + (k0 + kk) * lda + m0 + st * MR, d = st * MR * kc + kk * MR, k = kk;
+                for (; k < kv && src + w <= a.length; k++, src += lda, d += MR) {
+                    FloatVector.fromArray(MRV, a, src).intoArray(ap, d);
+                }
+                for (; k < ke; k++, src += lda, d += MR) {
+                    for (int i = 0; i < MR; i++) {
+                        ap[d + i] = a[src + i];
+                    }
+                }
+            }
+            if (rem > 0) {
+                int src = aOff + (k0 + kk) * lda + m0 + full * MR, d = full * MR * kc + kk * MR;
+                for (int k = kk; k < ke; k++, src += lda, d += MR) {
+                    for (int i = 0; i < MR; i++) {
+                        ap[d + i] = i < rem ? a[src + i] : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The smallest vector species of at least MR lanes that the hardware has (MR = 6 with AVX-512: 8
+     * lanes), or null if MR is wider than a vector.
+     */
+    static final VectorSpecies<Float> MRV = MR > L
+            ? null
+            : VectorSpecies.of(float.class, VectorShape.forBitSize(32 * Integer.highestOneBit(2 * MR - 1)));
 
     /**
      * Tasks per thread of one B block. The tasks are handed out dynamically, so a thread that the
@@ -217,34 +356,59 @@ public final class Sgemm {
             int mc = Math.min(MC, m1 - mb);
             int ns = (mc + MR - 1) / MR;
             packA(ap, a, aOff, lda, aTrans, mb, mc, k0, kc);
-            if (STRIPS_OUTER_L2) {
-                // panels in groups that fit half the L2, strips outside within a group, so
-                // consecutive C tiles are consecutive in memory and the hardware prefetches them
-                // (panels outside, each C tile is a load miss at the end of a short kernel: rows 4
-                // apart are 4 ldc apart, a new page each). Accumulating, NN 4096x512x192 (K = 192),
-                // 1 thread: 57 -> 67 GFLOP/s, ~0.72x -> ~0.85x OpenBLAS. The first K block too,
-                // where tile() fills the C tile before the kernel adds into it: the fill's stores
-                // missed the same way. NT, 1 thread, Zen 3, the two orders alternated call by call
-                // (medians of 25): 4096x192x512 12.35 -> 11.46 ms, 4096x192x8192 204 -> 185 ms,
-                // other forward shapes 0-3% faster; 2 threads within +-3% either way
-                int group = GROUP_OVERRIDE > 0 ? GROUP_OVERRIDE : (int) Math.max(1, Blocking.L2 / 2 / (4L * kc * NR));
-                for (int pg = p0; pg < p1; pg += group) {
-                    int pe = Math.min(p1, pg + group);
-                    for (int st = 0; st < ns; st++) {
-                        for (int p = pg; p < pe; p++) {
-                            tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
-                        }
+            tiles(0, ns, p0, p1, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
+        }
+    }
+
+    /**
+     * The tiles of strips [s0, s1) x panels [p0, p1) of a packed A block (rows from mb, mc of them)
+     * and the packed B block (columns from nb, nc of them), over one K block of kc.
+     */
+    static void tiles(
+            int s0,
+            int s1,
+            int p0,
+            int p1,
+            int mb,
+            int mc,
+            int nb,
+            int nc,
+            int kc,
+            boolean first,
+            float[] ap,
+            float[] bp,
+            float[] tile,
+            float[] c,
+            int ldc,
+            float[] bias) {
+        if (STRIPS_OUTER_L2) {
+            // panels in groups that fit half the L2, strips outside within a group, so
+            // consecutive C tiles are consecutive in memory and the hardware prefetches them
+            // (panels outside, each C tile is a load miss at the end of a short kernel: rows 4
+            // apart are 4 ldc apart, a new page each). Accumulating, NN 4096x512x192 (K = 192),
+            // 1 thread: 57 -> 67 GFLOP/s, ~0.72x -> ~0.85x OpenBLAS. The first K block too,
+            // where tile() fills the C tile before the kernel adds into it: the fill's stores
+            // missed the same way. NT, 1 thread, Zen 3, the two orders alternated call by call
+            // (medians of 25): 4096x192x512 12.35 -> 11.46 ms, 4096x192x8192 204 -> 185 ms,
+            // other forward shapes 0-3% faster; 2 threads within +-3% either way
+            int group = GROUP_OVERRIDE > 0 ? GROUP_OVERRIDE : (int) Math.max(1, Blocking.L2 / 2 / (4L * kc * NR));
+            for (int pg = p0; pg < p1; pg += group) {
+                int pe = Math.min(p1, pg + group);
+                for (int st = s0; st < s1; st++) {
+                    for (int p = pg; p < pe; p++) {
+                        tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
                     }
                 }
-                continue;
             }
-            for (int p = p0; p < p1; p++) {
-                for (int st = 0; st < ns; st++) {
-                    tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
-                }
+            return;
+        }
+        for (int p = p0; p < p1; p++) {
+            for (int st = s0; st < s1; st++) {
+                tile(st, p, mb, mc, nb, nc, kc, first, ap, bp, tile, c, ldc, bias);
             }
         }
     }
+
     /** One micro-tile: strip st of the packed A block times panel p of the packed B block, into C. */
     private static void tile(
             int st,
@@ -309,34 +473,7 @@ public final class Sgemm {
         // full strips copy MR values per k step in a loop of constant trip count, which C2 unrolls
         // (a loop to a variable row count packed at 2.1-2.4 ns an element, ~40% of TN's time)
         if (aTrans) {
-            // A(m, k) = a[k*lda + m]: the MR values of a k step are contiguous. 8 k at a time
-            // across all strips, so the 8 source rows stay in L1 (strip by strip over all of kc,
-            // each strip touched kc lines 16 bytes each)
-            for (int kk = 0; kk < kc; kk += 8) {
-                int ke = Math.min(kc, kk + 8);
-                for (int st = 0; st < full; st++) {
-                    int src = aOff + (k0 + kk) * lda + m0 + st * MR, d = st * MR * kc + kk * MR;
-                    if (MRS != null) {
-                        for (int k = kk; k < ke; k++, src += lda, d += MR) {
-                            FloatVector.fromArray(MRS, a, src).intoArray(ap, d);
-                        }
-                    } else {
-                        for (int k = kk; k < ke; k++, src += lda, d += MR) {
-                            for (int i = 0; i < MR; i++) {
-                                ap[d + i] = a[src + i];
-                            }
-                        }
-                    }
-                }
-                if (full < ns) {
-                    int src = aOff + (k0 + kk) * lda + m0 + full * MR, d = full * MR * kc + kk * MR;
-                    for (int k = kk; k < ke; k++, src += lda, d += MR) {
-                        for (int i = 0; i < mc - full * MR; i++) {
-                            ap[d + i] = a[src + i];
-                        }
-                    }
-                }
-            }
+            packAT(ap, a, aOff, lda, m0, mc, k0, kc, 0, kc, vector);
             return;
         }
         // row-major: 4 rows x L k steps are transposed in registers (two rounds of two-vector
@@ -386,11 +523,6 @@ public final class Sgemm {
     public static void packWarmUp(float[] ap, float[] a, int rows, int kc) {
         packA(ap, a, 0, kc, false, 0, rows, 0, kc, true);
     }
-
-    /** A species of MR lanes (a k step of a strip), or null if there is none (MR = 3, 6). */
-    static final VectorSpecies<Float> MRS = Integer.bitCount(MR) == 1 && MR >= 2 && MR <= L
-            ? VectorSpecies.of(float.class, VectorShape.forBitSize(32 * MR))
-            : null;
 
     /**
      * Two-vector shuffles of the 4-row transpose: ZIP interleaves the lanes of two vectors

@@ -160,4 +160,43 @@ class SgemmTest {
             assertEquals(a[(m0 + st * Sgemm.MR + i) * lda + k0 + k], v[st * Sgemm.MR * kc + k * Sgemm.MR + i]);
         }
     }
+
+    /**
+     * The packing of transposed A: its vector moves (whose extra lanes spill into the next k step's
+     * slot) give the documented layout, whether the k range is packed at once or in pieces (as the
+     * threads do, each piece's last k step copied without spilling), with zero padding rows; the
+     * scalar copy gives the same values; the last strip reads up to a's last element.
+     */
+    @Test
+    void transposedAPackingInPieces() {
+        Random r = new Random(13);
+        int M = 5 * Sgemm.MR + 2, K = 37, lda = M;
+        float[] a = rand(r, K * lda);
+        for (int[] mk : new int[][] {{0, 0}, {Sgemm.MR, 5}, {3, 1}}) {
+            int m0 = mk[0], k0 = mk[1], mc = M - m0, kc = K - k0, ns = (mc + Sgemm.MR - 1) / Sgemm.MR;
+            float[] whole = new float[Sgemm.MC * Sgemm.KC], pieces = new float[Sgemm.MC * Sgemm.KC];
+            float[] scalar = new float[Sgemm.MC * Sgemm.KC];
+            java.util.Arrays.fill(whole, Float.NaN);
+            java.util.Arrays.fill(pieces, Float.NaN);
+            Sgemm.packAT(whole, a, 0, lda, m0, mc, k0, kc, 0, kc, true);
+            for (int j = 2; j >= 0; j--) { // last piece first: a spill past a piece would stay
+                Sgemm.packAT(pieces, a, 0, lda, m0, mc, k0, kc, kc * j / 3, kc * (j + 1) / 3, true);
+            }
+            Sgemm.packAT(scalar, a, 0, lda, m0, mc, k0, kc, 0, kc, false);
+            String at = "m0 " + m0 + " k0 " + k0;
+            for (int st = 0; st < ns; st++) {
+                for (int k = 0; k < kc; k++) {
+                    for (int i = 0; i < Sgemm.MR; i++) {
+                        int m = st * Sgemm.MR + i, d = st * Sgemm.MR * kc + k * Sgemm.MR + i;
+                        float want = m < mc ? a[(k0 + k) * lda + m0 + m] : 0f;
+                        assertEquals(want, whole[d], at + " strip " + st + " k " + k + " row " + i);
+                        assertEquals(want, pieces[d], at + " (pieces) strip " + st + " k " + k + " row " + i);
+                        assertEquals(want, scalar[d], at + " (scalar) strip " + st + " k " + k + " row " + i);
+                    }
+                }
+            }
+            // nothing written past the block
+            assertTrue(Float.isNaN(whole[ns * Sgemm.MR * kc]), at);
+        }
+    }
 }
