@@ -16,7 +16,8 @@ import java.util.Random;
  * Our GEMM against numpy/OpenBLAS, interleaved: for each (shape, op, threads) it times OpenBLAS
  * (in a resident python3 process per thread count, OPENBLAS_NUM_THREADS set before numpy loads)
  * and then ours, alternating for a few rounds, so both see the same load on a shared machine.
- * Each timing is 3 warm-up calls and 5 timed calls, the protocol of bench/compare's numpy pass.
+ * Each timing is 3 warm-up calls and 5 timed calls, the protocol of bench/compare's numpy pass,
+ * after one untimed pass over every case ({@link #warmUp}).
  * Prints one line per case: "shape op threads ours_best_ms ours_med_ms blas_best_ms blas_med_ms".
  * Not JMH (GemmBench is the formal benchmark, with its reference check); this is for ratios.
  *
@@ -53,6 +54,7 @@ public final class GemmVsBlas {
                 thr = args[2].trim().split("\\s+");
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 2;
         List<Process> procs = new ArrayList<>();
+        warmUp(shapes, ops, thr);
         try {
             for (String shape : shapes) {
                 String[] s = shape.split("x");
@@ -87,11 +89,7 @@ public final class GemmVsBlas {
                                 double[] ts = new double[5];
                                 for (int i = 0; i < 8; i++) {
                                     long t0 = System.nanoTime();
-                                    switch (op) {
-                                        case "NT" -> vk.matmul(out, inp, w, null, N, C, OC);
-                                        case "NN" -> vk.matmulBackward(dinp, null, null, dout, inp, w, N, C, OC);
-                                        default -> vk.matmulBackward(null, dw, null, dout, inp, w, N, C, OC);
-                                    }
+                                    run(vk, op, out, dinp, dw, dout, inp, w, N, C, OC);
                                     if (i >= 3) {
                                         ts[i - 3] = (System.nanoTime() - t0) / 1e6;
                                     }
@@ -111,6 +109,46 @@ public final class GemmVsBlas {
                     p.destroy();
                 }
             }
+        }
+    }
+
+    /**
+     * Every case a few times, untimed, before any is timed, then a pause for the JIT's queue: the
+     * three ops share the packing and tile methods, and the first call of a later case (TN after NT)
+     * deoptimized them, so its timings, and the next case's, ran partly in the interpreter while C2
+     * recompiled on one of the two cores (NT 4096x192x512, 2 threads, Zen 5: 2.7 ms alone, 4.3 ms
+     * right after the other cases). OpenBLAS has no such warm-up to do; JMH's warm-up iterations do
+     * the same for GemmBench.
+     */
+    static void warmUp(String[] shapes, String[] ops, String[] thr) throws InterruptedException {
+        for (String t : thr) {
+            try (VectorKernels vk = new VectorKernels(Integer.parseInt(t))) {
+                for (String shape : shapes) {
+                    String[] s = shape.split("x");
+                    int N = Integer.parseInt(s[0]), C = Integer.parseInt(s[1]), OC = Integer.parseInt(s[2]);
+                    Random r = new Random(7);
+                    Buf inp = new CpuBuf(rand(r, N * C)), dout = new CpuBuf(rand(r, N * OC));
+                    Weight w = new F32Weight(new CpuBuf(rand(r, OC * C)), OC, C);
+                    Buf out = new CpuBuf(new float[N * OC]),
+                            dinp = new CpuBuf(new float[N * C]),
+                            dw = new CpuBuf(new float[OC * C]);
+                    for (int i = 0; i < 3; i++) {
+                        for (String op : ops) {
+                            run(vk, op, out, dinp, dw, dout, inp, w, N, C, OC);
+                        }
+                    }
+                }
+            }
+        }
+        Thread.sleep(1000);
+    }
+
+    static void run(
+            VectorKernels vk, String op, Buf out, Buf dinp, Buf dw, Buf dout, Buf inp, Weight w, int N, int C, int OC) {
+        switch (op) {
+            case "NT" -> vk.matmul(out, inp, w, null, N, C, OC);
+            case "NN" -> vk.matmulBackward(dinp, null, null, dout, inp, w, N, C, OC);
+            default -> vk.matmulBackward(null, dw, null, dout, inp, w, N, C, OC);
         }
     }
 
