@@ -57,14 +57,7 @@ public final class GemmVsBlas {
         warmUp(shapes, ops, thr);
         try {
             for (String shape : shapes) {
-                String[] s = shape.split("x");
-                int N = Integer.parseInt(s[0]), C = Integer.parseInt(s[1]), OC = Integer.parseInt(s[2]);
-                Random r = new Random(7);
-                Buf inp = new CpuBuf(rand(r, N * C)), dout = new CpuBuf(rand(r, N * OC));
-                Weight w = new F32Weight(new CpuBuf(rand(r, OC * C)), OC, C);
-                Buf out = new CpuBuf(new float[N * OC]),
-                        dinp = new CpuBuf(new float[N * C]),
-                        dw = new CpuBuf(new float[OC * C]);
+                Case g = new Case(shape);
                 for (String op : ops) {
                     for (String t : thr) {
                         int T = Integer.parseInt(t);
@@ -89,7 +82,7 @@ public final class GemmVsBlas {
                                 double[] ts = new double[5];
                                 for (int i = 0; i < 8; i++) {
                                     long t0 = System.nanoTime();
-                                    run(vk, op, out, dinp, dw, dout, inp, w, N, C, OC);
+                                    g.run(vk, op);
                                     if (i >= 3) {
                                         ts[i - 3] = (System.nanoTime() - t0) / 1e6;
                                     }
@@ -124,17 +117,10 @@ public final class GemmVsBlas {
         for (String t : thr) {
             try (VectorKernels vk = new VectorKernels(Integer.parseInt(t))) {
                 for (String shape : shapes) {
-                    String[] s = shape.split("x");
-                    int N = Integer.parseInt(s[0]), C = Integer.parseInt(s[1]), OC = Integer.parseInt(s[2]);
-                    Random r = new Random(7);
-                    Buf inp = new CpuBuf(rand(r, N * C)), dout = new CpuBuf(rand(r, N * OC));
-                    Weight w = new F32Weight(new CpuBuf(rand(r, OC * C)), OC, C);
-                    Buf out = new CpuBuf(new float[N * OC]),
-                            dinp = new CpuBuf(new float[N * C]),
-                            dw = new CpuBuf(new float[OC * C]);
+                    Case g = new Case(shape);
                     for (int i = 0; i < 3; i++) {
                         for (String op : ops) {
-                            run(vk, op, out, dinp, dw, dout, inp, w, N, C, OC);
+                            g.run(vk, op);
                         }
                     }
                 }
@@ -143,12 +129,33 @@ public final class GemmVsBlas {
         Thread.sleep(1000);
     }
 
-    static void run(
-            VectorKernels vk, String op, Buf out, Buf dinp, Buf dw, Buf dout, Buf inp, Weight w, int N, int C, int OC) {
-        switch (op) {
-            case "NT" -> vk.matmul(out, inp, w, null, N, C, OC);
-            case "NN" -> vk.matmulBackward(dinp, null, null, dout, inp, w, N, C, OC);
-            default -> vk.matmulBackward(null, dw, null, dout, inp, w, N, C, OC);
+    /** One shape's operands (inp (N, C), W (OC, C), dout (N, OC)) and outputs. */
+    static final class Case {
+        final int N, C, OC;
+        final Buf inp, dout, out, dinp, dw;
+        final Weight w;
+
+        Case(String shape) {
+            String[] s = shape.split("x");
+            N = Integer.parseInt(s[0]);
+            C = Integer.parseInt(s[1]);
+            OC = Integer.parseInt(s[2]);
+            Random r = new Random(7);
+            inp = new CpuBuf(rand(r, N * C));
+            dout = new CpuBuf(rand(r, N * OC));
+            w = new F32Weight(new CpuBuf(rand(r, OC * C)), OC, C);
+            out = new CpuBuf(new float[N * OC]);
+            dinp = new CpuBuf(new float[N * C]);
+            dw = new CpuBuf(new float[OC * C]);
+        }
+
+        /** NT: out = inp·Wᵀ (forward); NN: dinp += dout·W; TN: dW += doutᵀ·inp. */
+        void run(VectorKernels vk, String op) {
+            switch (op) {
+                case "NT" -> vk.matmul(out, inp, w, null, N, C, OC);
+                case "NN" -> vk.matmulBackward(dinp, null, null, dout, inp, w, N, C, OC);
+                default -> vk.matmulBackward(null, dw, null, dout, inp, w, N, C, OC);
+            }
         }
     }
 
