@@ -449,7 +449,16 @@ final class VectorAttention {
         }
     }
 
-    /** The full vectors of HS of {@link #accum4}, in 4-row register tiles of up to 3 vectors a row. */
+    /**
+     * The full vectors of HS of {@link #accum4}, in 4-row register tiles: 3 vectors a row (2 without
+     * {@link #WIDE_TILES}) while they fit, then one. Each tile width has its own loop with no branch
+     * in it: with the width a variable tested inside the j loop, C2 hoisted the tests as profiled
+     * loop predicates, a call with the other width trapped at each entry (profile_predicate,
+     * maybe_recompile) and finished in the interpreter, running the Vector API's Java fallback: in
+     * about one cold `ppl` of a 15.7M Llama in four, 64 windows took 12-16 s instead of 5 (JFR: 80%
+     * of the samples in FloatVector.lanewiseTemplate under this method). Each output is summed over
+     * j in the same order whatever the tiles, so the bits are those of {@link #accum4Twin}.
+     */
     private static void accum4Lanes(
             float[] dst,
             int dOff,
@@ -465,55 +474,144 @@ final class VectorAttention {
             int sBase,
             int sStr,
             int HS) {
-        int full = HS / L * L;
-        for (int i0 = 0; i0 < full; ) {
-            int nv = Math.min(WIDE_TILES ? 3 : 2, (full - i0) / L);
-            FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
-            FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
-            for (int j = lo; j <= hi; j++) {
-                int c = cOff + j * cStr;
-                FloatVector p0 = FloatVector.broadcast(S, coef[c]);
-                FloatVector p1 = FloatVector.broadcast(S, coef[c + cRow]);
-                FloatVector p2 = FloatVector.broadcast(S, coef[c + 2 * cRow]);
-                FloatVector p3 = FloatVector.broadcast(S, coef[c + 3 * cRow]);
-                int so = sBase + j * sStr + i0;
-                FloatVector v = FloatVector.fromArray(S, src, so);
-                a00 = v.fma(p0, a00);
-                a10 = v.fma(p1, a10);
-                a20 = v.fma(p2, a20);
-                a30 = v.fma(p3, a30);
-                if (nv > 1) {
-                    v = FloatVector.fromArray(S, src, so + L);
-                    a01 = v.fma(p0, a01);
-                    a11 = v.fma(p1, a11);
-                    a21 = v.fma(p2, a21);
-                    a31 = v.fma(p3, a31);
-                    if (nv > 2) {
-                        v = FloatVector.fromArray(S, src, so + 2 * L);
-                        a02 = v.fma(p0, a02);
-                        a12 = v.fma(p1, a12);
-                        a22 = v.fma(p2, a22);
-                        a32 = v.fma(p3, a32);
-                    }
-                }
+        int full = HS / L * L, i0 = 0;
+        int wide = (WIDE_TILES ? 3 : 2) * L;
+        for (; i0 + wide <= full; i0 += wide) {
+            if (WIDE_TILES) {
+                accumTile3(dst, dOff + i0, dStr, add, coef, cOff, cRow, cStr, lo, hi, src, sBase + i0, sStr);
+            } else {
+                accumTile2(dst, dOff + i0, dStr, add, coef, cOff, cRow, cStr, lo, hi, src, sBase + i0, sStr);
             }
-            storeRow(dst, dOff + i0, add, nv, a00, a01, a02);
-            storeRow(dst, dOff + dStr + i0, add, nv, a10, a11, a12);
-            storeRow(dst, dOff + 2 * dStr + i0, add, nv, a20, a21, a22);
-            storeRow(dst, dOff + 3 * dStr + i0, add, nv, a30, a31, a32);
-            i0 += nv * L;
+        }
+        for (; i0 < full; i0 += L) {
+            accumTile1(dst, dOff + i0, dStr, add, coef, cOff, cRow, cStr, lo, hi, src, sBase + i0, sStr);
         }
     }
 
-    private static void storeRow(
-            float[] dst, int d, boolean add, int nv, FloatVector v0, FloatVector v1, FloatVector v2) {
-        store(dst, d, v0, add);
-        if (nv > 1) {
-            store(dst, d + L, v1, add);
-            if (nv > 2) {
-                store(dst, d + 2 * L, v2, add);
-            }
+    /** One 4-row x 3-vector tile of {@link #accum4Lanes}: dst rows at d (stride dStr), src columns from s. */
+    private static void accumTile3(
+            float[] dst,
+            int d,
+            int dStr,
+            boolean add,
+            float[] coef,
+            int cOff,
+            int cRow,
+            int cStr,
+            int lo,
+            int hi,
+            float[] src,
+            int s,
+            int sStr) {
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+        for (int j = lo; j <= hi; j++) {
+            int c = cOff + j * cStr, so = s + j * sStr;
+            FloatVector p0 = FloatVector.broadcast(S, coef[c]);
+            FloatVector p1 = FloatVector.broadcast(S, coef[c + cRow]);
+            FloatVector p2 = FloatVector.broadcast(S, coef[c + 2 * cRow]);
+            FloatVector p3 = FloatVector.broadcast(S, coef[c + 3 * cRow]);
+            FloatVector v = FloatVector.fromArray(S, src, so);
+            a00 = v.fma(p0, a00);
+            a10 = v.fma(p1, a10);
+            a20 = v.fma(p2, a20);
+            a30 = v.fma(p3, a30);
+            v = FloatVector.fromArray(S, src, so + L);
+            a01 = v.fma(p0, a01);
+            a11 = v.fma(p1, a11);
+            a21 = v.fma(p2, a21);
+            a31 = v.fma(p3, a31);
+            v = FloatVector.fromArray(S, src, so + 2 * L);
+            a02 = v.fma(p0, a02);
+            a12 = v.fma(p1, a12);
+            a22 = v.fma(p2, a22);
+            a32 = v.fma(p3, a32);
         }
+        store(dst, d, a00, add);
+        store(dst, d + L, a01, add);
+        store(dst, d + 2 * L, a02, add);
+        store(dst, d + dStr, a10, add);
+        store(dst, d + dStr + L, a11, add);
+        store(dst, d + dStr + 2 * L, a12, add);
+        store(dst, d + 2 * dStr, a20, add);
+        store(dst, d + 2 * dStr + L, a21, add);
+        store(dst, d + 2 * dStr + 2 * L, a22, add);
+        store(dst, d + 3 * dStr, a30, add);
+        store(dst, d + 3 * dStr + L, a31, add);
+        store(dst, d + 3 * dStr + 2 * L, a32, add);
+    }
+
+    /** One 4-row x 2-vector tile of {@link #accum4Lanes}. */
+    private static void accumTile2(
+            float[] dst,
+            int d,
+            int dStr,
+            boolean add,
+            float[] coef,
+            int cOff,
+            int cRow,
+            int cStr,
+            int lo,
+            int hi,
+            float[] src,
+            int s,
+            int sStr) {
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        for (int j = lo; j <= hi; j++) {
+            int c = cOff + j * cStr, so = s + j * sStr;
+            FloatVector p0 = FloatVector.broadcast(S, coef[c]);
+            FloatVector p1 = FloatVector.broadcast(S, coef[c + cRow]);
+            FloatVector p2 = FloatVector.broadcast(S, coef[c + 2 * cRow]);
+            FloatVector p3 = FloatVector.broadcast(S, coef[c + 3 * cRow]);
+            FloatVector v = FloatVector.fromArray(S, src, so), w = FloatVector.fromArray(S, src, so + L);
+            a00 = v.fma(p0, a00);
+            a10 = v.fma(p1, a10);
+            a20 = v.fma(p2, a20);
+            a30 = v.fma(p3, a30);
+            a01 = w.fma(p0, a01);
+            a11 = w.fma(p1, a11);
+            a21 = w.fma(p2, a21);
+            a31 = w.fma(p3, a31);
+        }
+        store(dst, d, a00, add);
+        store(dst, d + L, a01, add);
+        store(dst, d + dStr, a10, add);
+        store(dst, d + dStr + L, a11, add);
+        store(dst, d + 2 * dStr, a20, add);
+        store(dst, d + 2 * dStr + L, a21, add);
+        store(dst, d + 3 * dStr, a30, add);
+        store(dst, d + 3 * dStr + L, a31, add);
+    }
+
+    /** One 4-row x 1-vector tile of {@link #accum4Lanes}. */
+    private static void accumTile1(
+            float[] dst,
+            int d,
+            int dStr,
+            boolean add,
+            float[] coef,
+            int cOff,
+            int cRow,
+            int cStr,
+            int lo,
+            int hi,
+            float[] src,
+            int s,
+            int sStr) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = lo; j <= hi; j++) {
+            int c = cOff + j * cStr;
+            FloatVector v = FloatVector.fromArray(S, src, s + j * sStr);
+            a0 = v.fma(FloatVector.broadcast(S, coef[c]), a0);
+            a1 = v.fma(FloatVector.broadcast(S, coef[c + cRow]), a1);
+            a2 = v.fma(FloatVector.broadcast(S, coef[c + 2 * cRow]), a2);
+            a3 = v.fma(FloatVector.broadcast(S, coef[c + 3 * cRow]), a3);
+        }
+        store(dst, d, a0, add);
+        store(dst, d + dStr, a1, add);
+        store(dst, d + 2 * dStr, a2, add);
+        store(dst, d + 3 * dStr, a3, add);
     }
 
     /**

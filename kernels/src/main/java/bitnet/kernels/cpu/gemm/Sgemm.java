@@ -3,7 +3,7 @@ package bitnet.kernels.cpu.gemm;
 import bitnet.kernels.cpu.Parallel;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -248,11 +248,9 @@ public final class Sgemm {
     /**
      * Packs k rows [kLo, kHi) of the A block [m0, m0 + mc) x [k0, k0 + kc) of a transposed A (A(m, k) =
      * a[aOff + k*lda + m]) into the strip layout of {@link #packA}; the padding rows of the last strip
-     * are zero. A k step of a strip, MR contiguous values, is one vector move of {@link #MRV} lanes
-     * where that species is wider than MR: its extra lanes land on the next k step's slot, which
-     * the next move overwrites, so the last k of the range (the next slot may be another thread's)
-     * is copied value by value (TN 4096x192x512, every A block on one thread: 1.24 -> 0.49 ms against the
-     * scalar copy of each value, Zen 5). At start-up (vector false) every value is copied so.
+     * are zero. A k step of a full strip, MR contiguous values, is one masked vector move ({@link
+     * #MR_LANES}; TN 4096x192x512, every A block on one thread: 1.24 -> 0.49 ms against the scalar
+     * copy of each value, Zen 5). At start-up (vector false) every value is copied one by one.
      */
     static void packAT(
             float[] ap,
@@ -266,19 +264,21 @@ public final class Sgemm {
             int kLo,
             int kHi,
             boolean vector) {
-        int full = mc / MR, rem = mc - full * MR, w = MRV == null ? 0 : MRV.length();
+        int full = mc / MR, rem = mc - full * MR;
+        boolean moves = vector && MR_LANES != null;
         for (int kk = kLo; kk < kHi; kk += 8) {
             int ke = Math.min(kHi, kk + 8);
-            // the last k step of the range may not spill, nor may a move read past a's end
-            int kv = MRV == null || !vector ? kk : w == MR ? ke : Math.min(ke, kHi - 1);
             for (int st = 0; st < full; st++) {
-                int src = aOff + (k0 + kk) * lda + m0 + st * MR, d = st * MR * kc + kk * MR, k = kk;
-                for (; k < kv && src + w <= a.length; k++, src += lda, d += MR) {
-                    FloatVector.fromArray(MRV, a, src).intoArray(ap, d);
-                }
-                for (; k < ke; k++, src += lda, d += MR) {
-                    for (int i = 0; i < MR; i++) {
-                        ap[d + i] = a[src + i];
+                int src = aOff + (k0 + kk) * lda + m0 + st * MR, d = st * MR * kc + kk * MR;
+                if (moves) {
+                    for (int k = kk; k < ke; k++, src += lda, d += MR) {
+                        FloatVector.fromArray(S, a, src, MR_LANES).intoArray(ap, d, MR_LANES);
+                    }
+                } else {
+                    for (int k = kk; k < ke; k++, src += lda, d += MR) {
+                        for (int i = 0; i < MR; i++) {
+                            ap[d + i] = a[src + i];
+                        }
                     }
                 }
             }
@@ -294,12 +294,13 @@ public final class Sgemm {
     }
 
     /**
-     * The smallest vector species of at least MR lanes that the hardware has (MR = 6 with AVX-512: 8
-     * lanes), or null if MR is wider than a vector.
+     * The first MR lanes of a vector, or null if MR is wider than a vector. The packing code uses
+     * masks of the kernels' one species, not a narrower species: with 8-lane vectors here and
+     * 16-lane ones in the kernels, the Vector API's shared methods (fromArray, add) saw two vector
+     * classes in their profiles, and C2 once compiled the micro-kernel's C tile updates as virtual
+     * calls on boxed vectors.
      */
-    static final VectorSpecies<Float> MRV = MR > L
-            ? null
-            : VectorSpecies.of(float.class, VectorShape.forBitSize(32 * Integer.highestOneBit(2 * MR - 1)));
+    static final VectorMask<Float> MR_LANES = MR > L ? null : VectorMask.fromLong(S, (1L << MR) - 1);
 
     /**
      * Tasks per thread of one B block. The tasks are handed out dynamically, so a thread that the
@@ -504,82 +505,12 @@ public final class Sgemm {
                 }
             }
         }
-        if (MR == 6 && S8 != null && vector) {
-            st = pack6(ap, a, aOff, lda, m0, full, k0, kc);
-        }
         for (int r = st * MR; r < mc; r++) {
             int src = aOff + (m0 + r) * lda + k0;
             for (int k = 0, d = r / MR * MR * kc + r % MR; k < kc; k++, d += MR) {
                 ap[d] = a[src + k];
             }
         }
-    }
-
-    /**
-     * The full 6-row strips of a row-major A block (packA's layout): 6 rows x 8 k steps are
-     * transposed in registers, 8-lane vectors, rows 6 and 7 don't-cares, with three rounds of
-     * two-vector zips into one vector per k step, stored 6 floats apart: each store's two extra lanes
-     * land on the next k step's slot, which the next store overwrites (and after a strip's last
-     * step, on the next strip's first, packed after it). The k steps past the last multiple of 8
-     * are copied value by value, and so are a block's when its spill would pass the end of ap. The
-     * scalar copy took 0.7-1.2 ns an element, a quarter to a third of NN 4096x192x512 and NT
-     * 4096x512x192 on one thread (Zen 5). Returns the number of strips packed (all full ones).
-     */
-    static int pack6(float[] ap, float[] a, int aOff, int lda, int m0, int full, int k0, int kc) {
-        for (int st = 0; st < full; st++) {
-            int s0 = aOff + (m0 + st * 6) * lda + k0, d = st * 6 * kc, k = 0;
-            for (; k + 8 <= kc && d + 50 <= ap.length; k += 8, d += 48) {
-                FloatVector r0 = FloatVector.fromArray(S8, a, s0 + k);
-                FloatVector r1 = FloatVector.fromArray(S8, a, s0 + lda + k);
-                FloatVector r2 = FloatVector.fromArray(S8, a, s0 + 2 * lda + k);
-                FloatVector r3 = FloatVector.fromArray(S8, a, s0 + 3 * lda + k);
-                FloatVector r4 = FloatVector.fromArray(S8, a, s0 + 4 * lda + k);
-                FloatVector r5 = FloatVector.fromArray(S8, a, s0 + 5 * lda + k);
-                // rows pairwise: k 0-3 and 4-7 of (r0 r1), (r2 r3), (r4 r5)
-                FloatVector t0 = r0.rearrange(Z1L, r1), t1 = r0.rearrange(Z1H, r1);
-                FloatVector t2 = r2.rearrange(Z1L, r3), t3 = r2.rearrange(Z1H, r3);
-                FloatVector t4 = r4.rearrange(Z1L, r5), t5 = r4.rearrange(Z1H, r5);
-                // row quads (0-3) and the pair (4 5) twice: two k steps per vector
-                FloatVector u0 = t0.rearrange(Z2L, t2), u1 = t0.rearrange(Z2H, t2);
-                FloatVector u2 = t1.rearrange(Z2L, t3), u3 = t1.rearrange(Z2H, t3);
-                FloatVector v0 = t4.rearrange(Z2L, t4), v1 = t4.rearrange(Z2H, t4);
-                FloatVector v2 = t5.rearrange(Z2L, t5), v3 = t5.rearrange(Z2H, t5);
-                // one k step per vector: rows 0-3, then 4 and 5 (lanes 6 and 7 spill)
-                u0.rearrange(Z4L, v0).intoArray(ap, d);
-                u0.rearrange(Z4H, v0).intoArray(ap, d + 6);
-                u1.rearrange(Z4L, v1).intoArray(ap, d + 12);
-                u1.rearrange(Z4H, v1).intoArray(ap, d + 18);
-                u2.rearrange(Z4L, v2).intoArray(ap, d + 24);
-                u2.rearrange(Z4H, v2).intoArray(ap, d + 30);
-                u3.rearrange(Z4L, v3).intoArray(ap, d + 36);
-                u3.rearrange(Z4H, v3).intoArray(ap, d + 42);
-            }
-            for (; k < kc; k++, d += 6) {
-                for (int i = 0; i < 6; i++) {
-                    ap[d + i] = a[s0 + i * lda + k];
-                }
-            }
-        }
-        return full;
-    }
-
-    /** 8 lanes, where the hardware has them and a vector has at least 8 (else null: no pack6). */
-    static final VectorSpecies<Float> S8 = L >= 8 ? FloatVector.SPECIES_256 : null;
-
-    /**
-     * pack6's shuffles of two 8-lane vectors: zips of single lanes, of lane pairs and of lane quads,
-     * low and high halves (lanes of the second vector numbered 8-15); constants, for C2 (fields,
-     * not an array, whose elements it would load at every use).
-     */
-    static final VectorShuffle<Float> Z1L = zip8(1, 0),
-            Z1H = zip8(1, 4),
-            Z2L = zip8(2, 0),
-            Z2H = zip8(2, 4),
-            Z4L = zip8(4, 0),
-            Z4H = zip8(4, 4);
-
-    private static VectorShuffle<Float> zip8(int g, int from) {
-        return S8 == null ? null : zip(S8, g, from);
     }
 
     /**
@@ -605,18 +536,12 @@ public final class Sgemm {
 
     /** Interleaves groups of g lanes of two vectors (second one's lanes numbered L..2L-1), from lane `from` on. */
     static VectorShuffle<Float> zip(int g, int from) {
-        return zip(S, g, from);
-    }
-
-    /** {@link #zip(int, int)} for vectors of species sp. */
-    static VectorShuffle<Float> zip(VectorSpecies<Float> sp, int g, int from) {
-        int n = sp.length();
-        int[] ix = new int[n];
-        for (int i = 0; i < n; i++) {
+        int[] ix = new int[L];
+        for (int i = 0; i < L; i++) {
             int group = i / (2 * g), within = i % (2 * g);
-            ix[i] = from + group * g + (within < g ? within : n + within - g);
+            ix[i] = from + group * g + (within < g ? within : L + within - g);
         }
-        return VectorShuffle.fromArray(sp, ix, 0);
+        return VectorShuffle.fromArray(S, ix, 0);
     }
 
     /**
@@ -624,7 +549,12 @@ public final class Sgemm {
      * A packed k-major (ap[ao + k*MR + i]) and B packed k-major (bp[bo + k*NR + j]). One kernel for
      * every call site: C2 sees one profile. Each index in its loop is the counter times a constant
      * plus an invariant, so C2 removes every bounds check; the loop stays one k step (unrolled by
-     * hand, C2 hoisted the next step's loads and spilled accumulators).
+     * hand, C2 hoisted the next step's loads and spilled accumulators). The C tile updates are
+     * written out, not calls of a helper: C2 reached its inlining node cutoff (NodeCountInliningCutoff)
+     * at the last of the twelve and left it a call that passed a boxed vector to the helper, in the
+     * interpreter or C1 while that helper was cold, that is the Vector API's Java fallback: in about
+     * one cold `ppl` of a 15.7M Llama in eight, 11 s instead of 5 (JFR). The Vector API's own methods
+     * are force-inlined past the cutoff.
      */
     static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
         if (TILE == 33) {
@@ -661,15 +591,15 @@ public final class Sgemm {
             c21 = b1.fma(x2, c21);
             c22 = b2.fma(x2, c22);
         }
-        add(c, co, c00);
-        add(c, co + L, c01);
-        add(c, co + 2 * L, c02);
-        add(c, co + ldc, c10);
-        add(c, co + ldc + L, c11);
-        add(c, co + ldc + 2 * L, c12);
-        add(c, co + 2 * ldc, c20);
-        add(c, co + 2 * ldc + L, c21);
-        add(c, co + 2 * ldc + 2 * L, c22);
+        FloatVector.fromArray(S, c, co).add(c00).intoArray(c, co);
+        FloatVector.fromArray(S, c, co + L).add(c01).intoArray(c, co + L);
+        FloatVector.fromArray(S, c, co + 2 * L).add(c02).intoArray(c, co + 2 * L);
+        FloatVector.fromArray(S, c, co + ldc).add(c10).intoArray(c, co + ldc);
+        FloatVector.fromArray(S, c, co + ldc + L).add(c11).intoArray(c, co + ldc + L);
+        FloatVector.fromArray(S, c, co + ldc + 2 * L).add(c12).intoArray(c, co + ldc + 2 * L);
+        FloatVector.fromArray(S, c, co + 2 * ldc).add(c20).intoArray(c, co + 2 * ldc);
+        FloatVector.fromArray(S, c, co + 2 * ldc + L).add(c21).intoArray(c, co + 2 * ldc + L);
+        FloatVector.fromArray(S, c, co + 2 * ldc + 2 * L).add(c22).intoArray(c, co + 2 * ldc + 2 * L);
     }
 
     /** 4 rows x 2 vectors: 8 accumulators, 2 B loads and 4 broadcasts per k (14 registers). */
@@ -696,14 +626,14 @@ public final class Sgemm {
             c30 = b0.fma(x3, c30);
             c31 = b1.fma(x3, c31);
         }
-        add(c, co, c00);
-        add(c, co + L, c01);
-        add(c, co + ldc, c10);
-        add(c, co + ldc + L, c11);
-        add(c, co + 2 * ldc, c20);
-        add(c, co + 2 * ldc + L, c21);
-        add(c, co + 3 * ldc, c30);
-        add(c, co + 3 * ldc + L, c31);
+        FloatVector.fromArray(S, c, co).add(c00).intoArray(c, co);
+        FloatVector.fromArray(S, c, co + L).add(c01).intoArray(c, co + L);
+        FloatVector.fromArray(S, c, co + ldc).add(c10).intoArray(c, co + ldc);
+        FloatVector.fromArray(S, c, co + ldc + L).add(c11).intoArray(c, co + ldc + L);
+        FloatVector.fromArray(S, c, co + 2 * ldc).add(c20).intoArray(c, co + 2 * ldc);
+        FloatVector.fromArray(S, c, co + 2 * ldc + L).add(c21).intoArray(c, co + 2 * ldc + L);
+        FloatVector.fromArray(S, c, co + 3 * ldc).add(c30).intoArray(c, co + 3 * ldc);
+        FloatVector.fromArray(S, c, co + 3 * ldc + L).add(c31).intoArray(c, co + 3 * ldc + L);
     }
 
     /** 6 rows x 2 vectors: 12 accumulators, 2 B loads and 6 broadcasts per k (20 registers). */
@@ -734,22 +664,17 @@ public final class Sgemm {
             c50 = b0.fma(x5, c50);
             c51 = b1.fma(x5, c51);
         }
-        add(c, co, c00);
-        add(c, co + L, c01);
-        add(c, co + ldc, c10);
-        add(c, co + ldc + L, c11);
-        add(c, co + 2 * ldc, c20);
-        add(c, co + 2 * ldc + L, c21);
-        add(c, co + 3 * ldc, c30);
-        add(c, co + 3 * ldc + L, c31);
-        add(c, co + 4 * ldc, c40);
-        add(c, co + 4 * ldc + L, c41);
-        add(c, co + 5 * ldc, c50);
-        add(c, co + 5 * ldc + L, c51);
-    }
-
-    /** c[off ..) += v: small enough to inline (a helper that called another left the vectors boxed, 6 GFLOP/s). */
-    private static void add(float[] c, int off, FloatVector v) {
-        FloatVector.fromArray(S, c, off).add(v).intoArray(c, off);
+        FloatVector.fromArray(S, c, co).add(c00).intoArray(c, co);
+        FloatVector.fromArray(S, c, co + L).add(c01).intoArray(c, co + L);
+        FloatVector.fromArray(S, c, co + ldc).add(c10).intoArray(c, co + ldc);
+        FloatVector.fromArray(S, c, co + ldc + L).add(c11).intoArray(c, co + ldc + L);
+        FloatVector.fromArray(S, c, co + 2 * ldc).add(c20).intoArray(c, co + 2 * ldc);
+        FloatVector.fromArray(S, c, co + 2 * ldc + L).add(c21).intoArray(c, co + 2 * ldc + L);
+        FloatVector.fromArray(S, c, co + 3 * ldc).add(c30).intoArray(c, co + 3 * ldc);
+        FloatVector.fromArray(S, c, co + 3 * ldc + L).add(c31).intoArray(c, co + 3 * ldc + L);
+        FloatVector.fromArray(S, c, co + 4 * ldc).add(c40).intoArray(c, co + 4 * ldc);
+        FloatVector.fromArray(S, c, co + 4 * ldc + L).add(c41).intoArray(c, co + 4 * ldc + L);
+        FloatVector.fromArray(S, c, co + 5 * ldc).add(c50).intoArray(c, co + 5 * ldc);
+        FloatVector.fromArray(S, c, co + 5 * ldc + L).add(c51).intoArray(c, co + 5 * ldc + L);
     }
 }

@@ -162,10 +162,10 @@ class SgemmTest {
     }
 
     /**
-     * The packing of transposed A: its vector moves (whose extra lanes spill into the next k step's
-     * slot) give the documented layout, whether the k range is packed at once or in pieces (as the
-     * threads do, each piece's last k step copied without spilling), with zero padding rows; the
-     * scalar copy gives the same values; the last strip reads up to a's last element.
+     * The packing of transposed A: its masked vector moves give the documented layout, whether the
+     * k range is packed at once or in pieces (as the threads do; in reverse order here, so a move
+     * that wrote past its piece would show), with zero padding rows; the scalar copy gives the same
+     * values; the last strip reads up to a's last element.
      */
     @Test
     void transposedAPackingInPieces() {
@@ -179,7 +179,7 @@ class SgemmTest {
             java.util.Arrays.fill(whole, Float.NaN);
             java.util.Arrays.fill(pieces, Float.NaN);
             Sgemm.packAT(whole, a, 0, lda, m0, mc, k0, kc, 0, kc, true);
-            for (int j = 2; j >= 0; j--) { // last piece first: a spill past a piece would stay
+            for (int j = 2; j >= 0; j--) {
                 Sgemm.packAT(pieces, a, 0, lda, m0, mc, k0, kc, kc * j / 3, kc * (j + 1) / 3, true);
             }
             Sgemm.packAT(scalar, a, 0, lda, m0, mc, k0, kc, 0, kc, false);
