@@ -127,7 +127,7 @@ public final class Sgemm {
                 int kc = Math.min(KC, K - k0), k00 = k0;
                 boolean first = overwrite && k0 == 0;
                 int nbb = nb, pt = T <= 1 ? 1 : Math.min(np, 2 * T);
-                if (aTrans) {
+                if (aTrans && T > 1 && M < (long) SHARED_A_ROWS * tm) {
                     sharedA(par, T, M, np, nb, nc, k0, kc, first, a, aOff, lda, b, bp, c, ldc, bias);
                     continue;
                 }
@@ -165,6 +165,16 @@ public final class Sgemm {
             }
         }
     }
+
+    /**
+     * Transposed A is packed by all threads together ({@link #sharedA}) when a row task would have
+     * fewer rows than this (64: a quarter of a kilobyte of each row of A). With wider tasks each
+     * reads long enough runs itself, and the shared packing's extra step per A block cost more than
+     * it saved (TN, 2 threads, 16 row tasks, Zen 5, ms, per task vs shared: 2048³ (128 rows a task)
+     * 55.7-56.9 vs 59.0-59.7; 4096x192x8192 (512) 49-56 vs 62-65; 4096x192x512 (32) 5.0-5.2 vs
+     * 4.8). bitnet.gemm.sharedRows overrides it, for tuning runs only.
+     */
+    static final int SHARED_A_ROWS = Integer.getInteger("bitnet.gemm.sharedRows", 64);
 
     /** The packed A block of the gemm calls with transposed A this thread makes (workers only read it). */
     private static final ThreadLocal<float[]> A_BLOCK = ThreadLocal.withInitial(() -> new float[MC * KC]);
