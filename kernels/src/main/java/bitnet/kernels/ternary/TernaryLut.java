@@ -5,7 +5,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.function.IntFunction;
 import java.util.function.IntToLongFunction;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
@@ -13,41 +12,36 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Table-lookup matrix-vector kernels for 2-bit ternary weights (the T-MAC idea, on 512-bit
- * vectors): instead of decoding each weight, every pair of columns gets a 16-entry table of its
- * possible partial sums, (q_a x_a + q_b x_b) for the 16 values of the pair's two 2-bit codes, and
- * one vector permute looks up 16 (FP32) or 32 (int16) rows' pairs at once. The weights live here in
- * a row-tiled copy of the 2-bit codes: tile t holds rows 16t..16t+15, and for each group g of 16
+ * Table-lookup matrix-vector kernel for 2-bit ternary weights with int8 activations (W1.58A8; the
+ * T-MAC idea, on 512-bit vectors): instead of decoding each weight, every pair of columns gets a
+ * table of its possible partial sums, (q_a x_a + q_b x_b) for the 16 values of the pair's two 2-bit
+ * codes, and one vector permute looks up 32 rows' pairs at once. The weights live here in a
+ * row-tiled copy of the 2-bit codes: tile t holds rows 16t..16t+15, and for each group g of 16
  * columns one int per row (the row's 32 code bits of columns 16g..16g+15, exactly the 4 bytes the
  * row-major packing stores there), so one vector load brings 16 rows x 16 weights.
  *
- * <ul>
- *   <li>FP32 activations ({@link #rowsF32}): 8 tables of 16 floats per group; per pair,
- *       shift + mask + permute + add: 4 vector ops for 32 weights, where decoding took 4 for 16.</li>
- *   <li>W1.58A8 ({@link #rowsA8}): the int lanes are read as 32 short lanes (low half: columns
- *       0-7, high half: 8-15 of the group); a 32-entry int16 table holds pair p in entries 0-15 and
- *       pair p+4 in 16-31, and odd lanes add 16 to their index. Sums are exact integers: int16
- *       partial sums, widened every {@link #FLUSH} groups, so the result equals the scalar twin's bit
- *       for bit.</li>
- * </ul>
+ * <p>The int lanes are read as 32 short lanes (low half: columns 0-7, high half: 8-15 of the
+ * group); a 32-entry int16 table holds pair p in entries 0-15 and pair p+4 in 16-31, and odd lanes
+ * add 16 to their index. Sums are exact integers: int16 partial sums, widened every {@link #FLUSH}
+ * groups, so the result equals the scalar twin's bit for bit. (FP32 activations have their own
+ * tables of triples: {@link TernaryTriples}.)
  *
- * Rows past the last full tile and columns past the last full group are padded with code 1 (q = 0),
- * so there is no tail code. The permutes only pay off where 512-bit vectors are native
- * (vpermps / vpermw); {@link #enabled} says whether to use this path ({@code -Dbitnet.ternary.lut=
+ * <p>Rows past the last full tile and columns past the last full group are padded with code 1 (q =
+ * 0), so there is no tail code. The permutes only pay off where 512-bit vectors are native (vpermw,
+ * vpermi2d); {@link #enabled} says whether to use the table paths ({@code -Dbitnet.ternary.lut=
  * auto|on|off}, auto: when the preferred vector is 512 bits). Not threaded: callers split tiles.
  *
  * <p>Measured on the AMD EPYC (Zen 4) dev machine, 4096 x 4096, one thread, by a prototype of
- * these loops: FP32 358 µs (row decode: 832 µs), A8 227 µs (int16 decode: 439 µs).
+ * these loops: A8 227 µs (int16 decode: 439 µs).
  */
 final class TernaryLut {
     static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
     static final VectorSpecies<Short> SS = ShortVector.SPECIES_512;
-    static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
     /** Rows per tile (int lanes of a 512-bit vector). */
     static final int TILE = 16;
     /** Columns per group (2-bit codes in an int). */
     static final int GROUP = 16;
-    /** Floats (FP32) or shorts (A8) of table per group of columns. */
+    /** Shorts of table per group of columns. */
     static final int TABLE = 128;
     /**
      * Groups between widenings of the int16 sums: each of the two accumulators takes 2 lookups of
@@ -63,10 +57,6 @@ final class TernaryLut {
 
     // table patterns: entry e of a pair's table is q(e & 3) x_a + q(e >> 2) x_b with q(c) = c - 1
     // (q(3) = 0), built with adds and subtracts under these masks: lanes where a code is 2 (+1) or 0 (-1)
-    private static final VectorMask<Float> FA_PLUS = fmask(0, 2),
-            FA_MINUS = fmask(0, 0),
-            FB_PLUS = fmask(2, 2),
-            FB_MINUS = fmask(2, 0);
     private static final VectorMask<Short> SA_PLUS = smask(0, 2),
             SA_MINUS = smask(0, 0),
             SB_PLUS = smask(2, 2),
@@ -99,17 +89,8 @@ final class TernaryLut {
         return switch (v) {
             case "on" -> true;
             case "off" -> false;
-            default -> FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+            default -> jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
         };
-    }
-
-    /** Lanes e (of 16) whose code at bit offset shift is c. */
-    private static VectorMask<Float> fmask(int shift, int c) {
-        boolean[] m = new boolean[16];
-        for (int e = 0; e < 16; e++) {
-            m[e] = ((e >> shift) & 3) == c;
-        }
-        return VectorMask.fromArray(FS, m, 0);
     }
 
     /** Lanes l (of 32, entry e = l & 15) whose code at bit offset shift is c. */
@@ -165,116 +146,6 @@ final class TernaryLut {
             }
         }
         return new TernaryLut(rows, cols, codes);
-    }
-
-    // ---- FP32 activations ------------------------------------------------------------------
-
-    /** Floats of the FP32 tables for one input row. */
-    int tableF32Size() {
-        return groups * TABLE;
-    }
-
-    /**
-     * The pair tables of x[xOff .. xOff + cols) into tab[tabOff .. tabOff + tableF32Size()), as
-     * float bits: the permute is an int one (a FloatVector table reinterpreted for it ran 2x slower).
-     */
-    void tableF32(float[] x, int xOff, int[] tab, int tabOff) {
-        for (int g = 0; g < groups; g++) {
-            for (int p = 0; p < 8; p++) {
-                int j = g * GROUP + 2 * p;
-                float xa = j < cols ? x[xOff + j] : 0f, xb = j + 1 < cols ? x[xOff + j + 1] : 0f;
-                // ±x_a (exact), then ±x_b: each entry is one rounding of the pair's true sum
-                FloatVector va = FloatVector.broadcast(FS, xa), vb = FloatVector.broadcast(FS, xb);
-                FloatVector.zero(FS)
-                        .add(va, FA_PLUS)
-                        .sub(va, FA_MINUS)
-                        .add(vb, FB_PLUS)
-                        .sub(vb, FB_MINUS)
-                        .reinterpretAsInts()
-                        .intoArray(tab, tabOff + g * TABLE + p * 16);
-            }
-        }
-    }
-
-    /**
-     * Raw sums Σ_j q_j x_j of the 16 rows of tile t (tables at tab[tabOff..]) into out[outOff ..
-     * outOff + 16). The pair loop is a loop, not unrolled by hand: with eight inlined lookups C2
-     * ran out of inlining budget in some compilations and left vectors boxed (a 4x slower tile).
-     */
-    void rowsF32(int t, int[] tab, int tabOff, float[] out, int outOff) {
-        FloatVector a0 = FloatVector.zero(FS), a1 = a0;
-        int base = t * groups * TILE;
-        for (int g = 0; g < groups; g++) {
-            IntVector v = IntVector.fromArray(IS, codes, base + g * TILE);
-            int tb = tabOff + g * TABLE;
-            for (int p = 0; p < 8; p += 2) {
-                IntVector i0 = v.lanewise(VectorOperators.LSHR, 4 * p).and(15);
-                IntVector i1 = v.lanewise(VectorOperators.LSHR, 4 * p + 4).and(15);
-                a0 = a0.add(
-                        i0.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p)).reinterpretAsFloats());
-                a1 = a1.add(i1.selectFrom(IntVector.fromArray(IS, tab, tb + 16 * p + 16))
-                        .reinterpretAsFloats());
-            }
-        }
-        a0.add(a1).intoArray(out, outOff);
-    }
-
-    /**
-     * {@link #rowsF32} for tiles t .. t + 3 (out[outOff .. outOff + 64)), the same sums: each table
-     * load serves four tiles, and four code streams are in flight (batch-1 decoding of a 0.54 G
-     * model: 48 -> 59 tokens/s on one thread, 80 -> 102 on two, where the codes come from memory).
-     */
-    void rowsF32x4(int t, int[] tab, int tabOff, float[] out, int outOff) {
-        FloatVector a0 = FloatVector.zero(FS), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-        int stride = groups * TILE, base = t * stride;
-        for (int g = 0; g < groups; g++) {
-            int o = base + g * TILE;
-            IntVector v = IntVector.fromArray(IS, codes, o), w = IntVector.fromArray(IS, codes, o + stride);
-            IntVector x = IntVector.fromArray(IS, codes, o + 2 * stride),
-                    y = IntVector.fromArray(IS, codes, o + 3 * stride);
-            int tb = tabOff + g * TABLE;
-            for (int p = 0; p < 8; p += 2) {
-                IntVector t0 = IntVector.fromArray(IS, tab, tb + 16 * p),
-                        t1 = IntVector.fromArray(IS, tab, tb + 16 * p + 16);
-                int s0 = 4 * p, s1 = 4 * p + 4;
-                a0 = a0.add(v.lanewise(VectorOperators.LSHR, s0)
-                        .and(15)
-                        .selectFrom(t0)
-                        .reinterpretAsFloats());
-                a1 = a1.add(v.lanewise(VectorOperators.LSHR, s1)
-                        .and(15)
-                        .selectFrom(t1)
-                        .reinterpretAsFloats());
-                b0 = b0.add(w.lanewise(VectorOperators.LSHR, s0)
-                        .and(15)
-                        .selectFrom(t0)
-                        .reinterpretAsFloats());
-                b1 = b1.add(w.lanewise(VectorOperators.LSHR, s1)
-                        .and(15)
-                        .selectFrom(t1)
-                        .reinterpretAsFloats());
-                c0 = c0.add(x.lanewise(VectorOperators.LSHR, s0)
-                        .and(15)
-                        .selectFrom(t0)
-                        .reinterpretAsFloats());
-                c1 = c1.add(x.lanewise(VectorOperators.LSHR, s1)
-                        .and(15)
-                        .selectFrom(t1)
-                        .reinterpretAsFloats());
-                d0 = d0.add(y.lanewise(VectorOperators.LSHR, s0)
-                        .and(15)
-                        .selectFrom(t0)
-                        .reinterpretAsFloats());
-                d1 = d1.add(y.lanewise(VectorOperators.LSHR, s1)
-                        .and(15)
-                        .selectFrom(t1)
-                        .reinterpretAsFloats());
-            }
-        }
-        a0.add(a1).intoArray(out, outOff);
-        b0.add(b1).intoArray(out, outOff + TILE);
-        c0.add(c1).intoArray(out, outOff + 2 * TILE);
-        d0.add(d1).intoArray(out, outOff + 3 * TILE);
     }
 
     // ---- W1.58A8 ---------------------------------------------------------------------------

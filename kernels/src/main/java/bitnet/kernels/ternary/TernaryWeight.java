@@ -31,9 +31,10 @@ import java.util.stream.IntStream;
  * automatic arena, not a confined one). Scalar twins live in {@link TernaryScalar}. Not trainable: no dweight.
  *
  * <p>Input rows that are not part of a group of four (all of them in batch-1 generation) go
- * through the table-lookup kernels of {@link TernaryLut} where 512-bit vectors are native. Those
- * read a row-tiled copy of the codes, built on first use and shared by the {@link #withA8} /
- * {@link #withParallel} views: one more 2 bits per weight on the heap.
+ * through the table-lookup kernels where 512-bit vectors are native: {@link TernaryTriples} for
+ * FP32 activations, {@link TernaryLut} for int8 ones. Those read a row-tiled copy of the codes,
+ * built on first use and shared by the {@link #withA8} / {@link #withParallel} views: one more
+ * 1.78 (triples) or 2 bits (pairs) per weight on the heap.
  */
 public final class TernaryWeight implements Weight, CpuMatmul {
     /**
@@ -66,9 +67,34 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     /** Batches of at least this many input rows run as a GEMM over decoded panels (0: never; tests change it). */
     private final int gemmMin;
 
-    /** The lazily built tiled copy, shared by the views of one weight. */
+    /** The lazily built tiled copies, shared by the views of one weight. */
     private static final class LutHolder {
-        private volatile TernaryLut lut;
+        private volatile TernaryLut lut; // pairs, int8 activations
+        private volatile TernaryTriples triples; // FP32 activations
+
+        TernaryLut pairs(TernaryWeight w) {
+            TernaryLut t = lut;
+            return t != null ? t : buildPairs(w);
+        }
+
+        TernaryTriples triples(TernaryWeight w) {
+            TernaryTriples t = triples;
+            return t != null ? t : buildTriples(w);
+        }
+
+        private synchronized TernaryLut buildPairs(TernaryWeight w) {
+            if (lut == null) {
+                lut = TernaryLut.build(w.rows, w.cols, w::rowSegment, w::rowOffset);
+            }
+            return lut;
+        }
+
+        private synchronized TernaryTriples buildTriples(TernaryWeight w) {
+            if (triples == null) {
+                triples = TernaryTriples.build(w.rows, w.cols, w::rowSegment, w::rowOffset);
+            }
+            return triples;
+        }
     }
 
     /** Wraps packed codes (validated: 2-bit code 3 or base-3 byte > 242 is rejected) with scales of length rows or 1. */
@@ -334,22 +360,18 @@ public final class TernaryWeight implements Weight, CpuMatmul {
         return Math.max(1, Math.min(units, threads * 8));
     }
 
-    /** The tiled copy for the table kernels, built on first use; null where they are not used. */
+    private boolean tablesOn() {
+        return tables > 0 || (tables < 0 && TernaryLut.enabled());
+    }
+
+    /** The tiled copy for the int8 table kernel, built on first use; null where the tables are not used. */
     private TernaryLut lut() {
-        if (tables == 0 || (tables < 0 && !TernaryLut.enabled())) {
-            return null;
-        }
-        TernaryLut t = lut.lut;
-        if (t == null) {
-            synchronized (lut) {
-                t = lut.lut;
-                if (t == null) {
-                    t = TernaryLut.build(rows, cols, this::rowSegment, this::rowOffset);
-                    lut.lut = t;
-                }
-            }
-        }
-        return t;
+        return tablesOn() ? lut.pairs(this) : null;
+    }
+
+    /** The tiled copy for the FP32 table kernel, built on first use; null where the tables are not used. */
+    private TernaryTriples triples() {
+        return tablesOn() ? lut.triples(this) : null;
     }
 
     /** out (N, OC) = inp (N, C) · Wᵀ + bias; W1.58A8 when this weight was made {@link #withA8}. */
@@ -379,7 +401,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
             gemmF32(par, out, inp, bias, N, C, OC);
             return;
         }
-        TernaryLut t = N % 4 != 0 ? lut() : null;
+        TernaryTriples t = N % 4 != 0 ? triples() : null;
         if (t != null) {
             // groups of four rows through dot4 (below, with none left over), the rest by table lookup
             int n0 = N - N % 4;
@@ -510,23 +532,53 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     /** Input rows [n0, n1) by FP32 table lookup: tables per input row, then tiles of 16 output rows per task. */
     private void lutF32(
-            Parallel par, TernaryLut t, float[] out, float[] inp, float[] bias, int n0, int n1, int C, int OC) {
-        int nr = n1 - n0, ts = t.tableF32Size();
-        int[] tab = new int[nr * ts];
-        for (int k = 0; k < nr; k++) {
-            t.tableF32(inp, (n0 + k) * C, tab, k * ts);
+            Parallel par, TernaryTriples t, float[] out, float[] inp, float[] bias, int n0, int n1, int C, int OC) {
+        int nr = n1 - n0, ts = t.tableSize();
+        // the tables go in this thread's buffer, taken out of its holder while in use (a nested call
+        // on this thread makes its own): a new one per call (up to 240 KB, 56 per token of a
+        // 0.54 G model) was a quarter of batch-1 decoding's time
+        MemorySegment[] holder = TABLES.get();
+        MemorySegment tab = holder[0];
+        holder[0] = null;
+        if (tab == null || tab.byteSize() < 4L * nr * ts) {
+            tab = TernaryTriples.tableBuffer((long) nr * ts);
         }
-        int chunks = chunks(par, t.tiles);
+        for (int k = 0; k < nr; k++) {
+            t.table(inp, (n0 + k) * C, tab, k * ts);
+        }
+        try {
+            lutRows(par, t, tab, ts, out, bias, n0, nr, C, OC);
+        } finally {
+            holder[0] = tab;
+        }
+    }
+
+    private static final ThreadLocal<MemorySegment[]> TABLES = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+    private void lutRows(
+            Parallel par,
+            TernaryTriples t,
+            MemorySegment tab,
+            int ts,
+            float[] out,
+            float[] bias,
+            int n0,
+            int nr,
+            int C,
+            int OC) {
+        // chunks of whole groups of STREAMS tiles, so that every tile but the last few goes through
+        // rowsF32x8 whatever the thread count (rowsF32 gives the same sums either way)
+        int S = TernaryTriples.STREAMS, units = (t.tiles + S - 1) / S, chunks = chunks(par, units);
         parallelFor(par, chunks, (long) nr * C * OC, ch -> {
-            int t0 = (int) ((long) t.tiles * ch / chunks), t1 = (int) ((long) t.tiles * (ch + 1) / chunks);
-            float[] sums = new float[4 * TernaryLut.TILE];
+            int t0 = (int) ((long) units * ch / chunks) * S,
+                    t1 = Math.min(t.tiles, (int) ((long) units * (ch + 1) / chunks) * S);
+            float[] sums = new float[S * TernaryTriples.TILE];
             for (int tile = t0; tile < t1; ) {
-                // four tiles at a time where the chunk has them (the same sums either way)
-                int nt = tile + 4 <= t1 ? 4 : 1;
-                int r0 = tile * TernaryLut.TILE, r1 = Math.min(rows, r0 + nt * TernaryLut.TILE);
+                int nt = tile + S <= t1 ? S : 1;
+                int r0 = tile * TernaryTriples.TILE, r1 = Math.min(rows, r0 + nt * TernaryTriples.TILE);
                 for (int k = 0; k < nr; k++) {
-                    if (nt == 4) {
-                        t.rowsF32x4(tile, tab, k * ts, sums, 0);
+                    if (nt == S) {
+                        t.rowsF32x8(tile, tab, k * ts, sums, 0);
                     } else {
                         t.rowsF32(tile, tab, k * ts, sums, 0);
                     }

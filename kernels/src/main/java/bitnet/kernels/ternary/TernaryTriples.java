@@ -1,0 +1,266 @@
+package bitnet.kernels.ternary;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.function.IntFunction;
+import java.util.function.IntToLongFunction;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Table-lookup matrix-vector kernel for ternary weights with FP32 activations, on 512-bit vectors:
+ * every triple of columns gets a 32-entry table of its 27 possible partial sums
+ * (q_a x_a + q_b x_b + q_c x_c), and one two-vector permute (vpermi2d) looks up 16 rows' triples at
+ * once. The weights live here in a row-tiled copy: tile t holds rows 16t..16t+15, and for each
+ * group g of 18 columns one int per row with the 5-bit index (c_a + 3 c_b + 9 c_c, c = q + 1) of
+ * each of its six triples (bits 5p..5p+4 for columns 18g+3p..18g+3p+2; bits 30-31 zero), so one
+ * vector load brings 16 rows x 18 weights.
+ *
+ * <p>Per 16 rows x 3 weights: shift, permute, add (the permute wraps the index to 5 bits, so no
+ * mask), where the 16-entry pair tables of {@link TernaryLut} took shift, permute, add for 2
+ * weights; and the copy is 1.78 bits per weight against 2. Batch-1 decoding reads it from memory,
+ * where both count: on the Zen 5 dev machine, 2048 x 2304 products over 100 MB of matrices took
+ * 47-64 µs with triples against 83-87 µs with pairs (eight tiles at a time each; best of 7 timings,
+ * four runs alternated).
+ *
+ * <p>Rows past the last full tile and columns past the last full group are padded with q = 0, so
+ * there is no tail. Used where {@link TernaryLut#enabled} says (512-bit vectors native). Not
+ * threaded: callers split tiles.
+ */
+final class TernaryTriples {
+    static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
+    static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
+    /** Rows per tile (int lanes of a 512-bit vector). */
+    static final int TILE = 16;
+
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    /** Triples per int. */
+    static final int TRIPLES = 6;
+    /** Columns per group (six triples in an int). */
+    static final int GROUP = 3 * TRIPLES;
+    /** Floats of table per triple (27 used). */
+    static final int ENTRIES = 32;
+    /** Floats of table per group of columns. */
+    static final int TABLE = TRIPLES * ENTRIES;
+    /** Tiles {@link #rowsF32x8} takes at once. */
+    static final int STREAMS = 8;
+    /** The index of three zero weights (c = 1, 1, 1): the padding. */
+    private static final int ZERO = 1 + 3 + 9;
+
+    // entry e of a triple's table is q_a x_a + q_b x_b + q_c x_c with c_a = e % 3, c_b = e / 3 % 3,
+    // c_c = e / 9 (entries 27..31 are never looked up and stay 0). Masks of table half h (entries
+    // 16h..16h+15) where weight a, b or c is +1 (P) or -1 (M): constants, so that C2 keeps them in
+    // mask registers (masks read from an array, through a helper, ran in the Vector API's Java
+    // fallback in some compilations: a third of a decode's time).
+    private static final VectorMask<Float> AP0 = mask(0, 0, 2), AM0 = mask(0, 0, 0), BP0 = mask(0, 1, 2);
+    private static final VectorMask<Float> BM0 = mask(0, 1, 0), CP0 = mask(0, 2, 2), CM0 = mask(0, 2, 0);
+    private static final VectorMask<Float> AP1 = mask(1, 0, 2), AM1 = mask(1, 0, 0), BP1 = mask(1, 1, 2);
+    private static final VectorMask<Float> BM1 = mask(1, 1, 0), CP1 = mask(1, 2, 2), CM1 = mask(1, 2, 0);
+
+    final int rows;
+    final int cols;
+    final int tiles;
+    final int groups;
+    /**
+     * Int (t * groups + g) * 16 + lane, native order, off the heap and 64-byte aligned: every vector
+     * load is one cache line. (An int[] starts 16 bytes into an object with 8-byte alignment, and the
+     * copies of one model, allocated one after another, share their offset in a line: batch-1
+     * decoding ran at two speeds, 50-60 or 100-130 tokens/s, from one process to the next.)
+     */
+    private final MemorySegment codes;
+
+    private TernaryTriples(int rows, int cols, MemorySegment codes) {
+        this.rows = rows;
+        this.cols = cols;
+        this.tiles = (rows + TILE - 1) / TILE;
+        this.groups = (cols + GROUP - 1) / GROUP;
+        this.codes = codes;
+    }
+
+    /** Lanes of table half h whose weight k (0: a, 1: b, 2: c) has code c. */
+    private static VectorMask<Float> mask(int h, int k, int c) {
+        boolean[] b = new boolean[16];
+        for (int l = 0; l < 16; l++) {
+            int e = 16 * h + l;
+            b[l] = e < 27 && (k == 0 ? e % 3 : k == 1 ? e / 3 % 3 : e / 9) == c;
+        }
+        return VectorMask.fromArray(FS, b, 0);
+    }
+
+    /** Ints of the tiled copy for (rows, cols). */
+    static long ints(int rows, int cols) {
+        return (long) ((rows + TILE - 1) / TILE) * ((cols + GROUP - 1) / GROUP) * TILE;
+    }
+
+    /**
+     * Builds the tiled copy from 2-bit rows (code = q + 1, weight j in byte j/4 at bit 2(j%4)):
+     * rowSeg(r) holds row r at rowOff(r) (it may be a per-call buffer: each row is read completely
+     * before the next is asked for). Codes must be valid (0..2), as {@link TernaryWeight} checks.
+     */
+    static TernaryTriples build(int rows, int cols, IntFunction<MemorySegment> rowSeg, IntToLongFunction rowOff) {
+        long n = ints(rows, cols);
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException(
+                    "ternary matrix (" + rows + ", " + cols + ") too large for the table kernels");
+        }
+        int tiles = (rows + TILE - 1) / TILE, groups = (cols + GROUP - 1) / GROUP;
+        int[] codes = new int[(int) n];
+        int pad = 0;
+        for (int p = 0; p < TRIPLES; p++) {
+            pad |= ZERO << (5 * p);
+        }
+        java.util.Arrays.fill(codes, pad);
+        byte[] c = new byte[groups * GROUP];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment seg = rowSeg.apply(r);
+            long off = rowOff.applyAsLong(r);
+            java.util.Arrays.fill(c, (byte) 1);
+            for (int j4 = 0; j4 < cols; j4 += 4) {
+                int b = seg.get(ValueLayout.JAVA_BYTE, off + (j4 >>> 2));
+                for (int i = 0; i < 4 && j4 + i < cols; i++) {
+                    c[j4 + i] = (byte) ((b >>> (2 * i)) & 3);
+                }
+            }
+            int t = r / TILE, lane = r % TILE;
+            for (int g = 0; g < groups; g++) {
+                int bits = 0;
+                for (int p = 0, j = g * GROUP; p < TRIPLES; p++, j += 3) {
+                    bits |= (c[j] + 3 * c[j + 1] + 9 * c[j + 2]) << (5 * p);
+                }
+                codes[(t * groups + g) * TILE + lane] = bits;
+            }
+        }
+        MemorySegment seg = Arena.ofAuto().allocate(4L * codes.length, 64);
+        MemorySegment.copy(codes, 0, seg, ValueLayout.JAVA_INT, 0, codes.length);
+        return new TernaryTriples(rows, cols, seg);
+    }
+
+    /** A 64-byte aligned buffer for {@link #table}: ints ints, off the heap, freed when unreachable. */
+    static MemorySegment tableBuffer(long ints) {
+        return Arena.ofAuto().allocate(4 * ints, 64);
+    }
+
+    /** Floats of the tables for one input row. */
+    int tableSize() {
+        return groups * TABLE;
+    }
+
+    /**
+     * The triple tables of x[xOff .. xOff + cols) into ints tabOff .. tabOff + tableSize() of tab
+     * (native order; 64-byte aligned, as {@link #tableBuffer} makes it, for whole-line loads), as float
+     * bits (the permute is an int one). Each entry is ±x_a (exact), then ±x_b, then ±x_c: two
+     * roundings at most.
+     */
+    void table(float[] x, int xOff, MemorySegment tab, int tabOff) {
+        for (int g = 0; g < groups; g++) {
+            for (int p = 0; p < TRIPLES; p++) {
+                int j = g * GROUP + 3 * p;
+                FloatVector va = FloatVector.broadcast(FS, at(x, xOff, j)),
+                        vb = FloatVector.broadcast(FS, at(x, xOff, j + 1)),
+                        vc = FloatVector.broadcast(FS, at(x, xOff, j + 2));
+                int o = tabOff + g * TABLE + p * ENTRIES;
+                FloatVector z = FloatVector.zero(FS);
+                z.add(va, AP0)
+                        .sub(va, AM0)
+                        .add(vb, BP0)
+                        .sub(vb, BM0)
+                        .add(vc, CP0)
+                        .sub(vc, CM0)
+                        .reinterpretAsInts()
+                        .intoMemorySegment(tab, 4L * o, NATIVE);
+                z.add(va, AP1)
+                        .sub(va, AM1)
+                        .add(vb, BP1)
+                        .sub(vb, BM1)
+                        .add(vc, CP1)
+                        .sub(vc, CM1)
+                        .reinterpretAsInts()
+                        .intoMemorySegment(tab, 4L * (o + 16), NATIVE);
+            }
+        }
+    }
+
+    private float at(float[] x, int xOff, int j) {
+        return j < cols ? x[xOff + j] : 0f;
+    }
+
+    /**
+     * Raw sums Σ_j q_j x_j of the 16 rows of tile t (tables at tab[tabOff..]) into out[outOff ..
+     * outOff + 16): one accumulator, triples in column order, exactly as {@link #rowsF32x8} sums
+     * each of its tiles. The triple loop is a loop, not unrolled by hand (C2's inlining budget).
+     */
+    void rowsF32(int t, MemorySegment tab, int tabOff, float[] out, int outOff) {
+        FloatVector a = FloatVector.zero(FS);
+        int base = t * groups * TILE;
+        for (int g = 0; g < groups; g++) {
+            IntVector v = IntVector.fromMemorySegment(IS, codes, 4L * (base + g * TILE), NATIVE);
+            int tb = tabOff + g * TABLE;
+            for (int p = 0; p < TRIPLES; p++) {
+                int o = tb + p * ENTRIES;
+                a = a.add(v.lanewise(VectorOperators.LSHR, 5 * p)
+                        .selectFrom(
+                                IntVector.fromMemorySegment(IS, tab, 4L * o, NATIVE),
+                                IntVector.fromMemorySegment(IS, tab, 4L * (o + 16), NATIVE))
+                        .reinterpretAsFloats());
+            }
+        }
+        a.intoArray(out, outOff);
+    }
+
+    /**
+     * {@link #rowsF32} for tiles t .. t + 7 (out[outOff .. outOff + 128)), the same sums: each table
+     * load serves eight tiles, and eight code streams are in flight (one core's bandwidth from
+     * memory grows with the misses in flight: with four streams the same product took 1.2-1.5x as
+     * long).
+     */
+    void rowsF32x8(int t, MemorySegment tab, int tabOff, float[] out, int outOff) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        long stride = 4L * groups * TILE, base = t * stride;
+        for (int g = 0; g < groups; g++) {
+            long o = base + 4L * g * TILE;
+            IntVector v0 = IntVector.fromMemorySegment(IS, codes, o, NATIVE),
+                    v1 = IntVector.fromMemorySegment(IS, codes, o + stride, NATIVE),
+                    v2 = IntVector.fromMemorySegment(IS, codes, o + 2 * stride, NATIVE),
+                    v3 = IntVector.fromMemorySegment(IS, codes, o + 3 * stride, NATIVE),
+                    v4 = IntVector.fromMemorySegment(IS, codes, o + 4 * stride, NATIVE),
+                    v5 = IntVector.fromMemorySegment(IS, codes, o + 5 * stride, NATIVE),
+                    v6 = IntVector.fromMemorySegment(IS, codes, o + 6 * stride, NATIVE),
+                    v7 = IntVector.fromMemorySegment(IS, codes, o + 7 * stride, NATIVE);
+            int tb = tabOff + g * TABLE;
+            for (int p = 0; p < TRIPLES; p++) {
+                IntVector lo = IntVector.fromMemorySegment(IS, tab, 4L * (tb + p * ENTRIES), NATIVE),
+                        hi = IntVector.fromMemorySegment(IS, tab, 4L * (tb + p * ENTRIES + 16), NATIVE);
+                int s = 5 * p;
+                a0 = a0.add(
+                        v0.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+                a1 = a1.add(
+                        v1.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+                a2 = a2.add(
+                        v2.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+                a3 = a3.add(
+                        v3.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+                a4 = a4.add(
+                        v4.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+                a5 = a5.add(
+                        v5.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+                a6 = a6.add(
+                        v6.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+                a7 = a7.add(
+                        v7.lanewise(VectorOperators.LSHR, s).selectFrom(lo, hi).reinterpretAsFloats());
+            }
+        }
+        a0.intoArray(out, outOff);
+        a1.intoArray(out, outOff + TILE);
+        a2.intoArray(out, outOff + 2 * TILE);
+        a3.intoArray(out, outOff + 3 * TILE);
+        a4.intoArray(out, outOff + 4 * TILE);
+        a5.intoArray(out, outOff + 5 * TILE);
+        a6.intoArray(out, outOff + 6 * TILE);
+        a7.intoArray(out, outOff + 7 * TILE);
+    }
+}
