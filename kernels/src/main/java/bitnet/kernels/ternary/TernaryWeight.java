@@ -566,25 +566,29 @@ public final class TernaryWeight implements Weight, CpuMatmul {
             int nr,
             int C,
             int OC) {
-        // chunks of whole groups of STREAMS tiles, so that every tile but the last few goes through
-        // rowsF32x8 whatever the thread count (rowsF32 gives the same sums either way)
+        // chunks of whole units of STREAMS tiles, so that every tile goes through rowsF32x12 whatever
+        // the thread count: a last unit of fewer tiles runs the matrix's last STREAMS tiles and keeps
+        // its own rows (recomputing a few; the sums are the same). Below STREAMS tiles, rowsF32.
         int S = TernaryTriples.STREAMS, units = (t.tiles + S - 1) / S, chunks = chunks(par, units);
         parallelFor(par, chunks, (long) nr * C * OC, ch -> {
             int t0 = (int) ((long) units * ch / chunks) * S,
                     t1 = Math.min(t.tiles, (int) ((long) units * (ch + 1) / chunks) * S);
             float[] sums = new float[S * TernaryTriples.TILE];
             for (int tile = t0; tile < t1; ) {
-                int nt = tile + S <= t1 ? S : 1;
+                boolean wide = t.tiles >= S;
+                int at = tile + S <= t1 || !wide ? tile : t.tiles - S; // the first tile the kernel computes
+                int nt = tile + S <= t1 ? S : wide ? t1 - tile : 1; // the tiles whose rows this step writes
                 int r0 = tile * TernaryTriples.TILE, r1 = Math.min(rows, r0 + nt * TernaryTriples.TILE);
+                int s0 = at * TernaryTriples.TILE;
                 for (int k = 0; k < nr; k++) {
-                    if (nt == S) {
-                        t.rowsF32x8(tile, tab, k * ts, sums, 0);
+                    if (wide) {
+                        t.rowsF32x12(at, tab, k * ts, sums, 0);
                     } else {
                         t.rowsF32(tile, tab, k * ts, sums, 0);
                     }
                     int o = (n0 + k) * OC;
                     for (int r = r0; r < r1; r++) {
-                        out[o + r] = sums[r - r0] * scale(r) + (bias == null ? 0f : bias[r]);
+                        out[o + r] = sums[r - s0] * scale(r) + (bias == null ? 0f : bias[r]);
                     }
                 }
                 tile += nt;

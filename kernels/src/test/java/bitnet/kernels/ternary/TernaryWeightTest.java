@@ -333,11 +333,11 @@ class TernaryWeightTest {
         }
     }
 
-    /** Chunks of several tiles (the eight-tile table kernel and the single-tile rest) against the scalar twin. */
+    /** Chunks of several tiles (the twelve-tile table kernel, a last unit of fewer tiles) against the scalar twin. */
     @Test
     void tableKernelsOverManyTiles() {
         Random rnd = new Random(15);
-        int OC = 16 * 37 + 3, C = 200; // 38 tiles: four units of 8 (rowsF32x8), then 6 single tiles
+        int OC = 16 * 45 + 3, C = 200; // 46 tiles: three units of 12, then 10 (the last 12, 2 recomputed)
         byte[] q = codes(OC * C, rnd);
         float[] s = scales(OC, true, rnd);
         TernaryWeight w = TernaryWeight.pack(Packing.TWO_BIT, q, s, OC, C).withTables(true);
