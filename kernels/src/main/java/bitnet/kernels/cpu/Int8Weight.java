@@ -48,7 +48,7 @@ public final class Int8Weight implements Weight, CpuMatmul {
     /** From this many input rows on, products run as a GEMM over dequantized panels (the row dots re-read every input row per weight row). */
     static final int GEMM_MIN_N = Integer.getInteger("bitnet.int8.gemmMin", 16);
 
-    /** Largest matrix (bytes) this type holds: a Java array's. */
+    /** Largest matrix (bytes) this type holds: its offsets are ints. */
     public static final long MAX_BYTES = Integer.MAX_VALUE - 16;
 
     /** Whether blocks of group elements can have a scale each: a whole number of vectors (always on x86-64 and NEON). */
