@@ -49,6 +49,18 @@ final class TernaryTriples {
     static final int TABLE = TRIPLES * ENTRIES;
     /** Tiles {@link #rowsF32x12} takes at once: the unit callers split work in. */
     static final int STREAMS = 12;
+
+    private static final ValueLayout.OfLong LE_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The triple index c_a + 3 c_b + 9 c_c of six code bits c_a | c_b << 2 | c_c << 4 (code 3 never occurs). */
+    private static final int[] INDEX = new int[64];
+
+    static {
+        for (int v = 0; v < 64; v++) {
+            INDEX[v] = (v & 3) + 3 * (v >>> 2 & 3) + 9 * (v >>> 4);
+        }
+    }
+
     /** The index of three zero weights (c = 1, 1, 1): the padding. */
     private static final int ZERO = 1 + 3 + 9;
 
@@ -115,24 +127,34 @@ final class TernaryTriples {
             pad |= ZERO << (5 * p);
         }
         java.util.Arrays.fill(codes, pad);
+        int bytesPerRow = (cols + 3) / 4;
         byte[] c = new byte[groups * GROUP];
         for (int r = 0; r < rows; r++) {
             MemorySegment seg = rowSeg.apply(r);
             long off = rowOff.applyAsLong(r);
-            java.util.Arrays.fill(c, (byte) 1);
-            for (int j4 = 0; j4 < cols; j4 += 4) {
-                int b = seg.get(ValueLayout.JAVA_BYTE, off + (j4 >>> 2));
-                for (int i = 0; i < 4 && j4 + i < cols; i++) {
-                    c[j4 + i] = (byte) ((b >>> (2 * i)) & 3);
-                }
-            }
-            int t = r / TILE, lane = r % TILE;
-            for (int g = 0; g < groups; g++) {
+            int t = r / TILE, lane = r % TILE, g = 0;
+            // whole groups from a 64-bit window: group g's 36 code bits start at bit 36g, and each
+            // 6 bits (three 2-bit codes) map to the triple's index through INDEX
+            for (; (g + 1) * GROUP <= cols && (36 * g >>> 3) + 8 <= bytesPerRow; g++) {
+                long w = seg.get(LE_LONG, off + (36 * g >>> 3)) >>> (36 * g & 7);
                 int bits = 0;
-                for (int p = 0, j = g * GROUP; p < TRIPLES; p++, j += 3) {
-                    bits |= (c[j] + 3 * c[j + 1] + 9 * c[j + 2]) << (5 * p);
+                for (int p = 0; p < TRIPLES; p++) {
+                    bits |= INDEX[(int) (w >>> (6 * p)) & 63] << (5 * p);
                 }
                 codes[(t * groups + g) * TILE + lane] = bits;
+            }
+            if (g < groups) { // the rest, code by code, padded with q = 0
+                java.util.Arrays.fill(c, (byte) 1);
+                for (int j = g * GROUP; j < cols; j++) {
+                    c[j] = (byte) ((seg.get(ValueLayout.JAVA_BYTE, off + (j >>> 2)) >>> (2 * (j & 3))) & 3);
+                }
+                for (; g < groups; g++) {
+                    int bits = 0;
+                    for (int p = 0, j = g * GROUP; p < TRIPLES; p++, j += 3) {
+                        bits |= (c[j] + 3 * c[j + 1] + 9 * c[j + 2]) << (5 * p);
+                    }
+                    codes[(t * groups + g) * TILE + lane] = bits;
+                }
             }
         }
         MemorySegment seg = Arena.ofAuto().allocate(4L * codes.length, 64);
