@@ -49,6 +49,15 @@ final class TernaryTriples {
     static final int TABLE = TRIPLES * ENTRIES;
     /** Tiles {@link #rowsF32x12} takes at once: the unit callers split work in. */
     static final int STREAMS = 12;
+    /** Tiles, and input rows, per register tile of the batch kernel {@link #rows4x4}. */
+    static final int QUAD = 4;
+    /**
+     * Groups of columns per pass of the batch path: the tables of 16 input rows over 16 groups (196
+     * KB) are re-read from L2 by every quad of tiles, the codes of a quad (4 KB) from L1 by every
+     * quad of input rows. On the Zen 4 dev machine, 2048 x 2048 over 16 input rows: 16 or 32 groups
+     * 80 G weight-rows/s, 8 groups 56 (4 x 4 register tile; 8 tiles x 2 rows: 46-55).
+     */
+    static final int KBLOCK = 16;
 
     private static final ValueLayout.OfLong LE_LONG =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -179,13 +188,18 @@ final class TernaryTriples {
      * roundings at most.
      */
     void table(float[] x, int xOff, MemorySegment tab, int tabOff) {
-        for (int g = 0; g < groups; g++) {
+        table(x, xOff, 0, groups, tab, tabOff);
+    }
+
+    /** {@link #table} for groups [g0, g1) only: group g's table at ints tabOff + (g - g0) * TABLE. */
+    void table(float[] x, int xOff, int g0, int g1, MemorySegment tab, int tabOff) {
+        for (int g = g0; g < g1; g++) {
             for (int p = 0; p < TRIPLES; p++) {
                 int j = g * GROUP + 3 * p;
                 FloatVector va = FloatVector.broadcast(FS, at(x, xOff, j)),
                         vb = FloatVector.broadcast(FS, at(x, xOff, j + 1)),
                         vc = FloatVector.broadcast(FS, at(x, xOff, j + 2));
-                int o = tabOff + g * TABLE + p * ENTRIES;
+                int o = tabOff + (g - g0) * TABLE + p * ENTRIES;
                 FloatVector z = FloatVector.zero(FS);
                 z.add(va, AP0)
                         .sub(va, AM0)
@@ -313,5 +327,90 @@ final class TernaryTriples {
         a9.intoArray(out, outOff + 9 * TILE);
         a10.intoArray(out, outOff + 10 * TILE);
         a11.intoArray(out, outOff + 11 * TILE);
+    }
+
+    /**
+     * The batch kernel: raw sums of tiles t .. t + 3 for four input rows over groups [g0, g1),
+     * continuing the sums in part[pOff .. pOff + 256) (input row k, tile i at (4k + i) * 16): each
+     * code vector is shifted once per triple for four rows' tables, and each table half is loaded
+     * once for four tiles. Sixteen accumulators, four codes, four shifted codes, two table halves.
+     * The tables of input row k, group g, start at ints tabOff + k * tabStride + (g - g0) * TABLE.
+     * Every sum takes the triples in column order from the value in part, so passes over consecutive
+     * group ranges from zero give the bits of {@link #rowsF32}.
+     */
+    void rows4x4(int t, int g0, int g1, MemorySegment tab, int tabOff, int tabStride, float[] part, int pOff) {
+        FloatVector a00 = FloatVector.fromArray(FS, part, pOff),
+                a01 = FloatVector.fromArray(FS, part, pOff + 16),
+                a02 = FloatVector.fromArray(FS, part, pOff + 32),
+                a03 = FloatVector.fromArray(FS, part, pOff + 48),
+                a10 = FloatVector.fromArray(FS, part, pOff + 64),
+                a11 = FloatVector.fromArray(FS, part, pOff + 80),
+                a12 = FloatVector.fromArray(FS, part, pOff + 96),
+                a13 = FloatVector.fromArray(FS, part, pOff + 112),
+                a20 = FloatVector.fromArray(FS, part, pOff + 128),
+                a21 = FloatVector.fromArray(FS, part, pOff + 144),
+                a22 = FloatVector.fromArray(FS, part, pOff + 160),
+                a23 = FloatVector.fromArray(FS, part, pOff + 176),
+                a30 = FloatVector.fromArray(FS, part, pOff + 192),
+                a31 = FloatVector.fromArray(FS, part, pOff + 208),
+                a32 = FloatVector.fromArray(FS, part, pOff + 224),
+                a33 = FloatVector.fromArray(FS, part, pOff + 240);
+        long stride = 4L * groups * TILE, base = t * stride, ts = 4L * tabStride;
+        for (int g = g0; g < g1; g++) {
+            long o = base + 4L * g * TILE;
+            IntVector c0 = IntVector.fromMemorySegment(IS, codes, o, NATIVE),
+                    c1 = IntVector.fromMemorySegment(IS, codes, o + stride, NATIVE),
+                    c2 = IntVector.fromMemorySegment(IS, codes, o + 2 * stride, NATIVE),
+                    c3 = IntVector.fromMemorySegment(IS, codes, o + 3 * stride, NATIVE);
+            long tb = 4L * (tabOff + (g - g0) * TABLE);
+            for (int p = 0; p < TRIPLES; p++) {
+                int s = 5 * p;
+                IntVector v0 = c0.lanewise(VectorOperators.LSHR, s),
+                        v1 = c1.lanewise(VectorOperators.LSHR, s),
+                        v2 = c2.lanewise(VectorOperators.LSHR, s),
+                        v3 = c3.lanewise(VectorOperators.LSHR, s);
+                long q = tb + 4L * p * ENTRIES;
+                IntVector lo = IntVector.fromMemorySegment(IS, tab, q, NATIVE),
+                        hi = IntVector.fromMemorySegment(IS, tab, q + 64, NATIVE);
+                a00 = a00.add(v0.selectFrom(lo, hi).reinterpretAsFloats());
+                a01 = a01.add(v1.selectFrom(lo, hi).reinterpretAsFloats());
+                a02 = a02.add(v2.selectFrom(lo, hi).reinterpretAsFloats());
+                a03 = a03.add(v3.selectFrom(lo, hi).reinterpretAsFloats());
+                lo = IntVector.fromMemorySegment(IS, tab, q + ts, NATIVE);
+                hi = IntVector.fromMemorySegment(IS, tab, q + ts + 64, NATIVE);
+                a10 = a10.add(v0.selectFrom(lo, hi).reinterpretAsFloats());
+                a11 = a11.add(v1.selectFrom(lo, hi).reinterpretAsFloats());
+                a12 = a12.add(v2.selectFrom(lo, hi).reinterpretAsFloats());
+                a13 = a13.add(v3.selectFrom(lo, hi).reinterpretAsFloats());
+                lo = IntVector.fromMemorySegment(IS, tab, q + 2 * ts, NATIVE);
+                hi = IntVector.fromMemorySegment(IS, tab, q + 2 * ts + 64, NATIVE);
+                a20 = a20.add(v0.selectFrom(lo, hi).reinterpretAsFloats());
+                a21 = a21.add(v1.selectFrom(lo, hi).reinterpretAsFloats());
+                a22 = a22.add(v2.selectFrom(lo, hi).reinterpretAsFloats());
+                a23 = a23.add(v3.selectFrom(lo, hi).reinterpretAsFloats());
+                lo = IntVector.fromMemorySegment(IS, tab, q + 3 * ts, NATIVE);
+                hi = IntVector.fromMemorySegment(IS, tab, q + 3 * ts + 64, NATIVE);
+                a30 = a30.add(v0.selectFrom(lo, hi).reinterpretAsFloats());
+                a31 = a31.add(v1.selectFrom(lo, hi).reinterpretAsFloats());
+                a32 = a32.add(v2.selectFrom(lo, hi).reinterpretAsFloats());
+                a33 = a33.add(v3.selectFrom(lo, hi).reinterpretAsFloats());
+            }
+        }
+        a00.intoArray(part, pOff);
+        a01.intoArray(part, pOff + 16);
+        a02.intoArray(part, pOff + 32);
+        a03.intoArray(part, pOff + 48);
+        a10.intoArray(part, pOff + 64);
+        a11.intoArray(part, pOff + 80);
+        a12.intoArray(part, pOff + 96);
+        a13.intoArray(part, pOff + 112);
+        a20.intoArray(part, pOff + 128);
+        a21.intoArray(part, pOff + 144);
+        a22.intoArray(part, pOff + 160);
+        a23.intoArray(part, pOff + 176);
+        a30.intoArray(part, pOff + 192);
+        a31.intoArray(part, pOff + 208);
+        a32.intoArray(part, pOff + 224);
+        a33.intoArray(part, pOff + 240);
     }
 }

@@ -12,6 +12,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A packed ternary weight (rows = OC, cols = C) for CPU inference: 2-bit or base-3 codes read in
@@ -21,8 +23,9 @@ import java.util.stream.IntStream;
  * <p>Small batches (fewer than {@link #GEMM_MIN_N} input rows: generation) never multiply by a
  * weight: rows are decoded into +1/-1 lane masks and the input is added or subtracted (or, without
  * mask registers, multiplied by the 2-bit code; {@link TernaryRows}). Larger batches (prefill,
- * perplexity) run the FP32 SGEMM over ±1/0 panels decoded from the codes. Either way the scale is
- * applied once per row. Two forward
+ * perplexity) run the batch table kernel where 512-bit vectors are native ({@link #lutBatch}: the
+ * same bits per token as batch-1 decoding), else the FP32 SGEMM over ±1/0 panels decoded from the
+ * codes. Either way the scale is applied once per row. Two forward
  * variants: FP32 activations ({@link #matmulInto}) and BitNet's W1.58A8 ({@link #matmulA8Into}:
  * per-token absmax int8 activations, integer accumulation). {@link #withA8} makes the CpuMatmul
  * entry point use the latter. Work is split over rows (forward) or columns (backward) on the
@@ -46,6 +49,12 @@ public final class TernaryWeight implements Weight, CpuMatmul {
      * N = 128 1.8x faster as a GEMM).
      */
     static final int GEMM_MIN_N = Integer.getInteger("bitnet.ternary.gemmMin", 16);
+    /**
+     * From this many input rows on, where the table kernels run (512-bit vectors native), the FP32
+     * forward is {@link #lutBatch}, not the GEMM: on the Zen 4 dev machine its 4 x 4 kernel looks up
+     * 80 G weight-rows/s against the SGEMM's 50 G multiply-adds/s (2048 x 2048, one thread).
+     */
+    static final int BATCH_MIN_N = Integer.getInteger("bitnet.ternary.batchMin", 4);
     /** Below this many weights a product runs on the calling thread (forking costs more than it saves). */
     private static final long PARALLEL_MIN = 1L << 16;
     /** Backward column blocks: a multiple of 4 (byte aligned) and of any vector length. */
@@ -397,6 +406,12 @@ public final class TernaryWeight implements Weight, CpuMatmul {
     /** {@link #matmulF32Into(float[], float[], float[], int, int, int)} split over par (null: the common pool). */
     public void matmulF32Into(Parallel par, float[] out, float[] inp, float[] bias, int N, int C, int OC) {
         check(N, C, OC);
+        TernaryTriples batch =
+                N >= BATCH_MIN_N && rows > (TernaryTriples.QUAD - 1) * TernaryTriples.TILE ? triples() : null;
+        if (batch != null) {
+            lutBatch(par, batch, out, inp, bias, N, C, OC);
+            return;
+        }
         if (gemmMin > 0 && N >= gemmMin) {
             gemmF32(par, out, inp, bias, N, C, OC);
             return;
@@ -555,6 +570,86 @@ public final class TernaryWeight implements Weight, CpuMatmul {
 
     private static final ThreadLocal<MemorySegment[]> TABLES = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+
+    /**
+     * out[oOff + r] = sums[sOff + r] * scale(r) + (bias == null ? 0 : bias[r]) for r in [r0, r1): a
+     * multiply and an add per lane, the scalar expression's bits (as a scalar loop it was 6-8% of
+     * batch-1 decoding and of table-path scoring, Zen 4).
+     */
+    private void finish(float[] sums, int sOff, float[] out, int oOff, int r0, int r1, float[] bias) {
+        int r = r0, L = FS.length();
+        FloatVector one = scales.length == 1 ? FloatVector.broadcast(FS, scales[0]) : null, zero = FloatVector.zero(FS);
+        for (; r + L <= r1; r += L) {
+            FloatVector v = FloatVector.fromArray(FS, sums, sOff + r)
+                    .mul(one != null ? one : FloatVector.fromArray(FS, scales, r));
+            v.add(bias == null ? zero : FloatVector.fromArray(FS, bias, r)).intoArray(out, oOff + r);
+        }
+        for (; r < r1; r++) {
+            out[oOff + r] = sums[sOff + r] * scale(r) + (bias == null ? 0f : bias[r]);
+        }
+    }
+
+    /** Input rows per block of the batch path: each task builds their tables, KBLOCK groups at a time. */
+    private static final int BATCH_ROWS = 16;
+
+    /**
+     * Batches by table lookup ({@link TernaryTriples#rows4x4}): for blocks of 16 input rows, pass by
+     * pass over {@link TernaryTriples#KBLOCK} groups of columns, the tables of the block's rows for
+     * those groups, then every quad of tiles times every quad of input rows, the sums kept in a
+     * per-task buffer between passes. Each sum takes its triples in column order from zero, as the
+     * batch-1 kernels do: prefill, scoring and decoding give the same bits for a token. Tasks are
+     * blocks of input rows times ranges of tile quads (more ranges when there are few blocks), and
+     * each output is computed whole by one task, so the thread count never changes a bit.
+     */
+    private void lutBatch(
+            Parallel par, TernaryTriples t, float[] out, float[] inp, float[] bias, int N, int C, int OC) {
+        int Q = TernaryTriples.QUAD, KB = TernaryTriples.KBLOCK, TILE = TernaryTriples.TILE;
+        int blocks = (N + BATCH_ROWS - 1) / BATCH_ROWS, quads = (t.tiles + Q - 1) / Q;
+        int threads = !parallel ? 1 : par != null ? par.threads() : ForkJoinPool.getCommonPoolParallelism() + 1;
+        int split = Math.max(1, Math.min(quads, (2 * threads + blocks - 1) / blocks)), chunks = blocks * split;
+        int stride = KB * TernaryTriples.TABLE; // ints of table per input row
+        parallelFor(par, chunks, (long) N * C * OC, ch -> {
+            int blk = ch / split, sp = ch % split;
+            int n0 = blk * BATCH_ROWS, nb = Math.min(BATCH_ROWS, N - n0), kq = (nb + Q - 1) / Q;
+            int q0 = (int) ((long) quads * sp / split), q1 = (int) ((long) quads * (sp + 1) / split);
+            MemorySegment[] holder = TABLES.get();
+            MemorySegment tab = holder[0];
+            holder[0] = null;
+            if (tab == null || tab.byteSize() < 4L * BATCH_ROWS * stride) {
+                tab = TernaryTriples.tableBuffer((long) BATCH_ROWS * stride);
+            }
+            try {
+                // sums of quad q, input-row quad k at ((q - q0) * kq + k) * 256: zero, then one pass per K block
+                float[] part = new float[(q1 - q0) * kq * Q * Q * TILE];
+                tab.asSlice(4L * nb * stride, 4L * (kq * Q - nb) * stride).fill((byte) 0); // padding rows
+                for (int g0 = 0; g0 < t.groups; g0 += KB) {
+                    int g1 = Math.min(t.groups, g0 + KB);
+                    for (int k = 0; k < nb; k++) {
+                        t.table(inp, (n0 + k) * C, g0, g1, tab, k * stride);
+                    }
+                    for (int q = q0; q < q1; q++) {
+                        int at = Math.min(q * Q, t.tiles - Q); // a last partial quad runs the last four tiles
+                        for (int k = 0; k < kq; k++) {
+                            t.rows4x4(
+                                    at, g0, g1, tab, k * Q * stride, stride, part, ((q - q0) * kq + k) * Q * Q * TILE);
+                        }
+                    }
+                }
+                for (int q = q0; q < q1; q++) {
+                    int at = Math.min(q * Q, t.tiles - Q);
+                    int r0 = q * Q * TILE, r1 = Math.min(rows, (q + 1) * Q * TILE);
+                    for (int k = 0; k < nb; k++) {
+                        int p = ((q - q0) * kq + k / Q) * Q * Q * TILE + (k % Q) * Q * TILE - at * TILE;
+                        finish(part, p, out, (n0 + k) * OC, r0, r1, bias);
+                    }
+                }
+            } finally {
+                holder[0] = tab;
+            }
+        });
+    }
+
     private void lutRows(
             Parallel par,
             TernaryTriples t,
@@ -586,10 +681,7 @@ public final class TernaryWeight implements Weight, CpuMatmul {
                     } else {
                         t.rowsF32(tile, tab, k * ts, sums, 0);
                     }
-                    int o = (n0 + k) * OC;
-                    for (int r = r0; r < r1; r++) {
-                        out[o + r] = sums[r - s0] * scale(r) + (bias == null ? 0f : bias[r]);
-                    }
+                    finish(sums, -s0, out, (n0 + k) * OC, r0, r1, bias);
                 }
                 tile += nt;
             }

@@ -174,7 +174,10 @@ class TernaryWeightTest {
                         boolean perRow = N != 16;
                         byte[] q = codes(OC * C, rnd);
                         float[] s = scales(OC, perRow, rnd);
-                        TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C).withGemmMin(16);
+                        // without the table kernels: their batch path is batchTablesMatchRowByRow's
+                        TernaryWeight w = TernaryWeight.pack(p, q, s, OC, C)
+                                .withTables(false)
+                                .withGemmMin(16);
                         float[] x = gauss(N * C, rnd);
                         float[] bias = N == 37 ? null : gauss(OC, rnd);
                         float[] gemm = new float[N * OC],
@@ -349,6 +352,47 @@ class TernaryWeightTest {
                     w.matmulInto(par, fast, x, bias, N, C, OC);
                     TernaryScalar.matmul(w, slow, x, bias, N, C, OC);
                     close(slow, fast, dense(q, s, x, bias, N, C, OC)[1], "tiles, threads=" + threads + " N=" + N);
+                }
+            }
+        }
+    }
+
+    /**
+     * The batch table path (quads of tiles and input rows, passes over K blocks of 16 groups) gives
+     * each input row the very bits of the batch-1 table kernels, whatever the thread count: rows
+     * with a last partial quad of tiles (49: four tiles, the last of one row), columns across K
+     * blocks and groups (C = 300: 17 groups, two passes), input rows past a quad and a block of 16.
+     */
+    @Test
+    void batchTablesMatchRowByRow() {
+        Random rnd = new Random(17);
+        for (int OC : new int[] {49, 16 * 9 + 5}) {
+            for (int C : new int[] {7, 300}) {
+                byte[] q = codes(OC * C, rnd);
+                float[] s = scales(OC, C == 300, rnd);
+                TernaryWeight w =
+                        TernaryWeight.pack(Packing.TWO_BIT, q, s, OC, C).withTables(true);
+                for (int N : new int[] {4, 6, 21}) {
+                    float[] x = gauss(N * C, rnd), bias = OC == 49 ? null : gauss(OC, rnd);
+                    float[] rowByRow = new float[N * OC], one = new float[N * OC], slow = new float[N * OC];
+                    for (int n = 0; n < N; n++) {
+                        float[] o = new float[OC];
+                        w.withParallel(false)
+                                .matmulInto(o, java.util.Arrays.copyOfRange(x, n * C, n * C + C), bias, 1, C, OC);
+                        System.arraycopy(o, 0, rowByRow, n * OC, OC);
+                    }
+                    w.withParallel(false).matmulInto(one, x, bias, N, C, OC);
+                    TernaryScalar.matmul(w, slow, x, bias, N, C, OC);
+                    String what = "OC=" + OC + " C=" + C + " N=" + N;
+                    close(slow, one, dense(q, s, x, bias, N, C, OC)[1], what + " batch vs scalar");
+                    assertArrayEquals(rowByRow, one, what + " batch vs row by row");
+                    for (int threads : new int[] {2, 3}) {
+                        try (Parallel par = new Parallel(threads)) {
+                            float[] pooled = new float[N * OC];
+                            w.matmulInto(par, pooled, x, bias, N, C, OC);
+                            assertArrayEquals(one, pooled, what + " Parallel(" + threads + ") vs one thread");
+                        }
+                    }
                 }
             }
         }
