@@ -145,7 +145,7 @@ final class Warmup {
             }
             for (int round = 0; round < rounds; round++) {
                 for (Weight wt : new Weight[] {f32, bf16, tern}) {
-                    k.matmul(out, in, wt, null, N, C, OC); // batch: SGEMM (or its ternary panels)
+                    k.matmul(out, in, wt, null, N, C, OC); // batch: SGEMM (ternary: the batch table kernel, or panels)
                     k.matmul(out, in, wt, null, 1, C, OC); // batch 1: row dot products
                 }
                 k.matmul(logits, in, int8, null, N, C, V);
