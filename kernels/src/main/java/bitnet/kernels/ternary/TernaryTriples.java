@@ -10,6 +10,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -74,14 +75,15 @@ final class TernaryTriples {
     private static final int ZERO = 1 + 3 + 9;
 
     // entry e of a triple's table is q_a x_a + q_b x_b + q_c x_c with c_a = e % 3, c_b = e / 3 % 3,
-    // c_c = e / 9 (entries 27..31 are never looked up and stay 0). Masks of table half h (entries
-    // 16h..16h+15) where weight a, b or c is +1 (P) or -1 (M): constants, so that C2 keeps them in
+    // c_c = e / 9 (entries 27..31 are never looked up). Masks of table half 0 (entries 0..15; the
+    // second half mirrors it, see MIRROR) where weight a, b or c is +1 (P) or -1 (M): constants, so that C2 keeps them
+    // in
     // mask registers (masks read from an array, through a helper, ran in the Vector API's Java
     // fallback in some compilations: a third of a decode's time).
     private static final VectorMask<Float> AP0 = mask(0, 0, 2), AM0 = mask(0, 0, 0), BP0 = mask(0, 1, 2);
     private static final VectorMask<Float> BM0 = mask(0, 1, 0), CP0 = mask(0, 2, 2), CM0 = mask(0, 2, 0);
-    private static final VectorMask<Float> AP1 = mask(1, 0, 2), AM1 = mask(1, 0, 0), BP1 = mask(1, 1, 2);
-    private static final VectorMask<Float> BM1 = mask(1, 1, 0), CP1 = mask(1, 2, 2), CM1 = mask(1, 2, 0);
+    /** Lane l of the table's second half (entry 16 + l, l <= 10) is entry 10 - l of the first, negated; lanes 11-15 (entries 27-31) are never looked up. */
+    private static final VectorShuffle<Float> MIRROR = VectorShuffle.fromOp(FS, l -> l <= 10 ? 10 - l : 0);
 
     final int rows;
     final int cols;
@@ -200,23 +202,17 @@ final class TernaryTriples {
                         vb = FloatVector.broadcast(FS, at(x, xOff, j + 1)),
                         vc = FloatVector.broadcast(FS, at(x, xOff, j + 2));
                 int o = tabOff + (g - g0) * TABLE + p * ENTRIES;
-                FloatVector z = FloatVector.zero(FS);
-                z.add(va, AP0)
+                FloatVector lo = FloatVector.zero(FS)
+                        .add(va, AP0)
                         .sub(va, AM0)
                         .add(vb, BP0)
                         .sub(vb, BM0)
                         .add(vc, CP0)
-                        .sub(vc, CM0)
-                        .reinterpretAsInts()
-                        .intoMemorySegment(tab, 4L * o, NATIVE);
-                z.add(va, AP1)
-                        .sub(va, AM1)
-                        .add(vb, BP1)
-                        .sub(vb, BM1)
-                        .add(vc, CP1)
-                        .sub(vc, CM1)
-                        .reinterpretAsInts()
-                        .intoMemorySegment(tab, 4L * (o + 16), NATIVE);
+                        .sub(vc, CM0);
+                lo.reinterpretAsInts().intoMemorySegment(tab, 4L * o, NATIVE);
+                // entry 26 - e has every weight's sign flipped: -entry e, rounded alike (only a zero's
+                // sign may differ, which no sum from +0 can show)
+                lo.rearrange(MIRROR).neg().reinterpretAsInts().intoMemorySegment(tab, 4L * (o + 16), NATIVE);
             }
         }
     }
