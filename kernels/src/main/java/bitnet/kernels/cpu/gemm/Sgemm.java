@@ -20,7 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  * B comes from a {@link PackB} (float[] or stored F32/F16/BF16, either layout).
  *
  * <p>Threads: per B block, the panels are packed in parallel, then the rows (and, when there are
- * too few strips, the panels) are split in tasks that write disjoint tiles of C. Before this, each
+ * too few strips, the panels) are split in tasks that write disjoint tiles of C; all the blocks'
+ * tasks form one list whose tasks wait only for the data they need ({@link Pipeline}). Before this, each
  * task packed its own B: a row split repacked all of B per task, and 2048³ on 2 threads ran at 0.58x
  * OpenBLAS. Every element of C is summed in the same order whatever the split: same bits with any
  * thread count. Not a general BLAS: no alpha/beta other than overwrite-with-bias or accumulate.
@@ -80,8 +81,6 @@ public final class Sgemm {
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-    /** The packed B block of the gemm calls this thread makes (workers only read it). */
-    private static final ThreadLocal<float[]> B_BLOCK = ThreadLocal.withInitial(() -> new float[NC * KC]);
 
     /**
      * C (M, N), row stride ldc, = A·B (+ bias per column when overwrite) or += A·B.
@@ -117,57 +116,62 @@ public final class Sgemm {
             return;
         }
         int T = par == null ? 1 : par.threads();
-        int strips = (M + MR - 1) / MR;
-        float[] bp = B_BLOCK.get(); // this call's packed B block, shared by the tasks
-        for (int nb = 0; nb < N; nb += NC) {
-            int nc = Math.min(NC, N - nb), np = (nc + NR - 1) / NR;
-            long grid = grid(T, strips, np);
-            int tm = (int) (grid >>> 32), tn = (int) grid;
-            for (int k0 = 0; k0 < K; k0 += KC) {
-                int kc = Math.min(KC, K - k0), k00 = k0;
-                boolean first = overwrite && k0 == 0;
-                int nbb = nb, pt = T <= 1 ? 1 : Math.min(np, 2 * T);
-                if (aTrans && T > 1 && M < (long) SHARED_A_ROWS * tm) {
-                    sharedA(par, T, M, np, nb, nc, k0, kc, first, a, aOff, lda, b, bp, c, ldc, bias);
-                    continue;
-                }
-                Parallel.Tasks pack = t -> b.packPanels(bp, np * t / pt, np * (t + 1) / pt, k00, kc, nbb, nc);
-                Parallel.Tasks compute = t -> {
-                    int i = t / tn, j = t % tn;
-                    int m0 = (int) ((long) strips * i / tm) * MR,
-                            m1 = Math.min(M, (int) ((long) strips * (i + 1) / tm) * MR);
-                    block(
-                            m0,
-                            m1,
-                            np * j / tn,
-                            np * (j + 1) / tn,
-                            nbb,
-                            nc,
-                            k00,
-                            kc,
-                            first,
+        if (T > 1) {
+            new Pipeline(
+                            T,
+                            M,
+                            N,
+                            K,
                             a,
                             aOff,
                             lda,
                             aTrans,
-                            bp,
+                            b,
                             c,
                             ldc,
-                            bias);
-                };
-                if (T <= 1) {
-                    pack.run(0);
-                    compute.run(0);
-                } else {
-                    par.forTasks(pt, (long) kc * nc, pack);
-                    par.forTasks(tm * tn, (long) M * kc * nc, compute);
-                }
+                            overwrite,
+                            bias,
+                            buffers(B_BLOCKS, NC),
+                            buffers(A_BLOCKS, aTrans ? MC : 0))
+                    .run(par);
+            return;
+        }
+        float[] bp = buffers(B_BLOCKS, NC)[0];
+        for (int nb = 0; nb < N; nb += NC) {
+            int nc = Math.min(NC, N - nb), np = (nc + NR - 1) / NR;
+            for (int k0 = 0; k0 < K; k0 += KC) {
+                int kc = Math.min(KC, K - k0);
+                b.packPanels(bp, 0, np, k0, kc, nb, nc);
+                block(0, M, 0, np, nb, nc, k0, kc, overwrite && k0 == 0, a, aOff, lda, aTrans, bp, c, ldc, bias);
             }
         }
     }
 
     /**
-     * Transposed A is packed by all threads together ({@link #sharedA}) when a row task would have
+     * The two packed blocks of one kind (B: NC x KC, A: MC x KC) that a multi-threaded call's
+     * {@link Pipeline} alternates between, this calling thread's (workers only read them); with rows
+     * 0 none are made.
+     */
+    private static float[][] buffers(ThreadLocal<float[][]> local, int rows) {
+        float[][] bufs = local.get();
+        for (int i = 0; i < 2 && rows > 0; i++) {
+            if (bufs[i] == null) {
+                bufs[i] = new float[rows * KC];
+            }
+        }
+        return bufs;
+    }
+
+    private static final ThreadLocal<float[][]> B_BLOCKS = ThreadLocal.withInitial(() -> new float[2][]);
+    private static final ThreadLocal<float[][]> A_BLOCKS = ThreadLocal.withInitial(() -> new float[2][]);
+
+    /** This thread's MR x NR tile for edge tiles. */
+    static float[] scratchTile() {
+        return SCRATCH.get().t;
+    }
+
+    /**
+     * Transposed A is packed by all threads together ({@link Pipeline#sharedA}) when a row task would have
      * fewer rows than this (64: a quarter of a kilobyte of each row of A). With wider tasks each
      * reads long enough runs itself, and the shared packing's extra step per A block cost more than
      * it saved (TN, 2 threads, 16 row tasks, Zen 5, ms, per task vs shared: 2048³ (128 rows a task)
@@ -176,91 +180,15 @@ public final class Sgemm {
      */
     static final int SHARED_A_ROWS = Integer.getInteger("bitnet.gemm.sharedRows", 64);
 
-    /** The packed A block of the gemm calls with transposed A this thread makes (workers only read it). */
-    private static final ThreadLocal<float[]> A_BLOCK = ThreadLocal.withInitial(() -> new float[MC * KC]);
-
-    /**
-     * One (B block, K block) step of a product with transposed A (TN: dW += doutᵀ·inp): each A block
-     * of MC rows is packed once, by all threads together, each taking a range of k, so that every
-     * thread reads whole rows of A (contiguous in m); then the tasks compute their tiles from it. With
-     * each task packing its own rows, as for the other layouts, a task read a column slice a few
-     * cache lines wide from each of kc rows that lie a whole row apart, where the hardware
-     * prefetchers do not follow: TN 4096x192x512 on 2 threads spent 1.5 of its 4.6 ms packing
-     * (Zen 5; 3.1 ms with the packing skipped). The B block is packed in the same parallel step as
-     * the first A block.
-     */
-    private static void sharedA(
-            Parallel par,
-            int T,
-            int M,
-            int np,
-            int nb,
-            int nc,
-            int k0,
-            int kc,
-            boolean first,
-            float[] a,
-            int aOff,
-            int lda,
-            PackB b,
-            float[] bp,
-            float[] c,
-            int ldc,
-            float[] bias) {
-        float[] ap = A_BLOCK.get();
-        for (int mb = 0; mb < M; mb += MC) {
-            int mc = Math.min(MC, M - mb), ns = (mc + MR - 1) / MR, m00 = mb;
-            int pt = mb > 0 ? 0 : T <= 1 ? 1 : Math.min(np, 2 * T), pa = T <= 1 ? 1 : 2 * T;
-            boolean vector = !Parallel.scalarTwin(PACK_A_COLD, (long) mc * kc);
-            Parallel.Tasks pack = t -> {
-                if (t < pt) {
-                    b.packPanels(bp, np * t / pt, np * (t + 1) / pt, k0, kc, nb, nc);
-                } else {
-                    int j = t - pt;
-                    packAT(ap, a, aOff, lda, m00, mc, k0, kc, kc * j / pa, kc * (j + 1) / pa, vector);
-                }
-            };
-            long grid = grid(T, ns, np);
-            int tm = (int) (grid >>> 32), tn = (int) grid;
-            Parallel.Tasks compute = t -> {
-                int i = t / tn, j = t % tn;
-                tiles(
-                        ns * i / tm,
-                        ns * (i + 1) / tm,
-                        np * j / tn,
-                        np * (j + 1) / tn,
-                        m00,
-                        mc,
-                        nb,
-                        nc,
-                        kc,
-                        first,
-                        ap,
-                        bp,
-                        SCRATCH.get().t,
-                        c,
-                        ldc,
-                        bias);
-            };
-            if (T <= 1) {
-                pack.run(0);
-                if (pt > 0) {
-                    pack.run(1);
-                }
-                compute.run(0);
-            } else {
-                par.forTasks(pt + pa, (long) kc * (mc + (pt > 0 ? nc : 0)), pack);
-                par.forTasks(tm * tn, (long) mc * kc * nc, compute);
-            }
-        }
-    }
-
     /**
      * Packs k rows [kLo, kHi) of the A block [m0, m0 + mc) x [k0, k0 + kc) of a transposed A (A(m, k) =
      * a[aOff + k*lda + m]) into the strip layout of {@link #packA}; the padding rows of the last strip
      * are zero. A k step of a full strip, MR contiguous values, is one masked vector move ({@link
      * #MR_LANES}; TN 4096x192x512, every A block on one thread: 1.24 -> 0.49 ms against the scalar
-     * copy of each value, Zen 5). At start-up (vector false) every value is copied one by one.
+     * copy of each value, Zen 5). At start-up (vector false) every value is copied one by one. The
+     * load is a whole vector where one fits in the array: a masked load that may reach past its
+     * end takes the Vector API's lane-by-lane bounds check (AbstractMask.checkIndexByLane, which
+     * JFR showed in TN's profile on Zen 4); the last rows of A copy value by value.
      */
     static void packAT(
             float[] ap,
@@ -280,9 +208,9 @@ public final class Sgemm {
             int ke = Math.min(kHi, kk + 8);
             for (int st = 0; st < full; st++) {
                 int src = aOff + (k0 + kk) * lda + m0 + st * MR, d = st * MR * kc + kk * MR;
-                if (moves) {
+                if (moves && src + (long) (ke - 1 - kk) * lda + L <= a.length) {
                     for (int k = kk; k < ke; k++, src += lda, d += MR) {
-                        FloatVector.fromArray(S, a, src, MR_LANES).intoArray(ap, d, MR_LANES);
+                        FloatVector.fromArray(S, a, src).intoArray(ap, d, MR_LANES);
                     }
                 } else {
                     for (int k = kk; k < ke; k++, src += lda, d += MR) {
@@ -472,7 +400,7 @@ public final class Sgemm {
     }
 
     /** A's copies in a 256-token forward of a 15.7M Llama: ~5M elements, in calls of one (mc, kc) block each. */
-    private static final Parallel.ColdBudget PACK_A_COLD = new Parallel.ColdBudget(8_000_000L);
+    static final Parallel.ColdBudget PACK_A_COLD = new Parallel.ColdBudget(8_000_000L);
 
     /** {@link #packA}, with the register transpose of row-major A (vector) or a scalar copy: the same values. */
     static void packA(

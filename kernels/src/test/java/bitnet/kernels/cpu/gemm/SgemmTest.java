@@ -2,9 +2,12 @@ package bitnet.kernels.cpu.gemm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import bitnet.kernels.cpu.Parallel;
+import java.time.Duration;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -77,7 +80,11 @@ class SgemmTest {
     @Test
     void sameBitsWithAnyThreadCount() {
         Random r = new Random(5);
-        for (int[] s : new int[][] {{301, 517, 1029}, {1029, 33, 517}, {37, 300, 700}}) {
+        // the last shape has two B blocks, several K blocks and, for transposed A on 3 threads, two
+        // A blocks packed by all threads together (Pipeline's steps of every kind)
+        for (int[] s : new int[][] {
+            {301, 517, 1029}, {1029, 33, 517}, {37, 300, 700}, {Sgemm.MC + 76, Sgemm.NC + 7, 2 * Sgemm.KC + 3}
+        }) {
             int M = s[0], N = s[1], K = s[2];
             for (boolean aTrans : new boolean[] {false, true}) {
                 float[] a = rand(r, M * K), b = rand(r, K * N), bias = rand(r, N);
@@ -92,6 +99,38 @@ class SgemmTest {
                 assertArrayEquals(c1, c2, M + "x" + N + "x" + K + " aTrans=" + aTrans + ", 2 threads");
                 assertArrayEquals(c1, c3, M + "x" + N + "x" + K + " aTrans=" + aTrans + ", 3 threads");
             }
+        }
+    }
+
+    @Test
+    void aFailingTaskStopsTheOthers() {
+        // a packing task that throws in the third K block: the call throws instead of leaving the
+        // other thread waiting for that block's data
+        int M = 200, N = 300, K = 4 * Sgemm.KC;
+        float[] a = new float[M * K], b = new float[K * N], c = new float[M * N];
+        PackB rows = PackB.rowMajor(b, N);
+        PackB failing = new PackB() {
+            @Override
+            void pack(float[] dst, int off, int k0, int kc, int n0, int nr) {
+                if (k0 >= 2 * Sgemm.KC) {
+                    throw new IllegalArgumentException("bad block " + k0);
+                }
+                rows.pack(dst, off, k0, kc, n0, nr);
+            }
+        };
+        for (boolean aTrans : new boolean[] {false, true}) {
+            RuntimeException e = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                try (Parallel par = new Parallel(2)) {
+                    return assertThrows(
+                            RuntimeException.class,
+                            () -> Sgemm.gemm(par, M, N, K, a, 0, aTrans ? M : K, aTrans, failing, c, N, true, null));
+                }
+            });
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            assertEquals("bad block " + 2 * Sgemm.KC, root.getMessage(), "aTrans=" + aTrans);
         }
     }
 
