@@ -146,6 +146,35 @@ class QuantizerTest {
     }
 
     @Test
+    void plainTwnMatchesTheKeyedSortBitForBit() {
+        // twn without statistics sorts magnitudes only; with statistics all 1 it takes the
+        // (magnitude, column) key sort: the same codes and scales, ties included (BF16-rounded
+        // weights tie often; whole rows of one value; zeros; a row of zeros)
+        Random r = new Random(23);
+        for (int[] shape : new int[][] {{7, 1}, {5, 3}, {33, 96}, {64, 257}, {16, 1024}}) {
+            int rows = shape[0], cols = shape[1];
+            for (int kind = 0; kind < 4; kind++) {
+                float[] w = new float[rows * cols];
+                for (int i = 0; i < w.length; i++) {
+                    float v = (float) r.nextGaussian();
+                    w[i] = switch (kind) {
+                        case 0 -> v;
+                        case 1 -> Float.intBitsToFloat(Float.floatToRawIntBits(v) & 0xffff0000); // BF16
+                        case 2 -> (r.nextInt(5) - 2) * 0.25f; // few distinct values
+                        default -> i / cols % 3 == 0 ? 0f : i / cols % 3 == 1 ? -0.5f : v * 1e-3f;
+                    };
+                }
+                float[] ones = new float[cols];
+                java.util.Arrays.fill(ones, 1f);
+                QuantResult plain = Quantizers.twn(w, rows, cols, null), keyed = Quantizers.twn(w, rows, cols, ones);
+                String at = rows + "x" + cols + " kind " + kind;
+                assertArrayEquals(keyed.q(), plain.q(), at);
+                assertArrayEquals(keyed.scale(), plain.scale(), at);
+            }
+        }
+    }
+
+    @Test
     void activationAwareTwnMinimisesWeightedError() {
         Random rnd = new Random(6);
         int rows = 5, cols = 10;
