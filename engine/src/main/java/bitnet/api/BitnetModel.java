@@ -472,12 +472,32 @@ public final class BitnetModel implements AutoCloseable {
      * @return the loss before each step (steps values)
      */
     public float[] trainSteps(int[] ids, int batch, int seqLen, int steps, StepSettings settings) {
+        return trainSteps(ids, batch, seqLen, steps, settings, null);
+    }
+
+    /**
+     * {@link #trainSteps(int[], int, int, int, StepSettings)}, timing each step: for throughput
+     * figures that, like a median over steps, leave out a step the machine or the JIT slowed.
+     *
+     * @param ids batch x seqLen token ids, row-major
+     * @param batch B
+     * @param seqLen T
+     * @param steps optimizer steps (at least 1)
+     * @param settings the optimizer
+     * @param stepNanos null, or at least steps values: receives each step's wall time in
+     *     nanoseconds (quantization, forward, backward and optimizer step)
+     * @return the loss before each step (steps values)
+     */
+    public float[] trainSteps(int[] ids, int batch, int seqLen, int steps, StepSettings settings, long[] stepNanos) {
         trainableModel("train");
         check(ids, batch, seqLen);
         if (steps < 1) {
             throw new IllegalArgumentException("steps must be >= 1");
         }
-        return Training.trainSteps(m, ids, batch, seqLen, steps, settings);
+        if (stepNanos != null && stepNanos.length < steps) {
+            throw new IllegalArgumentException(stepNanos.length + " step times for " + steps + " steps");
+        }
+        return Training.trainSteps(m, ids, batch, seqLen, steps, settings, stepNanos);
     }
 
     /**

@@ -49,7 +49,7 @@ final class Training {
         return new GradientFlowResult(r.passed(), r.loss(), r.problems(), r.parameters());
     }
 
-    static float[] trainSteps(Model m, int[] ids, int B, int T, int steps, StepSettings s) {
+    static float[] trainSteps(Model m, int[] ids, int B, int T, int steps, StepSettings s, long[] stepNanos) {
         var os = new Optimizer.Settings(
                 (float) s.lr(),
                 (float) s.weightDecay(),
@@ -59,7 +59,8 @@ final class Training {
                 Grokfast.parse(s.grokfast()));
         FakeQuant fq = FakeQuants.of(s.qat());
         // on a pool of its own: QAT's parallel quantization never runs on the common ForkJoin pool
-        return call("train-steps", () -> "training", cancelled -> TrainSteps.run(m, ids, B, T, steps, os, fq));
+        return call(
+                "train-steps", () -> "training", cancelled -> TrainSteps.run(m, ids, B, T, steps, os, fq, stepNanos));
     }
 
     /**

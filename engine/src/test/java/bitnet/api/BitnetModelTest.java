@@ -104,4 +104,32 @@ class BitnetModelTest {
             }
         }
     }
+
+    @Test
+    void trainStepsTimesEachStep() throws Exception {
+        try (BitnetModel m =
+                BitnetModel.load(DEMO, ModelOptions.defaults().withDevice("cpu").withTrainable(true))) {
+            int[] ids = new int[2 * 16];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = (7 * i + 3) % m.vocabSize();
+            }
+            StepSettings st = new StepSettings(1e-4, 0, 0.9, 0.95, 1e-8, "none", "twn");
+            long[] ns = new long[4];
+            java.util.Arrays.fill(ns, -1);
+            long t0 = System.nanoTime();
+            float[] losses = m.trainSteps(ids, 2, 16, 3, st, ns);
+            long wall = System.nanoTime() - t0;
+            assertEquals(3, losses.length);
+            long sum = 0;
+            for (int i = 0; i < 3; i++) {
+                assertTrue(ns[i] > 0, "step " + i + ": " + ns[i]);
+                sum += ns[i];
+            }
+            assertTrue(sum <= wall, sum + " ns of steps in " + wall + " ns");
+            assertEquals(-1, ns[3], "past the steps");
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> m.trainSteps(ids, 2, 16, 3, st, new long[2]));
+            assertTrue(e.getMessage().contains("2 step times for 3 steps"), e.getMessage());
+        }
+    }
 }

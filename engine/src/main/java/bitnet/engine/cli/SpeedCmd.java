@@ -81,13 +81,21 @@ public final class SpeedCmd implements Callable<Integer> {
                 m.trainSteps(ids, batch, T, warmup, s);
             }
             long t0 = System.nanoTime(), cpu0 = processCpuNanos();
-            m.trainSteps(ids, batch, T, steps, s);
+            long[] stepNanos = new long[steps];
+            m.trainSteps(ids, batch, T, steps, s, stepNanos);
             double secs = (System.nanoTime() - t0) / 1e9;
             double cpuSecs = (processCpuNanos() - cpu0) / 1e9;
             o.put("backend", m.backend());
             o.put("train_batch", batch + "x" + T);
             o.put("train_tokens_per_s", (double) steps * batch * T / secs);
             o.put("train_step_s", secs / steps);
+            // the median step as well (libtorch's peer reports that): a step that the host or the
+            // JIT slowed moves the mean, not the median
+            long[] sorted = stepNanos.clone();
+            java.util.Arrays.sort(sorted);
+            double median = (sorted[(steps - 1) / 2] + sorted[steps / 2]) / 2e9;
+            o.put("train_step_s_median", median);
+            o.put("train_tokens_per_s_median", batch * T / median);
             double flops = m.trainingFlopsPerToken(T);
             o.put("train_flops_per_token", flops);
             o.put("train_gflops", flops * steps * batch * T / secs / 1e9);

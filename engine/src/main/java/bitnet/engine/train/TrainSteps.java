@@ -25,11 +25,18 @@ public final class TrainSteps {
 
     /** Returns the loss before each step. */
     public static float[] run(Model m, int[] ids, int B, int T, int steps, Optimizer.Settings s, FakeQuant fq) {
+        return run(m, ids, B, T, steps, s, fq, null);
+    }
+
+    /** {@link #run}, with each step's wall time (quantization to optimizer step) into stepNanos (may be null). */
+    public static float[] run(
+            Model m, int[] ids, int B, int T, int steps, Optimizer.Settings s, FakeQuant fq, long[] stepNanos) {
         int[] targets = Model.shiftedTargets(ids, B, T);
         Qat qat = fq == null ? null : new Qat(m, fq);
         float[] losses = new float[steps];
         try (Optimizer opt = new Optimizer(m.k, trainable(m), s)) {
             for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
                 if (qat != null) {
                     qat.quantize();
                 }
@@ -37,6 +44,9 @@ public final class TrainSteps {
                 losses[i] = (float) m.loss(ids, targets, B, T, true);
                 opt.filter();
                 opt.step(s.lr());
+                if (stepNanos != null) {
+                    stepNanos[i] = System.nanoTime() - t0;
+                }
             }
         } finally {
             if (qat != null) {
