@@ -31,7 +31,9 @@ else:
             if th == t and s != "2048x2048x2048":
                 gemm.append(2.0 * n * c * oc / (float(om) * 1e-3) / 1e9)
         g = sum(gemm) / len(gemm) if gemm else float("nan")
-        print(f"{d['train_tokens_per_s']:.0f} tokens/s ({d['train_batch']}, {d['train_step_s']:.2f} s/step), "
+        med = d.get("train_tokens_per_s_median")
+        med = f", median step {med:.0f}" if med else ""
+        print(f"{d['train_tokens_per_s']:.0f} tokens/s{med} ({d['train_batch']}, {d['train_step_s']:.2f} s/step), "
               f"{d['train_gflops']:.0f} GFLOP/s = {100 * d['train_gflops'] / g:.0f}% of our GEMM on the demo shapes "
               f"({g:.0f}); {load}")
     else:
