@@ -12,10 +12,16 @@ import java.nio.file.Path;
  * MR-row strips, then the panels of the group. The rule:
  *
  * <ul>
- *   <li>KC: one B micro-panel (KC x NR floats) fills the L1 data cache (at most 512: each K block
- *       adds a rounding into C and a pass over C). Half of L1, as for the A strip of the previous
- *       loop order, measured 5-10% slower on Zen 3. (Chosen when panels ran outside strips; with
- *       the grouped order an A strip stays in L1 across a group's panels, which come from L2.)
+ *   <li>KC: one A strip (MR x KC floats), which stays in L1 while the panels of a group stream
+ *       past it from L2, fills half of the L1 data cache (at most 512: each K block adds a
+ *       rounding into C and a pass over C). Until 2026-12-03 a B micro-panel (KC x NR) filled the
+ *       L1, a rule from when panels ran outside strips: KC 256 on a 32 KB L1 where this rule gives
+ *       512. One Zen 4 core, best ms of 12, two rounds, 256 vs 512: NN 4096x192x8192 154-156 vs
+ *       138, NN 4096x192x512 9.5 vs 8.6, NN 2048³ 176-178 vs 163-166, TN 4096x192x8192 150-159 vs
+ *       142-145, NT 4096x512x192 9.1-9.4 vs 8.3-8.6, the rest within 3% (NT 4096x192x8192 124-129 vs
+ *       128-137); 2 threads, three rounds: NT 4096x192x8192 66-71 vs 64-65, TN 72-82 vs 68-73,
+ *       2048³ TN the same. Longer K blocks also read A in longer runs (its packing from memory) and
+ *       pass over C half as often.
  *   <li>MC: a packed A block (MC x KC floats), streamed once per panel, fills a quarter of this
  *       core's share of the L3, at most 1024 rows (128 rows, an A block in L2, measured no faster).
  *   <li>NC: the packed B block (KC x NC floats), shared by the threads, a quarter of the L3 share,
@@ -35,8 +41,8 @@ final class Blocking {
     /** This core's share of the last-level cache. */
     static final long L3 = cache(3, L3_DEFAULT);
 
-    static int kc(int nr) {
-        int kc = (int) Math.clamp(L1 / (4L * nr), 64, 512) & ~7;
+    static int kc(int mr) {
+        int kc = (int) Math.clamp(L1 / 2 / (4L * mr), 64, 512) & ~7;
         return Integer.getInteger("bitnet.gemm.kc", kc);
     }
 

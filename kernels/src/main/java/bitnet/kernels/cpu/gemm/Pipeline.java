@@ -85,8 +85,9 @@ final class Pipeline implements Parallel.Tasks {
         this.aBufs = aBufs;
         int strips = (M + Sgemm.MR - 1) / Sgemm.MR;
         int count = 0;
-        for (int n0 = 0; n0 < N; n0 += Sgemm.NC) {
-            int np = (Math.min(Sgemm.NC, N - n0) + Sgemm.NR - 1) / Sgemm.NR;
+        int NC = Sgemm.blockCols(K);
+        for (int n0 = 0; n0 < N; n0 += NC) {
+            int np = (Math.min(NC, N - n0) + Sgemm.NR - 1) / Sgemm.NR;
             int blocks = sharedA(aTrans, T, M, strips, np) ? (M + Sgemm.MC - 1) / Sgemm.MC : 1;
             count += blocks * ((K + Sgemm.KC - 1) / Sgemm.KC);
         }
@@ -111,8 +112,8 @@ final class Pipeline implements Parallel.Tasks {
         first = new boolean[steps];
         int s = 0, ordinal = 0;
         long w = 0;
-        for (int n0 = 0; n0 < N; n0 += Sgemm.NC) {
-            int ncb = Math.min(Sgemm.NC, N - n0), np = (ncb + Sgemm.NR - 1) / Sgemm.NR;
+        for (int n0 = 0; n0 < N; n0 += NC) {
+            int ncb = Math.min(NC, N - n0), np = (ncb + Sgemm.NR - 1) / Sgemm.NR;
             boolean sh = sharedA(aTrans, T, M, strips, np);
             int pt = Math.min(np, 2 * T);
             int blockSteps = sh ? (M + Sgemm.MC - 1) / Sgemm.MC : 1;

@@ -61,7 +61,7 @@ public final class Sgemm {
     /** Columns per micro-tile: NV vectors. */
     public static final int NR = TILE % 10 * L;
 
-    static final int KC = Blocking.kc(NR);
+    static final int KC = Blocking.kc(MR);
     static final int MC = Blocking.mc(MR, KC);
     static final int NC = Blocking.nc(NR, KC);
 
@@ -137,14 +137,29 @@ public final class Sgemm {
             return;
         }
         float[] bp = buffers(B_BLOCKS, NC)[0];
-        for (int nb = 0; nb < N; nb += NC) {
-            int nc = Math.min(NC, N - nb), np = (nc + NR - 1) / NR;
+        int blockCols = blockCols(K);
+        for (int nb = 0; nb < N; nb += blockCols) {
+            int nc = Math.min(blockCols, N - nb), np = (nc + NR - 1) / NR;
             for (int k0 = 0; k0 < K; k0 += KC) {
                 int kc = Math.min(KC, K - k0);
                 b.packPanels(bp, 0, np, k0, kc, nb, nc);
                 block(0, M, 0, np, nb, nc, k0, kc, overwrite && k0 == 0, a, aOff, lda, aTrans, bp, c, ldc, bias);
             }
         }
+    }
+
+    /**
+     * Columns per B block for a product of depth K: the cache rule of {@link Blocking#nc} for the K
+     * blocks this product has (K alone when K < KC), so a shallow product (the forward of a layer
+     * of 192 inputs) keeps whole B blocks of up to 4096 columns, each of which repacks A, where
+     * NC (for KC-deep blocks) would cut them finer. Always fits the NC x KC buffers.
+     */
+    static int blockCols(int K) {
+        if (K >= KC) {
+            return NC;
+        }
+        int fit = (int) Math.min(Integer.MAX_VALUE, (long) NC * KC / Math.max(1, K)) / NR * NR;
+        return Math.max(NR, Math.min(Blocking.nc(NR, Math.max(1, K)), fit));
     }
 
     /**

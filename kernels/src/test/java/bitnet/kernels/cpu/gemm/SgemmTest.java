@@ -136,17 +136,27 @@ class SgemmTest {
 
     @Test
     void blockSizesFollowTheCacheRule() {
-        // a B micro-panel (KC x NR floats) fills at most L1; an A block (MC x KC) and a B block
+        // an A strip (MR x KC floats) fills at most half of L1; an A block (MC x KC) and a B block
         // (KC x NC) a quarter of this core's L3 share each
         assertTrue(Sgemm.KC >= 64 && Sgemm.KC <= 512 && Sgemm.KC % 8 == 0, "KC " + Sgemm.KC);
-        if (Blocking.L1 / (4L * Sgemm.NR) >= 64) {
-            assertTrue(4L * Sgemm.KC * Sgemm.NR <= Blocking.L1, "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
+        if (Blocking.L1 / 2 / (4L * Sgemm.MR) >= 64) {
+            assertTrue(4L * Sgemm.KC * Sgemm.MR <= Blocking.L1 / 2, "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
+            // and no smaller than the rule allows (up to its cap and the rounding to 8)
+            assertTrue(
+                    Sgemm.KC == 512 || 4L * (Sgemm.KC + 8) * Sgemm.MR > Blocking.L1 / 2,
+                    "KC " + Sgemm.KC + " for L1 " + Blocking.L1);
         }
         assertEquals(0, Sgemm.MC % Sgemm.MR);
         assertEquals(0, Sgemm.NC % Sgemm.NR);
         assertTrue(4L * Sgemm.NC * Sgemm.KC <= Math.max(Blocking.L3 / 4, 4L * Sgemm.NR * Sgemm.KC), "NC " + Sgemm.NC);
         assertTrue(4L * Sgemm.MC * Sgemm.KC <= Math.max(Blocking.L3 / 4, 4L * Sgemm.MR * Sgemm.KC), "MC " + Sgemm.MC);
         assertTrue(Sgemm.MC <= 1024 && Sgemm.NC <= 4096, "MC " + Sgemm.MC + " NC " + Sgemm.NC);
+        // shallow products keep wider B blocks, within the NC x KC buffers
+        for (int K : new int[] {1, 7, 96, 192, Sgemm.KC - 1, Sgemm.KC, 4 * Sgemm.KC}) {
+            int cols = Sgemm.blockCols(K);
+            assertTrue(cols >= Sgemm.NC && cols % Sgemm.NR == 0 && cols <= Math.max(4096, Sgemm.NC), K + ": " + cols);
+            assertTrue((long) cols * Math.min(K, Sgemm.KC) <= (long) Sgemm.NC * Sgemm.KC, K + ": " + cols);
+        }
         int nv = Sgemm.NR / Sgemm.L;
         assertTrue(
                 Sgemm.MR * nv + nv + Sgemm.MR <= Sgemm.VREGS,
